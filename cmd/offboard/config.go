@@ -1,0 +1,232 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/offboard/offboard/job"
+)
+
+// config is everything `run` needs, from flags and OFFBOARD_* variables.
+type config struct {
+	Input, Report   string
+	DryRun          bool
+	Sources         []string
+	AzureScopes     []string
+	Concurrency     int
+	GraphWriteRate  float64
+	GraphWriteBurst int
+	ARMDeleteRate   float64
+	ARMDeleteBurst  int
+	MaxRemovals     int
+	Protect         map[string]bool
+	SelfID          string
+	Cloud           string
+	GraphEndpoint   string
+	ARMEndpoint     string
+	LogFormat       string
+	MaxAttempts     int
+	Grace           time.Duration
+}
+
+// knownSources are the sources of CONTRACT.md this build implements.
+var knownSources = []string{"directory", "pim", "groups", "azure"}
+
+// parseRunFlags reads the flags of `run` from args, then fills every flag
+// the command line did not set from its OFFBOARD_* variable.
+func parseRunFlags(args []string, env func(string) (string, bool), out io.Writer) (config, error) {
+	var (
+		c                                     config
+		sources, scopes, protect              string
+		graphRate, armRate                    float64
+	)
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.Input, "input", "", "the CSV of departing principals: a path, or - for standard input (required)")
+	fs.StringVar(&c.Report, "report", "", "the report directory, created if missing (required)")
+	fs.BoolVar(&c.DryRun, "dry-run", false, "resolve and plan only; send no write request")
+	fs.StringVar(&sources, "sources", "directory,pim,groups", "kinds of assignment to remove: directory, pim, groups, azure")
+	fs.StringVar(&scopes, "azure-scopes", "", "comma-separated ARM scopes, or all (needed by the azure source)")
+	fs.IntVar(&c.Concurrency, "concurrency", 8, "requests in flight at most")
+	fs.Float64Var(&graphRate, "graph-write-rate", 20, "Graph writes per second (token bucket refill)")
+	fs.IntVar(&c.GraphWriteBurst, "graph-write-burst", 3000, "Graph writes the bucket holds at most")
+	fs.Float64Var(&armRate, "arm-delete-rate", 10, "ARM deletes per second per subscription")
+	fs.IntVar(&c.ARMDeleteBurst, "arm-delete-burst", 200, "ARM deletes the bucket holds at most, per subscription")
+	fs.IntVar(&c.MaxRemovals, "max-removals", 1000, "guard: stop before any change when the plan holds more removals")
+	fs.StringVar(&protect, "protect", "", "comma-separated object ids never touched (break-glass accounts)")
+	fs.StringVar(&c.SelfID, "self-id", "", "the job's own object id, never touched (default: the token's oid claim)")
+	fs.StringVar(&c.Cloud, "cloud", "public", "public, usgov, usgovdod or china")
+	fs.StringVar(&c.GraphEndpoint, "graph-endpoint", "", "Graph service root without version (default: from --cloud)")
+	fs.StringVar(&c.ARMEndpoint, "arm-endpoint", "", "ARM root (default: from --cloud)")
+	fs.StringVar(&c.LogFormat, "log-format", "json", "json or console")
+	fs.IntVar(&c.MaxAttempts, "max-attempts", 6, "attempts of one request at most, retries included")
+	fs.DurationVar(&c.Grace, "grace", 15*time.Second, "after SIGINT/SIGTERM, how long in-flight requests may finish")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		v, ok := env(name)
+		if !ok || set[f.Name] || envErr != nil {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			envErr = fmt.Errorf("%s=%q: %v", name, v, err)
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	c.GraphWriteRate, c.ARMDeleteRate = graphRate, armRate
+	return c, c.check(sources, scopes, protect)
+}
+
+// envName is a flag's environment variable: OFFBOARD_ plus the flag in
+// upper snake case.
+func envName(flagName string) string {
+	return "OFFBOARD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (c *config) check(sources, scopes, protect string) error {
+	var errs []error
+	if c.Input == "" {
+		errs = append(errs, errors.New("--input is required"))
+	}
+	if c.Report == "" {
+		errs = append(errs, errors.New("--report is required"))
+	}
+	for _, s := range splitList(sources) {
+		if !slices.Contains(knownSources, s) {
+			errs = append(errs, fmt.Errorf("--sources: unknown source %q (known: %s)", s, strings.Join(knownSources, ", ")))
+			continue
+		}
+		if !slices.Contains(c.Sources, s) {
+			c.Sources = append(c.Sources, s)
+		}
+	}
+	if len(c.Sources) == 0 && sources != "" {
+		errs = append(errs, errors.New("--sources names no source"))
+	}
+	c.AzureScopes = splitList(scopes)
+	if slices.Contains(c.Sources, "azure") && len(c.AzureScopes) == 0 {
+		errs = append(errs, errors.New("--sources azure needs --azure-scopes (ARM scopes, or all)"))
+	}
+	c.Protect = map[string]bool{}
+	for _, id := range splitList(protect) {
+		if !job.IsGUID(id) {
+			errs = append(errs, fmt.Errorf("--protect: %q is not an object id (GUID)", id))
+			continue
+		}
+		c.Protect[job.NormalizeGUID(id)] = true
+	}
+	if c.SelfID != "" {
+		if !job.IsGUID(c.SelfID) {
+			errs = append(errs, fmt.Errorf("--self-id: %q is not an object id (GUID)", c.SelfID))
+		}
+		c.SelfID = job.NormalizeGUID(c.SelfID)
+	}
+	if c.Concurrency < 1 || c.Concurrency > 256 {
+		errs = append(errs, fmt.Errorf("--concurrency %d: must be between 1 and 256", c.Concurrency))
+	}
+	if c.GraphWriteRate <= 0 || c.ARMDeleteRate <= 0 {
+		errs = append(errs, errors.New("--graph-write-rate and --arm-delete-rate must be above 0"))
+	}
+	if c.GraphWriteBurst < 1 || c.ARMDeleteBurst < 1 {
+		errs = append(errs, errors.New("--graph-write-burst and --arm-delete-burst must be at least 1"))
+	}
+	if c.MaxRemovals < 0 {
+		errs = append(errs, fmt.Errorf("--max-removals %d: must not be negative", c.MaxRemovals))
+	}
+	if c.MaxAttempts < 1 || c.MaxAttempts > 50 {
+		errs = append(errs, fmt.Errorf("--max-attempts %d: must be between 1 and 50", c.MaxAttempts))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "console" {
+		errs = append(errs, fmt.Errorf("--log-format %q: json or console", c.LogFormat))
+	}
+	cl, ok := clouds[c.Cloud]
+	if !ok {
+		errs = append(errs, fmt.Errorf("--cloud %q: public, usgov, usgovdod or china", c.Cloud))
+	}
+	if c.GraphEndpoint == "" {
+		c.GraphEndpoint = cl.Graph
+	}
+	if c.ARMEndpoint == "" {
+		c.ARMEndpoint = cl.ARM
+	}
+	for _, e := range []struct{ flag, v string }{{"--graph-endpoint", c.GraphEndpoint}, {"--arm-endpoint", c.ARMEndpoint}} {
+		if err := checkEndpoint(e.v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", e.flag, err))
+		}
+	}
+	c.GraphEndpoint = strings.TrimRight(c.GraphEndpoint, "/")
+	c.ARMEndpoint = strings.TrimRight(c.ARMEndpoint, "/")
+	return errors.Join(errs...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// checkEndpoint accepts https URLs, and http only on loopback: a token is
+// never sent in clear text across a network.
+func checkEndpoint(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not a URL", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q: no query, fragment or user info allowed", raw)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u) {
+			return nil
+		}
+		return fmt.Errorf("%q: http is allowed only on loopback", raw)
+	}
+	return fmt.Errorf("%q: scheme must be https", raw)
+}
+
+// isLoopback reports whether the URL's host is 127.0.0.0/8, ::1 or
+// localhost.
+func isLoopback(u *url.URL) bool {
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// cloud holds a sovereign cloud's endpoints (SERVICE_FACTS.md, Clouds).
+type cloud struct {
+	Graph, Login, ARM string
+}
+
+var clouds = map[string]cloud{
+	"public":   {Graph: "https://graph.microsoft.com", Login: "https://login.microsoftonline.com/", ARM: "https://management.azure.com"},
+	"usgov":    {Graph: "https://graph.microsoft.us", Login: "https://login.microsoftonline.us/", ARM: "https://management.usgovcloudapi.net"},
+	"usgovdod": {Graph: "https://dod-graph.microsoft.us", Login: "https://login.microsoftonline.us/", ARM: "https://management.usgovcloudapi.net"},
+	"china":    {Graph: "https://microsoftgraph.chinacloudapi.cn", Login: "https://login.chinacloudapi.cn/", ARM: "https://management.chinacloudapi.cn"},
+}

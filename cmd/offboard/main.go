@@ -1,0 +1,98 @@
+// Command offboard removes the access of principals who leave an
+// organisation: every role they hold in Microsoft Entra ID and Azure. See
+// README.md and ../shared/CONTRACT.md for the commands, flags and report.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"syscall"
+)
+
+// Stamped by the build (-ldflags "-X main.version=... -X main.commit=...").
+var (
+	version = "dev"
+	commit  = ""
+)
+
+// Exit codes of CONTRACT.md.
+const (
+	exitOK          = 0
+	exitRowsFailed  = 1
+	exitUsage       = 2
+	exitGuard       = 3
+	exitInterrupted = 4
+)
+
+// stdio is where a command reads and writes; tests give their own.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+	// env looks up an environment variable.
+	env func(string) (string, bool)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, env: os.LookupEnv})
+	stop()
+	os.Exit(code)
+}
+
+const usage = `offboard removes the roles of departing principals from Entra ID and Azure.
+
+Usage:
+  offboard run --input FILE --report DIR [flags]   the job
+  offboard plan --input FILE --report DIR [flags]  the same as run --dry-run
+  offboard demo [--dir DIR]                        the whole job against a simulated tenant
+  offboard simulate [--listen ADDR] [flags]        serve a simulated tenant over HTTP
+  offboard version                                 version, commit, Go version
+
+'offboard COMMAND --help' lists a command's flags.
+`
+
+// run dispatches a command line and returns the process exit code.
+func run(ctx context.Context, args []string, io stdio) int {
+	if len(args) == 0 {
+		fmt.Fprint(io.err, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "run":
+		return runJob(ctx, args[1:], io, false)
+	case "plan":
+		return runJob(ctx, args[1:], io, true)
+	case "demo":
+		return runDemo(ctx, args[1:], io)
+	case "simulate":
+		return runSimulate(ctx, args[1:], io)
+	case "version":
+		fmt.Fprintln(io.out, versionLine())
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(io.out, usage)
+		return exitOK
+	}
+	fmt.Fprintf(io.err, "offboard: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+func versionLine() string {
+	v, c := version, commit
+	if info, ok := debug.ReadBuildInfo(); ok && c == "" {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				c = s.Value
+			}
+		}
+	}
+	if c == "" {
+		c = "unknown"
+	}
+	return fmt.Sprintf("offboard %s commit %s %s %s/%s", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}

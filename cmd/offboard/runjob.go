@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/csvinput"
+	"github.com/offboard/offboard/job/graph"
+	"github.com/offboard/offboard/job/transport"
+	"github.com/offboard/offboard/report"
+)
+
+// maxInput bounds what is read of the input: a nightly list of departures
+// is kilobytes; a hostile stream must not fill the memory.
+const maxInput = 64 << 20
+
+// runJob is `offboard run` (and `plan`, with dryRun).
+func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
+	c, err := parseRunFlags(args, sio.env, sio.err)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(sio.err, "offboard: %v\n", err)
+		return exitUsage
+	}
+	c.DryRun = c.DryRun || dryRun
+	log := newLogger(c.LogFormat, sio.err)
+	defer func() { _ = log.Sync() }()
+	j := &jobRun{cfg: c, log: log, io: sio}
+	return j.run(ctx)
+}
+
+// jobRun is one execution of the job, from input to exit code.
+type jobRun struct {
+	cfg config
+	log *zap.Logger
+	io  stdio
+}
+
+func (j *jobRun) run(ctx context.Context) int {
+	c := j.cfg
+	started := time.Now().UTC()
+	runID := newRunID()
+	log := j.log.With(zap.String("run_id", runID))
+
+	data, err := readInput(c.Input, j.io.in)
+	if err != nil {
+		log.Error("the input cannot be read", zap.Error(err))
+		return exitUsage
+	}
+	entries, err := csvinput.Read(bytes.NewReader(data))
+	if err != nil {
+		log.Error("the input cannot be used", zap.String("input", c.Input), zap.Error(err))
+		return exitUsage
+	}
+	sum := sha256.Sum256(data)
+	inputSHA := hex.EncodeToString(sum[:])
+
+	creds, err := newCredentials(c, j.io.env)
+	if err != nil {
+		log.Error("authentication is not configured", zap.Error(err))
+		return exitUsage
+	}
+	graphToken := creds.forAudience(c.GraphEndpoint)
+	if c.SelfID == "" {
+		tok, err := graphToken(ctx)
+		if err != nil {
+			log.Error("cannot authenticate to Graph", zap.Error(err))
+			return exitUsage
+		}
+		if c.SelfID, err = oidOf(tok); err != nil {
+			log.Warn("the job's own object id is unknown: pass --self-id so that it is never touched", zap.Error(err))
+		}
+	}
+
+	dir, err := report.Open(c.Report, inputSHA, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun})
+	if err != nil {
+		log.Error("the report directory cannot be used", zap.String("report", c.Report), zap.Error(err))
+		return exitUsage
+	}
+	defer func() {
+		if err := dir.Close(); err != nil {
+			log.Error("closing the report directory", zap.Error(err))
+		}
+	}()
+	for _, w := range dir.Warnings() {
+		log.Warn(w)
+	}
+
+	sources, dirSvc, err := j.services(graphToken)
+	if err != nil {
+		log.Error("setting up the services", zap.Error(err))
+		return exitUsage
+	}
+	runner := &job.Runner{
+		Sources:     sources,
+		Directory:   dirSvc,
+		Recorder:    dir,
+		Log:         log,
+		Concurrency: c.Concurrency,
+		MaxRemovals: c.MaxRemovals,
+		Protect:     c.Protect,
+		SelfID:      c.SelfID,
+		DryRun:      c.DryRun,
+		Previous:    dir.Previous(),
+		Grace:       c.Grace,
+		RunID:       runID,
+	}
+	log.Info("run starting", zap.String("input", c.Input), zap.String("input_sha256", inputSHA),
+		zap.Int("entries", len(entries)), zap.Strings("sources", c.Sources), zap.Bool("dry_run", c.DryRun))
+	res, runErr := runner.Run(ctx, entries)
+	code := res.ExitCode()
+	if runErr != nil {
+		log.Error("the run stopped", zap.Error(runErr))
+		code = max(code, exitRowsFailed)
+		if res.Items == nil {
+			// Nothing trustworthy to report: the journal keeps what happened.
+			return code
+		}
+	}
+	if err := dir.WriteReport(res.Items); err != nil {
+		log.Error("writing report.csv", zap.Error(err))
+		return max(code, exitRowsFailed)
+	}
+	counts := res.Counts()
+	sum2 := report.Summary{
+		RunID: runID, InputSHA256: inputSHA, DryRun: c.DryRun,
+		StartedAt: started, FinishedAt: time.Now().UTC(),
+		Counts: map[string]int{}, ExitCode: code, Guard: res.Guard,
+	}
+	fields := []zap.Field{zap.Int("exit_code", code)}
+	for _, s := range job.States {
+		sum2.Counts[string(s)] = counts[s]
+		fields = append(fields, zap.Int(string(s), counts[s]))
+	}
+	if err := dir.WriteSummary(sum2); err != nil {
+		log.Error("writing summary.json", zap.Error(err))
+		return max(code, exitRowsFailed)
+	}
+	if res.Guard != "" {
+		fields = append(fields, zap.String("guard", res.Guard))
+	}
+	fields = append(fields, zap.String("report", c.Report), zap.Duration("elapsed", time.Since(started).Round(time.Millisecond)))
+	log.Info("run finished", fields...)
+	return code
+}
+
+// services builds the sources the configuration selects, over one paced,
+// retrying transport per service.
+func (j *jobRun) services(graphToken tokenSource) ([]job.Source, job.Directory, error) {
+	c := j.cfg
+	gate := &job.Gate{}
+	reads := job.NewPace(gate, 0, 1)
+	writes := job.NewPace(gate, c.GraphWriteRate, c.GraphWriteBurst)
+	graphTransport := &transport.Transport{
+		Base:        baseTransport(c.Concurrency),
+		Token:       graphToken,
+		MaxAttempts: c.MaxAttempts,
+		Log:         j.log,
+		Pace: func(r *http.Request) *job.Pace {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				return reads
+			}
+			return writes
+		},
+	}
+	gc, err := graph.New(graph.Config{Root: c.GraphEndpoint, Transport: graphTransport, UserAgent: version})
+	if err != nil {
+		return nil, nil, err
+	}
+	var sources []job.Source
+	for _, name := range c.Sources {
+		switch name {
+		case "directory":
+			sources = append(sources, gc.DirectoryRoles())
+		default:
+			return nil, nil, fmt.Errorf("source %q is not available in this build yet", name)
+		}
+	}
+	return sources, gc, nil
+}
+
+// baseTransport sends one attempt of a request.
+func baseTransport(concurrency int) http.RoundTripper {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          4 * concurrency,
+		MaxIdleConnsPerHost:   2 * concurrency,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// readInput reads the CSV from a path or standard input ("-"), bounded.
+func readInput(path string, stdin io.Reader) ([]byte, error) {
+	var r io.Reader
+	if path == "-" {
+		r = stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			return nil, fmt.Errorf("%s is a directory", path)
+		}
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(data) > maxInput {
+		return nil, fmt.Errorf("%s is larger than %d MiB", path, maxInput>>20)
+	}
+	return data, nil
+}
+
+func newRunID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// newLogger builds the run's one logger, writing to w.
+func newLogger(format string, w io.Writer) *zap.Logger {
+	var enc zapcore.Encoder
+	if format == "console" {
+		ec := zap.NewDevelopmentEncoderConfig()
+		ec.EncodeTime = zapcore.ISO8601TimeEncoder
+		enc = zapcore.NewConsoleEncoder(ec)
+	} else {
+		ec := zap.NewProductionEncoderConfig()
+		ec.EncodeTime = zapcore.RFC3339NanoTimeEncoder
+		enc = zapcore.NewJSONEncoder(ec)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zap.InfoLevel))
+}

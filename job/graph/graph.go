@@ -1,0 +1,232 @@
+// Package graph is offboard's adapter to Microsoft Graph: it resolves user
+// principal names and implements the job's sources for Entra ID directory
+// roles, with msgraph-sdk-go over the job's own transport. Every answer of
+// the service is classified here, in one place: removed, already absent, or
+// a final error carrying the service's code and message.
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+
+	abstractions "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoft/kiota-abstractions-go/authentication"
+	"github.com/microsoft/kiota-abstractions-go/serialization"
+	kiotahttp "github.com/microsoft/kiota-http-go"
+	kiotajson "github.com/microsoft/kiota-serialization-json-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+
+	"github.com/offboard/offboard/job"
+)
+
+// Client talks to one Graph service root.
+type Client struct {
+	adapter abstractions.RequestAdapter
+	// base is the service root with its version, e.g.
+	// https://graph.microsoft.com/v1.0.
+	base string
+}
+
+// Config says where Graph is and how to reach it.
+type Config struct {
+	// Root is the service root without version: https://graph.microsoft.com.
+	Root string
+	// Transport sends every request: the job's pacing, retrying,
+	// authenticating transport. The SDK's own retry handler is left out so
+	// that a request has one retry budget.
+	Transport http.RoundTripper
+	// UserAgent names the job in requests.
+	UserAgent string
+}
+
+// New returns a client for cfg.
+func New(cfg Config) (*Client, error) {
+	ua := kiotahttp.NewUserAgentHandlerOptions()
+	ua.ProductName = "offboard"
+	ua.ProductVersion = cfg.UserAgent
+	middlewares := []kiotahttp.Middleware{
+		kiotahttp.NewParametersNameDecodingHandler(),
+		kiotahttp.NewUserAgentHandlerWithOptions(ua),
+		kiotahttp.NewCompressionHandler(),
+	}
+	httpClient := &http.Client{
+		Transport: kiotahttp.NewCustomTransportWithParentTransport(errorShape{next: cfg.Transport}, middlewares...),
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	adapter, err := kiotahttp.NewNetHttpRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
+		&authentication.AnonymousAuthenticationProvider{},
+		kiotajson.NewJsonParseNodeFactory(),
+		kiotajson.NewJsonSerializationWriterFactory(),
+		httpClient,
+	)
+	if err != nil {
+		return nil, fmt.Errorf("graph: building the request adapter: %w", err)
+	}
+	base := strings.TrimRight(cfg.Root, "/") + "/v1.0"
+	adapter.SetBaseUrl(base)
+	return &Client{adapter: adapter, base: base}, nil
+}
+
+func (c *Client) pathParams() map[string]string {
+	return map[string]string{"baseurl": c.base}
+}
+
+// Error is a final answer of Graph: the status and the service's own code
+// and message.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Status != 0 {
+		b.WriteString("HTTP " + strconv.Itoa(e.Status))
+	}
+	if e.Code != "" {
+		b.WriteString(" " + e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// Is makes a 404 match job.ErrNotFound.
+func (e *Error) Is(target error) bool {
+	return target == job.ErrNotFound && e.Status == http.StatusNotFound
+}
+
+// classify turns what the SDK returned into an *Error when the service
+// answered, and leaves other errors (network, context) as they are.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var odata *odataerrors.ODataError
+	if errors.As(err, &odata) {
+		e := &Error{Status: odata.ResponseStatusCode}
+		// GetErrorEscaped is nil when the body was not an OData error.
+		if main := odata.GetErrorEscaped(); main != nil {
+			e.Code = deref(main.GetCode())
+			e.Message = deref(main.GetMessage())
+		}
+		return e
+	}
+	var api *abstractions.ApiError
+	if errors.As(err, &api) {
+		return &Error{Status: api.ResponseStatusCode, Message: api.Message}
+	}
+	return err
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// raw serialises a model as the service listed it, for the journal.
+func raw(p serialization.Parsable) json.RawMessage {
+	w := kiotajson.NewJsonSerializationWriter()
+	defer w.Close()
+	if err := w.WriteObjectValue("", p); err != nil {
+		return nil
+	}
+	b, err := w.GetSerializedContent()
+	if err != nil || !json.Valid(b) {
+		return nil
+	}
+	return b
+}
+
+// errorShape sits under the SDK and rewrites every error answer into the
+// shape the SDK reads, {"error":{"code","message"}}: Graph still answers
+// some errors in the older {"odata.error":{"code","message":{"value"}}}
+// shape, and a proxy may answer with no JSON at all.
+type errorShape struct {
+	next http.RoundTripper
+}
+
+func (t errorShape) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil || resp.StatusCode < 400 {
+		return resp, err
+	}
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	_ = resp.Body.Close()
+	if rerr != nil {
+		return nil, fmt.Errorf("reading the error answer of %s %s: %w", req.Method, req.URL.Path, rerr)
+	}
+	code, msg := errorText(body)
+	if code == "" && msg == "" {
+		msg = http.StatusText(resp.StatusCode)
+	}
+	fixed, _ := json.Marshal(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	resp.Body = io.NopCloser(bytes.NewReader(fixed))
+	resp.ContentLength = int64(len(fixed))
+	resp.Header.Set("Content-Type", "application/json")
+	resp.Header.Del("Content-Encoding")
+	return resp, nil
+}
+
+// errorText reads an error body in either of Graph's shapes; anything else
+// becomes a short, printable message.
+func errorText(body []byte) (code, message string) {
+	var modern struct {
+		Error *struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+		Legacy *struct {
+			Code    string          `json:"code"`
+			Message json.RawMessage `json:"message"`
+		} `json:"odata.error"`
+	}
+	if json.Unmarshal(body, &modern) == nil {
+		switch {
+		case modern.Error != nil:
+			return modern.Error.Code, modern.Error.Message
+		case modern.Legacy != nil:
+			var m struct {
+				Value string `json:"value"`
+			}
+			var s string
+			switch {
+			case json.Unmarshal(modern.Legacy.Message, &m) == nil:
+				s = m.Value
+			case json.Unmarshal(modern.Legacy.Message, &s) == nil:
+			}
+			return modern.Legacy.Code, s
+		}
+	}
+	return "", printable(string(body), 200)
+}
+
+// printable keeps a message from a service safe for a log or a report:
+// no control characters, at most n runes.
+func printable(s string, n int) string {
+	var b strings.Builder
+	for i, r := range []rune(strings.TrimSpace(s)) {
+		if i == n {
+			b.WriteString("…")
+			break
+		}
+		if unicode.IsControl(r) {
+			r = ' '
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,192 @@
+// Package job is offboard's core: the domain of a run (entries read from the
+// input, assignments found in the services, items with a state and a reason),
+// the small interfaces the pipeline needs from the outside world, and the
+// Runner that reads, resolves, plans, guards, removes and accounts for every
+// item. It imports no service SDK: adapters in subpackages implement its
+// interfaces.
+package job
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// State is where an item of the report stands.
+type State string
+
+// The statuses of the report, as CONTRACT.md names them.
+const (
+	Planned       State = "planned"
+	Removed       State = "removed"
+	AlreadyAbsent State = "already-absent"
+	Skipped       State = "skipped"
+	Failed        State = "failed"
+	Invalid       State = "invalid"
+	Deferred      State = "deferred"
+	NoAssignments State = "no-assignments"
+)
+
+// States lists every status, in the order summaries print them.
+var States = []State{Planned, Removed, AlreadyAbsent, Skipped, Failed, Invalid, Deferred, NoAssignments}
+
+// Done reports whether the item's removal is finished for good: a rerun keeps
+// it as it is and sends nothing for it.
+func (s State) Done() bool { return s == Removed || s == AlreadyAbsent }
+
+// Entry is one line of the input, checked for syntax but not yet resolved.
+type Entry struct {
+	Line          int    // 1-based line of the CSV where the record starts
+	PrincipalID   string // as given, trimmed; lower-cased when it is a GUID
+	UPN           string
+	Type          string
+	Reference     string
+	EffectiveDate time.Time // zero when the column is absent or empty
+	Problem       string    // non-empty: the line cannot be used, and why
+}
+
+// Principal is a departing principal whose object id is known.
+type Principal struct {
+	ID        string
+	UPN       string
+	Type      string
+	Reference string
+	Line      int
+}
+
+// Assignment is one thing a source can remove: a role assignment, an
+// eligibility, a membership.
+type Assignment struct {
+	Source           string
+	ID               string
+	PrincipalID      string
+	RoleDefinitionID string
+	Scope            string
+	// Note says what the assignment is in words (a group's name, "eligible").
+	Note string
+	// Raw is the object as the service listed it, kept in the journal so that
+	// a later restore can re-create it exactly.
+	Raw json.RawMessage
+}
+
+// Item is one row of the report: an assignment (or a principal without one)
+// and what became of it.
+type Item struct {
+	PrincipalID      string
+	UPN              string
+	Reference        string
+	Source           string
+	AssignmentID     string
+	RoleDefinitionID string
+	Scope            string
+	State            State
+	Detail           string
+	Attempts         int
+	UpdatedAt        time.Time
+	// Line is the input line the row comes from. It is part of the key of
+	// rows that no object id tells apart: invalid rows, and rows of a line
+	// whose principal could not be resolved.
+	Line int
+	// Raw is the assignment as the service listed it.
+	Raw json.RawMessage
+	// Unconfirmed marks an item a previous run started to remove without
+	// recording an outcome (it was killed). Only loaded items carry it.
+	Unconfirmed bool
+}
+
+// Key identifies an item across runs.
+type Key struct {
+	PrincipalID  string
+	Source       string
+	AssignmentID string
+	Line         int
+}
+
+// Key returns the item's identity.
+func (it Item) Key() Key {
+	k := Key{PrincipalID: it.PrincipalID, Source: it.Source, AssignmentID: it.AssignmentID}
+	if it.State == Invalid || it.PrincipalID == "" {
+		k.Line = it.Line
+	}
+	return k
+}
+
+// Compare orders items as the report lists them: by principal id, source,
+// assignment id, then input line.
+func Compare(a, b Item) int {
+	if c := strings.Compare(a.PrincipalID, b.PrincipalID); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Source, b.Source); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.AssignmentID, b.AssignmentID); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Line, b.Line)
+}
+
+// Less reports whether a comes before b in the report.
+func Less(a, b Item) bool { return Compare(a, b) < 0 }
+
+// Source finds and removes one kind of assignment.
+type Source interface {
+	// Name is the source's name in --sources and in the report.
+	Name() string
+	// Find lists the assignments the principals hold. An error means the
+	// listing failed for every one of them: none may be reported as holding
+	// fewer assignments than it does.
+	Find(ctx context.Context, principals []Principal) ([]Assignment, error)
+	// Remove removes one assignment. It answers Removed or AlreadyAbsent, or
+	// an error that says why it is final (after the transport's retries).
+	Remove(ctx context.Context, a Assignment) (Outcome, error)
+}
+
+// Grouper is implemented by a source that can list several principals in
+// one request; GroupSize is how many at most.
+type Grouper interface {
+	GroupSize() int
+}
+
+// Outcome is what a removal achieved.
+type Outcome struct {
+	State  State
+	Detail string
+}
+
+// Directory resolves user principal names to object ids.
+type Directory interface {
+	// ResolveUPN returns the object id of the user with this UPN, or an error
+	// wrapping ErrNotFound when there is none.
+	ResolveUPN(ctx context.Context, upn string) (string, error)
+}
+
+// Recorder keeps the journal: what the run planned and each outcome, synced
+// to stable storage as they happen, so that a run killed at any instant
+// loses nothing.
+type Recorder interface {
+	// Plan records the items of the plan before the first write.
+	Plan(items []Item) error
+	// Applying records that writes are about to start.
+	Applying() error
+	// Outcome records one item's new state.
+	Outcome(it Item) error
+}
+
+// ErrNotFound is what an adapter wraps when the service says an object does
+// not exist.
+var ErrNotFound = errors.New("not found")
+
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsGUID reports whether s is an object id in its canonical text form. Every
+// id is checked with it before it is put into a $filter.
+func IsGUID(s string) bool { return guidPattern.MatchString(s) }
+
+// NormalizeGUID lower-cases a GUID so that the same principal written in
+// two cases is one principal.
+func NormalizeGUID(s string) string { return strings.ToLower(s) }

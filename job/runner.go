@@ -1,0 +1,597 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+)
+
+// Runner runs one offboarding: it resolves the input's principals, lists
+// what every source holds for them, plans, checks the plan against the
+// guards, removes what the plan says and accounts for every item.
+type Runner struct {
+	Sources   []Source
+	Directory Directory
+	Recorder  Recorder
+	Log       *zap.Logger
+	// Now is the clock; rows are stamped with it and effective dates are
+	// compared with its UTC day.
+	Now func() time.Time
+	// Concurrency bounds the requests in flight.
+	Concurrency int
+	// MaxRemovals: a plan with more write actions stops before any change.
+	MaxRemovals int
+	// Protect holds object ids never touched, lower-cased.
+	Protect map[string]bool
+	// SelfID is the job's own object id, never touched.
+	SelfID string
+	DryRun bool
+	// Guards run on the whole plan after the built-in ones and before the
+	// first write.
+	Guards []Guard
+	// Previous is the state of the report directory left by earlier runs.
+	Previous []Item
+	// Grace is how long in-flight requests may go on after ctx is done
+	// before they are cancelled.
+	Grace time.Duration
+	// ProgressEvery is the interval of progress lines (10 s when zero).
+	ProgressEvery time.Duration
+	// RunID names the run in the justification of requests that take one.
+	RunID string
+}
+
+// Guard checks a plan before the first write. It may mark items Skipped
+// (with a detail saying why); returning a non-empty stop reason stops the
+// run before any change.
+type Guard interface {
+	Check(ctx context.Context, items []*Item) (stop string, err error)
+}
+
+// Result is what a run ended with.
+type Result struct {
+	Items []Item
+	// Guard says why a guard stopped the run; empty when none did.
+	Guard string
+	// Interrupted is true when ctx was done before the run finished.
+	Interrupted bool
+}
+
+// Counts returns the number of items in each state.
+func (r Result) Counts() map[State]int {
+	c := make(map[State]int, len(States))
+	for _, s := range States {
+		c[s] = 0
+	}
+	for _, it := range r.Items {
+		c[it.State]++
+	}
+	return c
+}
+
+// ExitCode is the process exit code CONTRACT.md gives for the result.
+func (r Result) ExitCode() int {
+	switch {
+	case r.Interrupted:
+		return 4
+	case r.Guard != "":
+		return 3
+	}
+	for _, it := range r.Items {
+		if it.State == Failed || it.State == Invalid {
+			return 1
+		}
+	}
+	return 0
+}
+
+// principal is a resolved principal and what the run knows of it.
+type principal struct {
+	Principal
+	skip string // "protected" or "self": listed but never touched
+}
+
+// Run runs the job on the entries. The error is a failure of the run itself
+// (the journal could not be written); everything that happened to a row is
+// in its item.
+func (r *Runner) Run(ctx context.Context, entries []Entry) (Result, error) {
+	r.defaults()
+	// Requests in flight get Grace to finish after ctx is done; new work
+	// stops at once.
+	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReqs()
+	stopGrace := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(r.Grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelReqs()
+		case <-reqCtx.Done():
+		}
+	})
+	defer stopGrace()
+
+	p := &plan{runner: r, prev: map[Key]Item{}, items: map[Key]*Item{}}
+	for _, it := range r.Previous {
+		p.prev[it.Key()] = it
+	}
+	principals := p.admit(ctx, reqCtx, entries)
+	p.find(ctx, reqCtx, principals)
+	res := Result{Interrupted: ctx.Err() != nil}
+	if res.Interrupted {
+		// Nothing was written yet: report what is known, plan nothing.
+		res.Items = p.sorted()
+		return res, nil
+	}
+	pending := p.pending()
+	if n := len(pending); n > r.MaxRemovals {
+		res.Guard = fmt.Sprintf("the plan holds %d removals, more than --max-removals %d", n, r.MaxRemovals)
+	}
+	if res.Guard == "" {
+		all := p.list()
+		for _, g := range r.Guards {
+			stop, err := g.Check(reqCtx, all)
+			if err != nil {
+				res.Guard = "a guard could not be checked: " + err.Error()
+				break
+			}
+			if stop != "" {
+				res.Guard = stop
+				break
+			}
+		}
+		pending = p.pending()
+	}
+	if res.Guard != "" {
+		r.Log.Warn("guard stopped the run before any change", zap.String("guard", res.Guard))
+	}
+	if err := r.Recorder.Plan(p.sorted()); err != nil {
+		return Result{}, fmt.Errorf("recording the plan: %w", err)
+	}
+	if res.Guard != "" || r.DryRun || len(pending) == 0 {
+		res.Items = p.sorted()
+		return res, nil
+	}
+	if err := r.Recorder.Applying(); err != nil {
+		return Result{}, fmt.Errorf("recording the start of removals: %w", err)
+	}
+	err := r.apply(ctx, reqCtx, pending)
+	res.Interrupted = ctx.Err() != nil
+	res.Items = p.sorted()
+	return res, err
+}
+
+func (r *Runner) defaults() {
+	if r.Log == nil {
+		r.Log = zap.NewNop()
+	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	if r.Concurrency < 1 {
+		r.Concurrency = 1
+	}
+	if r.Grace <= 0 {
+		r.Grace = 15 * time.Second
+	}
+	if r.ProgressEvery <= 0 {
+		r.ProgressEvery = 10 * time.Second
+	}
+}
+
+// plan is the run's working set of items, keyed as the report keys them.
+type plan struct {
+	runner *Runner
+	prev   map[Key]Item
+	mu     sync.Mutex
+	items  map[Key]*Item
+}
+
+// put adds or replaces an item, keeping the time of the previous run's row
+// when its status and detail did not change, so that a rerun that changes
+// nothing rewrites the report byte for byte.
+func (p *plan) put(it Item) {
+	k := it.Key()
+	if prev, ok := p.prev[k]; ok && prev.State == it.State && prev.Detail == it.Detail {
+		it.UpdatedAt = prev.UpdatedAt
+		if it.Attempts == 0 {
+			it.Attempts = prev.Attempts
+		}
+	}
+	if it.UpdatedAt.IsZero() {
+		it.UpdatedAt = p.runner.Now().UTC()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.items[k] = &it
+}
+
+func (p *plan) list() []*Item {
+	out := make([]*Item, 0, len(p.items))
+	for _, it := range p.items {
+		out = append(out, it)
+	}
+	slices.SortFunc(out, func(a, b *Item) int { return Compare(*a, *b) })
+	return out
+}
+
+func (p *plan) sorted() []Item {
+	out := make([]Item, 0, len(p.items))
+	for _, it := range p.list() {
+		out = append(out, *it)
+	}
+	return out
+}
+
+// pending lists the items the run will try to remove.
+func (p *plan) pending() []*Item {
+	var out []*Item
+	for _, it := range p.list() {
+		if it.State == Planned && it.AssignmentID != "" {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// admit turns entries into principals: invalid and deferred lines become
+// rows, user principal names are resolved, duplicates are merged.
+func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal {
+	r := p.runner
+	today := r.Now().UTC().Truncate(24 * time.Hour)
+	// A UPN an earlier run resolved still names the same principal when
+	// the account has since been deleted (HR often deletes it next).
+	known := map[string]string{}
+	for _, it := range r.Previous {
+		if it.UPN != "" && IsGUID(it.PrincipalID) {
+			known[strings.ToLower(it.UPN)] = it.PrincipalID
+		}
+	}
+
+	type pending struct {
+		e        Entry
+		id       string
+		answered bool // the resolution ran and put a row or an id
+	}
+	var active []*pending
+	var deferred []Entry
+	for _, e := range entries {
+		switch {
+		case e.Problem != "":
+			p.put(Item{PrincipalID: e.PrincipalID, UPN: e.UPN, Reference: e.Reference, State: Invalid, Detail: e.Problem, Line: e.Line})
+		case !e.EffectiveDate.IsZero() && e.EffectiveDate.After(today):
+			deferred = append(deferred, e)
+		default:
+			active = append(active, &pending{e: e, id: e.PrincipalID})
+		}
+	}
+
+	var g errgroup.Group
+	g.SetLimit(r.Concurrency)
+	for _, a := range active {
+		if a.id != "" || a.e.UPN == "" {
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			id, err := r.Directory.ResolveUPN(reqCtx, a.e.UPN)
+			a.answered = true
+			if errors.Is(err, ErrNotFound) {
+				if prev, ok := known[strings.ToLower(a.e.UPN)]; ok {
+					a.id = prev
+					return nil
+				}
+			}
+			e := a.e
+			switch {
+			case errors.Is(err, ErrNotFound):
+				p.put(Item{UPN: e.UPN, Reference: e.Reference, State: Invalid, Line: e.Line,
+					Detail: fmt.Sprintf("line %d: user_principal_name %q is not a user of the tenant", e.Line, e.UPN)})
+			case err != nil:
+				p.put(Item{UPN: e.UPN, Reference: e.Reference, State: Failed, Line: e.Line,
+					Detail: fmt.Sprintf("line %d: resolving user_principal_name: %v", e.Line, err)})
+				r.Log.Warn("resolving a UPN failed", zap.Int("line", e.Line), zap.Error(err))
+			case !IsGUID(id):
+				p.put(Item{UPN: e.UPN, Reference: e.Reference, State: Failed, Line: e.Line,
+					Detail: fmt.Sprintf("line %d: the directory answered an id that is not a GUID", e.Line)})
+			default:
+				a.id = NormalizeGUID(id)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+
+	byID := map[string]*principal{}
+	var order []*principal
+	for _, a := range active {
+		if a.id == "" {
+			if !a.answered {
+				p.put(Item{UPN: a.e.UPN, Reference: a.e.Reference, State: Failed, Line: a.e.Line,
+					Detail: fmt.Sprintf("line %d: interrupted before user_principal_name was resolved", a.e.Line)})
+			}
+			continue
+		}
+		if pr, ok := byID[a.id]; ok {
+			pr.UPN = cmpOr(pr.UPN, a.e.UPN)
+			pr.Reference = cmpOr(pr.Reference, a.e.Reference)
+			pr.Type = cmpOr(pr.Type, a.e.Type)
+			continue
+		}
+		pr := &principal{Principal: Principal{ID: a.id, UPN: a.e.UPN, Type: a.e.Type, Reference: a.e.Reference, Line: a.e.Line}}
+		switch {
+		case r.Protect[a.id]:
+			pr.skip = "protected"
+		case r.SelfID != "" && a.id == r.SelfID:
+			pr.skip = "self"
+		}
+		byID[a.id] = pr
+		order = append(order, pr)
+	}
+	// A principal named on an active line is acted on even when another
+	// line names it with a later date.
+	for _, e := range deferred {
+		if e.PrincipalID != "" && byID[e.PrincipalID] != nil {
+			continue
+		}
+		p.put(Item{PrincipalID: e.PrincipalID, UPN: e.UPN, Reference: e.Reference, State: Deferred, Line: e.Line,
+			Detail: "effective " + e.EffectiveDate.Format(time.DateOnly)})
+	}
+	return order
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// find lists every source for every principal and turns what it found,
+// and what earlier runs recorded, into items.
+func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
+	r := p.runner
+	type listing struct {
+		source Source
+		group  []*principal
+		found  []Assignment
+		err    error
+	}
+	var listings []*listing
+	for _, src := range r.Sources {
+		size := 1
+		if g, ok := src.(Grouper); ok && g.GroupSize() > 1 {
+			size = g.GroupSize()
+		}
+		for chunk := range slices.Chunk(principals, size) {
+			listings = append(listings, &listing{source: src, group: chunk})
+		}
+	}
+	var g errgroup.Group
+	g.SetLimit(r.Concurrency)
+	for _, l := range listings {
+		if ctx.Err() != nil {
+			l.err = fmt.Errorf("interrupted before listing: %w", ctx.Err())
+			continue
+		}
+		g.Go(func() error {
+			ps := make([]Principal, len(l.group))
+			for i, pr := range l.group {
+				ps[i] = pr.Principal
+			}
+			l.found, l.err = l.source.Find(reqCtx, ps)
+			return nil
+		})
+	}
+	_ = g.Wait()
+
+	holds := map[string]int{} // rows per principal id
+	listedOK := map[[2]string]bool{}
+	seen := map[Key]bool{}
+	for _, l := range listings {
+		name := l.source.Name()
+		members := map[string]*principal{}
+		for _, pr := range l.group {
+			members[pr.ID] = pr
+		}
+		if l.err != nil {
+			for _, pr := range l.group {
+				p.put(Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, State: Failed, Line: pr.Line,
+					Detail: "listing failed: " + l.err.Error()})
+				holds[pr.ID]++
+			}
+			r.Log.Warn("listing failed", zap.String("source", name), zap.Int("principals", len(l.group)), zap.Error(l.err))
+			continue
+		}
+		for _, pr := range l.group {
+			listedOK[[2]string{pr.ID, name}] = true
+		}
+		for _, a := range l.found {
+			pr := members[NormalizeGUID(a.PrincipalID)]
+			if pr == nil {
+				r.Log.Warn("the service listed an assignment of a principal it was not asked about",
+					zap.String("source", name), zap.String("assignment_id", a.ID))
+				continue
+			}
+			it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, AssignmentID: a.ID,
+				RoleDefinitionID: a.RoleDefinitionID, Scope: a.Scope, Detail: a.Note, Raw: a.Raw, Line: pr.Line}
+			k := it.Key()
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			holds[pr.ID]++
+			if prev, ok := p.prev[k]; ok && prev.State.Done() {
+				p.put(prev)
+				continue
+			}
+			switch {
+			case pr.skip != "":
+				it.State, it.Detail = Skipped, pr.skip
+			default:
+				it.State = Planned
+			}
+			p.put(it)
+		}
+	}
+
+	// Rows of earlier runs whose assignment was not listed again.
+	inRun := map[string]*principal{}
+	for _, pr := range principals {
+		inRun[pr.ID] = pr
+	}
+	for k, prev := range p.prev {
+		if prev.AssignmentID == "" || seen[k] {
+			continue
+		}
+		pr := inRun[prev.PrincipalID]
+		if pr == nil || !listedOK[[2]string{prev.PrincipalID, prev.Source}] {
+			// Not in this run, or its listing failed: what is done stays
+			// done; the rest waits for a run that can list it.
+			if prev.State.Done() {
+				p.put(prev)
+				if pr != nil {
+					holds[pr.ID]++
+				}
+			}
+			continue
+		}
+		it := prev
+		it.Unconfirmed = false
+		switch {
+		case prev.State.Done():
+		case prev.Unconfirmed:
+			it.State, it.Detail = Removed, "confirmed absent on rerun"
+		case prev.State == Failed:
+			it.State, it.Detail = AlreadyAbsent, "absent on rerun"
+		default:
+			// Planned in a dry run, or skipped: nothing was done and
+			// nothing is there any more.
+			continue
+		}
+		p.put(it)
+		holds[pr.ID]++
+	}
+
+	for _, pr := range principals {
+		if holds[pr.ID] > 0 {
+			continue
+		}
+		it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, State: NoAssignments, Line: pr.Line}
+		if pr.skip != "" {
+			it.State, it.Detail = Skipped, pr.skip
+		}
+		p.put(it)
+	}
+}
+
+// apply removes the pending items, at most Concurrency at a time, recording
+// each outcome as it arrives. It stops starting new removals when ctx is
+// done or the journal fails.
+func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item) error {
+	sources := map[string]Source{}
+	for _, s := range r.Sources {
+		sources[s.Name()] = s
+	}
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+
+	var (
+		mu       sync.Mutex
+		done     int
+		journalE error
+	)
+	start := time.Now()
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		r.progress(runCtx, start, len(pending), func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			return done
+		})
+	}()
+
+	var g errgroup.Group
+	g.SetLimit(r.Concurrency)
+	for _, it := range pending {
+		if runCtx.Err() != nil {
+			break
+		}
+		src := sources[it.Source]
+		g.Go(func() error {
+			if runCtx.Err() != nil {
+				return nil
+			}
+			began := time.Now()
+			actx, attempts := WithAttempts(reqCtx)
+			out, err := src.Remove(actx, Assignment{
+				Source: it.Source, ID: it.AssignmentID, PrincipalID: it.PrincipalID,
+				RoleDefinitionID: it.RoleDefinitionID, Scope: it.Scope, Raw: it.Raw,
+			})
+			if err != nil {
+				out = Outcome{State: Failed, Detail: err.Error()}
+			}
+			mu.Lock()
+			it.State, it.Detail = out.State, out.Detail
+			it.Attempts = int(attempts.Load())
+			it.UpdatedAt = r.Now().UTC()
+			rec := *it
+			mu.Unlock()
+			if err := r.Recorder.Outcome(rec); err != nil {
+				mu.Lock()
+				if journalE == nil {
+					journalE = err
+				}
+				mu.Unlock()
+				stop(err)
+			}
+			mu.Lock()
+			done++
+			mu.Unlock()
+			r.Log.Info("outcome",
+				zap.String("principal_id", rec.PrincipalID), zap.String("source", rec.Source),
+				zap.String("assignment_id", rec.AssignmentID), zap.String("status", string(rec.State)),
+				zap.Int("attempts", rec.Attempts), zap.Int64("latency_ms", time.Since(began).Milliseconds()),
+				zap.String("detail", rec.Detail))
+			return nil
+		})
+	}
+	_ = g.Wait()
+	stop(nil)
+	<-progressDone
+	if journalE != nil {
+		return fmt.Errorf("recording an outcome: %w", journalE)
+	}
+	return nil
+}
+
+// progress logs a line every ProgressEvery until ctx is done.
+func (r *Runner) progress(ctx context.Context, start time.Time, total int, done func() int) {
+	t := time.NewTicker(r.ProgressEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n := done()
+		elapsed := time.Since(start)
+		rate := float64(n) / elapsed.Seconds()
+		fields := []zap.Field{zap.Int("done", n), zap.Int("total", total), zap.Float64("rate_per_s", rate)}
+		if rate > 0 {
+			eta := time.Duration(float64(total-n) / rate * float64(time.Second))
+			fields = append(fields, zap.Duration("eta", eta.Round(time.Second)))
+		}
+		r.Log.Info("progress", fields...)
+	}
+}

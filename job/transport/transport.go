@@ -1,0 +1,226 @@
+// Package transport is the http.RoundTripper every service client of
+// offboard sends through. It is the one place that authenticates, paces and
+// retries a request, so that the SDKs' own retry handlers can be switched off
+// and a run has exactly one retry budget: a request is attempted at most
+// MaxAttempts times, whichever layer asked.
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/offboard/offboard/job"
+)
+
+// Transport paces, authenticates and retries requests.
+type Transport struct {
+	// Base sends one attempt.
+	Base http.RoundTripper
+	// Token, when set, supplies the bearer token of each attempt; it is asked
+	// every time so that a refreshed token is used after a long wait.
+	Token func(ctx context.Context) (string, error)
+	// Pace picks the shared pace a request waits for; nil means none.
+	Pace func(*http.Request) *job.Pace
+	// MaxAttempts bounds the attempts of one request (at least 1).
+	MaxAttempts int
+	// BaseDelay and MaxDelay shape the exponential back-off used when the
+	// service names no wait.
+	BaseDelay, MaxDelay time.Duration
+	Log                 *zap.Logger
+}
+
+// ErrBeyondDeadline is returned when the service asks for a wait that would
+// end after the run's deadline.
+var ErrBeyondDeadline = errors.New("the service asked for a wait beyond the run's deadline")
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	body, err := readBody(req)
+	if err != nil {
+		return nil, err
+	}
+	attempts := max(t.MaxAttempts, 1)
+	for attempt := 1; ; attempt++ {
+		pace := t.pace(req)
+		if pace != nil {
+			if err := pace.Wait(ctx); err != nil {
+				return nil, fmt.Errorf("%s %s: waiting for the pace: %w", req.Method, redact(req), err)
+			}
+		}
+		out := req.Clone(ctx)
+		if body != nil {
+			out.Body = io.NopCloser(bytes.NewReader(body))
+			out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+			out.ContentLength = int64(len(body))
+		}
+		if t.Token != nil {
+			tok, err := t.Token(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("getting a token: %w", err)
+			}
+			out.Header.Set("Authorization", "Bearer "+tok)
+		}
+		job.CountAttempt(ctx)
+		resp, err := t.Base.RoundTrip(out)
+		verdict := Classify(resp, err)
+		if ctx.Err() != nil {
+			if resp != nil {
+				return resp, err
+			}
+			return nil, ctxError(ctx, err)
+		}
+		if !verdict.Retry {
+			if pace != nil && verdict.Status != http.StatusTooManyRequests {
+				pace.Succeeded()
+			}
+			return resp, err
+		}
+		wait := verdict.After
+		if wait <= 0 {
+			wait = t.backoff(attempt)
+		}
+		if pace != nil && verdict.Throttled() {
+			pace.Throttled(wait)
+		}
+		if attempt >= attempts {
+			return resp, err
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
+			if resp != nil {
+				drain(resp)
+			}
+			return nil, fmt.Errorf("%s %s: %s after %d attempts: %w (%s)", req.Method, redact(req), verdict.Reason, attempt, ErrBeyondDeadline, wait.Round(time.Millisecond))
+		}
+		if resp != nil {
+			drain(resp)
+		}
+		if t.Log != nil {
+			t.Log.Debug("retrying", zap.String("method", req.Method), zap.String("path", req.URL.Path),
+				zap.Int("attempt", attempt), zap.String("reason", verdict.Reason), zap.Duration("wait", wait))
+		}
+		if err := job.Sleep(ctx, wait); err != nil {
+			return nil, ctxError(ctx, err)
+		}
+	}
+}
+
+func (t *Transport) pace(req *http.Request) *job.Pace {
+	if t.Pace == nil {
+		return nil
+	}
+	return t.Pace(req)
+}
+
+// backoff is the full-jitter exponential wait before attempt+1.
+func (t *Transport) backoff(attempt int) time.Duration {
+	base, ceiling := t.BaseDelay, t.MaxDelay
+	if base <= 0 {
+		base = 500 * time.Millisecond
+	}
+	if ceiling <= 0 {
+		ceiling = 30 * time.Second
+	}
+	d := base << min(attempt-1, 20)
+	if d > ceiling || d <= 0 {
+		d = ceiling
+	}
+	// Half fixed, half random: never zero, never in lock-step.
+	return d/2 + rand.N(d/2+1)
+}
+
+// Verdict is what an answer means for the request that got it.
+type Verdict struct {
+	Retry  bool
+	After  time.Duration // the wait the service named; 0 when none
+	Status int           // 0 for a network error
+	Reason string
+}
+
+// Throttled reports whether the answer asks the whole service to slow down.
+func (v Verdict) Throttled() bool {
+	return v.Status == http.StatusTooManyRequests || (v.Status == http.StatusServiceUnavailable && v.After > 0)
+}
+
+// Classify maps one attempt's answer to retry-or-final. 429, 500, 502, 503,
+// 504 and network errors are retried; everything else is final.
+func Classify(resp *http.Response, err error) Verdict {
+	if err != nil {
+		return Verdict{Retry: true, Reason: "network error: " + err.Error()}
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return Verdict{Retry: true, Status: resp.StatusCode, After: RetryAfter(resp.Header, time.Now()),
+			Reason: fmt.Sprintf("HTTP %d", resp.StatusCode)}
+	}
+	return Verdict{Status: resp.StatusCode}
+}
+
+// RetryAfter reads the wait a response names: x-ms-retry-after-ms or
+// retry-after-ms (milliseconds), else Retry-After in seconds or as an HTTP
+// date. It returns 0 when there is none or it cannot be read.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	for _, name := range []string{"x-ms-retry-after-ms", "retry-after-ms"} {
+		if v := strings.TrimSpace(h.Get(name)); v != "" {
+			if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
+				return time.Duration(ms * float64(time.Millisecond))
+			}
+		}
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		return time.Duration(s * float64(time.Second))
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		if d := at.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func readBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	defer req.Body.Close()
+	b, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading the request body: %w", err)
+	}
+	return b, nil
+}
+
+// drain reads what is left of a body we will not use, so that the
+// connection can be reused, and closes it.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	_ = resp.Body.Close()
+}
+
+func ctxError(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	return err
+}
+
+// redact prints a request's path without its query, which can be long.
+func redact(req *http.Request) string { return req.URL.Path }

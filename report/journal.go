@@ -1,0 +1,303 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/offboard/offboard/job"
+)
+
+// The journal is JSON lines, one record per line, each record's "type" first:
+//
+//	{"type":"run","run_id":…,"input_sha256":…,"started_at":…,"dry_run":…}
+//	{"type":"plan","principal_id":…,"upn":…,…,"raw":{…}}
+//	{"type":"applying","run_id":…}
+//	{"type":"outcome","principal_id":…,"source":…,"assignment_id":…,"line":…,"state":…,"detail":…,"attempts":…,"updated_at":…}
+//
+// Times are RFC 3339 with nanoseconds in UTC, empty for the zero time, so
+// that they read back equal.
+
+type runRecord struct {
+	Type        string `json:"type"`
+	RunID       string `json:"run_id"`
+	InputSHA256 string `json:"input_sha256"`
+	StartedAt   string `json:"started_at"`
+	DryRun      bool   `json:"dry_run"`
+}
+
+type planRecord struct {
+	Type             string          `json:"type"`
+	PrincipalID      string          `json:"principal_id"`
+	UPN              string          `json:"upn"`
+	Reference        string          `json:"reference"`
+	Source           string          `json:"source"`
+	AssignmentID     string          `json:"assignment_id"`
+	RoleDefinitionID string          `json:"role_definition_id"`
+	Scope            string          `json:"scope"`
+	State            string          `json:"state"`
+	Detail           string          `json:"detail"`
+	Attempts         int             `json:"attempts"`
+	UpdatedAt        string          `json:"updated_at"`
+	Line             int             `json:"line"`
+	Raw              json.RawMessage `json:"raw,omitempty"`
+}
+
+type applyingRecord struct {
+	Type  string `json:"type"`
+	RunID string `json:"run_id"`
+}
+
+type outcomeRecord struct {
+	Type         string `json:"type"`
+	PrincipalID  string `json:"principal_id"`
+	Source       string `json:"source"`
+	AssignmentID string `json:"assignment_id"`
+	Line         int    `json:"line"`
+	State        string `json:"state"`
+	Detail       string `json:"detail"`
+	Attempts     int    `json:"attempts"`
+	UpdatedAt    string `json:"updated_at"`
+}
+
+// anyRecord is every record type's fields, for reading.
+type anyRecord struct {
+	Type        string `json:"type"`
+	RunID       string `json:"run_id"`
+	InputSHA256 string `json:"input_sha256"`
+	StartedAt   string `json:"started_at"`
+	DryRun      bool   `json:"dry_run"`
+	planRecord
+}
+
+func planRecordOf(it job.Item) planRecord {
+	return planRecord{
+		Type:             "plan",
+		PrincipalID:      it.PrincipalID,
+		UPN:              it.UPN,
+		Reference:        it.Reference,
+		Source:           it.Source,
+		AssignmentID:     it.AssignmentID,
+		RoleDefinitionID: it.RoleDefinitionID,
+		Scope:            it.Scope,
+		State:            string(it.State),
+		Detail:           it.Detail,
+		Attempts:         it.Attempts,
+		UpdatedAt:        formatTime(it.UpdatedAt),
+		Line:             it.Line,
+		Raw:              it.Raw,
+	}
+}
+
+// lineEncoder encodes records as JSON lines into a reusable buffer. HTML
+// characters are kept as they are, so raw payloads stay verbatim (up to
+// insignificant whitespace, which a line cannot hold).
+type lineEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newLineEncoder() *lineEncoder {
+	e := &lineEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}
+
+// encode appends v and a newline. The records hold only strings, numbers,
+// booleans and raw JSON checked beforehand, so encoding cannot fail.
+func (e *lineEncoder) encode(v any) {
+	if err := e.enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("report: encode journal record: %v", err))
+	}
+}
+
+func (e *lineEncoder) bytes() []byte { return e.buf.Bytes() }
+func (e *lineEncoder) len() int      { return e.buf.Len() }
+func (e *lineEncoder) reset()        { e.buf.Reset() }
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+// journalState is the journal replayed.
+type journalState struct {
+	runs    []runRecord
+	applied []bool // per run: an applying record was seen
+	entries map[job.Key]*entry
+	good    int64  // bytes up to the end of the last good line
+	torn    string // non-empty: the last line was dropped, and why
+}
+
+type entry struct {
+	item    job.Item
+	planRun int  // the run that last planned the item
+	settled bool // an outcome record followed that plan
+}
+
+// loadJournal reads and replays the journal at path. The error wraps
+// fs.ErrNotExist when there is none, with an empty state.
+func loadJournal(path string) (*journalState, error) {
+	st := &journalState{entries: map[job.Key]*entry{}}
+	f, err := os.Open(path)
+	if err != nil {
+		return st, fmt.Errorf("report: open journal: %w", err)
+	}
+	defer f.Close()
+	if err := st.read(f, path); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// read replays r. A last line that is torn (no newline, or not JSON) is
+// dropped and noted in st.torn; any other bad line is ErrCorrupt.
+func (st *journalState) read(r io.Reader, path string) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	badLine := 0 // a line that is not JSON: fine only if it is the last
+	for n := 1; ; n++ {
+		b, err := br.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("report: read journal: %w", err)
+		}
+		if len(b) == 0 {
+			break
+		}
+		if badLine != 0 {
+			return fmt.Errorf("report: %s line %d: not a JSON record: %w", path, badLine, ErrCorrupt)
+		}
+		if b[len(b)-1] != '\n' {
+			st.torn = fmt.Sprintf("%s: dropped its last line (%d), which a previous run did not finish writing", path, n)
+			break
+		}
+		var rec anyRecord
+		if err := json.Unmarshal(b, &rec); err != nil {
+			var syn *json.SyntaxError
+			if errors.As(err, &syn) {
+				badLine = n
+				continue
+			}
+			return fmt.Errorf("report: %s line %d: %v: %w", path, n, err, ErrCorrupt)
+		}
+		if err := st.apply(&rec); err != nil {
+			return fmt.Errorf("report: %s line %d: %v: %w", path, n, err, ErrCorrupt)
+		}
+		st.good += int64(len(b))
+	}
+	if badLine != 0 {
+		st.torn = fmt.Sprintf("%s: dropped its last line (%d), which is not a complete record: a previous run was stopped while writing it", path, badLine)
+	}
+	return nil
+}
+
+func validState(s string) bool { return slices.Contains(job.States, job.State(s)) }
+
+// apply replays one record.
+func (st *journalState) apply(rec *anyRecord) error {
+	if len(st.runs) == 0 && rec.Type != "run" {
+		return fmt.Errorf("journal does not start with a run record")
+	}
+	run := len(st.runs) - 1
+	switch rec.Type {
+	case "run":
+		if _, err := parseTime(rec.StartedAt); err != nil {
+			return fmt.Errorf("started_at: %v", err)
+		}
+		st.runs = append(st.runs, runRecord{
+			Type: rec.Type, RunID: rec.RunID, InputSHA256: rec.InputSHA256,
+			StartedAt: rec.StartedAt, DryRun: rec.DryRun,
+		})
+		st.applied = append(st.applied, false)
+	case "applying":
+		st.applied[run] = true
+	case "plan":
+		if !validState(rec.State) {
+			return fmt.Errorf("unknown state %q", rec.State)
+		}
+		at, err := parseTime(rec.UpdatedAt)
+		if err != nil {
+			return fmt.Errorf("updated_at: %v", err)
+		}
+		it := job.Item{
+			PrincipalID:      rec.PrincipalID,
+			UPN:              rec.UPN,
+			Reference:        rec.Reference,
+			Source:           rec.Source,
+			AssignmentID:     rec.AssignmentID,
+			RoleDefinitionID: rec.RoleDefinitionID,
+			Scope:            rec.Scope,
+			State:            job.State(rec.State),
+			Detail:           rec.Detail,
+			Attempts:         rec.Attempts,
+			UpdatedAt:        at,
+			Line:             rec.Line,
+			Raw:              rec.Raw,
+		}
+		st.entries[it.Key()] = &entry{item: it, planRun: run}
+	case "outcome":
+		if !validState(rec.State) {
+			return fmt.Errorf("unknown state %q", rec.State)
+		}
+		at, err := parseTime(rec.UpdatedAt)
+		if err != nil {
+			return fmt.Errorf("updated_at: %v", err)
+		}
+		key := job.Item{
+			PrincipalID: rec.PrincipalID, Source: rec.Source, AssignmentID: rec.AssignmentID,
+			Line: rec.Line, State: job.State(rec.State),
+		}.Key()
+		e := st.entries[key]
+		if e == nil {
+			// An outcome without a plan: keep what it says rather than lose it.
+			e = &entry{item: job.Item{
+				PrincipalID: rec.PrincipalID, Source: rec.Source,
+				AssignmentID: rec.AssignmentID, Line: rec.Line,
+			}, planRun: run}
+			st.entries[key] = e
+		}
+		e.item.State = job.State(rec.State)
+		e.item.Detail = rec.Detail
+		e.item.Attempts = rec.Attempts
+		e.item.UpdatedAt = at
+		e.settled = true
+	default:
+		return fmt.Errorf("unknown record type %q", rec.Type)
+	}
+	return nil
+}
+
+// items returns every item, sorted, with Unconfirmed set on the planned
+// removals whose run started writing and never recorded their outcome.
+func (st *journalState) items() []job.Item {
+	out := make([]job.Item, 0, len(st.entries))
+	for _, e := range st.entries {
+		it := e.item
+		it.Unconfirmed = it.State == job.Planned && st.applied[e.planRun] && !e.settled
+		out = append(out, it)
+	}
+	slices.SortFunc(out, func(a, b job.Item) int {
+		if c := job.Compare(a, b); c != 0 {
+			return c
+		}
+		// Only distinct keys reach here, and they differ in State.
+		return strings.Compare(string(a.State), string(b.State))
+	})
+	return out
+}

@@ -1,0 +1,50 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly || illumos
+
+package report
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// lockDir opens the lock file and takes an exclusive flock on it without
+// waiting. The kernel drops the lock when the process dies, so a killed run
+// never blocks the next one. flock belongs to the open file description, so
+// a second open in the same process is refused too.
+func lockDir(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, filePerm)
+	if err != nil {
+		return nil, fmt.Errorf("report: open lock: %w", err)
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		_ = f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("report: %s: %w", path, ErrBusy)
+		}
+		return nil, fmt.Errorf("report: lock %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// unlockDir releases the lock and closes its file; the file itself stays.
+func unlockDir(f *os.File) error {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// writable reports whether this process may create files in dir.
+func writable(dir string) error {
+	const wOK = 0x2 // access(2)'s W_OK
+	return syscall.Access(dir, wOK)
+}

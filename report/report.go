@@ -1,0 +1,342 @@
+// Package report keeps a run's report directory: the journal, report.csv and
+// summary.json, and the lock that keeps two runs out of one directory.
+//
+// The journal (journal.jsonl) is the directory's memory across runs: every
+// run appends a run record, the plan, an applying record before its first
+// write and one outcome record per item, each synced before the call
+// returns. Open replays it so that a rerun keeps what finished, retries what
+// failed and knows which removals were started but never confirmed.
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/offboard/offboard/job"
+)
+
+// Names of the files the directory holds.
+const (
+	lockName    = ".lock"
+	journalName = "journal.jsonl"
+	reportName  = "report.csv"
+	summaryName = "summary.json"
+)
+
+// Permissions: the report names people, so it is not world-readable.
+const (
+	dirPerm  = 0o750
+	filePerm = 0o640
+)
+
+var (
+	// ErrBusy means another process holds the directory's lock.
+	ErrBusy = errors.New("report directory is in use by another run")
+	// ErrOtherInput means the directory belongs to a run of another input.
+	ErrOtherInput = errors.New("report directory belongs to another input")
+	// ErrCorrupt means the journal or summary cannot be read back.
+	ErrCorrupt = errors.New("report directory is corrupt")
+
+	errClosed = errors.New("report: directory closed")
+)
+
+// RunInfo identifies the run that opens the directory.
+type RunInfo struct {
+	ID        string
+	StartedAt time.Time
+	DryRun    bool
+}
+
+// Dir is an open, locked report directory. It records the run's journal
+// (it is a job.Recorder) and writes the report and summary.
+type Dir struct {
+	path     string
+	run      RunInfo
+	lock     *os.File
+	prev     []job.Item
+	warnings []string
+
+	mu      sync.Mutex // guards everything below
+	journal *os.File
+	enc     *lineEncoder
+	err     error // sticky: the first write or sync error, or errClosed
+}
+
+var _ job.Recorder = (*Dir)(nil)
+
+// Open creates dir if needed, locks it, replays its journal and records the
+// start of the run. It fails, changing nothing but possibly creating the
+// lock file, with an error wrapping ErrBusy when another process holds the
+// directory, ErrOtherInput when the directory belongs to another input, or
+// ErrCorrupt when the journal has a bad line before its last one.
+func Open(dir string, inputSHA256 string, run RunInfo) (_ *Dir, err error) {
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
+		return nil, fmt.Errorf("report: create directory: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("report: %s is not a directory", dir)
+	}
+	if err := writable(dir); err != nil {
+		return nil, fmt.Errorf("report: directory %s is not writable: %w", dir, err)
+	}
+
+	lock, err := lockDir(filepath.Join(dir, lockName))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = unlockDir(lock)
+		}
+	}()
+
+	jpath := filepath.Join(dir, journalName)
+	st, err := loadJournal(jpath)
+	created := errors.Is(err, fs.ErrNotExist)
+	if err != nil && !created {
+		return nil, err
+	}
+	if err := checkOwner(dir, st, inputSHA256); err != nil {
+		return nil, err
+	}
+
+	// Every check has passed: from here on the directory changes.
+	f, err := os.OpenFile(jpath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, filePerm)
+	if err != nil {
+		return nil, fmt.Errorf("report: open journal: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+		}
+	}()
+	var warnings []string
+	if st.torn != "" {
+		if err := f.Truncate(st.good); err != nil {
+			return nil, fmt.Errorf("report: truncate torn journal: %w", err)
+		}
+		warnings = append(warnings, st.torn)
+	}
+	enc := newLineEncoder()
+	enc.encode(runRecord{
+		Type:        "run",
+		RunID:       run.ID,
+		InputSHA256: inputSHA256,
+		StartedAt:   formatTime(run.StartedAt),
+		DryRun:      run.DryRun,
+	})
+	if _, err := f.Write(enc.bytes()); err != nil {
+		return nil, fmt.Errorf("report: write journal: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return nil, fmt.Errorf("report: sync journal: %w", err)
+	}
+	if created {
+		if err := syncDir(dir); err != nil {
+			return nil, err
+		}
+	}
+	removeStaleTemps(dir)
+
+	return &Dir{
+		path:     dir,
+		run:      run,
+		lock:     lock,
+		prev:     st.items(),
+		warnings: warnings,
+		journal:  f,
+		enc:      enc,
+	}, nil
+}
+
+// checkOwner refuses a directory whose journal, or failing a journal whose
+// summary, was written for another input.
+func checkOwner(dir string, st *journalState, inputSHA256 string) error {
+	if len(st.runs) > 0 {
+		if owner := st.runs[0].InputSHA256; owner != inputSHA256 {
+			return fmt.Errorf("report: %s holds the journal of input sha256 %s, not %s: %w",
+				dir, owner, inputSHA256, ErrOtherInput)
+		}
+		return nil
+	}
+	s, err := ReadSummary(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case s.InputSHA256 != inputSHA256:
+		return fmt.Errorf("report: %s holds the summary of input sha256 %s, not %s: %w",
+			dir, s.InputSHA256, inputSHA256, ErrOtherInput)
+	}
+	return nil
+}
+
+// removeStaleTemps removes temporary files a killed run left behind. It runs
+// under the lock, so no other writer can own them.
+func removeStaleTemps(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		for _, name := range []string{reportName, summaryName} {
+			if isTemp(e.Name(), name) {
+				_ = os.Remove(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+}
+
+// Warnings returns what Open tolerated, as sentences for the log.
+func (d *Dir) Warnings() []string {
+	return append([]string(nil), d.warnings...)
+}
+
+// Previous returns every item as the journal left it before this run, sorted
+// as the report lists them.
+func (d *Dir) Previous() []job.Item {
+	return append([]job.Item(nil), d.prev...)
+}
+
+// Plan records the plan: one line per item, synced once at the end.
+func (d *Dir) Plan(items []job.Item) error {
+	// Check raw payloads first so that a bad one writes nothing.
+	for _, it := range items {
+		if len(it.Raw) > 0 && !json.Valid(it.Raw) {
+			return fmt.Errorf("report: plan: item %s/%s/%s: raw assignment is not valid JSON",
+				it.PrincipalID, it.Source, it.AssignmentID)
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.err != nil {
+		return d.err
+	}
+	const batch = 1 << 20
+	d.enc.reset()
+	for _, it := range items {
+		d.enc.encode(planRecordOf(it))
+		if d.enc.len() >= batch {
+			if err := d.write(); err != nil {
+				return err
+			}
+			d.enc.reset()
+		}
+	}
+	if d.enc.len() > 0 {
+		if err := d.write(); err != nil {
+			return err
+		}
+	}
+	return d.sync()
+}
+
+// Applying records that writes are about to start.
+func (d *Dir) Applying() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.err != nil {
+		return d.err
+	}
+	d.enc.reset()
+	d.enc.encode(applyingRecord{Type: "applying", RunID: d.run.ID})
+	if err := d.write(); err != nil {
+		return err
+	}
+	return d.sync()
+}
+
+// Outcome records one item's new state. It is safe for concurrent use.
+func (d *Dir) Outcome(it job.Item) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.err != nil {
+		return d.err
+	}
+	d.enc.reset()
+	d.enc.encode(outcomeRecord{
+		Type:         "outcome",
+		PrincipalID:  it.PrincipalID,
+		Source:       it.Source,
+		AssignmentID: it.AssignmentID,
+		Line:         it.Line,
+		State:        string(it.State),
+		Detail:       it.Detail,
+		Attempts:     it.Attempts,
+		UpdatedAt:    formatTime(it.UpdatedAt),
+	})
+	if err := d.write(); err != nil {
+		return err
+	}
+	return d.sync()
+}
+
+// write appends the encoder's bytes; d.mu is held.
+func (d *Dir) write() error {
+	if _, err := d.journal.Write(d.enc.bytes()); err != nil {
+		d.err = fmt.Errorf("report: write journal: %w", err)
+		return d.err
+	}
+	return nil
+}
+
+// sync makes the journal durable; d.mu is held.
+func (d *Dir) sync() error {
+	if err := d.journal.Sync(); err != nil {
+		d.err = fmt.Errorf("report: sync journal: %w", err)
+		return d.err
+	}
+	return nil
+}
+
+// usable reports whether the directory is still open for writing files.
+func (d *Dir) usable() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.journal == nil {
+		return errClosed
+	}
+	return nil
+}
+
+// Close closes the journal and releases the lock. The lock file stays:
+// removing it would race with a run that has just opened it.
+func (d *Dir) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.journal == nil {
+		return nil
+	}
+	err := d.journal.Close()
+	d.journal = nil
+	if d.err == nil {
+		d.err = errClosed
+	}
+	if uerr := unlockDir(d.lock); uerr != nil && err == nil {
+		err = uerr
+	}
+	if err != nil {
+		return fmt.Errorf("report: close: %w", err)
+	}
+	return nil
+}
+
+// ReadItems loads the journal of dir read-only and without locking, and
+// returns every item as it stands, sorted as the report lists them. A torn
+// last line is ignored. The error wraps fs.ErrNotExist when dir has no
+// journal.
+func ReadItems(dir string) ([]job.Item, error) {
+	st, err := loadJournal(filepath.Join(dir, journalName))
+	if err != nil {
+		return nil, err
+	}
+	return st.items(), nil
+}

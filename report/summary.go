@@ -1,0 +1,67 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/offboard/offboard/job"
+)
+
+// Summary is summary.json: what a run was and how it ended.
+type Summary struct {
+	RunID       string    `json:"run_id"`
+	InputSHA256 string    `json:"input_sha256"`
+	DryRun      bool      `json:"dry_run"`
+	StartedAt   time.Time `json:"started_at"`
+	FinishedAt  time.Time `json:"finished_at"`
+	// Counts has one key per status, every status present, 0 allowed.
+	Counts   map[string]int `json:"counts"`
+	ExitCode int            `json:"exit_code"`
+	// Guard says which guard stopped the run, if one did.
+	Guard string `json:"guard,omitempty"`
+}
+
+// WriteSummary writes summary.json atomically, as indented JSON with times
+// in UTC and a count for every status.
+func (d *Dir) WriteSummary(s Summary) error {
+	if err := d.usable(); err != nil {
+		return err
+	}
+	s.StartedAt = s.StartedAt.UTC()
+	s.FinishedAt = s.FinishedAt.UTC()
+	counts := make(map[string]int, len(job.States))
+	for _, st := range job.States {
+		counts[string(st)] = 0
+	}
+	maps.Copy(counts, s.Counts)
+	s.Counts = counts
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("report: encode summary: %w", err)
+	}
+	b = append(b, '\n')
+	return writeAtomic(d.path, summaryName, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// ReadSummary reads dir's summary.json. The error wraps fs.ErrNotExist when
+// there is none, and ErrCorrupt when it is not a summary.
+func ReadSummary(dir string) (Summary, error) {
+	path := filepath.Join(dir, summaryName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Summary{}, fmt.Errorf("report: read summary: %w", err)
+	}
+	var s Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return Summary{}, fmt.Errorf("report: %s: %v: %w", path, err, ErrCorrupt)
+	}
+	return s, nil
+}

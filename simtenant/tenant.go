@@ -1,0 +1,585 @@
+package simtenant
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Role template ids of the built-in Entra roles the simulated tenant knows.
+// For built-in roles the roleDefinitionId of an assignment is the template id.
+const (
+	GlobalAdministrator           = "62e90394-69f5-4237-9190-012177145e10"
+	UserAdministrator             = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+	PrivilegedRoleAdministrator   = "e8611ab8-c189-46e8-94e1-60213ab1f814"
+	SecurityReader                = "5d6b6bb7-de71-4623-b4af-96380a352509"
+	HelpdeskAdministrator         = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+	ApplicationAdministrator      = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+	CloudApplicationAdministrator = "158c047a-c907-4556-b7ef-446551a6b5f7"
+	GlobalReader                  = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+	GroupsAdministrator           = "fdd7a751-b60b-444a-984c-02652fe8fa1c"
+	ExchangeAdministrator         = "29232cdf-9323-42fd-ade2-1d097af3e4de"
+)
+
+// builtinRoles returns the role definitions every tenant starts with. A
+// function rather than a package variable so no state is shared between
+// tenants.
+func builtinRoles() []RoleDefinition {
+	return []RoleDefinition{
+		{ID: GlobalAdministrator, DisplayName: "Global Administrator", TemplateID: GlobalAdministrator},
+		{ID: UserAdministrator, DisplayName: "User Administrator", TemplateID: UserAdministrator},
+		{ID: PrivilegedRoleAdministrator, DisplayName: "Privileged Role Administrator", TemplateID: PrivilegedRoleAdministrator},
+		{ID: SecurityReader, DisplayName: "Security Reader", TemplateID: SecurityReader},
+		{ID: HelpdeskAdministrator, DisplayName: "Helpdesk Administrator", TemplateID: HelpdeskAdministrator},
+		{ID: ApplicationAdministrator, DisplayName: "Application Administrator", TemplateID: ApplicationAdministrator},
+		{ID: CloudApplicationAdministrator, DisplayName: "Cloud Application Administrator", TemplateID: CloudApplicationAdministrator},
+		{ID: GlobalReader, DisplayName: "Global Reader", TemplateID: GlobalReader},
+		{ID: GroupsAdministrator, DisplayName: "Groups Administrator", TemplateID: GroupsAdministrator},
+		{ID: ExchangeAdministrator, DisplayName: "Exchange Administrator", TemplateID: ExchangeAdministrator},
+	}
+}
+
+// User is a directory user. UserType is "Member" or "Guest"; a guest's UPN
+// has the form alice_contoso.com#EXT#@fabrikam.onmicrosoft.com.
+type User struct {
+	ID                string
+	UserPrincipalName string
+	DisplayName       string
+	UserType          string
+}
+
+// ServicePrincipal is an application's identity in the tenant.
+type ServicePrincipal struct {
+	ID          string
+	DisplayName string
+	AppID       string
+}
+
+// Group is a directory group; only role-assignable groups
+// (IsAssignableToRole) can hold Entra roles.
+type Group struct {
+	ID                 string
+	DisplayName        string
+	IsAssignableToRole bool
+}
+
+// RoleDefinition is an Entra role. Built-in roles have ID == TemplateID.
+type RoleDefinition struct {
+	ID          string
+	DisplayName string
+	TemplateID  string
+}
+
+// RoleAssignment is an active (unified RBAC) directory role assignment.
+// DirectoryScopeID is "/" for the whole tenant or
+// "/administrativeUnits/{id}"; AppScopeID is usually empty (JSON null).
+type RoleAssignment struct {
+	ID               string
+	PrincipalID      string
+	RoleDefinitionID string
+	DirectoryScopeID string
+	AppScopeID       string
+}
+
+// Request is one entry of the request log. Status is what was answered: 0
+// while the request is still being served, and for a connection reset or a
+// client that went away before an answer.
+type Request struct {
+	At          time.Time   // arrival, by Config.Now
+	Method      string      //
+	Path        string      // percent-decoded, as r.URL.Path
+	EscapedPath string      // as sent on the wire
+	RawQuery    string      //
+	Header      http.Header // as received, Authorization included
+	Body        []byte      // after gzip decoding
+	Status      int         //
+}
+
+// Stats counts answered requests. ResetRequests clears it with the log.
+type Stats struct {
+	Requests       int                    // requests that arrived
+	ByStatus       map[int]int            // answers per status code (0: reset or abandoned)
+	ByMethod       map[string]int         // requests per method
+	ByMethodStatus map[string]map[int]int // e.g. ByMethodStatus["DELETE"][429]
+	Throttled      int                    // 429s served by the throttle (not by rules)
+	Faults         int                    // answers chosen by Config.FaultRate
+	Ruled          int                    // requests a rule answered, delayed or reset
+}
+
+// Config shapes a tenant. The zero value gives a quiet tenant with Graph's
+// documented limits.
+type Config struct {
+	// Seed makes ids, generated data and injected faults repeatable.
+	Seed uint64
+	// TenantID overrides the tenant id derived from Seed.
+	TenantID string
+	// PageSize is the default page size of list answers (default 100, at
+	// most 999, like Graph).
+	PageSize int
+	// ReadRU is the read budget in resource units per ReadWindow (default
+	// 8000 per 10 s, Graph's figure for tenants over 500 users). Negative
+	// turns read throttling off.
+	ReadRU     int
+	ReadWindow time.Duration
+	// WriteRate is the sustained writes per second (default 20) and
+	// WriteBurst the bucket size (default 3000): 3,000 per 150 s. A
+	// negative WriteRate turns write throttling off.
+	WriteRate  float64
+	WriteBurst int
+	// Latency is added to every answer, plus a uniform random extra in
+	// [0, Jitter). Waits use real timers and end when the request does.
+	Latency time.Duration
+	Jitter  time.Duration
+	// FaultRate (0..1) is the share of requests answered 500/502/503/504,
+	// chosen by hashing the request and how often it was seen, so the same
+	// Seed and the same requests give the same faults in any interleaving.
+	FaultRate float64
+	// LegacyErrors makes every error use the older
+	// {"odata.error":{...}} shape.
+	LegacyErrors bool
+	// Now is the clock for throttling, the request log and violation
+	// checks (default time.Now).
+	Now func() time.Time
+}
+
+// withDefaults fills in the zero fields of c.
+func (c Config) withDefaults() Config {
+	if c.PageSize <= 0 {
+		c.PageSize = 100
+	}
+	c.PageSize = min(c.PageSize, maxPageSize)
+	if c.ReadRU == 0 {
+		c.ReadRU = 8000
+	}
+	if c.ReadWindow <= 0 {
+		c.ReadWindow = 10 * time.Second
+	}
+	if c.WriteRate == 0 {
+		c.WriteRate = 20
+	}
+	if c.WriteBurst <= 0 {
+		c.WriteBurst = 3000
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+const maxPageSize = 999
+
+// Tenant is a simulated Entra tenant. All methods are safe for concurrent
+// use; one mutex guards all state, which keeps reasoning simple and is far
+// from a bottleneck at the request rates Graph allows.
+type Tenant struct {
+	cfg         Config
+	tenantID    string
+	callerID    string
+	callerAppID string
+	token       string
+	routes      []route // built by New, read-only afterwards
+
+	mu            sync.Mutex
+	ids           *rand.Rand // object ids, in the order objects are created
+	jitter        *rand.Rand
+	users         map[string]User // by lower-case id
+	upns          map[string]string
+	sps           map[string]ServicePrincipal
+	groups        map[string]Group
+	roleDefs      map[string]RoleDefinition
+	assignments   map[string]RoleAssignment // by id (case-sensitive, like Graph's)
+	assignmentIDs []string                  // sorted, for stable paging
+	ghosts        map[string]bool
+	rules         []*ruleState
+	seen          map[string]int       // times each request reached fault injection
+	retryAfter    map[string]time.Time // earliest time a request answered with Retry-After may come back
+	graphRead     *bucket
+	graphWrite    *bucket
+	log           []Request
+	logDropped    int // entries ResetRequests removed, so in-flight requests find theirs
+	stats         Stats
+	violations    []string
+	requestSeq    uint64
+}
+
+// New returns a tenant holding the built-in role definitions and the calling
+// application's service principal (CallerID), whose token is Token().
+func New(cfg Config) *Tenant {
+	cfg = cfg.withDefaults()
+	t := &Tenant{
+		cfg:         cfg,
+		ids:         rand.New(rand.NewPCG(cfg.Seed, 0x73696d74656e616e)), // "simtenan"
+		jitter:      rand.New(rand.NewPCG(cfg.Seed, 0x6a6974746572)),     // "jitter"
+		users:       map[string]User{},
+		upns:        map[string]string{},
+		sps:         map[string]ServicePrincipal{},
+		groups:      map[string]Group{},
+		roleDefs:    map[string]RoleDefinition{},
+		assignments: map[string]RoleAssignment{},
+		ghosts:      map[string]bool{},
+		seen:        map[string]int{},
+		retryAfter:  map[string]time.Time{},
+		graphRead:   newBucket(cfg.ReadRU, cfg.ReadWindow),
+		graphWrite:  newRateBucket(cfg.WriteRate, cfg.WriteBurst),
+	}
+	t.resetStatsLocked()
+	t.tenantID = cmp.Or(cfg.TenantID, t.newGUIDLocked())
+	t.callerID = t.newGUIDLocked()
+	t.callerAppID = t.newGUIDLocked()
+	t.sps[t.callerID] = ServicePrincipal{ID: t.callerID, DisplayName: "offboard", AppID: t.callerAppID}
+	for _, d := range builtinRoles() {
+		t.roleDefs[strings.ToLower(d.ID)] = d
+	}
+	t.token = makeToken(t.tenantID, t.callerID, t.callerAppID)
+	t.addGraphRoleRoutes()
+	t.addGraphUserRoutes()
+	return t
+}
+
+// TenantID is the tenant's id (the token's tid claim).
+func (t *Tenant) TenantID() string { return t.tenantID }
+
+// CallerID is the object id of the service principal the job runs as (the
+// token's oid claim).
+func (t *Tenant) CallerID() string { return t.callerID }
+
+// CallerAppID is the application (client) id of the caller (the token's appid).
+func (t *Tenant) CallerAppID() string { return t.callerAppID }
+
+// Token is the only bearer token the tenant accepts.
+func (t *Tenant) Token() string { return t.token }
+
+// Now is the tenant's clock (Config.Now).
+func (t *Tenant) Now() time.Time { return t.cfg.Now() }
+
+// newGUIDLocked draws a random (version 4) GUID from the tenant's seeded
+// source, so a tenant built the same way gets the same ids.
+func (t *Tenant) newGUIDLocked() string {
+	var b [16]byte
+	for i := 0; i < 16; i += 8 {
+		v := t.ids.Uint64()
+		for j := range 8 {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// NewID returns a fresh GUID from the tenant's seeded source.
+func (t *Tenant) NewID() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.newGUIDLocked()
+}
+
+// AddUser adds or replaces a user and returns it. An empty ID is generated;
+// an empty UserType is "Guest" for #EXT# UPNs and "Member" otherwise.
+func (t *Tenant) AddUser(u User) User {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if u.ID == "" {
+		u.ID = t.newGUIDLocked()
+	}
+	if u.UserType == "" {
+		u.UserType = "Member"
+		if strings.Contains(strings.ToUpper(u.UserPrincipalName), "#EXT#") {
+			u.UserType = "Guest"
+		}
+	}
+	key := strings.ToLower(u.ID)
+	if old, ok := t.users[key]; ok {
+		delete(t.upns, strings.ToLower(old.UserPrincipalName))
+	}
+	t.users[key] = u
+	if u.UserPrincipalName != "" {
+		t.upns[strings.ToLower(u.UserPrincipalName)] = key
+	}
+	return u
+}
+
+// AddServicePrincipal adds or replaces a service principal; empty ID and
+// AppID are generated.
+func (t *Tenant) AddServicePrincipal(sp ServicePrincipal) ServicePrincipal {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if sp.ID == "" {
+		sp.ID = t.newGUIDLocked()
+	}
+	if sp.AppID == "" {
+		sp.AppID = t.newGUIDLocked()
+	}
+	t.sps[strings.ToLower(sp.ID)] = sp
+	return sp
+}
+
+// AddGroup adds or replaces a group; an empty ID is generated.
+func (t *Tenant) AddGroup(g Group) Group {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if g.ID == "" {
+		g.ID = t.newGUIDLocked()
+	}
+	t.groups[strings.ToLower(g.ID)] = g
+	return g
+}
+
+// AddRoleDefinition adds or replaces a (custom) role definition.
+func (t *Tenant) AddRoleDefinition(d RoleDefinition) RoleDefinition {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if d.ID == "" {
+		d.ID = t.newGUIDLocked()
+	}
+	t.roleDefs[strings.ToLower(d.ID)] = d
+	return d
+}
+
+// RoleDefinitions returns the tenant's role definitions sorted by id.
+func (t *Tenant) RoleDefinitions() []RoleDefinition {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]RoleDefinition, 0, len(t.roleDefs))
+	for _, d := range t.roleDefs {
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b RoleDefinition) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// AddRoleAssignment adds or replaces an assignment and returns it. An empty
+// ID is generated in Graph's style (see assignmentID); an empty
+// DirectoryScopeID is "/". Neither the principal nor the role has to exist:
+// assignments of deleted principals exist in real tenants too.
+func (t *Tenant) AddRoleAssignment(a RoleAssignment) RoleAssignment {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if a.DirectoryScopeID == "" {
+		a.DirectoryScopeID = "/"
+	}
+	if a.ID == "" {
+		a.ID = t.freeAssignmentIDLocked(a.RoleDefinitionID, a.PrincipalID)
+	}
+	if _, ok := t.assignments[a.ID]; !ok {
+		i, _ := slices.BinarySearch(t.assignmentIDs, a.ID)
+		t.assignmentIDs = slices.Insert(t.assignmentIDs, i, a.ID)
+	}
+	t.assignments[a.ID] = a
+	return a
+}
+
+// freeAssignmentIDLocked picks the first unused id of the series
+// base-1, base-2, ...: Graph's ids for one role and principal end in -1, and
+// the series keeps several scopes of the same pair apart.
+func (t *Tenant) freeAssignmentIDLocked(roleID, principalID string) string {
+	base := assignmentIDBase(roleID, principalID)
+	for n := 1; ; n++ {
+		id := fmt.Sprintf("%s-%d", base, n)
+		if _, taken := t.assignments[id]; !taken {
+			return id
+		}
+	}
+}
+
+// RemoveRoleAssignment deletes an assignment (and its ghost mark); it
+// reports whether it existed.
+func (t *Tenant) RemoveRoleAssignment(id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.removeAssignmentLocked(id)
+}
+
+func (t *Tenant) removeAssignmentLocked(id string) bool {
+	if _, ok := t.assignments[id]; !ok {
+		return false
+	}
+	delete(t.assignments, id)
+	delete(t.ghosts, id)
+	if i, found := slices.BinarySearch(t.assignmentIDs, id); found {
+		t.assignmentIDs = slices.Delete(t.assignmentIDs, i, i+1)
+	}
+	return true
+}
+
+// RoleAssignment returns one assignment by id, ghosts included.
+func (t *Tenant) RoleAssignment(id string) (RoleAssignment, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a, ok := t.assignments[id]
+	return a, ok
+}
+
+// RoleAssignments returns every assignment, ghosts included, sorted by id.
+func (t *Tenant) RoleAssignments() []RoleAssignment {
+	return t.roleAssignmentsWhere(func(RoleAssignment) bool { return true })
+}
+
+// RoleAssignmentsOf returns the assignments held by one principal (id
+// compared case-insensitively), ghosts included, sorted by id.
+func (t *Tenant) RoleAssignmentsOf(principalID string) []RoleAssignment {
+	return t.roleAssignmentsWhere(func(a RoleAssignment) bool {
+		return strings.EqualFold(a.PrincipalID, principalID)
+	})
+}
+
+func (t *Tenant) roleAssignmentsWhere(keep func(RoleAssignment) bool) []RoleAssignment {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []RoleAssignment
+	for _, id := range t.assignmentIDs {
+		if a := t.assignments[id]; keep(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// MarkGhost makes an existing assignment a ghost: still listed, but GET and
+// DELETE by id answer 404, as when one replica has not yet seen a removal
+// that another has. The first DELETE of a ghost (404) lets the replicas
+// converge: the assignment leaves the listing too. It reports whether the
+// assignment exists.
+func (t *Tenant) MarkGhost(assignmentID string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.assignments[assignmentID]; !ok {
+		return false
+	}
+	t.ghosts[assignmentID] = true
+	return true
+}
+
+// IsGhost reports whether an assignment is marked as a ghost.
+func (t *Tenant) IsGhost(assignmentID string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ghosts[assignmentID]
+}
+
+// User finds a user by object id or by UPN, both case-insensitively.
+func (t *Tenant) User(idOrUPN string) (User, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.userLocked(idOrUPN)
+}
+
+func (t *Tenant) userLocked(idOrUPN string) (User, bool) {
+	key := strings.ToLower(idOrUPN)
+	if u, ok := t.users[key]; ok {
+		return u, true
+	}
+	if id, ok := t.upns[key]; ok {
+		return t.users[id], true
+	}
+	return User{}, false
+}
+
+// Users returns every user sorted by id.
+func (t *Tenant) Users() []User {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return sortedValues(t.users)
+}
+
+// ServicePrincipal finds a service principal by object id.
+func (t *Tenant) ServicePrincipal(id string) (ServicePrincipal, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sp, ok := t.sps[strings.ToLower(id)]
+	return sp, ok
+}
+
+// ServicePrincipals returns every service principal sorted by id.
+func (t *Tenant) ServicePrincipals() []ServicePrincipal {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return sortedValues(t.sps)
+}
+
+// Group finds a group by object id.
+func (t *Tenant) Group(id string) (Group, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g, ok := t.groups[strings.ToLower(id)]
+	return g, ok
+}
+
+// sortedValues returns a map's values ordered by key, for stable output.
+func sortedValues[V any](m map[string]V) []V {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]V, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, m[k])
+	}
+	return out
+}
+
+// Requests returns a copy of the request log in arrival order.
+func (t *Tenant) Requests() []Request {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.log)
+}
+
+// ResetRequests clears the request log and Stats, e.g. after a test's setup.
+// Requests still being served when it is called are not counted afterwards.
+func (t *Tenant) ResetRequests() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.logDropped += len(t.log)
+	t.log = nil
+	t.resetStatsLocked()
+}
+
+func (t *Tenant) resetStatsLocked() {
+	t.stats = Stats{
+		ByStatus:       map[int]int{},
+		ByMethod:       map[string]int{},
+		ByMethodStatus: map[string]map[int]int{},
+	}
+}
+
+// Stats returns a copy of the counters.
+func (t *Tenant) Stats() Stats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.stats
+	s.ByStatus = maps.Clone(t.stats.ByStatus)
+	s.ByMethod = maps.Clone(t.stats.ByMethod)
+	s.ByMethodStatus = make(map[string]map[int]int, len(t.stats.ByMethodStatus))
+	for m, byStatus := range t.stats.ByMethodStatus {
+		s.ByMethodStatus[m] = maps.Clone(byStatus)
+	}
+	return s
+}
+
+// Violations returns what the client did against the job's contract, in the
+// order it was seen (see violation).
+func (t *Tenant) Violations() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.violations)
+}
+
+// violation records a breach of the contract by the client: tests fail on a
+// non-empty Violations() instead of each re-deriving the rule from the log.
+func (t *Tenant) violation(format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.violationLocked(format, args...)
+}
+
+func (t *Tenant) violationLocked(format string, args ...any) {
+	t.violations = append(t.violations, fmt.Sprintf(format, args...))
+}
