@@ -108,7 +108,9 @@ func check(rec record) job.Entry {
 		return problem("reference is %d characters long, more than %d", n, maxReference)
 	}
 	for _, r := range e.Reference {
-		if r != '\t' && unicode.IsControl(r) {
+		// Tabs and line breaks are text in a quoted cell (an HR note over
+		// several lines); any other control character is not.
+		if r != '\t' && r != '\n' && r != '\r' && unicode.IsControl(r) {
 			return problem("reference contains the control character %U", r)
 		}
 	}

@@ -60,7 +60,7 @@ func FuzzRead(f *testing.F) {
 				t.Fatalf("line %d: effective date %v is not UTC midnight", e.Line, d)
 			}
 			if utf8.RuneCountInString(e.Reference) > maxReference || strings.ContainsFunc(e.Reference, func(r rune) bool {
-				return r != '\t' && unicode.IsControl(r)
+				return r != '\t' && r != '\n' && r != '\r' && unicode.IsControl(r)
 			}) {
 				t.Fatalf("line %d: valid entry with reference %q", e.Line, e.Reference)
 			}

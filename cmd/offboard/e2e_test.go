@@ -1,0 +1,762 @@
+package main
+
+// End-to-end tests: the offboard binary (this test binary, re-executed as
+// main) against the simulated tenant over real HTTP, driven only through
+// the contract's flags, variables, files and exit codes.
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/simtenant"
+)
+
+// asMain makes the test binary behave as the offboard binary when the
+// variable is set, so that end-to-end tests run the real main (with the
+// race detector) without building the SDKs a second time.
+const asMain = "OFFBOARD_TEST_AS_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asMain) == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// tenant is a simulated tenant served on a loopback port for one test.
+type tenant struct {
+	*simtenant.Tenant
+	url string
+}
+
+func startTenant(t *testing.T, cfg simtenant.Config) *tenant {
+	t.Helper()
+	tn := simtenant.New(cfg)
+	return serve(t, tn)
+}
+
+func serve(t *testing.T, tn *simtenant.Tenant) *tenant {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := tn.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = srv.Close()
+		if v := tn.Violations(); len(v) > 0 {
+			t.Errorf("the simulated tenant saw requests a real one would punish:\n%s", strings.Join(v, "\n"))
+		}
+	})
+	return &tenant{Tenant: tn, url: srv.URL()}
+}
+
+// user adds a user holding n directory role assignments.
+func (tn *tenant) user(upn string, n int) (string, []string) {
+	u := tn.AddUser(simtenant.User{UserPrincipalName: upn, DisplayName: upn})
+	roles := []string{simtenant.UserAdministrator, simtenant.HelpdeskAdministrator, simtenant.SecurityReader,
+		simtenant.ApplicationAdministrator, simtenant.GlobalReader, simtenant.ExchangeAdministrator}
+	var ids []string
+	for i := range n {
+		a := tn.AddRoleAssignment(simtenant.RoleAssignment{PrincipalID: u.ID, RoleDefinitionID: roles[i%len(roles)],
+			DirectoryScopeID: scopeFor(i, len(roles))})
+		ids = append(ids, a.ID)
+	}
+	return u.ID, ids
+}
+
+func scopeFor(i, roles int) string {
+	if i < roles {
+		return "/"
+	}
+	return fmt.Sprintf("/administrativeUnits/00000000-0000-0000-0000-%012d", i)
+}
+
+// result is what one execution of the binary left.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// offboard runs the binary against the tenant with the static token; env
+// entries ("NAME=value") come after the defaults and override them.
+func (tn *tenant) offboard(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := tn.command(t, env, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := cmd.ProcessState.ExitCode()
+	if err != nil && code < 0 {
+		t.Fatalf("running offboard: %v", err)
+	}
+	r := result{code: code, stdout: out.String(), stderr: errb.String()}
+	if strings.Contains(r.stderr, "WARNING: DATA RACE") {
+		t.Fatalf("the binary raced:\n%s", r.stderr)
+	}
+	if tok := tn.Token(); strings.Contains(r.stdout+r.stderr, tok) {
+		t.Fatal("the token appeared in the output")
+	}
+	return r
+}
+
+func (tn *tenant) command(t *testing.T, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	base := []string{asMain + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+		"OFFBOARD_STATIC_TOKEN=" + tn.Token(), "OFFBOARD_GRAPH_ENDPOINT=" + tn.url, "OFFBOARD_SOURCES=directory"}
+	cmd.Env = append(base, env...)
+	return cmd
+}
+
+// writeCSV writes an input file and returns its path.
+func writeCSV(t *testing.T, lines ...string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "departures.csv")
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// row is one line of report.csv.
+type row map[string]string
+
+func readReport(t *testing.T, dir string) []row {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "report.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "principal_id,user_principal_name,reference,source,assignment_id,role_definition_id,scope,status,detail,attempts,updated_at"
+	if got := strings.Join(recs[0], ","); got != want {
+		t.Fatalf("report header %q", got)
+	}
+	var rows []row
+	for _, rec := range recs[1:] {
+		r := row{}
+		for i, h := range recs[0] {
+			r[h] = rec[i]
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func byAssignment(rows []row) map[string]row {
+	out := map[string]row{}
+	for _, r := range rows {
+		if r["assignment_id"] != "" {
+			out[r["assignment_id"]] = r
+		}
+	}
+	return out
+}
+
+func readSummary(t *testing.T, dir string) report.Summary {
+	t.Helper()
+	s, err := report.ReadSummary(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// writes lists the write requests the tenant received.
+func (tn *tenant) writes() []simtenant.Request {
+	var out []simtenant.Request
+	for _, r := range tn.Requests() {
+		if r.Method != http.MethodGet {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func wantCode(t *testing.T, r result, code int) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit code %d, want %d\nstderr:\n%s", r.code, code, r.stderr)
+	}
+}
+
+func TestDemoTenantEveryStatusAndCleanRerun(t *testing.T) {
+	tn, sample := simtenant.Generate(simtenant.Config{Seed: 7, PageSize: 3}, 30)
+	env := serve(t, tn)
+	input := filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(input, sample.CSV, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "report")
+	args := []string{"run", "--input", input, "--report", dir, "--protect", strings.Join(sample.Protect, ",")}
+	r := env.offboard(t, nil, args...)
+	wantCode(t, r, 1) // the sample has invalid lines
+
+	rows := readReport(t, dir)
+	got := byAssignment(rows)
+	for _, id := range sample.Removable {
+		if got[id]["status"] != "removed" {
+			t.Errorf("assignment %s: %q, want removed", id, got[id]["status"])
+		}
+		if _, ok := tn.RoleAssignment(id); ok {
+			t.Errorf("assignment %s is still in the tenant", id)
+		}
+	}
+	for _, id := range sample.Ghosts {
+		if got[id]["status"] != "already-absent" {
+			t.Errorf("ghost %s: %q, want already-absent", id, got[id]["status"])
+		}
+	}
+	counts := map[string]int{}
+	details := map[string]bool{}
+	for _, r := range rows {
+		counts[r["status"]]++
+		if r["status"] == "skipped" {
+			details[r["detail"]] = true
+		}
+		if r["principal_id"] == sample.Formula && !strings.HasPrefix(r["reference"], "'=") {
+			t.Errorf("formula reference written as %q", r["reference"])
+		}
+	}
+	for _, s := range []string{"removed", "already-absent", "skipped", "invalid", "deferred", "no-assignments"} {
+		if counts[s] == 0 {
+			t.Errorf("no %s row in the report: %v", s, counts)
+		}
+	}
+	if !details["self"] || !details["protected"] {
+		t.Errorf("skipped details %v, want self and protected", details)
+	}
+	if counts["invalid"] != len(sample.InvalidLines) {
+		t.Errorf("%d invalid rows, want %d", counts["invalid"], len(sample.InvalidLines))
+	}
+	for _, id := range append(append([]string{}, sample.BreakGlass...), sample.Protect...) {
+		if len(tn.RoleAssignmentsOf(id)) == 0 {
+			t.Errorf("principal %s lost its assignments", id)
+		}
+	}
+	if len(tn.RoleAssignmentsOf(sample.Self)) == 0 {
+		t.Error("the job removed its own assignments")
+	}
+	s := readSummary(t, dir)
+	if s.ExitCode != 1 || s.Counts["removed"] != counts["removed"] || s.InputSHA256 == "" || s.DryRun {
+		t.Errorf("summary %+v", s)
+	}
+
+	// A rerun of a finished run sends no write and rewrites the report
+	// byte for byte.
+	before, _ := os.ReadFile(filepath.Join(dir, "report.csv"))
+	tn.ResetRequests()
+	r = env.offboard(t, nil, args...)
+	wantCode(t, r, 1)
+	after, _ := os.ReadFile(filepath.Join(dir, "report.csv"))
+	if !bytes.Equal(before, after) {
+		t.Errorf("the rerun changed report.csv:\n%s\n---\n%s", before, after)
+	}
+	if w := env.writes(); len(w) != 0 {
+		t.Errorf("the rerun sent %d write requests, first %s %s", len(w), w[0].Method, w[0].Path)
+	}
+}
+
+func TestPagingAndGroupedListing(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 1, PageSize: 4})
+	var lines = []string{"principal_id"}
+	var all []string
+	for i := range 20 {
+		id, ids := tn.user(fmt.Sprintf("u%d@contoso.com", i), 1+i%9)
+		lines = append(lines, id)
+		all = append(all, ids...)
+	}
+	dir := t.TempDir()
+	wantCode(t, tn.offboard(t, nil, "run", "--input", writeCSV(t, lines...), "--report", dir), 0)
+	got := byAssignment(readReport(t, dir))
+	for _, id := range all {
+		if got[id]["status"] != "removed" {
+			t.Errorf("%s: %q, want removed", id, got[id]["status"])
+		}
+	}
+	if left := tn.RoleAssignments(); len(left) != 0 {
+		t.Errorf("%d assignments left", len(left))
+	}
+	var lists, pages int
+	for _, r := range tn.Requests() {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/roleAssignments") {
+			lists++
+			if strings.Contains(r.RawQuery, "skiptoken") {
+				pages++
+			}
+		}
+	}
+	if pages == 0 {
+		t.Error("no @odata.nextLink was followed")
+	}
+	if firsts := lists - pages; firsts > 2 {
+		t.Errorf("%d first-page listings for 20 principals, want them grouped with in (...)", firsts)
+	}
+}
+
+func TestThrottledDeleteWaitsForRetryAfter(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 2})
+	id, ids := tn.user("alice@contoso.com", 20)
+	var throttledAt time.Time
+	tn.AddRule(simtenant.Rule{Method: "DELETE", Times: 1, Status: 429,
+		Header: http.Header{"Retry-After": {"2"}},
+		After:  func(*http.Request, int) { throttledAt = time.Now() }})
+	dir := t.TempDir()
+	const workers = 4
+	r := tn.offboard(t, []string{fmt.Sprintf("OFFBOARD_CONCURRENCY=%d", workers)},
+		"run", "--input", writeCSV(t, "principal_id", id), "--report", dir)
+	wantCode(t, r, 0)
+	attempts := 0
+	for _, r := range readReport(t, dir) {
+		if r["status"] != "removed" {
+			t.Errorf("%s: %s", r["assignment_id"], r["status"])
+		}
+		if r["attempts"] == "2" {
+			attempts++
+		}
+	}
+	if attempts != 1 {
+		t.Errorf("%d rows took 2 attempts, want the throttled one", attempts)
+	}
+	// Requests already in flight when the 429 was answered may still
+	// arrive; no worker may start a new one before the wait has passed.
+	early := 0
+	for _, r := range tn.Requests() {
+		if r.At.After(throttledAt) && r.At.Before(throttledAt.Add(2*time.Second)) {
+			early++
+		}
+	}
+	if early > workers-1 {
+		t.Errorf("%d requests arrived within the 2s a 429 asked for; at most %d were in flight", early, workers-1)
+	}
+	if len(tn.RoleAssignments()) != 0 || len(ids) != 20 {
+		t.Error("assignments left")
+	}
+}
+
+func TestServerErrorStormIsRetried(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 3})
+	id, _ := tn.user("bob@contoso.com", 2)
+	tn.AddRule(simtenant.Rule{Times: 3, Status: 503})
+	tn.AddRule(simtenant.Rule{Method: "DELETE", Times: 2, Status: 500})
+	dir := t.TempDir()
+	wantCode(t, tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", id), "--report", dir), 0)
+	if len(tn.RoleAssignments()) != 0 {
+		t.Error("assignments left after a storm of 5xx")
+	}
+
+	// A storm longer than the retry budget fails the rows, and a rerun
+	// once it has passed finishes the job.
+	id2, _ := tn.user("carol@contoso.com", 2)
+	tn.AddRule(simtenant.Rule{Method: "DELETE", Times: 4, Status: 502})
+	dir2 := t.TempDir()
+	input := writeCSV(t, "principal_id", id2)
+	r := tn.offboard(t, []string{"OFFBOARD_MAX_ATTEMPTS=2"}, "run", "--input", input, "--report", dir2)
+	wantCode(t, r, 1)
+	for _, row := range readReport(t, dir2) {
+		if row["status"] != "failed" || !strings.Contains(row["detail"], "502") || row["attempts"] != "2" {
+			t.Errorf("row %v, want failed with the 502 after 2 attempts", row)
+		}
+	}
+	wantCode(t, tn.offboard(t, nil, "run", "--input", input, "--report", dir2), 0)
+	for _, row := range readReport(t, dir2) {
+		if row["status"] != "removed" {
+			t.Errorf("after the rerun: %v", row)
+		}
+	}
+}
+
+func TestFinalErrorsAreNotRetried(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("legacy=%v", legacy), func(t *testing.T) {
+			tn := startTenant(t, simtenant.Config{Seed: 4})
+			id, ids := tn.user("dave@contoso.com", 2)
+			tn.AddRule(simtenant.Rule{Method: "DELETE", PathContains: ids[0], Status: 403, Legacy: legacy,
+				Code: "Authorization_RequestDenied", Message: "Insufficient privileges to complete the operation."})
+			dir := t.TempDir()
+			wantCode(t, tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", id), "--report", dir), 1)
+			got := byAssignment(readReport(t, dir))
+			f := got[ids[0]]
+			if f["status"] != "failed" || f["attempts"] != "1" ||
+				!strings.Contains(f["detail"], "Authorization_RequestDenied") || !strings.Contains(f["detail"], "Insufficient privileges") {
+				t.Errorf("forbidden row %v", f)
+			}
+			if got[ids[1]]["status"] != "removed" {
+				t.Errorf("the other row %v", got[ids[1]])
+			}
+			n := 0
+			for _, w := range tn.writes() {
+				if strings.Contains(w.Path, ids[0]) {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d DELETEs of the forbidden assignment, want 1", n)
+			}
+		})
+	}
+}
+
+func TestSelfGlobalAdministratorRefusalIsAFailedRow(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 5})
+	ga := tn.AddRoleAssignment(simtenant.RoleAssignment{PrincipalID: tn.CallerID(), RoleDefinitionID: simtenant.GlobalAdministrator})
+	other := "99999999-9999-4999-8999-999999999999"
+	dir := t.TempDir()
+	// --self-id names someone else, so the job does not know the caller
+	// is itself: the service's refusal must end as a failed row.
+	r := tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", tn.CallerID()), "--report", dir, "--self-id", other)
+	wantCode(t, r, 1)
+	row := byAssignment(readReport(t, dir))[ga.ID]
+	if row["status"] != "failed" || !strings.Contains(row["detail"], "Removing self from Global Administrator") {
+		t.Errorf("row %v", row)
+	}
+}
+
+func TestInjectionAndBadInputNeverReachTheService(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 6})
+	id, _ := tn.user("erin@contoso.com", 1)
+	hostile := []string{
+		"principal_id,user_principal_name,reference",
+		`"00000000-0000-0000-0000-000000000000' or principalId ne '",,HR-1`,
+		`"x' or 1 eq 1",,HR-2`,
+		`,"a/../../roleManagement@contoso.com",HR-3`,
+		`,"erin@contoso.com?$filter=x",HR-4`,
+		id + ",,HR-5",
+	}
+	dir := t.TempDir()
+	wantCode(t, tn.offboard(t, nil, "run", "--input", writeCSV(t, hostile...), "--report", dir), 1)
+	invalid := 0
+	for _, r := range readReport(t, dir) {
+		if r["status"] == "invalid" {
+			invalid++
+			if !strings.HasPrefix(r["detail"], "line ") {
+				t.Errorf("invalid detail %q does not name the line", r["detail"])
+			}
+		}
+	}
+	if invalid != 4 {
+		t.Errorf("%d invalid rows, want 4", invalid)
+	}
+	for _, r := range tn.Requests() {
+		for _, bad := range []string{" or ", "ne '", "..", "?$filter=x", "roleManagement@"} {
+			if strings.Contains(r.Path+"?"+r.RawQuery, bad) && !strings.HasSuffix(r.Path, "/roleAssignments") || strings.Contains(r.RawQuery, " or ") {
+				t.Errorf("a request carried %q: %s %s?%s", bad, r.Method, r.Path, r.RawQuery)
+			}
+		}
+	}
+}
+
+func TestGuestUPNIsResolvedEncoded(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 8})
+	upn := "frank_fabrikam.com#EXT#@contoso.onmicrosoft.com"
+	id, ids := tn.user(upn, 2)
+	// Someone whose UPN is what an unencoded '#' would leave of the guest's.
+	decoy, decoyIDs := tn.user("frank_fabrikam.com@contoso.onmicrosoft.com", 1)
+	dir := t.TempDir()
+	wantCode(t, tn.offboard(t, nil, "run", "--input", writeCSV(t, "user_principal_name", upn), "--report", dir), 0)
+	got := byAssignment(readReport(t, dir))
+	for _, a := range ids {
+		if got[a]["status"] != "removed" || got[a]["principal_id"] != id || got[a]["user_principal_name"] != upn {
+			t.Errorf("guest row %v", got[a])
+		}
+	}
+	if len(tn.RoleAssignmentsOf(decoy)) != len(decoyIDs) {
+		t.Error("the decoy lost an assignment")
+	}
+	found := false
+	for _, r := range tn.Requests() {
+		if strings.Contains(r.EscapedPath, "%23EXT%23") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no request carried the guest UPN percent-encoded")
+	}
+}
+
+func TestDryRunAndPlanSendNoWrite(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 9})
+	id, ids := tn.user("gina@contoso.com", 3)
+	input := writeCSV(t, "principal_id", id)
+	for _, args := range [][]string{{"plan"}, {"run", "--dry-run"}} {
+		dir := t.TempDir()
+		wantCode(t, tn.offboard(t, nil, append(args, "--input", input, "--report", dir)...), 0)
+		for _, r := range readReport(t, dir) {
+			if r["status"] != "planned" {
+				t.Errorf("%v: row %v, want planned", args, r)
+			}
+		}
+		if !readSummary(t, dir).DryRun {
+			t.Errorf("%v: summary dry_run false", args)
+		}
+	}
+	if w := tn.writes(); len(w) != 0 {
+		t.Errorf("a dry run sent %s %s", w[0].Method, w[0].Path)
+	}
+	if len(tn.RoleAssignmentsOf(id)) != len(ids) {
+		t.Error("a dry run removed something")
+	}
+}
+
+func TestMaxRemovalsGuard(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 10})
+	id, _ := tn.user("hal@contoso.com", 4)
+	dir := t.TempDir()
+	r := tn.offboard(t, []string{"OFFBOARD_MAX_REMOVALS=3"}, "run", "--input", writeCSV(t, "principal_id", id), "--report", dir)
+	wantCode(t, r, 3)
+	if w := tn.writes(); len(w) != 0 {
+		t.Errorf("the guard let %s %s through", w[0].Method, w[0].Path)
+	}
+	s := readSummary(t, dir)
+	if s.ExitCode != 3 || !strings.Contains(s.Guard, "max-removals") || s.Counts["planned"] != 4 {
+		t.Errorf("summary %+v", s)
+	}
+	// The flag wins over the variable.
+	r = tn.offboard(t, []string{"OFFBOARD_MAX_REMOVALS=3"}, "run", "--input", writeCSV(t, "principal_id", id), "--report", t.TempDir(), "--max-removals", "4")
+	wantCode(t, r, 0)
+}
+
+func TestProtectedAndSelfAreListedButNeverTouched(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 11})
+	keep, keepIDs := tn.user("breakglass@contoso.com", 2)
+	ga := tn.AddRoleAssignment(simtenant.RoleAssignment{PrincipalID: tn.CallerID(), RoleDefinitionID: simtenant.GlobalAdministrator})
+	dir := t.TempDir()
+	r := tn.offboard(t, []string{"OFFBOARD_PROTECT=" + strings.ToUpper(keep)}, "run",
+		"--input", writeCSV(t, "principal_id,user_principal_name", keep+",", ",breakglass@contoso.com", tn.CallerID()+","), "--report", dir)
+	wantCode(t, r, 0)
+	got := byAssignment(readReport(t, dir))
+	for _, a := range keepIDs {
+		if got[a]["status"] != "skipped" || got[a]["detail"] != "protected" {
+			t.Errorf("protected row %v", got[a])
+		}
+	}
+	if got[ga.ID]["status"] != "skipped" || got[ga.ID]["detail"] != "self" {
+		t.Errorf("self row %v", got[ga.ID])
+	}
+	if w := tn.writes(); len(w) != 0 {
+		t.Errorf("sent %s %s", w[0].Method, w[0].Path)
+	}
+}
+
+func TestReportDirectoryBelongsToOneInputAndOneRun(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 12})
+	id, _ := tn.user("ivan@contoso.com", 1)
+	dir := t.TempDir()
+	wantCode(t, tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", id), "--report", dir), 0)
+	before, _ := os.ReadFile(filepath.Join(dir, "journal.jsonl"))
+	tn.ResetRequests()
+	r := tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", id, "00000000-0000-0000-0000-000000000001"), "--report", dir)
+	wantCode(t, r, 2)
+	if !strings.Contains(r.stderr, "another input") {
+		t.Errorf("stderr does not say why: %s", r.stderr)
+	}
+
+	// A run that holds the directory keeps a second one out.
+	other := t.TempDir()
+	d, err := report.Open(other, "x", report.RunInfo{ID: "held"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", id), "--report", other)
+	_ = d.Close()
+	wantCode(t, r, 2)
+	after, _ := os.ReadFile(filepath.Join(dir, "journal.jsonl"))
+	if !bytes.Equal(before, after) {
+		t.Error("a refused run changed the journal")
+	}
+	if len(tn.Requests()) != 0 {
+		t.Errorf("a refused run sent %d requests", len(tn.Requests()))
+	}
+}
+
+func TestUsageAndInputErrorsExit2BeforeAnyRequest(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 13})
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"no input", nil, []string{"run", "--report", dir}},
+		{"missing file", nil, []string{"run", "--input", filepath.Join(dir, "nope.csv"), "--report", dir}},
+		{"empty file", nil, []string{"run", "--input", writeCSV(t), "--report", dir}},
+		{"no id column", nil, []string{"run", "--input", writeCSV(t, "name,reference", "x,y"), "--report", dir}},
+		{"not CSV", nil, []string{"run", "--input", writeCSV(t, "principal_id", `"unterminated`), "--report", dir}},
+		{"unknown source", nil, []string{"run", "--input", writeCSV(t, "principal_id"), "--report", dir, "--sources", "directory,mailboxes"}},
+		{"bad variable", []string{"OFFBOARD_CONCURRENCY=many"}, []string{"run", "--input", writeCSV(t, "principal_id"), "--report", dir}},
+		{"static token off loopback", []string{"OFFBOARD_GRAPH_ENDPOINT=https://graph.microsoft.com"}, []string{"run", "--input", writeCSV(t, "principal_id"), "--report", dir}},
+		{"bad protect id", nil, []string{"run", "--input", writeCSV(t, "principal_id"), "--report", dir, "--protect", "admin"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := tn.offboard(t, c.env, c.args...)
+			wantCode(t, r, 2)
+			if len(strings.TrimSpace(r.stderr)) == 0 {
+				t.Error("no message on stderr")
+			}
+		})
+	}
+	if n := len(tn.Requests()); n != 0 {
+		t.Errorf("%d requests were sent", n)
+	}
+}
+
+// longTenant is a tenant whose deletes take a while: 40 principals with
+// 5 assignments each, 30 ms a request.
+func longTenant(t *testing.T) (*tenant, string, []string) {
+	tn := startTenant(t, simtenant.Config{Seed: 14, Latency: 30 * time.Millisecond})
+	lines := []string{"principal_id"}
+	var all []string
+	for i := range 40 {
+		id, ids := tn.user(fmt.Sprintf("p%d@contoso.com", i), 5)
+		lines = append(lines, id)
+		all = append(all, ids...)
+	}
+	return tn, writeCSV(t, lines...), all
+}
+
+// waitForDeletes waits until the tenant has answered n DELETEs.
+func waitForDeletes(t *testing.T, tn *tenant, n int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if tn.Stats().ByMethodStatus["DELETE"][http.StatusNoContent] >= n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the tenant did not see %d deletes", n)
+}
+
+func TestKillNineThenRerunLosesNothing(t *testing.T) {
+	tn, input, all := longTenant(t)
+	dir := t.TempDir()
+	cmd := tn.command(t, []string{"OFFBOARD_CONCURRENCY=4"}, "run", "--input", input, "--report", dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForDeletes(t, tn, 40)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	// What the tenant removed before the kill.
+	seen := map[string]bool{}
+	for _, r := range tn.Requests() {
+		if r.Method == http.MethodDelete && r.Status == http.StatusNoContent {
+			seen[filepath.Base(r.Path)] = true
+		}
+	}
+	if len(seen) >= len(all) {
+		t.Fatal("the run finished before it was killed; make the tenant slower")
+	}
+	r := tn.offboard(t, nil, "run", "--input", input, "--report", dir)
+	wantCode(t, r, 0)
+	rows := readReport(t, dir)
+	got := byAssignment(rows)
+	if len(got) != len(all) || len(rows) != len(all) {
+		t.Errorf("%d rows for %d assignments", len(rows), len(all))
+	}
+	for _, id := range all {
+		if got[id]["status"] != "removed" {
+			t.Errorf("%s: %v", id, got[id])
+		}
+	}
+	for id := range seen {
+		if got[id]["status"] != "removed" {
+			t.Errorf("the tenant removed %s before the kill but the report says %v", id, got[id])
+		}
+	}
+	if left := tn.RoleAssignments(); len(left) != 0 {
+		t.Errorf("%d assignments left after the rerun", len(left))
+	}
+}
+
+func TestSIGTERMStopsWithExit4AndAReport(t *testing.T) {
+	tn, input, all := longTenant(t)
+	dir := t.TempDir()
+	cmd := tn.command(t, []string{"OFFBOARD_CONCURRENCY=2"}, "run", "--input", input, "--report", dir)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForDeletes(t, tn, 10)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 4 {
+		t.Fatalf("exit %d after SIGTERM, want 4\n%s", code, errb.String())
+	}
+	s := readSummary(t, dir)
+	rows := readReport(t, dir)
+	if s.ExitCode != 4 || s.Counts["planned"] == 0 || s.Counts["removed"] == 0 {
+		t.Errorf("summary after SIGTERM %+v", s)
+	}
+	statuses := map[string]bool{}
+	for _, r := range rows {
+		statuses[r["status"]] = true
+	}
+	if !slices.Equal(sortedKeys(statuses), []string{"planned", "removed"}) {
+		t.Errorf("statuses %v, want planned and removed", statuses)
+	}
+	wantCode(t, tn.offboard(t, nil, "run", "--input", input, "--report", dir), 0)
+	if left := tn.RoleAssignments(); len(left) != 0 || len(readReport(t, dir)) != len(all) {
+		t.Errorf("%d assignments left after the rerun", len(left))
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestLogsHaveOneLinePerOutcome(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 15})
+	id, ids := tn.user("judy@contoso.com", 3)
+	r := tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", id), "--report", t.TempDir())
+	wantCode(t, r, 0)
+	outcomes := 0
+	var final map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		switch m["msg"] {
+		case "outcome":
+			outcomes++
+			for _, f := range []string{"principal_id", "source", "assignment_id", "status", "attempts", "latency_ms"} {
+				if _, ok := m[f]; !ok {
+					t.Errorf("outcome line without %s: %s", f, line)
+				}
+			}
+		case "run finished":
+			final = m
+		}
+	}
+	if outcomes != len(ids) || final == nil || final["removed"] != float64(3) {
+		t.Errorf("%d outcome lines, final %v", outcomes, final)
+	}
+}
