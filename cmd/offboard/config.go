@@ -43,9 +43,9 @@ var knownSources = []string{"directory", "pim", "groups", "azure"}
 // the command line did not set from its OFFBOARD_* variable.
 func parseRunFlags(args []string, env func(string) (string, bool), out io.Writer) (config, error) {
 	var (
-		c                                     config
-		sources, scopes, protect              string
-		graphRate, armRate                    float64
+		c                        config
+		sources, scopes, protect string
+		graphRate, armRate       float64
 	)
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(out)
