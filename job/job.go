@@ -71,6 +71,9 @@ type Assignment struct {
 	// Raw is the object as the service listed it, kept in the journal so that
 	// a later restore can re-create it exactly.
 	Raw json.RawMessage
+	// Justification says why, for the services that record one (PIM): the
+	// run and the input's reference.
+	Justification string
 }
 
 // Item is one row of the report: an assignment (or a principal without one)

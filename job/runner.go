@@ -536,12 +536,15 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item) error {
 			out, err := src.Remove(actx, Assignment{
 				Source: it.Source, ID: it.AssignmentID, PrincipalID: it.PrincipalID,
 				RoleDefinitionID: it.RoleDefinitionID, Scope: it.Scope, Raw: it.Raw,
+				Justification: r.justification(it.Reference),
 			})
 			if err != nil {
 				out = Outcome{State: Failed, Detail: err.Error()}
 			}
 			mu.Lock()
-			it.State, it.Detail = out.State, out.Detail
+			// The plan's detail says what the assignment is (a group's
+			// name); the outcome's says what happened to it.
+			it.State, it.Detail = out.State, joinDetail(it.Detail, out.Detail)
 			it.Attempts = int(attempts.Load())
 			it.UpdatedAt = r.Now().UTC()
 			rec := *it
@@ -594,4 +597,27 @@ func (r *Runner) progress(ctx context.Context, start time.Time, total int, done 
 		}
 		r.Log.Info("progress", fields...)
 	}
+}
+
+// justification names the run and the input's reference, bounded: it is
+// sent in a request body (never a URL or a filter) and kept by PIM.
+func (r *Runner) justification(reference string) string {
+	j := "offboard run " + r.RunID
+	if reference != "" {
+		j += ": " + reference
+	}
+	if rs := []rune(j); len(rs) > 500 {
+		j = string(rs[:500])
+	}
+	return j
+}
+
+func joinDetail(note, detail string) string {
+	switch {
+	case note == "":
+		return detail
+	case detail == "":
+		return note
+	}
+	return note + "; " + detail
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	azcloud "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
@@ -39,9 +38,8 @@ func newCredentials(c config, env func(string) (string, bool)) (credentials, err
 		}
 		return credentials{static: tok}, nil
 	}
-	cl := clouds[c.Cloud]
 	opts := &azidentity.DefaultAzureCredentialOptions{}
-	opts.Cloud = azcloud.Configuration{ActiveDirectoryAuthorityHost: cl.Login}
+	opts.Cloud = clouds[c.Cloud].azcore
 	cred, err := azidentity.NewDefaultAzureCredential(opts)
 	if err != nil {
 		return credentials{}, fmt.Errorf("setting up DefaultAzureCredential: %w", err)
@@ -108,4 +106,19 @@ func oidOf(token string) (string, error) {
 		return "", errors.New("the token has no oid claim")
 	}
 	return job.NormalizeGUID(claims.OID), nil
+}
+
+// arm returns the credential azcore's bearer policy asks for ARM tokens.
+func (cr credentials) arm() azcore.TokenCredential {
+	if cr.static != "" {
+		return staticCredential(cr.static)
+	}
+	return cr.cred
+}
+
+// staticCredential hands out OFFBOARD_STATIC_TOKEN whatever the scope.
+type staticCredential string
+
+func (s staticCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: string(s), ExpiresOn: time.Now().Add(time.Hour)}, nil
 }

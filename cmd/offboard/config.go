@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	azcloud "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+
 	"github.com/offboard/offboard/job"
 )
 
@@ -222,11 +224,21 @@ func isLoopback(u *url.URL) bool {
 // cloud holds a sovereign cloud's endpoints (SERVICE_FACTS.md, Clouds).
 type cloud struct {
 	Graph, Login, ARM string
+	azcore            azcloud.Configuration
 }
 
 var clouds = map[string]cloud{
-	"public":   {Graph: "https://graph.microsoft.com", Login: "https://login.microsoftonline.com/", ARM: "https://management.azure.com"},
-	"usgov":    {Graph: "https://graph.microsoft.us", Login: "https://login.microsoftonline.us/", ARM: "https://management.usgovcloudapi.net"},
-	"usgovdod": {Graph: "https://dod-graph.microsoft.us", Login: "https://login.microsoftonline.us/", ARM: "https://management.usgovcloudapi.net"},
-	"china":    {Graph: "https://microsoftgraph.chinacloudapi.cn", Login: "https://login.chinacloudapi.cn/", ARM: "https://management.chinacloudapi.cn"},
+	"public":   {Graph: "https://graph.microsoft.com", Login: "https://login.microsoftonline.com/", ARM: "https://management.azure.com", azcore: azcloud.AzurePublic},
+	"usgov":    {Graph: "https://graph.microsoft.us", Login: "https://login.microsoftonline.us/", ARM: "https://management.usgovcloudapi.net", azcore: azcloud.AzureGovernment},
+	"usgovdod": {Graph: "https://dod-graph.microsoft.us", Login: "https://login.microsoftonline.us/", ARM: "https://management.usgovcloudapi.net", azcore: azcloud.AzureGovernment},
+	"china":    {Graph: "https://microsoftgraph.chinacloudapi.cn", Login: "https://login.chinacloudapi.cn/", ARM: "https://management.chinacloudapi.cn", azcore: azcloud.AzureChina},
+}
+
+// armOverride is the ARM endpoint when --arm-endpoint moved it off the
+// cloud's own (whose token audience azcore then uses), else "".
+func (c config) armOverride() string {
+	if c.ARMEndpoint == strings.TrimRight(clouds[c.Cloud].ARM, "/") {
+		return ""
+	}
+	return c.ARMEndpoint
 }

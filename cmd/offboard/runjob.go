@@ -12,13 +12,17 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/arm"
 	"github.com/offboard/offboard/job/csvinput"
 	"github.com/offboard/offboard/job/graph"
 	"github.com/offboard/offboard/job/transport"
@@ -103,7 +107,7 @@ func (j *jobRun) run(ctx context.Context) int {
 		log.Warn(w)
 	}
 
-	sources, dirSvc, err := j.services(graphToken)
+	sources, dirSvc, admins, err := j.services(creds, graphToken)
 	if err != nil {
 		log.Error("setting up the services", zap.Error(err))
 		return exitUsage
@@ -121,6 +125,7 @@ func (j *jobRun) run(ctx context.Context) int {
 		Previous:    dir.Previous(),
 		Grace:       c.Grace,
 		RunID:       runID,
+		Guards:      []job.Guard{job.LastGlobalAdmin{Admins: admins, Log: log}},
 	}
 	log.Info("run starting", zap.String("input", c.Input), zap.String("input_sha256", inputSHA),
 		zap.Int("entries", len(entries)), zap.Strings("sources", c.Sources), zap.Bool("dry_run", c.DryRun))
@@ -163,7 +168,7 @@ func (j *jobRun) run(ctx context.Context) int {
 
 // services builds the sources the configuration selects, over one paced,
 // retrying transport per service.
-func (j *jobRun) services(graphToken tokenSource) ([]job.Source, job.Directory, error) {
+func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Source, job.Directory, job.Admins, error) {
 	c := j.cfg
 	gate := &job.Gate{}
 	reads := job.NewPace(gate, 0, 1)
@@ -182,18 +187,28 @@ func (j *jobRun) services(graphToken tokenSource) ([]job.Source, job.Directory, 
 	}
 	gc, err := graph.New(graph.Config{Root: c.GraphEndpoint, Transport: graphTransport, UserAgent: version})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var sources []job.Source
 	for _, name := range c.Sources {
 		switch name {
-		case "directory":
+		case job.SourceDirectory:
 			sources = append(sources, gc.DirectoryRoles())
+		case job.SourcePIM:
+			sources = append(sources, gc.Eligibilities())
+		case job.SourceGroups:
+			sources = append(sources, gc.Memberships())
+		case job.SourceAzure:
+			src, err := j.azure(creds)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			sources = append(sources, src)
 		default:
-			return nil, nil, fmt.Errorf("source %q is not available in this build yet", name)
+			return nil, nil, nil, fmt.Errorf("source %q is not available in this build", name)
 		}
 	}
-	return sources, gc, nil
+	return sources, gc, gc, nil
 }
 
 // baseTransport sends one attempt of a request.
@@ -256,4 +271,64 @@ func newLogger(format string, w io.Writer) *zap.Logger {
 		enc = zapcore.NewJSONEncoder(ec)
 	}
 	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zap.InfoLevel))
+}
+
+// azure builds the `azure` source over a transport that paces ARM per
+// subscription, as ARM throttles: deletes (and the PUTs of eligibility
+// requests) at --arm-delete-rate, reads at ARM's 25 a second.
+func (j *jobRun) azure(creds credentials) (job.Source, error) {
+	c := j.cfg
+	paces := &subscriptionPaces{deleteRate: c.ARMDeleteRate, deleteBurst: c.ARMDeleteBurst}
+	t := &transport.Transport{
+		Base:        baseTransport(c.Concurrency),
+		MaxAttempts: c.MaxAttempts,
+		Log:         j.log,
+		Pace:        paces.pace,
+	}
+	u, _ := url.Parse(c.ARMEndpoint)
+	return arm.New(arm.Config{
+		Cloud:        clouds[c.Cloud].azcore,
+		Endpoint:     c.armOverride(),
+		Credential:   creds.arm(),
+		Transport:    t,
+		InsecureHTTP: u.Scheme == "http" && isLoopback(u),
+		Scopes:       c.AzureScopes,
+	})
+}
+
+// subscriptionPaces holds one gate and two buckets per subscription, made
+// on first use; requests outside a subscription share the tenant's.
+type subscriptionPaces struct {
+	deleteRate  float64
+	deleteBurst int
+	mu          sync.Mutex
+	bySub       map[string][2]*job.Pace
+}
+
+func (s *subscriptionPaces) pace(r *http.Request) *job.Pace {
+	sub := subscriptionOf(r.URL.Path)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bySub == nil {
+		s.bySub = map[string][2]*job.Pace{}
+	}
+	p, ok := s.bySub[sub]
+	if !ok {
+		gate := &job.Gate{}
+		p = [2]*job.Pace{job.NewPace(gate, 25, 250), job.NewPace(gate, s.deleteRate, s.deleteBurst)}
+		s.bySub[sub] = p
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return p[0]
+	}
+	return p[1]
+}
+
+// subscriptionOf returns the subscription id a path is under, or "".
+func subscriptionOf(path string) string {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	if len(segs) >= 2 && strings.EqualFold(segs[0], "subscriptions") {
+		return strings.ToLower(segs[1])
+	}
+	return ""
 }

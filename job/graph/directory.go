@@ -28,7 +28,7 @@ var (
 func (c *Client) DirectoryRoles() DirectoryRoles { return DirectoryRoles{c: c} }
 
 // Name implements job.Source.
-func (DirectoryRoles) Name() string { return "directory" }
+func (DirectoryRoles) Name() string { return job.SourceDirectory }
 
 // GroupSize implements job.Grouper: principals listed with one
 // `principalId in (...)` filter. Fifteen GUIDs keep the URL near 1 KB, well

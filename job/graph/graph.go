@@ -57,7 +57,7 @@ func New(cfg Config) (*Client, error) {
 		kiotahttp.NewCompressionHandler(),
 	}
 	httpClient := &http.Client{
-		Transport: kiotahttp.NewCustomTransportWithParentTransport(errorShape{next: cfg.Transport}, middlewares...),
+		Transport: kiotahttp.NewCustomTransportWithParentTransport(errorShape{next: memberGuard{next: cfg.Transport}}, middlewares...),
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},

@@ -1,0 +1,67 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"github.com/microsoftgraph/msgraph-sdk-go/groups"
+	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
+
+	"github.com/offboard/offboard/job"
+)
+
+var _ job.Admins = (*Client)(nil)
+
+// GlobalAdmins implements job.Admins: every active Global Administrator
+// assignment, with the members of the groups that hold one.
+func (c *Client) GlobalAdmins(ctx context.Context) ([]job.AdminHolder, error) {
+	filter := "roleDefinitionId eq '" + job.GlobalAdministrator + "'"
+	list := rolemanagement.NewDirectoryRoleAssignmentsRequestBuilderInternal(c.pathParams(), c.adapter)
+	page, err := list.Get(ctx, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{
+			Filter: &filter, Expand: []string{"principal"},
+		},
+	})
+	var out []job.AdminHolder
+	for pages := 1; ; pages++ {
+		if err != nil {
+			return nil, fmt.Errorf("listing Global Administrator assignments (page %d): %w", pages, classify(err))
+		}
+		for _, a := range page.GetValue() {
+			h := job.AdminHolder{AssignmentID: deref(a.GetId()), PrincipalID: job.NormalizeGUID(deref(a.GetPrincipalId()))}
+			if p := a.GetPrincipal(); p != nil && deref(p.GetOdataType()) == "#microsoft.graph.group" {
+				h.Group = true
+				if h.Members, err = c.members(ctx, h.PrincipalID); err != nil {
+					return nil, err
+				}
+			}
+			out = append(out, h)
+		}
+		next := page.GetOdataNextLink()
+		if next == nil || *next == "" {
+			return out, nil
+		}
+		page, err = list.WithUrl(*next).Get(ctx, nil)
+	}
+}
+
+// members lists a group's direct members' ids.
+func (c *Client) members(ctx context.Context, groupID string) ([]string, error) {
+	if !job.IsGUID(groupID) {
+		return nil, fmt.Errorf("group id %q is not a GUID", groupID)
+	}
+	var out []string
+	next := c.base + "/groups/" + url.PathEscape(groupID) + "/members?%24select=id&%24top=999"
+	for pages := 1; next != ""; pages++ {
+		page, err := groups.NewItemMembersRequestBuilder(next, c.adapter).Get(ctx, nil)
+		if err != nil {
+			return nil, fmt.Errorf("listing the members of group %s (page %d): %w", groupID, pages, classify(err))
+		}
+		for _, m := range page.GetValue() {
+			out = append(out, deref(m.GetId()))
+		}
+		next = deref(page.GetOdataNextLink())
+	}
+	return out, nil
+}

@@ -1,0 +1,127 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/microsoftgraph/msgraph-sdk-go/groups"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/offboard/offboard/job"
+)
+
+// Memberships is the `groups` source: a principal's memberships in
+// role-assignable groups, which hand the group's roles to their members.
+// Other groups are left alone. A group cannot be a member of a
+// role-assignable group, so every such membership is direct.
+type Memberships struct {
+	c *Client
+}
+
+var _ job.Source = Memberships{}
+
+// Memberships returns the `groups` source.
+func (c *Client) Memberships() Memberships { return Memberships{c: c} }
+
+// Name implements job.Source.
+func (Memberships) Name() string { return job.SourceGroups }
+
+// Find implements job.Source. It reads /directoryObjects/{id}/memberOf,
+// which serves users, service principals and groups alike, without a
+// $filter (an advanced query), and keeps the objects that are groups with
+// isAssignableToRole: memberOf also returns directoryRole objects.
+func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
+	var out []job.Assignment
+	for _, p := range principals {
+		if !job.IsGUID(p.ID) {
+			return nil, fmt.Errorf("principal id %q is not a GUID", p.ID)
+		}
+		first := s.c.base + "/directoryObjects/" + url.PathEscape(p.ID) + "/memberOf?%24top=999"
+		for pages, next := 1, first; next != ""; pages++ {
+			page, err := users.NewItemMemberOfRequestBuilder(next, s.c.adapter).Get(ctx, nil)
+			if err != nil {
+				return nil, fmt.Errorf("listing memberships (page %d): %w", pages, classify(err))
+			}
+			for _, o := range page.GetValue() {
+				g, ok := o.(models.Groupable)
+				if !ok || deref(o.GetOdataType()) != "#microsoft.graph.group" {
+					continue
+				}
+				if a := g.GetIsAssignableToRole(); a == nil || !*a {
+					continue
+				}
+				out = append(out, job.Assignment{
+					Source:      s.Name(),
+					ID:          deref(g.GetId()),
+					PrincipalID: p.ID,
+					Scope:       "/groups/" + deref(g.GetId()),
+					Note:        "group " + deref(g.GetDisplayName()),
+					Raw:         raw(g),
+				})
+			}
+			next = deref(page.GetOdataNextLink())
+		}
+	}
+	return out, nil
+}
+
+// Remove implements job.Source.
+func (s Memberships) Remove(ctx context.Context, a job.Assignment) (job.Outcome, error) {
+	err := classify(s.removeMember(ctx, a.ID, a.PrincipalID))
+	var ge *Error
+	switch {
+	case err == nil:
+		return job.Outcome{State: job.Removed}, nil
+	case errors.As(err, &ge) && ge.Status == http.StatusNotFound:
+		return job.Outcome{State: job.AlreadyAbsent, Detail: ge.Error()}, nil
+	}
+	return job.Outcome{}, err
+}
+
+// removeMember is the one place that removes a membership. It always
+// addresses the reference, .../members/{id}/$ref: without /$ref Graph
+// deletes the member object itself. The SDK offers no DELETE on
+// .../members/{id}, and memberGuard refuses one on the wire.
+func (s Memberships) removeMember(ctx context.Context, groupID, memberID string) error {
+	if !job.IsGUID(groupID) || !job.IsGUID(memberID) {
+		return fmt.Errorf("group %q or member %q is not a GUID", groupID, memberID)
+	}
+	return groups.NewGroupsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).
+		ByGroupId(groupID).Members().ByDirectoryObjectId(memberID).Ref().Delete(ctx, nil)
+}
+
+// memberGuard refuses, before it leaves the process, any DELETE of a
+// group member that does not address the reference (/$ref): that request
+// would delete the user or service principal itself.
+type memberGuard struct {
+	next http.RoundTripper
+}
+
+// errMemberDelete is what memberGuard answers instead of sending.
+var errMemberDelete = errors.New("refusing DELETE .../members/{id} without /$ref: Graph would delete the member object itself")
+
+func (g memberGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodDelete && deletesMember(req.URL.EscapedPath()) {
+		return nil, errMemberDelete
+	}
+	return g.next.RoundTrip(req)
+}
+
+// deletesMember reports whether a path is .../groups/{g}/members/{m}
+// (any case, any trailing slash) rather than .../members/{m}/$ref.
+func deletesMember(escapedPath string) bool {
+	p := strings.ToLower(strings.TrimRight(escapedPath, "/"))
+	segs := strings.Split(p, "/")
+	for i := 0; i+3 < len(segs); i++ {
+		if segs[i] == "groups" && segs[i+2] == "members" {
+			rest := segs[i+4:]
+			return !(len(rest) == 1 && (rest[0] == "$ref" || rest[0] == "%24ref"))
+		}
+	}
+	return false
+}

@@ -1,0 +1,120 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
+
+	"github.com/offboard/offboard/job"
+)
+
+// Eligibilities is the `pim` source: a principal's direct PIM eligibilities
+// for Entra roles. Eligibilities through a group (memberType Group or
+// Inherited) belong to the group and are left to it.
+type Eligibilities struct {
+	c *Client
+}
+
+var _ job.Source = Eligibilities{}
+
+// Eligibilities returns the `pim` source.
+func (c *Client) Eligibilities() Eligibilities { return Eligibilities{c: c} }
+
+// Name implements job.Source.
+func (Eligibilities) Name() string { return job.SourcePIM }
+
+// Find implements job.Source. roleEligibilitySchedules takes eq and ne
+// only, so each principal is listed on its own.
+func (s Eligibilities) Find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
+	var out []job.Assignment
+	list := rolemanagement.NewDirectoryRoleEligibilitySchedulesRequestBuilderInternal(s.c.pathParams(), s.c.adapter)
+	for _, p := range principals {
+		filter, err := principalFilter([]job.Principal{p})
+		if err != nil {
+			return nil, err
+		}
+		page, err := list.Get(ctx, &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetRequestConfiguration{
+			QueryParameters: &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetQueryParameters{Filter: &filter},
+		})
+		for pages := 1; ; pages++ {
+			if err != nil {
+				return nil, fmt.Errorf("listing role eligibility schedules (page %d): %w", pages, classify(err))
+			}
+			for _, e := range page.GetValue() {
+				if deref(e.GetMemberType()) != "Direct" {
+					continue
+				}
+				scope := deref(e.GetDirectoryScopeId())
+				if app := deref(e.GetAppScopeId()); app != "" {
+					scope = app
+				}
+				out = append(out, job.Assignment{
+					Source:           s.Name(),
+					ID:               deref(e.GetId()),
+					PrincipalID:      deref(e.GetPrincipalId()),
+					RoleDefinitionID: deref(e.GetRoleDefinitionId()),
+					Scope:            scope,
+					Note:             "eligible",
+					Raw:              raw(e),
+				})
+			}
+			next := page.GetOdataNextLink()
+			if next == nil || *next == "" {
+				break
+			}
+			page, err = list.WithUrl(*next).Get(ctx, nil)
+		}
+	}
+	return out, nil
+}
+
+// scopes reads the directory and app scope an assignment was listed with.
+func scopes(a job.Assignment) (directory, app string) {
+	var r struct {
+		DirectoryScopeID string `json:"directoryScopeId"`
+		AppScopeID       string `json:"appScopeId"`
+	}
+	if len(a.Raw) > 0 && json.Unmarshal(a.Raw, &r) == nil && (r.DirectoryScopeID != "" || r.AppScopeID != "") {
+		return r.DirectoryScopeID, r.AppScopeID
+	}
+	return a.Scope, ""
+}
+
+// Remove implements job.Source with an adminRemove schedule request.
+func (s Eligibilities) Remove(ctx context.Context, a job.Assignment) (job.Outcome, error) {
+	dirScope, appScope := scopes(a)
+	req := models.NewUnifiedRoleEligibilityScheduleRequest()
+	action := models.ADMINREMOVE_UNIFIEDROLESCHEDULEREQUESTACTIONS
+	req.SetAction(&action)
+	req.SetPrincipalId(&a.PrincipalID)
+	req.SetRoleDefinitionId(&a.RoleDefinitionID)
+	if dirScope != "" {
+		req.SetDirectoryScopeId(&dirScope)
+	}
+	if appScope != "" {
+		req.SetAppScopeId(&appScope)
+	}
+	req.SetJustification(&a.Justification)
+	requests := rolemanagement.NewDirectoryRoleEligibilityScheduleRequestsRequestBuilderInternal(s.c.pathParams(), s.c.adapter)
+	_, err := requests.Post(ctx, req, nil)
+	return scheduleOutcome(err)
+}
+
+// scheduleOutcome classifies the answer to an adminRemove request: PIM
+// answers 400 RoleAssignmentDoesNotExist when there is nothing to remove.
+func scheduleOutcome(err error) (job.Outcome, error) {
+	err = classify(err)
+	var ge *Error
+	switch {
+	case err == nil:
+		return job.Outcome{State: job.Removed}, nil
+	case errors.As(err, &ge) && ge.Status == http.StatusBadRequest && ge.Code == "RoleAssignmentDoesNotExist":
+		return job.Outcome{State: job.AlreadyAbsent, Detail: ge.Error()}, nil
+	}
+	return job.Outcome{}, err
+}
