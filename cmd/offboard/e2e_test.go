@@ -321,6 +321,9 @@ func TestThrottledDeleteWaitsForRetryAfter(t *testing.T) {
 	tn.AddRule(simtenant.Rule{Method: "DELETE", Times: 1, Status: 429,
 		Header: http.Header{"Retry-After": {"2"}},
 		After:  func(*http.Request, int) { throttledAt = time.Now() }})
+	// The other removals answer slowly, so that the workers sending them
+	// learn of the 429 before they could send again.
+	tn.AddRule(simtenant.Rule{Method: "DELETE", Delay: 300 * time.Millisecond})
 	dir := t.TempDir()
 	const workers = 4
 	r := tn.offboard(t, []string{fmt.Sprintf("OFFBOARD_CONCURRENCY=%d", workers)},
@@ -420,6 +423,9 @@ func TestFinalErrorsAreNotRetried(t *testing.T) {
 func TestSelfGlobalAdministratorRefusalIsAFailedRow(t *testing.T) {
 	tn := startTenant(t, simtenant.Config{Seed: 5})
 	ga := tn.AddRoleAssignment(simtenant.RoleAssignment{PrincipalID: tn.CallerID(), RoleDefinitionID: simtenant.GlobalAdministrator})
+	tn.user("breakglass@contoso.com", 0)
+	bg, _ := tn.User("breakglass@contoso.com")
+	tn.AddRoleAssignment(simtenant.RoleAssignment{PrincipalID: bg.ID, RoleDefinitionID: simtenant.GlobalAdministrator})
 	other := "99999999-9999-4999-8999-999999999999"
 	dir := t.TempDir()
 	// --self-id names someone else, so the job does not know the caller
