@@ -12,8 +12,9 @@
 // contract is recorded as a violation, so tests can assert on what the job
 // actually sent.
 //
-// The layout keeps one data model behind one mutex (tenant.go), one request
+// The layout keeps one data model behind one mutex (tenant.go, with group
+// memberships in groups.go and PIM eligibilities in pim.go), one request
 // pipeline (server.go) shared by every service, and one file per service
-// area (graph_roles.go, graph_users.go, ...), each adding its routes to the
-// tenant's routing table.
+// area (graph_roles.go, graph_users.go, graph_pim.go, graph_groups.go, ...),
+// each adding its routes to the tenant's routing table.
 package simtenant

@@ -12,15 +12,27 @@ import (
 // relying on longer lists that real Graph may refuse.
 const maxInValues = 15
 
-// clause is one `prop eq 'v'` or `prop in ('v1', ...)` term; it holds when
-// the property equals any of values.
+// clause is one `prop eq 'v'`, `prop ne 'v'` or `prop in ('v1', ...)` term.
+// eq and in hold when the property equals any of values; ne holds when it
+// equals none of them.
 type clause struct {
 	prop   string
+	op     string // "eq", "ne" or "in"
 	values []string
 }
 
 // filter is a parsed $filter: every clause must hold.
 type filter []clause
+
+// filterSyntax is what one collection's $filter accepts: Graph's
+// collections differ (roleAssignments take eq and in, PIM schedules eq and
+// ne), so each endpoint says which operators and properties it allows
+// rather than sharing one permissive grammar.
+type filterSyntax struct {
+	ops   []string // of "eq", "ne", "in"
+	props []string // properties compared with string literals
+	bools []string // properties compared with true or false
+}
 
 // filterError is a $filter Graph would refuse.
 type filterError struct {
@@ -104,10 +116,12 @@ func isWordByte(ch byte) bool {
 }
 
 // parseFilter parses clause { "and" clause } where clause is
-// prop "eq" string | prop "in" "(" string { "," string } ")". Property names
-// and operators are case-sensitive, as in OData; props lists the allowed
-// properties.
-func parseFilter(s string, props []string) (filter, error) {
+// prop op literal | prop "in" "(" literal { "," literal } ")", op is "eq"
+// or "ne", and a literal is a quoted string or, for boolean properties,
+// true or false. Property names, operators and boolean literals are
+// case-sensitive, as in OData; syn says which operators and properties the
+// collection allows.
+func parseFilter(s string, syn filterSyntax) (filter, error) {
 	toks, err := lex(s)
 	if err != nil {
 		return nil, err
@@ -115,7 +129,7 @@ func parseFilter(s string, props []string) (filter, error) {
 	p := parser{toks: toks}
 	var f filter
 	for {
-		c, err := p.clause(props)
+		c, err := p.clause(syn)
 		if err != nil {
 			return nil, err
 		}
@@ -151,50 +165,65 @@ func (p *parser) expect(kind tokenKind, what string) (token, error) {
 	return t, nil
 }
 
-func (p *parser) clause(props []string) (clause, error) {
+func (p *parser) clause(syn filterSyntax) (clause, error) {
 	prop, err := p.expect(tokWord, "a property name")
 	if err != nil {
 		return clause{}, err
 	}
-	if !slices.Contains(props, prop.text) {
+	isBool := slices.Contains(syn.bools, prop.text)
+	if !isBool && !slices.Contains(syn.props, prop.text) {
 		return clause{}, &filterError{prop.pos, fmt.Sprintf("property %q cannot be filtered on", prop.text)}
 	}
-	op, err := p.expect(tokWord, "'eq' or 'in'")
+	op, err := p.expect(tokWord, "an operator")
 	if err != nil {
 		return clause{}, err
 	}
-	switch op.text {
-	case "eq":
-		v, err := p.expect(tokString, "a string literal")
+	if !slices.Contains(syn.ops, op.text) || op.text == "in" && isBool {
+		return clause{}, &filterError{op.pos, fmt.Sprintf("unsupported operator %q", op.text)}
+	}
+	c := clause{prop: prop.text, op: op.text}
+	if op.text != "in" {
+		v, err := p.literal(isBool)
 		if err != nil {
 			return clause{}, err
 		}
-		return clause{prop: prop.text, values: []string{v.text}}, nil
-	case "in":
-		if _, err := p.expect(tokOpen, "'('"); err != nil {
-			return clause{}, err
-		}
-		c := clause{prop: prop.text}
-		for {
-			v, err := p.expect(tokString, "a string literal")
-			if err != nil {
-				return clause{}, err
-			}
-			c.values = append(c.values, v.text)
-			sep := p.next()
-			if sep.kind == tokClose {
-				break
-			}
-			if sep.kind != tokComma {
-				return clause{}, &filterError{sep.pos, fmt.Sprintf("expected ',' or ')', found %q", sep.text)}
-			}
-		}
-		if len(c.values) > maxInValues {
-			return clause{}, &tooManyValuesError{len(c.values)}
-		}
+		c.values = []string{v}
 		return c, nil
 	}
-	return clause{}, &filterError{op.pos, fmt.Sprintf("unsupported operator %q", op.text)}
+	if _, err := p.expect(tokOpen, "'('"); err != nil {
+		return clause{}, err
+	}
+	for {
+		v, err := p.literal(false)
+		if err != nil {
+			return clause{}, err
+		}
+		c.values = append(c.values, v)
+		sep := p.next()
+		if sep.kind == tokClose {
+			break
+		}
+		if sep.kind != tokComma {
+			return clause{}, &filterError{sep.pos, fmt.Sprintf("expected ',' or ')', found %q", sep.text)}
+		}
+	}
+	if len(c.values) > maxInValues {
+		return clause{}, &tooManyValuesError{len(c.values)}
+	}
+	return c, nil
+}
+
+// literal reads a string literal, or for a boolean property true or false.
+func (p *parser) literal(isBool bool) (string, error) {
+	if !isBool {
+		v, err := p.expect(tokString, "a string literal")
+		return v.text, err
+	}
+	v := p.next()
+	if v.kind != tokWord || v.text != "true" && v.text != "false" {
+		return "", &filterError{v.pos, fmt.Sprintf("expected true or false, found %q", v.text)}
+	}
+	return v.text, nil
 }
 
 // tooManyValuesError is an `in` list longer than Graph accepts.
@@ -207,18 +236,19 @@ func (e *tooManyValuesError) Error() string {
 // matches reports whether every clause holds for the object whose property
 // values get returns. Values compare case-insensitively: they are GUIDs and
 // scope paths, which Graph does not compare by case (*unconfirmed* for
-// scopes). An empty value is JSON null and equals no literal.
+// scopes). An empty value is JSON null: it equals no literal, so `ne` holds
+// for it, as OData's null ne 'x' does.
 func (f filter) matches(get func(prop string) string) bool {
 	for _, c := range f {
 		v := get(c.prop)
-		hit := false
+		equal := false
 		for _, want := range c.values {
 			if v != "" && strings.EqualFold(v, want) {
-				hit = true
+				equal = true
 				break
 			}
 		}
-		if !hit {
+		if equal == (c.op == "ne") {
 			return false
 		}
 	}

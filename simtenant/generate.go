@@ -57,9 +57,44 @@ type Sample struct {
 	// BreakGlass are Global Administrators who are not departing, so the
 	// last-global-admin guard does not fire.
 	BreakGlass []string
+	// ARM is the Azure side: scopes for --azure-scopes, the assignments a
+	// run with the azure source removes, and the orphan (the CSV's last
+	// line), which holds nothing outside Azure.
+	ARM ARMSample
 	// InvalidLines are the CSV line numbers (header = line 1) of rows that
 	// are invalid: a bad GUID and an unknown UPN.
 	InvalidLines []int
+
+	// Of the sources pim and groups. NoAssignments principals hold nothing
+	// in these either (at most plain memberships, which do not count).
+
+	// DirectEligibilities are the Direct eligibility schedule ids of the
+	// due, unprotected departing principals: a correct run removes them
+	// (adminRemove), sorted.
+	DirectEligibilities []string
+	// InheritedEligibilities are the Group-type eligibilities of departing
+	// principals, sorted: never the target of an adminRemove. They vanish
+	// only when the membership they come through is removed (groups
+	// source), so after a run with pim alone they all remain.
+	InheritedEligibilities []string
+	// AssignableMemberships are the (group id, member id) memberships in
+	// role-assignable groups of the due, unprotected departing principals:
+	// a correct run removes them (DELETE .../$ref), sorted.
+	AssignableMemberships [][2]string
+	// PlainMemberships are every membership of departing principals in
+	// groups that are not role-assignable: they must remain, sorted.
+	PlainMemberships [][2]string
+	// MemberSP is a departing service principal that is a member of a
+	// role-assignable group.
+	MemberSP string
+	// PIMManaged are the assignments of Removable made through PIM
+	// (MarkPIMManaged), sorted: with Config.PIMManagedDeleteRefused a
+	// plain DELETE of them is refused.
+	PIMManaged []string
+	// GlobalAdminGroup is the role-assignable group "Tier0 Admins": it
+	// holds Global Administrator at "/", and none of its members is
+	// departing.
+	GlobalAdminGroup string
 }
 
 // Generate builds a tenant with a realistic population and a sample CSV of
@@ -117,10 +152,6 @@ func Generate(cfg Config, principals int) (*Tenant, Sample) {
 	nSP := max(1, principals/8)
 	nUsers := principals - nSP
 	guest := nUsers - 1
-	type leaver struct {
-		id, upn, kind string
-		byUPN         bool
-	}
 	leavers := make([]leaver, principals)
 	for i := range leavers {
 		switch {
@@ -218,6 +249,12 @@ func Generate(cfg Config, principals int) (*Tenant, Sample) {
 	s.Protect = []string{leavers[protected].id}
 	s.Self = t.CallerID()
 	s.Formula = leavers[formula].id
+
+	// Groups and PIM come last, so that everything above (ids, the CSV)
+	// is what a seed gave before they existed.
+	forced := map[int]string{memberByUPN: "helpdesk", protected: "helpdesk", deferred: "secops", guest: "secops"}
+	g.groupsAndPIM(&s, leavers, forced, slices.Clone(s.BreakGlass), now)
+
 	for _, id := range s.Departing {
 		held := t.RoleAssignmentsOf(id)
 		if len(held) == 0 {
@@ -233,7 +270,210 @@ func Generate(cfg Config, principals int) (*Tenant, Sample) {
 		}
 	}
 	slices.Sort(s.Removable)
+	for _, id := range s.Removable {
+		if t.IsPIMManaged(id) {
+			s.PIMManaged = append(s.PIMManaged, id)
+		}
+	}
+	g.sampleGroupsAndPIM(&s)
+
+	// Azure comes last of all: assignments at every scope for the
+	// principals a correct run acts on, and an orphan (a principal deleted
+	// from Entra ID that still holds Azure roles) named by id on a line of
+	// its own at the end of the CSV.
+	var acting, staying []string
+	for _, id := range s.Departing {
+		switch {
+		case id == s.Deferred || slices.Contains(s.Protect, id):
+			staying = append(staying, id)
+		case slices.Contains(s.NoAssignments, id):
+		default:
+			acting = append(acting, id)
+		}
+	}
+	s.ARM = t.GenerateARM(cfg.Seed, acting, append(staying, s.BreakGlass...))
+	var tail bytes.Buffer
+	w = csv.NewWriter(&tail)
+	w.Write([]string{s.ARM.Orphan, "", "", g.reference(), "", g.department()})
+	w.Flush()
+	s.CSV = append(s.CSV, tail.Bytes()...)
+	s.Departing = append(s.Departing, s.ARM.Orphan)
 	return t, s
+}
+
+// leaver is a departing principal of the sample.
+type leaver struct {
+	id, upn, kind string
+	byUPN         bool
+}
+
+// groupsAndPIM adds groups, memberships, eligibilities and PIM-managed
+// marks. Role-assignable groups: Tier0 Admins (Global Administrator;
+// eligible for Privileged Role Administrator; members who stay), Helpdesk
+// Operators (Helpdesk Administrator; eligible for User Administrator),
+// Security Operators (Security Reader; eligible for Global Reader). Plain
+// groups: All Staff (staff, the break-glass accounts, every departing
+// user), Project X. A leaver that holds directory assignments
+// may also get 0-2 Direct eligibilities, a role-assignable membership
+// (forced names which, by leaver index) with the Group-type eligibility it
+// brings, and PIM-managed assignments; leavers holding nothing get none
+// of these, so they stay no-assignments in every source.
+func (g *generator) groupsAndPIM(s *Sample, leavers []leaver, forced map[int]string, staff []string, now time.Time) {
+	t := g.t
+	tier0 := t.AddGroup(Group{DisplayName: "Tier0 Admins", IsAssignableToRole: true})
+	helpdesk := t.AddGroup(Group{DisplayName: "Helpdesk Operators", IsAssignableToRole: true})
+	secops := t.AddGroup(Group{DisplayName: "Security Operators", IsAssignableToRole: true})
+	allStaff := t.AddGroup(Group{DisplayName: "All Staff"})
+	projectX := t.AddGroup(Group{DisplayName: "Project X"})
+	assignable := map[string]Group{"tier0": tier0, "helpdesk": helpdesk, "secops": secops}
+	s.GlobalAdminGroup = tier0.ID
+
+	t.AddRoleAssignment(RoleAssignment{PrincipalID: tier0.ID, RoleDefinitionID: GlobalAdministrator})
+	t.AddRoleAssignment(RoleAssignment{PrincipalID: helpdesk.ID, RoleDefinitionID: HelpdeskAdministrator})
+	t.AddRoleAssignment(RoleAssignment{PrincipalID: secops.ID, RoleDefinitionID: SecurityReader})
+	g.eligible(tier0.ID, PrivilegedRoleAdministrator, "/", now)
+	g.eligible(helpdesk.ID, UserAdministrator, "/", now)
+	g.eligible(secops.ID, GlobalReader, "/", now)
+
+	for range 2 {
+		u := g.user(false)
+		g.join(tier0.ID, u.ID)
+		staff = append(staff, u.ID)
+	}
+	for _, id := range staff {
+		g.join(allStaff.ID, id)
+	}
+
+	firstSP := true
+	for i, l := range leavers {
+		if l.kind == "User" {
+			g.join(allStaff.ID, l.id)
+			if g.rng.IntN(3) == 0 {
+				g.join(projectX.ID, l.id)
+			}
+		}
+		memberSP := l.kind == "ServicePrincipal" && firstSP
+		if memberSP {
+			firstSP = false
+			if len(t.RoleAssignmentsOf(l.id)) == 0 {
+				g.assign(l.id, 1)
+			}
+		}
+		held := t.RoleAssignmentsOf(l.id)
+		if len(held) == 0 {
+			continue
+		}
+		n := g.rng.IntN(3)
+		if _, ok := forced[i]; ok {
+			n = max(n, 1)
+		}
+		g.directEligibilities(l.id, n, now)
+
+		group := forced[i]
+		switch {
+		case memberSP:
+			group = "helpdesk"
+			s.MemberSP = l.id
+		case group == "" && g.rng.IntN(4) == 0:
+			group = g.pick([]string{"helpdesk", "secops"})
+		}
+		if group != "" {
+			g.join(assignable[group].ID, l.id)
+		}
+		for _, a := range held {
+			if !t.IsGhost(a.ID) && g.rng.IntN(4) == 0 {
+				t.MarkPIMManaged(a.ID)
+			}
+		}
+	}
+	if len(t.Members(projectX.ID)) == 0 {
+		g.join(projectX.ID, leavers[0].id)
+	}
+}
+
+// join makes id a member of a group and, for a role-assignable group,
+// gives it the Group-type eligibilities the group's own Direct ones bring.
+func (g *generator) join(groupID, id string) {
+	if err := g.t.AddMember(groupID, id); err != nil {
+		panic("simtenant: generating: " + err.Error()) // the generator's own mistake
+	}
+	group, _ := g.t.Group(groupID)
+	if !group.IsAssignableToRole {
+		return
+	}
+	for _, e := range g.t.EligibilitiesOf(groupID) {
+		if e.MemberType != MemberTypeDirect {
+			continue
+		}
+		g.t.AddEligibility(EligibilitySchedule{
+			PrincipalID: id, RoleDefinitionID: e.RoleDefinitionID, DirectoryScopeID: e.DirectoryScopeID,
+			MemberType: MemberTypeGroup, ViaGroup: group.ID,
+			StartDateTime: e.StartDateTime, EndDateTime: e.EndDateTime, CreatedUsing: e.ID,
+		})
+	}
+}
+
+// eligible adds a Direct eligibility that started up to a year ago and,
+// one time in three, ends within a year.
+func (g *generator) eligible(principalID, role, scope string, now time.Time) EligibilitySchedule {
+	start := now.Add(-time.Duration(1+g.rng.IntN(365)) * 24 * time.Hour).Truncate(time.Second)
+	var end *time.Time
+	if g.rng.IntN(3) == 0 {
+		e := now.Add(time.Duration(30+g.rng.IntN(335)) * 24 * time.Hour).Truncate(time.Second)
+		end = &e
+	}
+	return g.t.AddEligibility(EligibilitySchedule{
+		PrincipalID: principalID, RoleDefinitionID: role, DirectoryScopeID: scope,
+		StartDateTime: start, EndDateTime: end,
+	})
+}
+
+// directEligibilities makes a principal eligible for n distinct roles,
+// some scoped to an administrative unit.
+func (g *generator) directEligibilities(principalID string, n int, now time.Time) {
+	pool := []string{UserAdministrator, HelpdeskAdministrator, SecurityReader, GlobalReader,
+		ApplicationAdministrator, CloudApplicationAdministrator, GroupsAdministrator,
+		ExchangeAdministrator, PrivilegedRoleAdministrator}
+	g.rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+	for _, role := range pool[:n] {
+		scope := "/"
+		scopable := role == UserAdministrator || role == HelpdeskAdministrator || role == GroupsAdministrator
+		if scopable && g.rng.IntN(4) == 0 {
+			scope = "/administrativeUnits/" + g.pick(g.units)
+		}
+		g.eligible(principalID, role, scope, now)
+	}
+}
+
+// sampleGroupsAndPIM fills in the Sample fields of the pim and groups
+// sources from the tenant as generated.
+func (g *generator) sampleGroupsAndPIM(s *Sample) {
+	t := g.t
+	for _, id := range s.Departing {
+		due := id != s.Deferred && !slices.Contains(s.Protect, id)
+		for _, e := range t.EligibilitiesOf(id) {
+			switch {
+			case e.MemberType == MemberTypeDirect && due:
+				s.DirectEligibilities = append(s.DirectEligibilities, e.ID)
+			case e.MemberType == MemberTypeGroup:
+				s.InheritedEligibilities = append(s.InheritedEligibilities, e.ID)
+			}
+		}
+		for _, gid := range t.MemberOf(id) {
+			group, _ := t.Group(gid)
+			switch {
+			case !group.IsAssignableToRole:
+				s.PlainMemberships = append(s.PlainMemberships, [2]string{gid, id})
+			case due:
+				s.AssignableMemberships = append(s.AssignableMemberships, [2]string{gid, id})
+			}
+		}
+	}
+	slices.Sort(s.DirectEligibilities)
+	slices.Sort(s.InheritedEligibilities)
+	byPair := func(a, b [2]string) int { return strings.Compare(a[0]+"/"+a[1], b[0]+"/"+b[1]) }
+	slices.SortFunc(s.AssignableMemberships, byPair)
+	slices.SortFunc(s.PlainMemberships, byPair)
 }
 
 // generator draws the generated population from one seeded source; calls

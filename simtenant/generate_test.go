@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -28,12 +29,36 @@ func TestGenerateDeterministic(t *testing.T) {
 				t1.Token() != t2.Token() {
 				t.Fatal("same seed, different tenant")
 			}
+			if snapshotGroupsAndPIM(t1) != snapshotGroupsAndPIM(t2) {
+				t.Fatal("same seed, different groups, memberships or eligibilities")
+			}
 			_, s3 := Generate(Config{Seed: 2, Now: clk.Now}, n)
 			if bytes.Equal(s1.CSV, s3.CSV) {
 				t.Fatal("another seed, same CSV")
 			}
 		})
 	}
+}
+
+// snapshotGroupsAndPIM renders the groups, memberships, eligibilities and
+// PIM marks of a tenant, for comparing two tenants.
+func snapshotGroupsAndPIM(tn *Tenant) string {
+	var b strings.Builder
+	for _, g := range tn.Groups() {
+		fmt.Fprintf(&b, "%+v %v\n", g, tn.Members(g.ID))
+	}
+	for _, e := range tn.Eligibilities() {
+		end := "-"
+		if e.EndDateTime != nil {
+			end = e.EndDateTime.String()
+		}
+		fmt.Fprintf(&b, "%s %s %s %s %s %s %s %s\n", e.ID, e.PrincipalID, e.RoleDefinitionID, e.DirectoryScopeID,
+			e.MemberType, e.ViaGroup, e.StartDateTime, end)
+	}
+	for _, a := range tn.RoleAssignments() {
+		fmt.Fprintf(&b, "%s %v\n", a.ID, tn.IsPIMManaged(a.ID))
+	}
+	return b.String()
 }
 
 func TestGenerateSample(t *testing.T) {
@@ -55,8 +80,9 @@ func checkSample(t *testing.T, tn *Tenant, s Sample, n int, now time.Time) {
 	if got := strings.Join(records[0], ","); got != "principal_id,user_principal_name,principal_type,reference,effective_date,department" {
 		t.Fatalf("header %q", got)
 	}
-	if len(s.Departing) != n {
-		t.Fatalf("%d departing, want %d", len(s.Departing), n)
+	// n from Graph, plus the Azure orphan on the last line.
+	if len(s.Departing) != n+1 || s.Departing[n] != s.ARM.Orphan {
+		t.Fatalf("%d departing, want %d and the orphan last", len(s.Departing), n+1)
 	}
 	rowsOf := map[string]int{}
 	var selfRow, formulaRow, deferredRow bool
@@ -181,6 +207,7 @@ func checkSample(t *testing.T, tn *Tenant, s Sample, n int, now time.Time) {
 	if !slices.Equal(want, s.Removable) || len(want) == 0 {
 		t.Errorf("removable %v, want %v", s.Removable, want)
 	}
+	checkSampleGroupsAndPIM(t, tn, s)
 	for _, a := range tn.RoleAssignments() {
 		if !strings.HasSuffix(a.ID, "-1") && !strings.HasSuffix(a.ID, "-2") {
 			t.Errorf("assignment id %q", a.ID)
@@ -203,5 +230,147 @@ func TestGenerateServed(t *testing.T) {
 	}
 	if a := h.do("DELETE", assignmentsPath+"/"+s.Removable[0]); a.status != 204 {
 		t.Fatalf("removable: %d", a.status)
+	}
+}
+
+// checkSampleGroupsAndPIM checks the Sample fields of the pim and groups
+// sources against the tenant.
+func checkSampleGroupsAndPIM(t *testing.T, tn *Tenant, s Sample) {
+	t.Helper()
+	departing := map[string]bool{}
+	for _, id := range s.Departing {
+		departing[id] = true
+	}
+	due := func(id string) bool { return departing[id] && id != s.Deferred && !slices.Contains(s.Protect, id) }
+	assignable := func(gid string) bool { g, ok := tn.Group(gid); return ok && g.IsAssignableToRole }
+	pair := func(a, b [2]string) int { return strings.Compare(a[0]+"/"+a[1], b[0]+"/"+b[1]) }
+
+	var direct, inherited []string
+	var assignableM, plainM [][2]string
+	for _, id := range s.Departing {
+		for _, e := range tn.EligibilitiesOf(id) {
+			switch {
+			case e.MemberType == MemberTypeDirect && due(id):
+				direct = append(direct, e.ID)
+			case e.MemberType == MemberTypeGroup:
+				inherited = append(inherited, e.ID)
+				if !assignable(e.ViaGroup) || !slices.Contains(tn.MemberOf(id), e.ViaGroup) {
+					t.Errorf("Group-type eligibility %s via %s, of which %s is not a member", e.ID, e.ViaGroup, id)
+				}
+			}
+		}
+		for _, gid := range tn.MemberOf(id) {
+			switch {
+			case !assignable(gid):
+				plainM = append(plainM, [2]string{gid, id})
+			case due(id):
+				assignableM = append(assignableM, [2]string{gid, id})
+			}
+		}
+	}
+	slices.Sort(direct)
+	slices.Sort(inherited)
+	slices.SortFunc(assignableM, pair)
+	slices.SortFunc(plainM, pair)
+	if !slices.Equal(direct, s.DirectEligibilities) || len(direct) == 0 {
+		t.Errorf("direct eligibilities %v, want %v", s.DirectEligibilities, direct)
+	}
+	if !slices.Equal(inherited, s.InheritedEligibilities) || len(inherited) == 0 {
+		t.Errorf("inherited eligibilities %v, want %v", s.InheritedEligibilities, inherited)
+	}
+	if !slices.Equal(assignableM, s.AssignableMemberships) || len(assignableM) < 2 {
+		t.Errorf("assignable memberships %v, want %v", s.AssignableMemberships, assignableM)
+	}
+	if !slices.Equal(plainM, s.PlainMemberships) || len(plainM) == 0 {
+		t.Errorf("plain memberships %v, want %v", s.PlainMemberships, plainM)
+	}
+	var userMember, spMember bool
+	for _, m := range s.AssignableMemberships {
+		if _, ok := tn.User(m[1]); ok {
+			userMember = true
+		}
+		if m[1] == s.MemberSP {
+			spMember = true
+		}
+	}
+	if _, ok := tn.ServicePrincipal(s.MemberSP); !ok || !spMember || !userMember || len(tn.RoleAssignmentsOf(s.MemberSP)) == 0 {
+		t.Errorf("member SP %q, user member %v", s.MemberSP, userMember)
+	}
+
+	// The protected principal holds something in every source, and none
+	// of it is in the lists of what a run removes.
+	p := s.Protect[0]
+	if !slices.ContainsFunc(tn.EligibilitiesOf(p), func(e EligibilitySchedule) bool { return e.MemberType == MemberTypeDirect }) ||
+		!slices.ContainsFunc(tn.MemberOf(p), assignable) {
+		t.Errorf("protected %s holds no eligibility or role-assignable membership", p)
+	}
+	// No-assignment principals hold nothing in any source.
+	for _, id := range s.NoAssignments {
+		if len(tn.EligibilitiesOf(id)) != 0 || slices.ContainsFunc(tn.MemberOf(id), assignable) {
+			t.Errorf("no-assignments %s holds eligibilities or role-assignable memberships", id)
+		}
+	}
+	for _, id := range s.PIMManaged {
+		if !tn.IsPIMManaged(id) || !slices.Contains(s.Removable, id) {
+			t.Errorf("PIM-managed %s", id)
+		}
+	}
+
+	// Global Administrator through Tier0 Admins, whose members stay.
+	if !assignable(s.GlobalAdminGroup) {
+		t.Fatalf("global admin group %q", s.GlobalAdminGroup)
+	}
+	held := tn.RoleAssignmentsOf(s.GlobalAdminGroup)
+	if len(held) != 1 || held[0].RoleDefinitionID != GlobalAdministrator || held[0].DirectoryScopeID != "/" {
+		t.Errorf("global admin group holds %v", held)
+	}
+	members := tn.Members(s.GlobalAdminGroup)
+	if len(members) == 0 {
+		t.Error("global admin group has no members")
+	}
+	for _, m := range members {
+		if departing[m] {
+			t.Errorf("global admin group member %s is departing", m)
+		}
+	}
+	for _, g := range tn.Groups() {
+		if g.IsAssignableToRole && len(tn.RoleAssignmentsOf(g.ID)) == 0 {
+			t.Errorf("role-assignable group %s holds no role", g.DisplayName)
+		}
+	}
+}
+
+// TestGenerateServedGroupsAndPIM walks the new sources of a sample over
+// HTTP as the job would.
+func TestGenerateServedGroupsAndPIM(t *testing.T) {
+	tn, s := Generate(Config{Seed: 8}, 30)
+	h := serveTenant(t, tn)
+	e, _ := tn.Eligibility(s.DirectEligibilities[0])
+	if a := h.postJSON(eligibilityRequestsPath, removeBody(e.PrincipalID, e.RoleDefinitionID, e.DirectoryScopeID)); a.status != 201 {
+		t.Fatalf("adminRemove: %d %s", a.status, a.body)
+	}
+	a := h.do("GET", "/v1.0/servicePrincipals/"+s.MemberSP+"/memberOf/microsoft.graph.group?$count=true&$filter="+
+		url.QueryEscape("isAssignableToRole eq true"), withHeader("ConsistencyLevel", "eventual"))
+	groups := ids(values(t, a))
+	if a.status != 200 || len(groups) != 1 {
+		t.Fatalf("memberOf: %d %s", a.status, a.body)
+	}
+	if a := h.do("DELETE", "/v1.0/groups/"+groups[0]+"/members/"+s.MemberSP+"/$ref"); a.status != 204 {
+		t.Fatalf("remove membership: %d %s", a.status, a.body)
+	}
+	m := s.AssignableMemberships[0]
+	if m[1] == s.MemberSP {
+		m = s.AssignableMemberships[1]
+	}
+	if a := h.do("DELETE", "/v1.0/groups/"+m[0]+"/members/"+m[1]+"/$ref"); a.status != 204 {
+		t.Fatalf("remove membership: %d %s", a.status, a.body)
+	}
+	for _, pm := range s.PlainMemberships {
+		if !slices.Contains(tn.Members(pm[0]), pm[1]) {
+			t.Fatalf("plain membership %v gone", pm)
+		}
+	}
+	if v := tn.Violations(); len(v) != 0 {
+		t.Fatalf("violations %v", v)
 	}
 }

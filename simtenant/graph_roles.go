@@ -1,9 +1,7 @@
 package simtenant
 
 import (
-	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 )
@@ -20,8 +18,11 @@ func assignmentProps() []string {
 	return []string{"id", "principalId", "roleDefinitionId", "directoryScopeId", "appScopeId"}
 }
 
-func assignmentFilterProps() []string {
-	return []string{"principalId", "roleDefinitionId", "directoryScopeId", "appScopeId"}
+func assignmentFilter() filterSyntax {
+	return filterSyntax{
+		ops:   []string{"eq", "in"},
+		props: []string{"principalId", "roleDefinitionId", "directoryScopeId", "appScopeId"},
+	}
 }
 
 func assignmentExpands() []string {
@@ -60,83 +61,24 @@ type listBody struct {
 	Value    []map[string]any `json:"value"`
 }
 
-// assignmentQuery is the parsed query of a role assignment request.
-type assignmentQuery struct {
-	filter     filter
-	filterText string
-	size       int
-	sel        selection
-	expand     map[string]bool
-	after      string // continue after this id ($skiptoken)
-}
-
-// parseAssignmentQuery reads the query options; an error is the 400
-// message Graph would give.
-func (t *Tenant) parseAssignmentQuery(c *call, list bool) (assignmentQuery, error) {
-	var aq assignmentQuery
-	q, err := url.ParseQuery(c.r.URL.RawQuery)
-	if err != nil {
-		return aq, queryError("Invalid query string.")
-	}
-	if aq.sel, err = parseSelect(q.Get("$select"), assignmentProps(), assignmentType); err != nil {
-		return aq, err
-	}
-	if aq.expand, err = parseExpand(q.Get("$expand"), assignmentExpands(), assignmentType); err != nil {
-		return aq, err
-	}
-	if !list {
-		return aq, nil
-	}
-	if q.Has("$filter") {
-		aq.filterText = q.Get("$filter")
-		aq.filter, err = parseFilter(aq.filterText, assignmentFilterProps())
-		var tooMany *tooManyValuesError
-		if errors.As(err, &tooMany) {
-			return aq, err
-		}
-		if err != nil {
-			return aq, queryError("Invalid filter clause: " + err.Error() + ".")
-		}
-		t.checkFilterIDs(aq.filter)
-	}
-	if aq.size, err = t.pageSize(q); err != nil {
-		return aq, err
-	}
-	if q.Has("$skiptoken") {
-		var ok bool
-		if aq.after, ok = t.readSkipToken(q.Get("$skiptoken"), aq.filterText); !ok {
-			return aq, queryError("Invalid $skiptoken.")
-		}
-	}
-	return aq, nil
-}
-
-// checkFilterIDs records a violation for an id that is not a GUID: the
-// contract says ids are checked before they go into a $filter.
-func (t *Tenant) checkFilterIDs(f filter) {
-	for _, c := range f {
-		if c.prop != "principalId" && c.prop != "roleDefinitionId" {
-			continue
-		}
-		for _, v := range c.values {
-			if !isGUID(v) {
-				t.violation("$filter on %s carries %q, which is not a GUID", c.prop, v)
-			}
-		}
+// assignmentSpec is what the role assignment collection's query options
+// accept.
+func assignmentSpec() collectionSpec {
+	return collectionSpec{
+		name:     "roleAssignments",
+		typeName: assignmentType,
+		props:    assignmentProps(),
+		expands:  assignmentExpands(),
+		filter:   assignmentFilter(),
 	}
 }
 
 // listRoleAssignments serves GET roleAssignments: filtered, sorted by id,
 // paged with an absolute @odata.nextLink. Ghosts are listed.
 func (t *Tenant) listRoleAssignments(c *call) {
-	aq, err := t.parseAssignmentQuery(c, true)
+	aq, err := t.parseListQuery(c, assignmentSpec(), true)
 	if err != nil {
-		var tooMany *tooManyValuesError
-		if errors.As(err, &tooMany) {
-			c.error(http.StatusBadRequest, "Request_UnsupportedQuery", err.Error())
-			return
-		}
-		c.badRequest(err.Error())
+		c.queryFailed(err)
 		return
 	}
 	t.mu.Lock()
@@ -163,7 +105,7 @@ func (t *Tenant) listRoleAssignments(c *call) {
 	}
 	t.mu.Unlock()
 	if more {
-		body.NextLink = nextLink(c.r, t.skipToken(page[len(page)-1].ID, aq.filterText))
+		body.NextLink = nextLink(c.r, t.skipToken(page[len(page)-1].ID, aq.tokenKey))
 	}
 	c.ok(body)
 }
@@ -171,9 +113,9 @@ func (t *Tenant) listRoleAssignments(c *call) {
 // getRoleAssignment serves GET roleAssignments/{id}; a ghost is not found.
 func (t *Tenant) getRoleAssignment(c *call) {
 	id := c.param("id")
-	aq, err := t.parseAssignmentQuery(c, false)
+	aq, err := t.parseListQuery(c, assignmentSpec(), false)
 	if err != nil {
-		c.badRequest(err.Error())
+		c.queryFailed(err)
 		return
 	}
 	t.mu.Lock()
@@ -190,8 +132,10 @@ func (t *Tenant) getRoleAssignment(c *call) {
 }
 
 // deleteRoleAssignment serves DELETE roleAssignments/{id}: 204, 404 when
-// missing or a ghost (which then leaves the listing too), and Graph's
-// refusal to let the caller drop its own Global Administrator role.
+// missing or a ghost (which then leaves the listing too), Graph's refusal
+// to let the caller drop its own Global Administrator role, and, with
+// Config.PIMManagedDeleteRefused, a refusal for assignments made through
+// PIM (see pimManagedDeleteMessage).
 func (t *Tenant) deleteRoleAssignment(c *call) {
 	id := c.param("id")
 	t.mu.Lock()
@@ -204,14 +148,29 @@ func (t *Tenant) deleteRoleAssignment(c *call) {
 		c.notFound(id)
 		return
 	}
-	if strings.EqualFold(a.PrincipalID, t.callerID) && strings.EqualFold(a.RoleDefinitionID, GlobalAdministrator) {
+	if t.isSelfGlobalAdminLocked(a) {
 		t.mu.Unlock()
-		c.error(http.StatusBadRequest, "Request_BadRequest", "Removing self from Global Administrator built-in role is not allowed")
+		c.selfGlobalAdminRefused()
+		return
+	}
+	if t.cfg.PIMManagedDeleteRefused && t.pim.managed[id] {
+		t.mu.Unlock()
+		c.error(http.StatusBadRequest, "BadRequest", pimManagedDeleteMessage)
 		return
 	}
 	t.removeAssignmentLocked(id)
 	t.mu.Unlock()
 	c.noContent()
+}
+
+// isSelfGlobalAdminLocked tells the caller's own Global Administrator
+// assignment, which Graph refuses to remove.
+func (t *Tenant) isSelfGlobalAdminLocked(a RoleAssignment) bool {
+	return strings.EqualFold(a.PrincipalID, t.callerID) && strings.EqualFold(a.RoleDefinitionID, GlobalAdministrator)
+}
+
+func (c *call) selfGlobalAdminRefused() {
+	c.error(http.StatusBadRequest, "Request_BadRequest", "Removing self from Global Administrator built-in role is not allowed")
 }
 
 // assignmentJSONLocked renders an assignment as Graph does, with the
@@ -228,15 +187,23 @@ func (t *Tenant) assignmentJSONLocked(a RoleAssignment, sel selection, expand ma
 			out[p] = nil
 		}
 	}
+	t.expandLocked(out, a.PrincipalID, a.RoleDefinitionID, expand)
+	return out
+}
+
+// expandLocked adds the navigation properties that $expand asks for to an
+// object that refers to a principal and a role definition (a role
+// assignment, an eligibility schedule).
+func (t *Tenant) expandLocked(out map[string]any, principalID, roleID string, expand map[string]bool) {
 	if expand["principal"] {
-		if obj, ok := t.directoryObjectLocked(a.PrincipalID, nil); ok {
+		if obj, ok := t.directoryObjectLocked(principalID, nil); ok {
 			out["principal"] = obj
 		} else {
 			out["principal"] = nil
 		}
 	}
 	if expand["roleDefinition"] {
-		if d, ok := t.roleDefs[strings.ToLower(a.RoleDefinitionID)]; ok {
+		if d, ok := t.roleDefs[strings.ToLower(roleID)]; ok {
 			out["roleDefinition"] = map[string]any{
 				"id":          d.ID,
 				"displayName": d.DisplayName,
@@ -256,5 +223,4 @@ func (t *Tenant) assignmentJSONLocked(a RoleAssignment, sel selection, expand ma
 	if expand["appScope"] {
 		out["appScope"] = nil
 	}
-	return out
 }

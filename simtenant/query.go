@@ -3,6 +3,7 @@ package simtenant
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -98,8 +99,9 @@ func (t *Tenant) pageSize(q url.Values) (int, error) {
 // skipToken makes the opaque $skiptoken for the page after the object with
 // id last. It carries last (paging by position would skip objects when
 // earlier ones are deleted between pages) and a tag binding it to the
-// tenant and the query's $filter, so a forged or transplanted token is
-// refused rather than silently misread.
+// tenant and to filter (the collection and the query's $filter, see
+// listQuery.tokenKey), so a forged or transplanted token is refused rather
+// than silently misread.
 func (t *Tenant) skipToken(last, filter string) string {
 	tag := hash64(t.cfg.Seed, "skiptoken", t.tenantID, filter, last)
 	buf := binary.BigEndian.AppendUint64([]byte(last), tag)
@@ -146,4 +148,93 @@ func nextLink(r *http.Request, token string) string {
 // graphContext is the @odata.context of an answer about what.
 func graphContext(what string) string {
 	return "https://graph.microsoft.com/v1.0/$metadata#" + what
+}
+
+// collectionSpec is what one collection's query options accept.
+type collectionSpec struct {
+	name     string // tells apart the $skiptoken of different collections
+	typeName string // in $select and $expand errors
+	props    []string
+	expands  []string
+	filter   filterSyntax
+}
+
+// listQuery is the parsed query of a request for a collection or one of
+// its members.
+type listQuery struct {
+	filter     filter
+	filterText string
+	tokenKey   string // what a $skiptoken is bound to: the collection and the $filter
+	size       int
+	sel        selection
+	expand     map[string]bool
+	after      string // continue after this id ($skiptoken)
+}
+
+// parseListQuery reads the query options of a request for a collection
+// (list) or one of its members; an error is a queryError (400 BadRequest)
+// or a *tooManyValuesError (400 Request_UnsupportedQuery).
+func (t *Tenant) parseListQuery(c *call, spec collectionSpec, list bool) (listQuery, error) {
+	var lq listQuery
+	q, err := url.ParseQuery(c.r.URL.RawQuery)
+	if err != nil {
+		return lq, queryError("Invalid query string.")
+	}
+	if lq.sel, err = parseSelect(q.Get("$select"), spec.props, spec.typeName); err != nil {
+		return lq, err
+	}
+	if lq.expand, err = parseExpand(q.Get("$expand"), spec.expands, spec.typeName); err != nil {
+		return lq, err
+	}
+	if !list {
+		return lq, nil
+	}
+	if q.Has("$filter") {
+		lq.filterText = q.Get("$filter")
+		lq.filter, err = parseFilter(lq.filterText, spec.filter)
+		var tooMany *tooManyValuesError
+		if errors.As(err, &tooMany) {
+			return lq, err
+		}
+		if err != nil {
+			return lq, queryError("Invalid filter clause: " + err.Error() + ".")
+		}
+		t.checkFilterIDs(lq.filter)
+	}
+	lq.tokenKey = spec.name + "\x00" + lq.filterText
+	if lq.size, err = t.pageSize(q); err != nil {
+		return lq, err
+	}
+	if q.Has("$skiptoken") {
+		var ok bool
+		if lq.after, ok = t.readSkipToken(q.Get("$skiptoken"), lq.tokenKey); !ok {
+			return lq, queryError("Invalid $skiptoken.")
+		}
+	}
+	return lq, nil
+}
+
+// queryFailed answers a parseListQuery error as Graph does.
+func (c *call) queryFailed(err error) {
+	var tooMany *tooManyValuesError
+	if errors.As(err, &tooMany) {
+		c.error(http.StatusBadRequest, "Request_UnsupportedQuery", err.Error())
+		return
+	}
+	c.badRequest(err.Error())
+}
+
+// checkFilterIDs records a violation for an id that is not a GUID: the
+// contract says ids are checked before they go into a $filter.
+func (t *Tenant) checkFilterIDs(f filter) {
+	for _, c := range f {
+		if c.prop != "principalId" && c.prop != "roleDefinitionId" {
+			continue
+		}
+		for _, v := range c.values {
+			if !isGUID(v) {
+				t.violation("$filter on %s carries %q, which is not a GUID", c.prop, v)
+			}
+		}
+	}
 }

@@ -73,6 +73,10 @@ func (c *call) writeJSON(status int, contentType string, v any) {
 // ok answers 200 with a Graph JSON body.
 func (c *call) ok(v any) { c.writeJSON(http.StatusOK, successContentType, v) }
 
+// created answers 201 with a Graph JSON body, as Graph does for a POST
+// that makes an object.
+func (c *call) created(v any) { c.writeJSON(http.StatusCreated, successContentType, v) }
+
 // noContent answers 204, as Graph does for a DELETE.
 func (c *call) noContent() { c.w.WriteHeader(http.StatusNoContent) }
 
@@ -135,7 +139,8 @@ func (t *Tenant) noteRetryAfter(c *call, wait time.Duration) {
 	t.retryAfter[retryKey(c.r)] = t.cfg.Now().Add(wait)
 }
 
-// Handler serves the tenant's HTTP API (paths under /v1.0).
+// Handler serves the tenant's HTTP API: Graph under /v1.0, ARM under
+// /subscriptions and /providers (arm_server.go).
 func (t *Tenant) Handler() http.Handler { return http.HandlerFunc(t.serve) }
 
 // serve runs one request through the pipeline: latency, scripted rules,
@@ -311,6 +316,9 @@ func (c *call) wait(d time.Duration) bool {
 // authenticate checks the bearer token as Graph does, before anything else
 // is looked at.
 func (t *Tenant) authenticate(c *call) bool {
+	if isARMPath(c.r.URL.Path) {
+		return t.authenticateARM(c)
+	}
 	scheme, token, _ := strings.Cut(c.r.Header.Get("Authorization"), " ")
 	if strings.EqualFold(scheme, "Bearer") && token == t.token {
 		return true
@@ -328,6 +336,9 @@ func (t *Tenant) authenticate(c *call) bool {
 // admit charges the request to the throttle and answers 429 when the bucket
 // is empty.
 func (t *Tenant) admit(c *call) bool {
+	if isARMPath(c.r.URL.Path) {
+		return t.admitARM(c)
+	}
 	write := isWrite(c.r.Method)
 	t.mu.Lock()
 	var wait time.Duration
@@ -369,7 +380,8 @@ func isWrite(method string) bool {
 }
 
 // route is one entry of the routing table. A pattern segment in braces is
-// a parameter; other segments match case-insensitively, as Graph's do.
+// a parameter; other segments match case-insensitively and after
+// percent-decoding (a client may send $ref as %24ref), as Graph's do.
 type route struct {
 	method string
 	segs   []string
@@ -400,7 +412,7 @@ func (rt route) match(path []string) (map[string]string, int, bool) {
 			params[strings.Trim(seg, "{}")] = v
 			continue
 		}
-		if !strings.EqualFold(seg, path[n]) {
+		if lit, err := url.PathUnescape(path[n]); err != nil || !strings.EqualFold(seg, lit) {
 			break
 		}
 	}
@@ -426,6 +438,10 @@ func (t *Tenant) dispatch(c *call) {
 		}
 		c.params = params
 		rt.handle(c)
+		return
+	}
+	if isARMPath(c.r.URL.Path) {
+		t.armNoRoute(c, allowed)
 		return
 	}
 	if len(allowed) > 0 {
@@ -482,7 +498,8 @@ func (t *Tenant) Start(ctx context.Context, addr string) (*Server, error) {
 	return s, nil
 }
 
-// URL is the Graph service root, without version: http://127.0.0.1:PORT.
+// URL is the Graph service root, without version, and the ARM root:
+// http://127.0.0.1:PORT.
 func (s *Server) URL() string { return "http://" + s.listener.Addr().String() }
 
 // Close stops the server at once, cutting open connections.

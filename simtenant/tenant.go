@@ -143,6 +143,17 @@ type Config struct {
 	// LegacyErrors makes every error use the older
 	// {"odata.error":{...}} shape.
 	LegacyErrors bool
+	// ARM shapes the Azure Resource Manager side (arm.go).
+	ARM ARMConfig
+	// PIMManagedDeleteRefused makes a plain DELETE of a role assignment
+	// made through PIM (MarkPIMManaged) answer 400 instead of 204. What
+	// Graph really answers is *unconfirmed*; this models the stricter
+	// possibility so a client can be tested against it.
+	PIMManagedDeleteRefused bool
+	// RevokedLinger is how long an eligibility revoked by an adminRemove
+	// request stays listed (PIM keeps removed entries visible for a while;
+	// the permission is gone at once). Default 0: it leaves at once.
+	RevokedLinger time.Duration
 	// Now is the clock for throttling, the request log and violation
 	// checks (default time.Now).
 	Now func() time.Time
@@ -206,6 +217,9 @@ type Tenant struct {
 	stats         Stats
 	violations    []string
 	requestSeq    uint64
+	members       membership // group memberships (groups.go)
+	pim           pimState   // eligibilities and PIM-managed assignments (pim.go)
+	arm           armState   // Azure Resource Manager (arm.go)
 }
 
 // New returns a tenant holding the built-in role definitions and the calling
@@ -225,6 +239,8 @@ func New(cfg Config) *Tenant {
 		ghosts:      map[string]bool{},
 		seen:        map[string]int{},
 		retryAfter:  map[string]time.Time{},
+		members:     newMembership(),
+		pim:         newPIMState(),
 		graphRead:   newBucket(cfg.ReadRU, cfg.ReadWindow),
 		graphWrite:  newRateBucket(cfg.WriteRate, cfg.WriteBurst),
 	}
@@ -239,6 +255,9 @@ func New(cfg Config) *Tenant {
 	t.token = makeToken(t.tenantID, t.callerID, t.callerAppID)
 	t.addGraphRoleRoutes()
 	t.addGraphUserRoutes()
+	t.addGraphPIMRoutes()
+	t.addGraphGroupRoutes()
+	t.registerARM()
 	return t
 }
 
@@ -361,6 +380,10 @@ func (t *Tenant) RoleDefinitions() []RoleDefinition {
 func (t *Tenant) AddRoleAssignment(a RoleAssignment) RoleAssignment {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.addAssignmentLocked(a)
+}
+
+func (t *Tenant) addAssignmentLocked(a RoleAssignment) RoleAssignment {
 	if a.DirectoryScopeID == "" {
 		a.DirectoryScopeID = "/"
 	}
@@ -402,6 +425,7 @@ func (t *Tenant) removeAssignmentLocked(id string) bool {
 	}
 	delete(t.assignments, id)
 	delete(t.ghosts, id)
+	delete(t.pim.managed, id)
 	if i, found := slices.BinarySearch(t.assignmentIDs, id); found {
 		t.assignmentIDs = slices.Delete(t.assignmentIDs, i, i+1)
 	}

@@ -119,7 +119,7 @@ func (tn *tenant) command(t *testing.T, env []string, args ...string) *exec.Cmd 
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	base := []string{asMain + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
-		"OFFBOARD_STATIC_TOKEN=" + tn.Token(), "OFFBOARD_GRAPH_ENDPOINT=" + tn.url, "OFFBOARD_SOURCES=directory"}
+		"OFFBOARD_STATIC_TOKEN=" + tn.Token(), "OFFBOARD_GRAPH_ENDPOINT=" + tn.url}
 	cmd.Env = append(base, env...)
 	return cmd
 }
@@ -208,7 +208,8 @@ func TestDemoTenantEveryStatusAndCleanRerun(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "report")
-	args := []string{"run", "--input", input, "--report", dir, "--protect", strings.Join(sample.Protect, ",")}
+	args := []string{"run", "--input", input, "--report", dir, "--protect", strings.Join(sample.Protect, ","),
+		"--sources", "directory,pim,groups,azure", "--azure-scopes", "all", "--arm-endpoint", env.url}
 	r := env.offboard(t, nil, args...)
 	wantCode(t, r, 1) // the sample has invalid lines
 
@@ -220,6 +221,31 @@ func TestDemoTenantEveryStatusAndCleanRerun(t *testing.T) {
 		}
 		if _, ok := tn.RoleAssignment(id); ok {
 			t.Errorf("assignment %s is still in the tenant", id)
+		}
+	}
+	for _, id := range sample.DirectEligibilities {
+		if got[id]["status"] != "removed" || got[id]["source"] != "pim" {
+			t.Errorf("eligibility %s: %v", id, got[id])
+		}
+	}
+	for _, m := range sample.AssignableMemberships {
+		if slices.Contains(tn.MemberOf(m[1]), m[0]) {
+			t.Errorf("%s is still a member of role-assignable group %s", m[1], m[0])
+		}
+	}
+	for _, m := range sample.PlainMemberships {
+		if !slices.Contains(tn.MemberOf(m[1]), m[0]) {
+			t.Errorf("%s lost its membership of plain group %s", m[1], m[0])
+		}
+	}
+	for _, id := range sample.ARM.Removable {
+		if got[id]["status"] != "removed" || got[id]["source"] != "azure" {
+			t.Errorf("Azure assignment %s: %v", id, got[id])
+		}
+	}
+	for _, id := range sample.ARM.Remaining {
+		if _, ok := tn.ARMRoleAssignment(id); !ok {
+			t.Errorf("Azure assignment %s was removed", id)
 		}
 	}
 	for _, id := range sample.Ghosts {
@@ -764,5 +790,270 @@ func TestLogsHaveOneLinePerOutcome(t *testing.T) {
 	}
 	if outcomes != len(ids) || final == nil || final["removed"] != float64(3) {
 		t.Errorf("%d outcome lines, final %v", outcomes, final)
+	}
+}
+
+func TestPIMAndGroupsSources(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 16, RevokedLinger: time.Hour})
+	user, userRoles := tn.user("kim@contoso.com", 1)
+	sp := tn.AddServicePrincipal(simtenant.ServicePrincipal{DisplayName: "deploy-bot"})
+	tier0 := tn.AddGroup(simtenant.Group{DisplayName: "Tier0 Admins", IsAssignableToRole: true})
+	staff := tn.AddGroup(simtenant.Group{DisplayName: "All Staff"})
+	for _, m := range [][2]string{{tier0.ID, user}, {tier0.ID, sp.ID}, {staff.ID, user}, {staff.ID, sp.ID}} {
+		if err := tn.AddMember(m[0], m[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	direct := tn.AddEligibility(simtenant.EligibilitySchedule{PrincipalID: user, RoleDefinitionID: simtenant.PrivilegedRoleAdministrator})
+	inherited := tn.AddEligibility(simtenant.EligibilitySchedule{PrincipalID: user, RoleDefinitionID: simtenant.SecurityReader,
+		MemberType: simtenant.MemberTypeGroup, ViaGroup: tier0.ID})
+
+	dir := t.TempDir()
+	input := writeCSV(t, "principal_id,principal_type,reference", user+",User,HR-1", sp.ID+",ServicePrincipal,HR-2")
+	wantCode(t, tn.offboard(t, nil, "run", "--input", input, "--report", dir), 0)
+
+	rows := readReport(t, dir)
+	bySource := map[string][]row{}
+	for _, r := range rows {
+		bySource[r["source"]] = append(bySource[r["source"]], r)
+		if r["status"] != "removed" {
+			t.Errorf("row %v", r)
+		}
+	}
+	if len(bySource["directory"]) != len(userRoles) || len(bySource["pim"]) != 1 || len(bySource["groups"]) != 2 {
+		t.Fatalf("rows by source: %v", bySource)
+	}
+	if p := bySource["pim"][0]; p["assignment_id"] != direct.ID || p["role_definition_id"] != simtenant.PrivilegedRoleAdministrator || p["scope"] != "/" {
+		t.Errorf("pim row %v", p)
+	}
+	for _, g := range bySource["groups"] {
+		if g["assignment_id"] != tier0.ID || !strings.Contains(g["detail"], "Tier0 Admins") {
+			t.Errorf("groups row %v", g)
+		}
+	}
+	if len(tn.EligibilitiesOf(user)) != 0 {
+		t.Errorf("eligibilities left: %v", tn.EligibilitiesOf(user))
+	}
+	if got := tn.MemberOf(user); !slices.Equal(got, []string{staff.ID}) {
+		t.Errorf("user still in %v, want only the plain group", got)
+	}
+	if got := tn.MemberOf(sp.ID); !slices.Equal(got, []string{staff.ID}) {
+		t.Errorf("service principal still in %v, want only the plain group", got)
+	}
+	for _, w := range tn.writes() {
+		if strings.Contains(string(w.Body), inherited.ID) || w.Method == http.MethodPost && strings.Contains(string(w.Body), simtenant.SecurityReader) {
+			t.Errorf("a write touched the group-inherited eligibility: %s %s %s", w.Method, w.Path, w.Body)
+		}
+		if w.Method == http.MethodDelete && strings.Contains(w.Path, "/members/") && !strings.HasSuffix(w.Path, "/$ref") {
+			t.Errorf("member DELETE without /$ref: %s", w.Path)
+		}
+		if w.Method == http.MethodPost && !strings.Contains(string(w.Body), "HR-1") {
+			t.Errorf("the justification does not carry the reference: %s", w.Body)
+		}
+	}
+
+	// The revoked eligibility lingers in PIM's listing: the rerun keeps
+	// its row and sends nothing.
+	before, _ := os.ReadFile(filepath.Join(dir, "report.csv"))
+	tn.ResetRequests()
+	wantCode(t, tn.offboard(t, nil, "run", "--input", input, "--report", dir), 0)
+	after, _ := os.ReadFile(filepath.Join(dir, "report.csv"))
+	if !bytes.Equal(before, after) {
+		t.Errorf("the rerun changed report.csv:\n%s\n---\n%s", before, after)
+	}
+	if w := tn.writes(); len(w) != 0 {
+		t.Errorf("the rerun sent %s %s", w[0].Method, w[0].Path)
+	}
+}
+
+func TestLastGlobalAdministratorGuard(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 17})
+	ga := func(upn string) (string, string) {
+		id, _ := tn.user(upn, 0)
+		a := tn.AddRoleAssignment(simtenant.RoleAssignment{PrincipalID: id, RoleDefinitionID: simtenant.GlobalAdministrator})
+		return id, a.ID
+	}
+	u1, a1 := ga("one@contoso.com")
+	u2, a2 := ga("two@contoso.com")
+	other, _ := tn.user("three@contoso.com", 1)
+	input := writeCSV(t, "principal_id", u1, u2, other)
+	dir := t.TempDir()
+	wantCode(t, tn.offboard(t, nil, "run", "--input", input, "--report", dir), 0)
+	got := byAssignment(readReport(t, dir))
+	for _, a := range []string{a1, a2} {
+		if got[a]["status"] != "skipped" || got[a]["detail"] != "last-global-admin" {
+			t.Errorf("GA row %v", got[a])
+		}
+		if _, ok := tn.RoleAssignment(a); !ok {
+			t.Errorf("the last Global Administrator assignment %s was removed", a)
+		}
+	}
+	if len(tn.RoleAssignmentsOf(other)) != 0 {
+		t.Error("the guard held back an unrelated removal")
+	}
+
+	// A group that holds Global Administrator with a member who stays is
+	// an administrator left: the two users can go.
+	grp := tn.AddGroup(simtenant.Group{DisplayName: "Tier0", IsAssignableToRole: true})
+	tn.AddRoleAssignment(simtenant.RoleAssignment{PrincipalID: grp.ID, RoleDefinitionID: simtenant.GlobalAdministrator})
+	stays, _ := tn.user("stays@contoso.com", 0)
+	if err := tn.AddMember(grp.ID, stays); err != nil {
+		t.Fatal(err)
+	}
+	dir2 := t.TempDir()
+	wantCode(t, tn.offboard(t, nil, "run", "--input", input, "--report", dir2), 0)
+	got = byAssignment(readReport(t, dir2))
+	for _, a := range []string{a1, a2} {
+		if got[a]["status"] != "removed" {
+			t.Errorf("GA row with a group admin left: %v", got[a])
+		}
+	}
+}
+
+func TestPIMManagedAssignmentRemovedThroughPIM(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 18, PIMManagedDeleteRefused: true})
+	id, ids := tn.user("lee@contoso.com", 2)
+	tn.MarkPIMManaged(ids[0])
+	dir := t.TempDir()
+	wantCode(t, tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", id), "--report", dir, "--sources", "directory"), 0)
+	got := byAssignment(readReport(t, dir))
+	if r := got[ids[0]]; r["status"] != "removed" || !strings.Contains(r["detail"], "roleAssignmentScheduleRequest") {
+		t.Errorf("PIM-managed row %v", r)
+	}
+	if r := got[ids[1]]; r["status"] != "removed" || r["detail"] != "" {
+		t.Errorf("plain row %v", r)
+	}
+	if len(tn.RoleAssignments()) != 0 {
+		t.Error("assignments left")
+	}
+}
+
+// azureTenant is a tenant with a management group holding two
+// subscriptions, one with a resource group.
+type azureTenant struct {
+	*tenant
+	mg, s1, s2, rg string
+	sub1, sub2     string
+}
+
+func startAzureTenant(t *testing.T, cfg simtenant.Config) *azureTenant {
+	tn := startTenant(t, cfg)
+	mgID := tn.NewID()
+	mg := tn.AddManagementGroup(mgID, "")
+	a := &azureTenant{tenant: tn, mg: mg}
+	s1 := tn.AddSubscription(simtenant.ARMSubscription{ManagementGroup: mgID})
+	s2 := tn.AddSubscription(simtenant.ARMSubscription{ManagementGroup: mgID})
+	a.sub1, a.sub2 = s1.ID, s2.ID
+	a.s1, a.s2 = s1.Scope(), s2.Scope()
+	a.rg = tn.AddResourceGroup(s1.ID, "rg-web")
+	return a
+}
+
+func (a *azureTenant) assign(principal, scope, role string) string {
+	return a.AddARMRoleAssignment(simtenant.ARMRoleAssignment{PrincipalID: principal, Scope: scope,
+		RoleDefinitionID: simtenant.ARMRoleDefinitionID(scope, role)}).ID
+}
+
+func TestAzureSource(t *testing.T) {
+	a := startAzureTenant(t, simtenant.Config{Seed: 19})
+	user, _ := a.user("mia@contoso.com", 0)
+	orphan := "0e0e0e0e-0000-4000-8000-000000000001" // deleted from Entra, still assigned
+	stays, _ := a.user("noah@contoso.com", 0)
+	atSub := a.assign(user, a.s1, simtenant.ARMOwner)
+	atRG := a.assign(user, a.rg, simtenant.ARMContributor)
+	atMG := a.assign(user, a.mg, simtenant.ARMReader)
+	gone := a.assign(user, a.s2, simtenant.ARMReader)
+	orphaned := a.assign(orphan, a.s2, simtenant.ARMContributor)
+	kept := a.assign(stays, a.s1, simtenant.ARMOwner)
+	elig := a.AddARMEligibilitySchedule(simtenant.ARMEligibilitySchedule{PrincipalID: user, Scope: a.s2,
+		RoleDefinitionID: simtenant.ARMRoleDefinitionID(a.s2, simtenant.ARMOwner)})
+	// Someone removes one assignment between the listing and the DELETE.
+	a.AddRule(simtenant.Rule{Method: "DELETE", PathContains: filepath.Base(gone), Times: 1,
+		Before: func(*http.Request) { a.RemoveARMRoleAssignment(gone) }})
+
+	dir := t.TempDir()
+	input := writeCSV(t, "principal_id", user, orphan)
+	env := []string{"OFFBOARD_ARM_ENDPOINT=" + a.url, "OFFBOARD_SOURCES=azure"}
+	r := a.offboard(t, env, "run", "--input", input, "--report", dir, "--azure-scopes", a.s1+","+a.s2)
+	wantCode(t, r, 0)
+	got := byAssignment(readReport(t, dir))
+	for _, id := range []string{atSub, atRG, atMG, orphaned} {
+		if got[id]["status"] != "removed" || got[id]["source"] != "azure" {
+			t.Errorf("%s: %v", id, got[id])
+		}
+		if _, ok := a.ARMRoleAssignment(id); ok {
+			t.Errorf("%s is still assigned", id)
+		}
+	}
+	if got[atRG]["scope"] != a.rg || !strings.HasSuffix(got[atRG]["role_definition_id"], simtenant.ARMContributor) {
+		t.Errorf("scope or role of %v", got[atRG])
+	}
+	if got[gone]["status"] != "already-absent" {
+		t.Errorf("a DELETE answered 204: %v", got[gone])
+	}
+	if e := got[elig.ID]; e["status"] != "removed" || !strings.Contains(e["detail"], "eligible") {
+		t.Errorf("eligibility row %v", e)
+	}
+	if _, ok := a.ARMRoleAssignment(kept); !ok {
+		t.Error("someone else's assignment was removed")
+	}
+	deletes := map[string]int{}
+	for _, w := range a.writes() {
+		if w.Method == http.MethodDelete {
+			deletes[strings.ToLower(w.Path)]++
+		}
+	}
+	if n := deletes[strings.ToLower(atMG)]; n != 1 {
+		t.Errorf("the management-group assignment seen from two subscriptions was deleted %d times", n)
+	}
+
+	before, _ := os.ReadFile(filepath.Join(dir, "report.csv"))
+	a.ResetRequests()
+	wantCode(t, a.offboard(t, env, "run", "--input", input, "--report", dir, "--azure-scopes", "all"), 0)
+	after, _ := os.ReadFile(filepath.Join(dir, "report.csv"))
+	if !bytes.Equal(before, after) {
+		t.Errorf("the rerun changed report.csv:\n%s\n---\n%s", before, after)
+	}
+	if w := a.writes(); len(w) != 0 {
+		t.Errorf("the rerun sent %s %s", w[0].Method, w[0].Path)
+	}
+}
+
+func TestAzureThrottledSubscriptionSlowsOnlyItself(t *testing.T) {
+	a := startAzureTenant(t, simtenant.Config{Seed: 20})
+	var lines = []string{"principal_id"}
+	for i := range 6 {
+		id, _ := a.user(fmt.Sprintf("ops%d@contoso.com", i), 0)
+		lines = append(lines, id)
+		for _, scope := range []string{a.s1, a.s2} {
+			a.assign(id, scope, simtenant.ARMOwner)
+			a.assign(id, scope, simtenant.ARMReader)
+		}
+	}
+	var throttledAt time.Time
+	a.AddRule(simtenant.Rule{Method: "DELETE", PathContains: a.sub1, Times: 1, Status: 429,
+		Header: http.Header{"Retry-After": {"2"}}, After: func(*http.Request, int) { throttledAt = time.Now() }})
+	a.AddRule(simtenant.Rule{Method: "DELETE", Delay: 100 * time.Millisecond})
+	env := []string{"OFFBOARD_ARM_ENDPOINT=" + a.url, "OFFBOARD_SOURCES=azure", "OFFBOARD_CONCURRENCY=4"}
+	wantCode(t, a.offboard(t, env, "run", "--input", writeCSV(t, lines...), "--report", t.TempDir(), "--azure-scopes", "all"), 0)
+	var inS1, inS2 int
+	for _, r := range a.Requests() {
+		if r.Method != http.MethodDelete || !r.At.After(throttledAt) || !r.At.Before(throttledAt.Add(2*time.Second)) {
+			continue
+		}
+		if strings.Contains(r.Path, a.sub1) {
+			inS1++
+		} else {
+			inS2++
+		}
+	}
+	if inS1 > 3 {
+		t.Errorf("%d deletes in the throttled subscription within its Retry-After", inS1)
+	}
+	if inS2 == 0 {
+		t.Error("the other subscription was held back too")
+	}
+	if n := len(a.ARMRoleAssignments()); n != 0 {
+		t.Errorf("%d assignments left", n)
 	}
 }

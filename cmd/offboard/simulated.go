@@ -103,12 +103,15 @@ func runDemo(ctx context.Context, args []string, sio stdio) int {
 	runArgs := []string{
 		"--input", input, "--report", reportDir,
 		"--graph-endpoint", srv.URL(),
+		"--arm-endpoint", srv.URL(),
 		"--sources", strings.Join(demoSources, ","),
+		"--azure-scopes", "all",
 		"--protect", strings.Join(sample.Protect, ","),
 		"--log-format", *logFormat,
 	}
-	fmt.Fprintf(sio.out, "Simulated tenant at %s (seed %d): %d departing principals, %d role assignments.\n",
-		srv.URL(), tf.seed, len(sample.Departing), len(tenant.RoleAssignments()))
+	fmt.Fprintf(sio.out, "Simulated tenant at %s (seed %d): %d departing principals; %d directory role assignments, %d PIM eligibilities, %d groups, %d Azure role assignments in %d subscriptions.\n",
+		srv.URL(), tf.seed, len(sample.Departing), len(tenant.RoleAssignments()), len(tenant.Eligibilities()),
+		len(tenant.Groups()), len(tenant.ARMRoleAssignments()), len(sample.ARM.Scopes))
 	fmt.Fprintf(sio.out, "Running: offboard run %s\n\n", strings.Join(runArgs, " "))
 	env := func(name string) (string, bool) {
 		if name == "OFFBOARD_STATIC_TOKEN" {
@@ -146,7 +149,7 @@ func runDemo(ctx context.Context, args []string, sio stdio) int {
 }
 
 // demoSources are the sources the demo runs.
-var demoSources = []string{"directory"}
+var demoSources = []string{job.SourceDirectory, job.SourcePIM, job.SourceGroups, job.SourceAzure}
 
 // runSimulate is `offboard simulate`: a simulated tenant served until
 // interrupted, for trying the job by hand and for benchmarks.
@@ -188,11 +191,11 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 		return exitUsage
 	}
 	defer srv.Close()
-	fmt.Fprintf(sio.out, "Simulated tenant serving Graph at %s\n", srv.URL())
+	fmt.Fprintf(sio.out, "Simulated tenant serving Graph (/v1.0) and ARM at %s\n", srv.URL())
 	fmt.Fprintf(sio.out, "Token:      %s\n", tenant.Token())
 	fmt.Fprintf(sio.out, "Sample CSV: %s (%d departing principals; protect %s)\n\n", *csvPath, len(sample.Departing), strings.Join(sample.Protect, ","))
-	fmt.Fprintf(sio.out, "Try:\n  OFFBOARD_STATIC_TOKEN=%s offboard run --input %s --report ./report --graph-endpoint %s --sources %s --protect %s\n",
-		tenant.Token(), *csvPath, srv.URL(), strings.Join(demoSources, ","), strings.Join(sample.Protect, ","))
+	fmt.Fprintf(sio.out, "Try:\n  OFFBOARD_STATIC_TOKEN=%s offboard run --input %s --report ./report --graph-endpoint %s --arm-endpoint %s --sources %s --azure-scopes all --protect %s\n",
+		tenant.Token(), *csvPath, srv.URL(), srv.URL(), strings.Join(demoSources, ","), strings.Join(sample.Protect, ","))
 	<-ctx.Done()
 	st := tenant.Stats()
 	fmt.Fprintf(sio.out, "\nServed %d requests (%d throttled, %d faults).\n", st.Requests, st.Throttled, st.Faults)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -151,8 +152,11 @@ func (s *Source) Find(ctx context.Context, principals []job.Principal) ([]job.As
 			return nil, fmt.Errorf("principal id %q is not a GUID: refusing to put it in a filter", p.ID)
 		}
 		filter := "principalId eq '" + p.ID + "'"
+		// RoleAssignmentsClient puts $filter into the URL as it is given
+		// (Azure/azure-sdk-for-go#20847); the eligibility client encodes it.
+		escaped := strings.ReplaceAll(url.QueryEscape(filter), "+", "%20")
 		for _, scope := range scopes {
-			pager := s.assignments.NewListForScopePager(scope, &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: &filter})
+			pager := s.assignments.NewListForScopePager(scope, &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: &escaped})
 			for pager.More() {
 				page, err := pager.NextPage(ctx)
 				if err != nil {

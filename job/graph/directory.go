@@ -88,8 +88,38 @@ func (s DirectoryRoles) Remove(ctx context.Context, a job.Assignment) (job.Outco
 		return job.Outcome{State: job.Removed}, nil
 	case errors.As(err, &ge) && ge.Status == http.StatusNotFound:
 		return job.Outcome{State: job.AlreadyAbsent, Detail: ge.Error()}, nil
+	case errors.As(err, &ge) && ge.Status == http.StatusBadRequest:
+		// An assignment made through PIM may refuse a plain DELETE (what
+		// Graph answers then is unconfirmed, so any 400 is tried once
+		// more the PIM way; a refusal there keeps the first answer).
+		out, perr := s.removeThroughPIM(ctx, a)
+		if perr == nil && out.State == job.Removed {
+			out.Detail = "removed with a roleAssignmentScheduleRequest (adminRemove): the plain DELETE was refused: " + ge.Error()
+			return out, nil
+		}
 	}
 	return job.Outcome{}, err
+}
+
+// removeThroughPIM removes an active assignment with an adminRemove
+// roleAssignmentScheduleRequest.
+func (s DirectoryRoles) removeThroughPIM(ctx context.Context, a job.Assignment) (job.Outcome, error) {
+	dirScope, appScope := scopes(a)
+	req := models.NewUnifiedRoleAssignmentScheduleRequest()
+	action := models.ADMINREMOVE_UNIFIEDROLESCHEDULEREQUESTACTIONS
+	req.SetAction(&action)
+	req.SetPrincipalId(&a.PrincipalID)
+	req.SetRoleDefinitionId(&a.RoleDefinitionID)
+	if dirScope != "" {
+		req.SetDirectoryScopeId(&dirScope)
+	}
+	if appScope != "" {
+		req.SetAppScopeId(&appScope)
+	}
+	req.SetJustification(&a.Justification)
+	requests := rolemanagement.NewDirectoryRoleAssignmentScheduleRequestsRequestBuilderInternal(s.c.pathParams(), s.c.adapter)
+	_, err := requests.Post(ctx, req, nil)
+	return scheduleOutcome(err)
 }
 
 // principalFilter builds `principalId eq '…'` or `principalId in ('…',…)`.

@@ -44,8 +44,12 @@ func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]jo
 		first := s.c.base + "/directoryObjects/" + url.PathEscape(p.ID) + "/memberOf?%24top=999"
 		for pages, next := 1, first; next != ""; pages++ {
 			page, err := users.NewItemMemberOfRequestBuilder(next, s.c.adapter).Get(ctx, nil)
-			if err != nil {
-				return nil, fmt.Errorf("listing memberships (page %d): %w", pages, classify(err))
+			if err := classify(err); errors.Is(err, job.ErrNotFound) && pages == 1 {
+				// The object is gone from the directory (HR deleted the
+				// account first): it is a member of nothing.
+				break
+			} else if err != nil {
+				return nil, fmt.Errorf("listing memberships (page %d): %w", pages, err)
 			}
 			for _, o := range page.GetValue() {
 				g, ok := o.(models.Groupable)
