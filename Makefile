@@ -6,6 +6,7 @@ TOOLS         := $(CURDIR)/.tools
 STATICCHECK   := $(TOOLS)/bin/staticcheck
 GOVULNCHECK   := $(TOOLS)/bin/govulncheck
 STATICCHECK_VERSION := v0.8.2
+AZURITE             := $(TOOLS)/azurite/node_modules/.bin/azurite-blob
 GOVULNCHECK_VERSION := v1.9.0
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT        ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
@@ -23,7 +24,7 @@ demo:
 
 ## test: vet, then every test (unit and end to end) with the race detector.
 ## vet is built with -race too, so the SDKs compile once, not twice.
-test:
+test: $(AZURITE)
 	$(GO) vet -race ./...
 	$(GO) test $(TEST_FLAGS) ./...
 
@@ -58,7 +59,16 @@ fuzz:
 image:
 	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t offboard:$(VERSION) .
 
-tools: $(STATICCHECK) $(GOVULNCHECK)
+tools: $(STATICCHECK) $(GOVULNCHECK) $(AZURITE)
+
+# The Azure Storage emulator the blob tests start (Node.js and npm needed),
+# pinned with its whole tree by the lock file beside the tests.
+AZURITE_LOCK := cmd/offboard/testdata/azurite/package-lock.json
+$(AZURITE): $(AZURITE_LOCK)
+	mkdir -p $(TOOLS)/azurite
+	cp cmd/offboard/testdata/azurite/package.json $(AZURITE_LOCK) $(TOOLS)/azurite/
+	cd $(TOOLS)/azurite && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(STATICCHECK):
 	GOBIN=$(TOOLS)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

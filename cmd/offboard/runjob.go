@@ -46,15 +46,29 @@ func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
 	c.DryRun = c.DryRun || dryRun
 	log := newLogger(c.LogFormat, sio.err)
 	defer func() { _ = log.Sync() }()
-	j := &jobRun{cfg: c, log: log, io: sio}
+	creds, err := newCredentials(c, sio.env)
+	if err != nil {
+		log.Error("authentication is not configured", zap.Error(err))
+		return exitUsage
+	}
+	j := &jobRun{cfg: c, log: log, io: sio, creds: creds}
+	files, folder, err := j.dropFolder(ctx, c.Input)
+	switch {
+	case err != nil:
+		log.Error("the drop folder cannot be listed", zap.String("input", c.Input), zap.Error(err))
+		return exitUsage
+	case folder:
+		return j.runFolder(ctx, files)
+	}
 	return j.run(ctx)
 }
 
 // jobRun is one execution of the job, from input to exit code.
 type jobRun struct {
-	cfg config
-	log *zap.Logger
-	io  stdio
+	cfg   config
+	log   *zap.Logger
+	io    stdio
+	creds credentials
 }
 
 func (j *jobRun) run(ctx context.Context) int {
@@ -63,7 +77,7 @@ func (j *jobRun) run(ctx context.Context) int {
 	runID := newRunID()
 	log := j.log.With(zap.String("run_id", runID))
 
-	data, err := readInput(c.Input, j.io.in)
+	data, err := j.readInputAt(ctx, c.Input)
 	if err != nil {
 		log.Error("the input cannot be read", zap.Error(err))
 		return exitUsage
@@ -76,11 +90,7 @@ func (j *jobRun) run(ctx context.Context) int {
 	sum := sha256.Sum256(data)
 	inputSHA := hex.EncodeToString(sum[:])
 
-	creds, err := newCredentials(c, j.io.env)
-	if err != nil {
-		log.Error("authentication is not configured", zap.Error(err))
-		return exitUsage
-	}
+	creds := j.creds
 	graphToken := creds.forAudience(c.GraphEndpoint)
 	if c.SelfID == "" {
 		tok, err := graphToken(ctx)
@@ -93,7 +103,7 @@ func (j *jobRun) run(ctx context.Context) int {
 		}
 	}
 
-	dir, err := report.Open(c.Report, inputSHA, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun})
+	dir, err := j.openReport(ctx, c.Report, inputSHA, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun})
 	if err != nil {
 		log.Error("the report directory cannot be used", zap.String("report", c.Report), zap.Error(err))
 		return exitUsage
@@ -115,7 +125,7 @@ func (j *jobRun) run(ctx context.Context) int {
 	runner := &job.Runner{
 		Sources:     sources,
 		Directory:   dirSvc,
-		Recorder:    dir,
+		Recorder:    dir.Dir,
 		Log:         log,
 		Concurrency: c.Concurrency,
 		MaxRemovals: c.MaxRemovals,
@@ -156,6 +166,10 @@ func (j *jobRun) run(ctx context.Context) int {
 	}
 	if err := dir.WriteSummary(sum2); err != nil {
 		log.Error("writing summary.json", zap.Error(err))
+		return max(code, exitRowsFailed)
+	}
+	if err := dir.publish(ctx); err != nil {
+		log.Error("uploading the report", zap.Error(err))
 		return max(code, exitRowsFailed)
 	}
 	if res.Guard != "" {

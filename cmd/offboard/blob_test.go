@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
+
+	"github.com/offboard/offboard/simtenant"
+)
+
+// azurite is a real Azure Storage emulator on a free loopback port.
+type azurite struct {
+	conn string // connection string
+	root string // http://127.0.0.1:PORT/devstoreaccount1
+}
+
+// The emulator's well-known development account.
+const (
+	devAccount = "devstoreaccount1"
+	devKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+func startAzurite(t *testing.T) *azurite {
+	t.Helper()
+	bin, err := filepath.Abs(filepath.Join("..", "..", ".tools", "azurite", "node_modules", ".bin", "azurite-blob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("Azurite is not installed at %s: run the tests with make test, which installs it", bin)
+	}
+	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", "0", "--location", t.TempDir(),
+		"--skipApiVersionCheck", "--loose")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	listening := regexp.MustCompile(`listens on (http://127\.0\.0\.1:\d+)`)
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	select {
+	case u := <-found:
+		root := u + "/" + devAccount
+		return &azurite{root: root, conn: fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;", devAccount, devKey, root)}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Azurite did not start")
+	}
+	return nil
+}
+
+func (a *azurite) container(t *testing.T, name string) *container.Client {
+	t.Helper()
+	c, err := container.NewClientFromConnectionString(a.conn, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(context.Background(), nil); err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func put(t *testing.T, c *container.Client, name string, data []byte) {
+	t.Helper()
+	if _, err := c.NewBlockBlobClient(name).UploadBuffer(context.Background(), data, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func get(t *testing.T, c *container.Client, name string) []byte {
+	t.Helper()
+	resp, err := c.NewBlobClient(name).DownloadStream(context.Background(), nil)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func csvOf(ids ...string) []byte {
+	return []byte("principal_id\n" + strings.Join(ids, "\n") + "\n")
+}
+
+func TestBlobInputAndReport(t *testing.T) {
+	az := startAzurite(t)
+	tn := startTenant(t, simtenant.Config{Seed: 30})
+	id, _ := tn.user("blob@contoso.com", 3)
+	incoming, reports := az.container(t, "incoming"), az.container(t, "reports")
+	put(t, incoming, "2026-11-23.csv", csvOf(id))
+	env := []string{"AZURE_STORAGE_CONNECTION_STRING=" + az.conn}
+	args := []string{"run", "--input", az.root + "/incoming/2026-11-23.csv", "--report", az.root + "/reports/2026-11-23/"}
+	wantCode(t, tn.offboard(t, env, args...), 0)
+	first := get(t, reports, "2026-11-23/report.csv")
+	if n := bytes.Count(first, []byte(",removed,")); n != 3 {
+		t.Errorf("report.csv in the blob has %d removed rows, want 3:\n%s", n, first)
+	}
+	journal := get(t, reports, "2026-11-23/journal.jsonl")
+	if !bytes.HasSuffix(journal, []byte("\n")) || bytes.Count(journal, []byte(`"type":"outcome"`)) != 3 {
+		t.Errorf("journal blob:\n%s", journal)
+	}
+	if !bytes.Contains(get(t, reports, "2026-11-23/summary.json"), []byte(`"exit_code": 0`)) {
+		t.Error("summary.json in the blob does not say exit 0")
+	}
+
+	tn.ResetRequests()
+	wantCode(t, tn.offboard(t, env, args...), 0)
+	if !bytes.Equal(first, get(t, reports, "2026-11-23/report.csv")) {
+		t.Error("the rerun changed report.csv")
+	}
+	if w := tn.writes(); len(w) != 0 {
+		t.Errorf("the rerun sent %s %s", w[0].Method, w[0].Path)
+	}
+
+	// Another input into the same location is refused.
+	put(t, incoming, "other.csv", csvOf(id, "00000000-0000-0000-0000-000000000009"))
+	r := tn.offboard(t, env, "run", "--input", az.root+"/incoming/other.csv", "--report", az.root+"/reports/2026-11-23/")
+	wantCode(t, r, 2)
+}
+
+func TestBlobLease(t *testing.T) {
+	az := startAzurite(t)
+	tn := startTenant(t, simtenant.Config{Seed: 31})
+	id, _ := tn.user("lease@contoso.com", 1)
+	incoming, reports := az.container(t, "incoming"), az.container(t, "reports")
+	put(t, incoming, "in.csv", csvOf(id))
+	env := []string{"AZURE_STORAGE_CONNECTION_STRING=" + az.conn}
+	args := []string{"run", "--input", az.root + "/incoming/in.csv", "--report", az.root + "/reports/r/"}
+
+	// A run that holds the lease (here: a killed run's, of 15 s) keeps a
+	// second one out, and stops doing so when it expires.
+	put(t, reports, "r/.lock", nil)
+	lc, err := lease.NewBlobClient(reports.NewBlockBlobClient("r/.lock"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.AcquireLease(context.Background(), 15, nil); err != nil {
+		t.Fatal(err)
+	}
+	taken := time.Now()
+	r := tn.offboard(t, env, args...)
+	wantCode(t, r, 2)
+	if len(tn.Requests()) != 0 {
+		t.Errorf("a refused run sent %d requests", len(tn.Requests()))
+	}
+	time.Sleep(time.Until(taken.Add(16 * time.Second)))
+	wantCode(t, tn.offboard(t, env, args...), 0)
+	// The run gave its own lease back: a third run is not held up.
+	wantCode(t, tn.offboard(t, env, args...), 0)
+}
+
+func TestDropFolders(t *testing.T) {
+	az := startAzurite(t)
+	tn := startTenant(t, simtenant.Config{Seed: 32})
+	env := []string{"AZURE_STORAGE_CONNECTION_STRING=" + az.conn}
+	incoming, reports := az.container(t, "incoming"), az.container(t, "reports")
+	for _, kind := range []string{"local", "blob"} {
+		t.Run(kind, func(t *testing.T) {
+			// Three files, of which the second fails (403 on its removal).
+			a, _ := tn.user("a-"+kind+"@contoso.com", 1)
+			b, bIDs := tn.user("b-"+kind+"@contoso.com", 1)
+			c, _ := tn.user("c-"+kind+"@contoso.com", 1)
+			tn.AddRule(simtenant.Rule{Method: "DELETE", PathContains: bIDs[0], Status: 403, Code: "Authorization_RequestDenied", Message: "no"})
+			files := map[string][]byte{"1-mon.csv": csvOf(a), "2-tue.csv": csvOf(b), "3-wed.csv": csvOf(c)}
+			input, report := t.TempDir(), t.TempDir()
+			read := func(base string) []byte {
+				data, _ := os.ReadFile(filepath.Join(report, base, "report.csv"))
+				return data
+			}
+			for name, data := range files {
+				if err := os.WriteFile(filepath.Join(input, name), data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				put(t, incoming, kind+"/"+name, data)
+			}
+			if err := os.WriteFile(filepath.Join(input, "notes.txt"), []byte("not a csv"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if kind == "blob" {
+				input, report = az.root+"/incoming/blob/", az.root+"/reports/nightly/"
+				read = func(base string) []byte { return get(t, reports, "nightly/"+base+"/report.csv") }
+			}
+			tn.ResetRequests()
+			wantCode(t, tn.offboard(t, env, "run", "--input", input, "--report", report), 1) // the worst of 0, 1, 0
+			for name := range files {
+				want := ",removed,"
+				if name == "2-tue.csv" {
+					want = ",failed,"
+				}
+				if data := read(strings.TrimSuffix(name, ".csv")); !bytes.Contains(data, []byte(want)) {
+					t.Errorf("%s: report.csv has no %s row:\n%s", name, want, data)
+				}
+			}
+			// A rerun does nothing new for the files that finished
+			// cleanly: only the failed one is tried again.
+			tn.ResetRequests()
+			wantCode(t, tn.offboard(t, env, "run", "--input", input, "--report", report), 1)
+			for _, req := range tn.Requests() {
+				if strings.Contains(req.RawQuery, a) || strings.Contains(req.RawQuery, c) {
+					t.Errorf("the rerun listed a principal of a clean file: %s?%s", req.Path, req.RawQuery)
+				}
+			}
+			if d := tn.Stats().ByMethod[http.MethodDelete]; d != 1 {
+				t.Errorf("the rerun sent %d DELETEs, want the failed one again", d)
+			}
+		})
+	}
+}
