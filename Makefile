@@ -44,8 +44,12 @@ vulncheck: $(GOVULNCHECK)
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/offboard ./cmd/offboard
 
-## build-static: the binary the image ships, without Docker
+## build-static: the binary the image ships, without Docker, checked to be
+## statically linked (no dynamic section, no interpreter)
 build-static: build
+	@if readelf -l bin/offboard | grep -q 'INTERP' || readelf -d bin/offboard 2>/dev/null | grep -q 'NEEDED'; then \
+	  echo "bin/offboard is dynamically linked"; exit 1; fi
+	@echo "bin/offboard is statically linked"
 
 ## bench: Go benchmarks of the hot paths
 bench:
