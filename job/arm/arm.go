@@ -21,7 +21,6 @@ import (
 	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
 
@@ -227,7 +226,7 @@ func (s *Source) Remove(ctx context.Context, a job.Assignment) (job.Outcome, err
 		return s.removeEligibility(ctx, a)
 	}
 	var resp *http.Response
-	_, err := s.assignments.DeleteByID(runtime.WithCaptureResponse(ctx, &resp), a.ID, nil)
+	_, err := s.assignments.DeleteByID(policy.WithCaptureResponse(ctx, &resp), a.ID, nil)
 	if err != nil {
 		return job.Outcome{}, classify(err)
 	}
