@@ -50,18 +50,24 @@ var _ Guard = LastGlobalAdmin{}
 
 // Check implements Guard.
 func (g LastGlobalAdmin) Check(ctx context.Context, items []*Item) (string, error) {
-	planned := map[Key]*Item{}
 	relevant := false
 	for _, it := range items {
-		if it.State == Planned && it.AssignmentID != "" {
-			planned[it.Key()] = it
-			relevant = relevant || it.Source == SourceGroups ||
-				it.Source == SourceDirectory && it.RoleDefinitionID == GlobalAdministrator
+		if it.State == Planned && it.AssignmentID != "" && (it.Source == SourceGroups ||
+			it.Source == SourceDirectory && it.RoleDefinitionID == GlobalAdministrator) {
+			relevant = true
+			break
 		}
 	}
 	if !relevant {
-		// No planned removal could take Global Administrator away.
+		// No planned removal could take Global Administrator away (and a
+		// plan of 100,000 removals needs no index of them).
 		return "", nil
+	}
+	planned := map[Key]*Item{}
+	for _, it := range items {
+		if it.State == Planned && it.AssignmentID != "" {
+			planned[it.Key()] = it
+		}
 	}
 	holders, err := g.Admins.GlobalAdmins(ctx)
 	if err != nil {

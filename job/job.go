@@ -34,9 +34,12 @@ const (
 // States lists every status, in the order summaries print them.
 var States = []State{Planned, Removed, AlreadyAbsent, Skipped, Failed, Invalid, Deferred, NoAssignments}
 
-// Done reports whether the item's removal is finished for good: a rerun keeps
+// Done reports whether the item is finished for good (removed or already
+// absent in a run; restored or already present in a restore): a rerun keeps
 // it as it is and sends nothing for it.
-func (s State) Done() bool { return s == Removed || s == AlreadyAbsent }
+func (s State) Done() bool {
+	return s == Removed || s == AlreadyAbsent || s == Restored || s == AlreadyPresent
+}
 
 // Entry is one line of the input, checked for syntax but not yet resolved.
 type Entry struct {

@@ -2,6 +2,8 @@ package job
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -32,102 +34,213 @@ func (g *Gate) Until() time.Time {
 	return g.notBefore
 }
 
+// How a pace adapts when the service grants less than it was configured
+// for. The service is a token bucket of unknown rate r; a throttled answer
+// says that bucket is empty.
+const (
+	// burstMargin is the share of the configured burst the pace keeps
+	// unused. The service's bucket counts from when a request arrives,
+	// the pace's from when it is sent; with equal buckets one request
+	// delayed on the way (a first connection, a scheduler hiccup) lets
+	// the next ones arrive bunched, and a pace set exactly to the budget
+	// is answered 429 now and then. A bucket a little smaller than the
+	// service's absorbs that, and costs only the margin, once.
+	burstMargin = 0.05
+	// blindCut is the decrease when nothing is known of what the service
+	// grants: the first episode, or too few answers since the last one
+	// to measure anything (a storm of 429s).
+	blindCut = 0.5
+	// minSample is the fewest answers between two episodes that measure
+	// the service's rate.
+	minSample = 8
+	// maxCut and minCut bound a decrease that follows a measurement: at
+	// least 5 % (the rate was too high), at most to an eighth.
+	maxCut = 0.95
+	minCut = 0.125
+	// probe is how fast the rate climbs above what the service was
+	// measured to grant, per second of answers that were not throttled:
+	// 2 %. The excess drains the service's bucket as the square of the
+	// time, so a bucket of one second's worth lasts about ten seconds of
+	// probing and Graph's (150 s worth) about two minutes; each episode
+	// then costs only the requests in flight when it starts.
+	probe = 0.02
+	// maxProbeStep bounds the time one answer may count for, so that a
+	// pause in the traffic does not turn into a jump of the rate.
+	maxProbeStep = time.Second
+	// recoverSteps is how many answers that were not throttled bring the
+	// rate back from nothing to the configured rate, below what the
+	// service was measured to grant (or while nothing is known).
+	recoverSteps = 50
+)
+
 // Pace is a token bucket shared by every worker that sends one kind of
-// request to one service, behind that service's gate. A throttled answer
-// holds the gate and cuts the rate in half; each answer that was not
-// throttled wins a little of it back, up to the configured rate (additive
-// increase, multiplicative decrease), so that a pace set above what the
-// service really grants settles near it instead of oscillating.
+// request to one service, behind that service's gate.
+//
+// When the service grants less than the pace is configured for, the pace
+// learns how much it does grant. A throttled answer means the service's
+// bucket is empty; between two such answers the service accepted what it
+// refilled (as long as the pace kept it busy), so the answers that were not
+// throttled, divided by the time between the two, measure its rate. The
+// pace then sends at that rate and probes slowly above it, instead of
+// halving and climbing straight back to the configured rate over and over
+// (plain additive increase, multiplicative decrease oscillates around a
+// budget well below the configuration, and every swing costs a burst of
+// 429s). Below the measured rate, or while nothing is measured, it climbs
+// back quickly, so that 429s that were not about the budget (a fault, a
+// scripted storm) do not leave it crawling. Only the first throttled answer
+// of an episode counts: the requests already in flight when it arrived are
+// answered 429 too, but say nothing new.
 type Pace struct {
 	gate    *Gate
 	limiter *rate.Limiter
 	max     rate.Limit
 	min     rate.Limit
-	step    rate.Limit
+	// now is the clock of the pace's decisions (time.Now; tests fake it).
+	// Waiting itself uses real timers.
+	now func() time.Time
 
 	mu      sync.Mutex
 	current rate.Limit
+	// measured is what the service was last measured to grant; 0: unknown.
+	measured rate.Limit
+	// episodeEnd is when the gate set by the last decrease opens: a
+	// throttled answer before then was sent before the decrease.
+	episodeEnd time.Time
+	// lastCut is when the last decrease happened (zero: none yet), and
+	// accepted counts the answers not throttled since.
+	lastCut  time.Time
+	accepted int
+	// lastProbe is when the rate last grew by probing (zero: not since
+	// the cut).
+	lastProbe time.Time
 }
 
 // NewPace returns a pace refilling perSecond tokens a second and holding at
-// most burst; perSecond ≤ 0 means no limit but the gate.
+// most burst (less a small margin, see burstMargin); perSecond ≤ 0 means no
+// limit but the gate.
 func NewPace(gate *Gate, perSecond float64, burst int) *Pace {
+	return newPace(gate, perSecond, burst, time.Now)
+}
+
+func newPace(gate *Gate, perSecond float64, burst int, now func() time.Time) *Pace {
 	limit := rate.Limit(perSecond)
 	if perSecond <= 0 {
 		limit = rate.Inf
 	}
-	if burst < 1 {
-		burst = 1
-	}
+	burst = max(burst-int(float64(burst)*burstMargin), 1)
 	p := &Pace{
 		gate:    gate,
 		limiter: rate.NewLimiter(limit, burst),
 		max:     limit,
 		current: limit,
+		now:     now,
 	}
 	if limit != rate.Inf {
 		p.min = limit / 64
-		p.step = limit / 50
 	}
 	return p
 }
 
 // Wait blocks until the caller may send one request: the gate is open and a
-// token is taken. It returns early with the context's error.
+// token is taken. It returns early with the context's error, or at once
+// with an error when the token would come after the context's deadline.
 func (p *Pace) Wait(ctx context.Context) error {
 	for {
 		if err := sleepUntil(ctx, p.gate.Until()); err != nil {
 			return err
 		}
-		if err := p.limiter.Wait(ctx); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			// The wait exceeds the context's deadline.
+		now := p.now()
+		r := p.limiter.ReserveN(now, 1)
+		at := now.Add(r.DelayFrom(now))
+		if deadline, ok := ctx.Deadline(); ok && at.After(deadline) {
+			r.CancelAt(now)
+			return fmt.Errorf("waiting %s for the pace would pass the deadline", at.Sub(now).Round(time.Millisecond))
+		}
+		if err := sleepUntil(ctx, at); err != nil {
+			r.CancelAt(p.now())
 			return err
 		}
 		// A throttled answer may have closed the gate while this worker
-		// waited for its token.
-		if !time.Now().Before(p.gate.Until()) {
+		// waited for its token; the token is lost with the bucket.
+		if !p.now().Before(p.gate.Until()) {
 			return nil
 		}
 	}
 }
 
 // Throttled records a throttled answer that named (or implied) wait: every
-// worker behind the gate waits it out, the bucket is emptied and the rate
-// halved.
+// worker behind the gate waits it out. The first throttled answer of an
+// episode also empties the bucket and lowers the rate: to what the service
+// was measured to grant since the previous episode when that can be
+// measured, else to half.
 func (p *Pace) Throttled(wait time.Duration) {
-	now := time.Now()
+	now := p.now()
 	p.gate.Hold(now.Add(wait))
 	if p.max == rate.Inf {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.current = max(p.current/2, p.min)
+	if now.Before(p.episodeEnd) {
+		// Sent before the decrease: the same episode.
+		return
+	}
+	next := p.current * blindCut
+	if !p.lastCut.IsZero() && p.accepted >= minSample && now.After(p.lastCut) {
+		p.measured = rate.Limit(float64(p.accepted) / now.Sub(p.lastCut).Seconds())
+		next = min(max(p.measured, p.current*minCut), p.current*maxCut)
+	}
+	p.current = max(next, p.min)
+	p.episodeEnd = now.Add(wait)
+	p.lastCut, p.accepted, p.lastProbe = now, 0, time.Time{}
 	p.limiter.SetLimitAt(now, p.current)
 	if n := int(p.limiter.TokensAt(now)); n > 0 {
 		p.limiter.ReserveN(now, n)
 	}
 }
 
-// Succeeded records an answer that was not throttled.
+// Succeeded records an answer that was not throttled. Once the episode's
+// wait has passed, the rate climbs back: quickly up to what the service
+// was measured to grant (or all the way while nothing is measured), then
+// by probe per second of such answers, up to the configured rate.
 func (p *Pace) Succeeded() {
 	if p.max == rate.Inf {
 		return
 	}
+	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.current >= p.max {
+	p.accepted++
+	if p.current >= p.max || now.Before(p.episodeEnd) {
 		return
 	}
-	p.current = min(p.current+p.step, p.max)
-	p.limiter.SetLimit(p.current)
+	switch {
+	case p.measured == 0 || p.current < p.measured:
+		target := p.max
+		if p.measured > 0 {
+			target = min(p.measured, p.max)
+		}
+		p.current = min(p.current+p.max/recoverSteps, target)
+		p.lastProbe = time.Time{}
+	case p.lastProbe.IsZero():
+		p.lastProbe = now
+		return
+	default:
+		dt := min(now.Sub(p.lastProbe), maxProbeStep)
+		if dt <= 0 {
+			return
+		}
+		p.lastProbe = now
+		p.current = min(p.current*rate.Limit(1+probe*dt.Seconds()), p.max)
+	}
+	p.limiter.SetLimitAt(now, p.current)
 }
 
 // Rate is the pace's current rate per second (+Inf when unlimited).
 func (p *Pace) Rate() float64 {
+	if p.max == rate.Inf {
+		return math.Inf(1)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return float64(p.current)

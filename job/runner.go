@@ -59,8 +59,10 @@ type Result struct {
 	Items []Item
 	// Guard says why a guard stopped the run; empty when none did.
 	Guard string
-	// Interrupted is true when ctx was done before the run finished.
-	Interrupted bool
+	// Interrupted is true when ctx was done before the run finished: a
+	// signal, or the deadline (then DeadlineReached is true too).
+	Interrupted     bool
+	DeadlineReached bool
 }
 
 // Counts returns the number of items in each state.
@@ -100,12 +102,26 @@ type principal struct {
 // Run runs the job on the entries. The error is a failure of the run itself
 // (the journal could not be written); everything that happened to a row is
 // in its item.
+//
+// When ctx is cancelled (a signal), no new work starts and requests in
+// flight get Grace to finish. When ctx has a deadline, it is the run's: no
+// work starts after it, no request is in flight past it, and a wait a
+// service asks for that would end after it fails the row at once
+// (ErrBeyondDeadline). Either way, an item whose request was cut off stays
+// planned: whether the service acted on it is unknown, and the rerun finds
+// out.
 func (r *Runner) Run(ctx context.Context, entries []Entry) (Result, error) {
 	r.defaults()
 	// Requests in flight get Grace to finish after ctx is done; new work
-	// stops at once.
+	// stops at once. WithoutCancel drops the deadline too: it is put back,
+	// so that the transport can refuse waits that would end after it.
 	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelReqs()
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancelAtDeadline context.CancelFunc
+		reqCtx, cancelAtDeadline = context.WithDeadline(reqCtx, deadline)
+		defer cancelAtDeadline()
+	}
 	stopGrace := context.AfterFunc(ctx, func() {
 		t := time.NewTimer(r.Grace)
 		defer t.Stop()
@@ -123,7 +139,8 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (Result, error) {
 	}
 	principals := p.admit(ctx, reqCtx, entries)
 	p.find(ctx, reqCtx, principals)
-	res := Result{Interrupted: ctx.Err() != nil}
+	res := Result{}
+	res.interrupted(ctx)
 	if res.Interrupted {
 		// Nothing was written yet: report what is known, plan nothing.
 		res.Items = p.sorted()
@@ -137,6 +154,13 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (Result, error) {
 		all := p.list()
 		for _, g := range r.Guards {
 			stop, err := g.Check(reqCtx, all)
+			if err != nil && reqCtx.Err() != nil {
+				// Cut off (the deadline, or a signal's grace ran out),
+				// not refused: an interruption.
+				res.interrupted(ctx)
+				res.Items = p.sorted()
+				return res, nil
+			}
 			if err != nil {
 				res.Guard = "a guard could not be checked: " + err.Error()
 				break
@@ -162,9 +186,18 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (Result, error) {
 		return Result{}, fmt.Errorf("recording the start of removals: %w", err)
 	}
 	err := r.apply(ctx, reqCtx, pending)
-	res.Interrupted = ctx.Err() != nil
+	res.interrupted(ctx)
 	res.Items = p.sorted()
 	return res, err
+}
+
+// interrupted notes whether ctx was done, and why. A deadline that has
+// passed counts even before ctx's own timer has fired: the requests' one
+// may have fired first and cut the run short.
+func (res *Result) interrupted(ctx context.Context) {
+	deadline, ok := ctx.Deadline()
+	res.DeadlineReached = errors.Is(ctx.Err(), context.DeadlineExceeded) || ok && !time.Now().Before(deadline)
+	res.Interrupted = ctx.Err() != nil || res.DeadlineReached
 }
 
 func (r *Runner) defaults() {
@@ -394,6 +427,16 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 	_ = g.Wait()
 
 	holds := map[string]int{} // rows per principal id
+	// Thousands of assignments share a handful of roles and scopes: one
+	// copy of each string is kept, not one per item.
+	interned := map[string]string{}
+	intern := func(s string) string {
+		if v, ok := interned[s]; ok {
+			return v
+		}
+		interned[s] = s
+		return s
+	}
 	listedOK := map[[2]string]bool{}
 	seen := map[Key]bool{}
 	for _, l := range listings {
@@ -422,7 +465,7 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 				continue
 			}
 			it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, AssignmentID: a.ID,
-				RoleDefinitionID: a.RoleDefinitionID, Scope: a.Scope, Detail: a.Note, Raw: a.Raw, Line: pr.Line}
+				RoleDefinitionID: intern(a.RoleDefinitionID), Scope: intern(a.Scope), Detail: a.Note, Raw: a.Raw, Line: pr.Line}
 			k := it.Key()
 			if seen[k] {
 				continue
@@ -441,6 +484,9 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 			}
 			p.put(it)
 		}
+		// The items hold what they need of it; at 100,000 assignments
+		// the listing is worth dropping before the plan is copied.
+		l.found = nil
 	}
 
 	// Rows of earlier runs whose assignment was not listed again.
@@ -522,13 +568,17 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item) error {
 
 	var g errgroup.Group
 	g.SetLimit(r.Concurrency)
+	// No new work once ctx is done or requests can no longer be sent:
+	// reqCtx carries the deadline on a timer of its own, which may fire
+	// a moment before ctx's.
+	stopped := func() bool { return runCtx.Err() != nil || reqCtx.Err() != nil }
 	for _, it := range pending {
-		if runCtx.Err() != nil {
+		if stopped() {
 			break
 		}
 		src := sources[it.Source]
 		g.Go(func() error {
-			if runCtx.Err() != nil {
+			if stopped() {
 				return nil
 			}
 			began := time.Now()
@@ -538,6 +588,22 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item) error {
 				RoleDefinitionID: it.RoleDefinitionID, Scope: it.Scope, Raw: it.Raw,
 				Justification: r.justification(it.Reference),
 			})
+			if err != nil && reqCtx.Err() != nil {
+				// The run cut the request off (the grace after a signal
+				// ran out, or the deadline came): the service may or may
+				// not have acted on it. No outcome is recorded, so the
+				// item stays planned, and unconfirmed for the rerun,
+				// which lists it again or confirms it absent.
+				mu.Lock()
+				it.Detail = joinDetail(it.Detail, "cut off in flight by the interruption: the rerun finds out whether it took effect")
+				it.UpdatedAt = r.Now().UTC()
+				done++
+				mu.Unlock()
+				r.Log.Warn("a removal was cut off; its outcome is unknown until the rerun",
+					zap.String("principal_id", it.PrincipalID), zap.String("source", it.Source),
+					zap.String("assignment_id", it.AssignmentID), zap.Error(err))
+				return nil
+			}
 			if err != nil {
 				out = Outcome{State: Failed, Detail: err.Error()}
 			}

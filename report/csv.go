@@ -22,8 +22,9 @@ var header = []string{
 	"role_definition_id", "scope", "status", "detail", "attempts", "updated_at",
 }
 
-// WriteReport writes report.csv atomically: one row per item, sorted with
-// job.Less, so that the same items in any order give the same bytes.
+// WriteReport writes report.csv (a restore's: restore.csv) atomically: one
+// row per item, sorted with job.Less, so that the same items in any order
+// give the same bytes.
 func (d *Dir) WriteReport(items []job.Item) error {
 	if err := d.usable(); err != nil {
 		return err
@@ -44,7 +45,7 @@ func (d *Dir) WriteReport(items []job.Item) error {
 		// that the input order never shows.
 		return slices.Compare(a.cells, b.cells)
 	})
-	return writeAtomic(d.path, reportName, func(w io.Writer) error {
+	return writeAtomic(d.path, d.files.report, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		if err := cw.Write(header); err != nil {
 			return err

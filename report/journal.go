@@ -207,7 +207,10 @@ func (st *journalState) read(r io.Reader, path string) error {
 	return nil
 }
 
-func validState(s string) bool { return slices.Contains(job.States, job.State(s)) }
+// validState accepts the statuses of a run and of a restore.
+func validState(s string) bool {
+	return slices.Contains(job.States, job.State(s)) || slices.Contains(job.RestoreStates, job.State(s))
+}
 
 // apply replays one record.
 func (st *journalState) apply(rec *anyRecord) error {

@@ -6,6 +6,10 @@
 // write and one outcome record per item, each synced before the call
 // returns. Open replays it so that a rerun keeps what finished, retries what
 // failed and knows which removals were started but never confirmed.
+//
+// A restore (OpenRestore) keeps its own journal, report and summary in the
+// same directory under the same lock: restore.jsonl, restore.csv and
+// restore-summary.json, in the same formats.
 package report
 
 import (
@@ -28,6 +32,15 @@ const (
 	reportName  = "report.csv"
 	summaryName = "summary.json"
 )
+
+// files names the journal, report and summary of one kind of run (a run,
+// or a restore: restoreFiles), and the statuses its summary counts.
+type files struct {
+	journal, report, summary string
+	states                   []job.State
+}
+
+var runFiles = files{journal: journalName, report: reportName, summary: summaryName, states: job.States}
 
 // Permissions: the report names people, so it is not world-readable.
 const (
@@ -58,8 +71,11 @@ type RunInfo struct {
 type Dir struct {
 	path     string
 	run      RunInfo
+	files    files
+	input    string // the sha256 of the input the directory belongs to
 	lock     *os.File
 	prev     []job.Item
+	runItems []job.Item // a restore's: the run's items
 	warnings []string
 
 	mu      sync.Mutex // guards everything below
@@ -99,15 +115,24 @@ func Open(dir string, inputSHA256 string, run RunInfo) (_ *Dir, err error) {
 			_ = unlockDir(lock)
 		}
 	}()
+	return begin(dir, lock, runFiles, inputSHA256, run, func(st *journalState) error {
+		return checkOwner(dir, st, inputSHA256)
+	})
+}
 
-	jpath := filepath.Join(dir, journalName)
+// begin replays the journal of fl in dir, which the caller holds locked
+// with lock, lets check refuse it, then records the start of a run in it.
+func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo, check func(*journalState) error) (_ *Dir, err error) {
+	jpath := filepath.Join(dir, fl.journal)
 	st, err := loadJournal(jpath)
 	created := errors.Is(err, fs.ErrNotExist)
 	if err != nil && !created {
 		return nil, err
 	}
-	if err := checkOwner(dir, st, inputSHA256); err != nil {
-		return nil, err
+	if check != nil {
+		if err := check(st); err != nil {
+			return nil, err
+		}
 	}
 
 	// Every check has passed: from here on the directory changes.
@@ -151,6 +176,8 @@ func Open(dir string, inputSHA256 string, run RunInfo) (_ *Dir, err error) {
 	return &Dir{
 		path:     dir,
 		run:      run,
+		files:    fl,
+		input:    inputSHA256,
 		lock:     lock,
 		prev:     st.items(),
 		warnings: warnings,
@@ -182,12 +209,12 @@ func checkOwner(dir string, st *journalState, inputSHA256 string) error {
 	return nil
 }
 
-// removeStaleTemps removes temporary files a killed run left behind. It runs
-// under the lock, so no other writer can own them.
+// removeStaleTemps removes temporary files a killed run or restore left
+// behind. It runs under the lock, so no other writer can own them.
 func removeStaleTemps(dir string) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		for _, name := range []string{reportName, summaryName} {
+		for _, name := range []string{runFiles.report, runFiles.summary, restoreFiles.report, restoreFiles.summary} {
 			if isTemp(e.Name(), name) {
 				_ = os.Remove(filepath.Join(dir, e.Name()))
 			}

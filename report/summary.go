@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/offboard/offboard/job"
 )
 
 // Summary is summary.json: what a run was and how it ended.
@@ -26,16 +24,17 @@ type Summary struct {
 	Guard string `json:"guard,omitempty"`
 }
 
-// WriteSummary writes summary.json atomically, as indented JSON with times
-// in UTC and a count for every status.
+// WriteSummary writes summary.json (a restore's: restore-summary.json)
+// atomically, as indented JSON with times in UTC and a count for every
+// status.
 func (d *Dir) WriteSummary(s Summary) error {
 	if err := d.usable(); err != nil {
 		return err
 	}
 	s.StartedAt = s.StartedAt.UTC()
 	s.FinishedAt = s.FinishedAt.UTC()
-	counts := make(map[string]int, len(job.States))
-	for _, st := range job.States {
+	counts := make(map[string]int, len(d.files.states))
+	for _, st := range d.files.states {
 		counts[string(st)] = 0
 	}
 	maps.Copy(counts, s.Counts)
@@ -45,7 +44,7 @@ func (d *Dir) WriteSummary(s Summary) error {
 		return fmt.Errorf("report: encode summary: %w", err)
 	}
 	b = append(b, '\n')
-	return writeAtomic(d.path, summaryName, func(w io.Writer) error {
+	return writeAtomic(d.path, d.files.summary, func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	})

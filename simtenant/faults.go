@@ -1,6 +1,7 @@
 package simtenant
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -26,6 +27,8 @@ import (
 //	403 for Y:                            Rule{PathContains: Y, Status: 403}  (Authorization_RequestDenied)
 //	legacy error body for Z:              Rule{PathContains: Z, Legacy: true}
 //	malformed JSON:                       Rule{Method: "GET", Status: 200, Body: `{"value":[`}
+//	a page cut off half-way:              Rule{Method: "GET", Times: 1, CutAnswer: true}
+//	a removal made but never confirmed:   Rule{Method: "DELETE", Times: 1, LoseAnswer: true}
 type Rule struct {
 	Method        string // "" matches any; case-insensitive
 	PathContains  string // substring of the decoded or the escaped path; "" matches any
@@ -40,6 +43,17 @@ type Rule struct {
 	Legacy  bool        // use the {"odata.error":...} shape
 	Reset   bool        // close the TCP connection without answering
 	Delay   time.Duration
+
+	// CutAnswer lets the request be handled as usual (the tenant changes
+	// as it would), then cuts its answer off: the status line, the headers
+	// (with the Content-Length of the whole body) and the first half of the
+	// body go out, then the connection drops. The log has the status.
+	CutAnswer bool
+	// LoseAnswer lets the request be handled as usual, then drops the
+	// connection before any answer: the change is made and the client
+	// never hears of it (a front end that crashed after the back end
+	// acted). The log has status 0.
+	LoseAnswer bool
 
 	Before func(r *http.Request)             // when the rule is chosen
 	After  func(r *http.Request, status int) // after the answer (status 0: none)
@@ -182,4 +196,71 @@ func (t *Tenant) injectFault(c *call) bool {
 	c.origin = byFault
 	c.error(status, code, message)
 	return true
+}
+
+// heldAnswer is an answer kept back from the wire until the pipeline is
+// done, for CutAnswer and LoseAnswer.
+type heldAnswer struct {
+	real   http.ResponseWriter
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldAnswer) Header() http.Header { return h.header }
+
+func (h *heldAnswer) WriteHeader(status int) {
+	if h.status == 0 {
+		h.status = status
+	}
+}
+
+func (h *heldAnswer) Write(b []byte) (int, error) {
+	h.WriteHeader(http.StatusOK)
+	return h.body.Write(b)
+}
+
+// hold makes the rest of the pipeline answer into a buffer.
+func (c *call) hold() {
+	real := c.w.ResponseWriter
+	c.w.ResponseWriter = &heldAnswer{real: real, header: real.Header().Clone()}
+}
+
+// deliverHeld sends what the pipeline answered as the rule says: cut off
+// half-way through the body, or not at all.
+func (c *call) deliverHeld() {
+	h, ok := c.w.ResponseWriter.(*heldAnswer)
+	if !ok {
+		return
+	}
+	c.w.ResponseWriter = h.real
+	if c.rule.LoseAnswer || h.status == 0 {
+		c.w.status = 0
+		c.reset()
+		return
+	}
+	dst := h.real.Header()
+	for k, vs := range h.header {
+		dst[k] = vs
+	}
+	body := h.body.Bytes()
+	if len(body) == 0 {
+		h.real.WriteHeader(h.status)
+		return
+	}
+	dst.Set("Content-Length", strconv.Itoa(len(body)))
+	h.real.WriteHeader(h.status)
+	h.real.Write(body[:len(body)/2])
+	_ = http.NewResponseController(h.real).Flush()
+	c.hangUp()
+}
+
+// hangUp closes the connection in the middle of an answer, in order (a
+// FIN, not a reset), so that what was sent arrives before the end.
+func (c *call) hangUp() {
+	conn, _, err := http.NewResponseController(c.w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	conn.Close()
 }

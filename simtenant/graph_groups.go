@@ -2,6 +2,7 @@ package simtenant
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -420,8 +421,9 @@ func (t *Tenant) removeMemberRef(c *call) {
 
 // deleteMemberObject serves DELETE /groups/{id}/members/{member} without
 // /$ref. Graph takes it as a DELETE of the member object itself: the user
-// or service principal is deleted (204). The contract forbids sending it,
-// so it is recorded as a violation whatever the outcome.
+// or service principal is deleted (204). The contract forbids sending it:
+// its arrival is a violation whatever the answer (memberDeleteViolation),
+// and a deletion it makes is one more.
 func (t *Tenant) deleteMemberObject(c *call) {
 	gid, mid := c.param("id"), c.param("member")
 	gk, mk := strings.ToLower(gid), strings.ToLower(mid)
@@ -431,8 +433,6 @@ func (t *Tenant) deleteMemberObject(c *call) {
 	if member {
 		t.deleteObjectLocked(mk)
 		t.violationLocked("DELETE without /$ref deleted the member object %s itself", mid)
-	} else {
-		t.violationLocked("DELETE /groups/%s/members/%s without /$ref: Graph deletes the member object itself", gid, mid)
 	}
 	t.mu.Unlock()
 	switch {
@@ -443,4 +443,29 @@ func (t *Tenant) deleteMemberObject(c *call) {
 	default:
 		c.noContent()
 	}
+}
+
+// memberDeleteViolation describes a DELETE of /v1.0/groups/{id}/members/{id}
+// without /$ref, or returns "". It is checked when a request arrives, so
+// that sending one is caught whatever answers it: a rule, the throttle, an
+// injected fault or the handler.
+func memberDeleteViolation(method, escapedPath string) string {
+	if method != http.MethodDelete {
+		return ""
+	}
+	segs := splitPath(strings.TrimRight(escapedPath, "/"))
+	if len(segs) != 5 {
+		return ""
+	}
+	for i, want := range []string{"v1.0", "groups", "", "members", ""} {
+		seg, err := url.PathUnescape(segs[i])
+		if err != nil {
+			return ""
+		}
+		segs[i] = seg
+		if want != "" && !strings.EqualFold(seg, want) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("DELETE /groups/%s/members/%s without /$ref: Graph deletes the member object itself", segs[2], segs[4])
 }

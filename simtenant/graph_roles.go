@@ -82,13 +82,17 @@ func (t *Tenant) listRoleAssignments(c *call) {
 		return
 	}
 	t.mu.Lock()
-	start, _ := slices.BinarySearch(t.assignmentIDs, aq.after)
-	if aq.after != "" && start < len(t.assignmentIDs) && t.assignmentIDs[start] == aq.after {
+	ids, narrowed := t.principalCandidatesLocked(aq.filter)
+	if !narrowed {
+		ids = t.assignmentIDs
+	}
+	start, _ := slices.BinarySearch(ids, aq.after)
+	if aq.after != "" && start < len(ids) && ids[start] == aq.after {
 		start++
 	}
 	var page []RoleAssignment
 	more := false
-	for _, id := range t.assignmentIDs[start:] {
+	for _, id := range ids[start:] {
 		a := t.assignments[id]
 		if !aq.filter.matches(a.prop) {
 			continue

@@ -128,20 +128,65 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// retryKey identifies "the same request again" for the Retry-After check.
-func retryKey(r *http.Request) string { return r.Method + " " + r.URL.RequestURI() }
+// retryKey identifies "the same request again" for the Retry-After check:
+// the method, the URI and the body, so that two different POSTs to one
+// collection (two PIM removals) are two requests, and one sent while the
+// other's 429 was on its way is no early retry.
+func retryKey(r *http.Request, body []byte) string {
+	key := r.Method + " " + r.URL.RequestURI()
+	if len(body) > 0 {
+		key += fmt.Sprintf(" %016x", hash64(0, "body", string(body)))
+	}
+	return key
+}
 
 // noteRetryAfter remembers when the request answered with a wait may come
 // back at the earliest.
 func (t *Tenant) noteRetryAfter(c *call, wait time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.retryAfter[retryKey(c.r)] = t.cfg.Now().Add(wait)
+	t.retryAfter[retryKey(c.r, c.body)] = t.cfg.Now().Add(wait)
 }
 
 // Handler serves the tenant's HTTP API: Graph under /v1.0, ARM under
-// /subscriptions and /providers (arm_server.go).
-func (t *Tenant) Handler() http.Handler { return http.HandlerFunc(t.serve) }
+// /subscriptions and /providers (arm_server.go), and StatsPath.
+func (t *Tenant) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == StatsPath {
+			t.serveStats(w, r)
+			return
+		}
+		t.serve(w, r)
+	})
+}
+
+// StatsPath serves the tenant's Stats and Violations as JSON, for a
+// benchmark or a person watching a tenant served by another process. It is
+// no Graph or ARM path, and it is answered outside the pipeline: it is not
+// logged, counted, throttled or delayed, and it needs no token (the tenant
+// serves loopback only, and the figures hold no secret).
+const StatsPath = "/_sim/stats"
+
+// StatsReport is the body of GET StatsPath.
+type StatsReport struct {
+	Stats
+	Violations []string `json:"violations"`
+}
+
+func (t *Tenant) serveStats(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "GET only", http.StatusMethodNotAllowed)
+		return
+	}
+	b, err := json.Marshal(StatsReport{Stats: t.Stats(), Violations: t.Violations()})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(append(b, '\n'))
+}
 
 // serve runs one request through the pipeline: latency, scripted rules,
 // authentication, body decoding, throttling, injected faults, routing. A
@@ -157,6 +202,10 @@ func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 	if c.rule = t.matchRule(r); c.rule != nil {
 		if !t.applyRule(c) {
 			return
+		}
+		if c.rule.CutAnswer || c.rule.LoseAnswer {
+			c.hold()
+			defer c.deliverHeld() // before finish, which logs the status
 		}
 	}
 	if !t.authenticate(c) {
@@ -198,13 +247,16 @@ func (t *Tenant) begin(w http.ResponseWriter, r *http.Request) *call {
 	})
 	t.stats.Requests++
 	t.stats.ByMethod[r.Method]++
-	key := retryKey(r)
+	key := retryKey(r, c.body)
 	if notBefore, ok := t.retryAfter[key]; ok {
 		if c.at.Before(notBefore) {
 			t.violationLocked("%s %s arrived at %s, before the Retry-After it was given (%s)",
 				r.Method, r.URL.RequestURI(), c.at.Format(time.RFC3339Nano), notBefore.Format(time.RFC3339Nano))
 		}
 		delete(t.retryAfter, key)
+	}
+	if v := memberDeleteViolation(r.Method, r.URL.EscapedPath()); v != "" {
+		t.violationLocked("%s", v)
 	}
 	t.mu.Unlock()
 

@@ -103,13 +103,13 @@ type Request struct {
 
 // Stats counts answered requests. ResetRequests clears it with the log.
 type Stats struct {
-	Requests       int                    // requests that arrived
-	ByStatus       map[int]int            // answers per status code (0: reset or abandoned)
-	ByMethod       map[string]int         // requests per method
-	ByMethodStatus map[string]map[int]int // e.g. ByMethodStatus["DELETE"][429]
-	Throttled      int                    // 429s served by the throttle (not by rules)
-	Faults         int                    // answers chosen by Config.FaultRate
-	Ruled          int                    // requests a rule answered, delayed or reset
+	Requests       int                    `json:"requests"`         // requests that arrived
+	ByStatus       map[int]int            `json:"by_status"`        // answers per status code (0: reset or abandoned)
+	ByMethod       map[string]int         `json:"by_method"`        // requests per method
+	ByMethodStatus map[string]map[int]int `json:"by_method_status"` // e.g. ByMethodStatus["DELETE"][429]
+	Throttled      int                    `json:"throttled"`        // 429s served by the throttle (not by rules)
+	Faults         int                    `json:"faults"`           // answers chosen by Config.FaultRate
+	Ruled          int                    `json:"ruled"`            // requests a rule answered, delayed or reset
 }
 
 // Config shapes a tenant. The zero value gives a quiet tenant with Graph's
@@ -206,6 +206,7 @@ type Tenant struct {
 	roleDefs      map[string]RoleDefinition
 	assignments   map[string]RoleAssignment // by id (case-sensitive, like Graph's)
 	assignmentIDs []string                  // sorted, for stable paging
+	byPrincipal   map[string][]string       // assignment ids by lower-case principal id, for filtered listings
 	ghosts        map[string]bool
 	rules         []*ruleState
 	seen          map[string]int       // times each request reached fault injection
@@ -236,6 +237,7 @@ func New(cfg Config) *Tenant {
 		groups:      map[string]Group{},
 		roleDefs:    map[string]RoleDefinition{},
 		assignments: map[string]RoleAssignment{},
+		byPrincipal: map[string][]string{},
 		ghosts:      map[string]bool{},
 		seen:        map[string]int{},
 		retryAfter:  map[string]time.Time{},
@@ -390,12 +392,51 @@ func (t *Tenant) addAssignmentLocked(a RoleAssignment) RoleAssignment {
 	if a.ID == "" {
 		a.ID = t.freeAssignmentIDLocked(a.RoleDefinitionID, a.PrincipalID)
 	}
-	if _, ok := t.assignments[a.ID]; !ok {
+	if old, ok := t.assignments[a.ID]; ok {
+		t.unindexLocked(old)
+	} else {
 		i, _ := slices.BinarySearch(t.assignmentIDs, a.ID)
 		t.assignmentIDs = slices.Insert(t.assignmentIDs, i, a.ID)
 	}
 	t.assignments[a.ID] = a
+	t.indexLocked(a)
 	return a
+}
+
+// indexLocked and unindexLocked keep byPrincipal in step with assignments.
+func (t *Tenant) indexLocked(a RoleAssignment) {
+	key := strings.ToLower(a.PrincipalID)
+	t.byPrincipal[key] = append(t.byPrincipal[key], a.ID)
+}
+
+func (t *Tenant) unindexLocked(a RoleAssignment) {
+	key := strings.ToLower(a.PrincipalID)
+	ids := slices.DeleteFunc(t.byPrincipal[key], func(id string) bool { return id == a.ID })
+	if len(ids) == 0 {
+		delete(t.byPrincipal, key)
+		return
+	}
+	t.byPrincipal[key] = ids
+}
+
+// principalCandidatesLocked narrows a listing to the assignments of the
+// principals a `principalId eq` or `principalId in (...)` clause names,
+// sorted by id, so that listing a few principals among 100,000 assignments
+// does not read them all. ok is false when no clause narrows the listing.
+// Every candidate must still pass the whole filter.
+func (t *Tenant) principalCandidatesLocked(f filter) (ids []string, ok bool) {
+	for _, c := range f {
+		if c.prop != "principalId" || c.op != "eq" && c.op != "in" {
+			continue
+		}
+		var out []string
+		for _, v := range c.values {
+			out = append(out, t.byPrincipal[strings.ToLower(v)]...)
+		}
+		slices.Sort(out)
+		return slices.Compact(out), true
+	}
+	return nil, false
 }
 
 // freeAssignmentIDLocked picks the first unused id of the series
@@ -420,9 +461,11 @@ func (t *Tenant) RemoveRoleAssignment(id string) bool {
 }
 
 func (t *Tenant) removeAssignmentLocked(id string) bool {
-	if _, ok := t.assignments[id]; !ok {
+	a, ok := t.assignments[id]
+	if !ok {
 		return false
 	}
+	t.unindexLocked(a)
 	delete(t.assignments, id)
 	delete(t.ghosts, id)
 	delete(t.pim.managed, id)

@@ -26,6 +26,9 @@ type tokenSource func(ctx context.Context) (string, error)
 type credentials struct {
 	static string
 	cred   azcore.TokenCredential
+	// now is the clock the token cache reads expiry against (time.Now
+	// when nil; tests set it).
+	now func() time.Time
 }
 
 func newCredentials(c config, env func(string) (string, bool)) (credentials, error) {
@@ -70,10 +73,14 @@ func (cr credentials) forAudience(root string) tokenSource {
 		tok azcore.AccessToken
 	)
 	scope := strings.TrimRight(root, "/") + "/.default"
+	now := cr.now
+	if now == nil {
+		now = time.Now
+	}
 	return func(ctx context.Context) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if tok.Token != "" && time.Until(tok.ExpiresOn) > 5*time.Minute {
+		if tok.Token != "" && tok.ExpiresOn.Sub(now()) > 5*time.Minute {
 			return tok.Token, nil
 		}
 		t, err := cr.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})

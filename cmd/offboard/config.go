@@ -36,6 +36,10 @@ type config struct {
 	LogFormat       string
 	MaxAttempts     int
 	Grace           time.Duration
+	// Timeout is the run's deadline from its start (0: none);
+	// RequestTimeout bounds one attempt of one request.
+	Timeout        time.Duration
+	RequestTimeout time.Duration
 }
 
 // knownSources are the sources of CONTRACT.md this build implements.
@@ -47,7 +51,6 @@ func parseRunFlags(args []string, env func(string) (string, bool), out io.Writer
 	var (
 		c                        config
 		sources, scopes, protect string
-		graphRate, armRate       float64
 	)
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -56,25 +59,43 @@ func parseRunFlags(args []string, env func(string) (string, bool), out io.Writer
 	fs.BoolVar(&c.DryRun, "dry-run", false, "resolve and plan only; send no write request")
 	fs.StringVar(&sources, "sources", "directory,pim,groups", "kinds of assignment to remove: directory, pim, groups, azure")
 	fs.StringVar(&scopes, "azure-scopes", "", "comma-separated ARM scopes, or all (needed by the azure source)")
-	fs.IntVar(&c.Concurrency, "concurrency", 8, "requests in flight at most")
-	fs.Float64Var(&graphRate, "graph-write-rate", 20, "Graph writes per second (token bucket refill)")
-	fs.IntVar(&c.GraphWriteBurst, "graph-write-burst", 3000, "Graph writes the bucket holds at most")
-	fs.Float64Var(&armRate, "arm-delete-rate", 10, "ARM deletes per second per subscription")
-	fs.IntVar(&c.ARMDeleteBurst, "arm-delete-burst", 200, "ARM deletes the bucket holds at most, per subscription")
-	fs.IntVar(&c.MaxRemovals, "max-removals", 1000, "guard: stop before any change when the plan holds more removals")
 	fs.StringVar(&protect, "protect", "", "comma-separated object ids never touched (break-glass accounts)")
 	fs.StringVar(&c.SelfID, "self-id", "", "the job's own object id, never touched (default: the token's oid claim)")
+	c.serviceFlags(fs)
+	if err := parseWithEnv(fs, args, env); err != nil {
+		return c, err
+	}
+	return c, c.check(sources, scopes, protect)
+}
+
+// serviceFlags defines the flags `run` shares with `restore`: how the
+// services are reached, paced and retried, the guard, the logs and the
+// grace after a signal.
+func (c *config) serviceFlags(fs *flag.FlagSet) {
+	fs.IntVar(&c.Concurrency, "concurrency", 8, "requests in flight at most")
+	fs.Float64Var(&c.GraphWriteRate, "graph-write-rate", 20, "Graph writes per second (token bucket refill)")
+	fs.IntVar(&c.GraphWriteBurst, "graph-write-burst", 3000, "Graph writes the bucket holds at most")
+	fs.Float64Var(&c.ARMDeleteRate, "arm-delete-rate", 10, "ARM deletes per second per subscription")
+	fs.IntVar(&c.ARMDeleteBurst, "arm-delete-burst", 200, "ARM deletes the bucket holds at most, per subscription")
+	fs.IntVar(&c.MaxRemovals, "max-removals", 1000, "guard: stop before any change when the plan holds more removals")
 	fs.StringVar(&c.Cloud, "cloud", "public", "public, usgov, usgovdod or china")
 	fs.StringVar(&c.GraphEndpoint, "graph-endpoint", "", "Graph service root without version (default: from --cloud)")
 	fs.StringVar(&c.ARMEndpoint, "arm-endpoint", "", "ARM root (default: from --cloud)")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or console")
 	fs.IntVar(&c.MaxAttempts, "max-attempts", 6, "attempts of one request at most, retries included")
 	fs.DurationVar(&c.Grace, "grace", 15*time.Second, "after SIGINT/SIGTERM, how long in-flight requests may finish")
+	fs.DurationVar(&c.Timeout, "timeout", 0, "the run's deadline, from its start: no work starts after it (0: none)")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", 60*time.Second, "how long one attempt of a request may take, answer included, before it is retried")
+}
+
+// parseWithEnv parses args, then fills every flag the command line did not
+// set from its OFFBOARD_* variable.
+func parseWithEnv(fs *flag.FlagSet, args []string, env func(string) (string, bool)) error {
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		return err
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -89,11 +110,7 @@ func parseRunFlags(args []string, env func(string) (string, bool), out io.Writer
 			envErr = fmt.Errorf("%s=%q: %v", name, v, err)
 		}
 	})
-	if envErr != nil {
-		return c, envErr
-	}
-	c.GraphWriteRate, c.ARMDeleteRate = graphRate, armRate
-	return c, c.check(sources, scopes, protect)
+	return envErr
 }
 
 // envName is a flag's environment variable: OFFBOARD_ plus the flag in
@@ -140,6 +157,14 @@ func (c *config) check(sources, scopes, protect string) error {
 		}
 		c.SelfID = job.NormalizeGUID(c.SelfID)
 	}
+	errs = append(errs, c.checkService()...)
+	return errors.Join(errs...)
+}
+
+// checkService checks the values of serviceFlags and fills the endpoints
+// from the cloud.
+func (c *config) checkService() []error {
+	var errs []error
 	if c.Concurrency < 1 || c.Concurrency > 256 {
 		errs = append(errs, fmt.Errorf("--concurrency %d: must be between 1 and 256", c.Concurrency))
 	}
@@ -154,6 +179,12 @@ func (c *config) check(sources, scopes, protect string) error {
 	}
 	if c.MaxAttempts < 1 || c.MaxAttempts > 50 {
 		errs = append(errs, fmt.Errorf("--max-attempts %d: must be between 1 and 50", c.MaxAttempts))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("--timeout %s: must not be negative", c.Timeout))
+	}
+	if c.RequestTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--request-timeout %s: must be above 0", c.RequestTimeout))
 	}
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		errs = append(errs, fmt.Errorf("--log-format %q: json or console", c.LogFormat))
@@ -175,7 +206,7 @@ func (c *config) check(sources, scopes, protect string) error {
 	}
 	c.GraphEndpoint = strings.TrimRight(c.GraphEndpoint, "/")
 	c.ARMEndpoint = strings.TrimRight(c.ARMEndpoint, "/")
-	return errors.Join(errs...)
+	return errs
 }
 
 func splitList(s string) []string {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runFlagVariables lists the OFFBOARD_* variable of every flag of run.
@@ -135,5 +136,24 @@ func TestDeployUsesRealFlags(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^USER\s+nonroot`).Match(df) || !strings.Contains(string(df), "CGO_ENABLED=0") {
 		t.Error("the image must build statically and run as a non-root user")
+	}
+}
+
+func TestTimeoutFlags(t *testing.T) {
+	base := []string{"--input", "x", "--report", "y"}
+	none := func(string) (string, bool) { return "", false }
+	c, err := parseRunFlags(base, none, io.Discard)
+	if err != nil || c.Timeout != 0 || c.RequestTimeout != 60*time.Second {
+		t.Fatalf("defaults: timeout %v, request timeout %v, %v", c.Timeout, c.RequestTimeout, err)
+	}
+	env := map[string]string{"OFFBOARD_TIMEOUT": "45m", "OFFBOARD_REQUEST_TIMEOUT": "5s"}
+	c, err = parseRunFlags(append(base, "--request-timeout", "1s"), func(n string) (string, bool) { v, ok := env[n]; return v, ok }, io.Discard)
+	if err != nil || c.Timeout != 45*time.Minute || c.RequestTimeout != time.Second {
+		t.Fatalf("timeout %v, request timeout %v, %v: want the variable's 45m and the flag's 1s", c.Timeout, c.RequestTimeout, err)
+	}
+	for _, args := range [][]string{{"--timeout", "-1s"}, {"--request-timeout", "0s"}} {
+		if _, err := parseRunFlags(append(base, args...), none, io.Discard); err == nil {
+			t.Errorf("%v accepted", args)
+		}
 	}
 }

@@ -112,7 +112,49 @@ func (tn *tenant) offboard(t *testing.T, env []string, args ...string) result {
 	if tok := tn.Token(); strings.Contains(r.stdout+r.stderr, tok) {
 		t.Fatal("the token appeared in the output")
 	}
+	if dir := reportArg(args, env); dir != "" && !strings.HasPrefix(dir, "/proc/") {
+		checkNoToken(t, dir, tn.Token())
+	}
 	return r
+}
+
+// reportArg is the report directory a command line (or its environment)
+// names, or "".
+func reportArg(args, env []string) string {
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--report="); ok {
+			return v
+		}
+		if a == "--report" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "OFFBOARD_REPORT="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// fataler is the part of testing.TB checkNoToken uses.
+type fataler interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+// checkNoToken fails the test when any file under dir holds the token.
+func checkNoToken(t fataler, dir, token string) {
+	t.Helper()
+	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if b, err := os.ReadFile(path); err == nil && bytes.Contains(b, []byte(token)) {
+			t.Fatalf("the token appeared in %s", path)
+		}
+		return nil
+	})
 }
 
 func (tn *tenant) command(t *testing.T, env []string, args ...string) *exec.Cmd {

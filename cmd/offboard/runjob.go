@@ -139,10 +139,23 @@ func (j *jobRun) run(ctx context.Context) int {
 	}
 	log.Info("run starting", zap.String("input", c.Input), zap.String("input_sha256", inputSHA),
 		zap.Int("entries", len(entries)), zap.Strings("sources", c.Sources), zap.Bool("dry_run", c.DryRun))
-	res, runErr := runner.Run(ctx, entries)
+	runCtx := ctx
+	if c.Timeout > 0 {
+		// The run's deadline: the runner starts no work after it and cuts
+		// off what is in flight; the report is still written.
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithDeadline(ctx, started.Add(c.Timeout))
+		defer cancel()
+	}
+	res, runErr := runner.Run(runCtx, entries)
+	if res.DeadlineReached {
+		log.Warn("the run reached its --timeout: rows not started stay planned; rerun with the same input and report directory to finish",
+			zap.Duration("timeout", c.Timeout))
+	}
 	code := res.ExitCode()
 	if runErr != nil {
-		log.Error("the run stopped", zap.Error(runErr))
+		log.Error("the run stopped: the report directory could not be written (disk full?); no new work was started. "+
+			"What was done is in the journal: fix the directory, then rerun with the same input and report directory", zap.Error(runErr))
 		code = max(code, exitRowsFailed)
 		if res.Items == nil {
 			// Nothing trustworthy to report: the journal keeps what happened.
@@ -188,10 +201,11 @@ func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Sour
 	reads := job.NewPace(gate, 0, 1)
 	writes := job.NewPace(gate, c.GraphWriteRate, c.GraphWriteBurst)
 	graphTransport := &transport.Transport{
-		Base:        baseTransport(c.Concurrency),
-		Token:       graphToken,
-		MaxAttempts: c.MaxAttempts,
-		Log:         j.log,
+		Base:           baseTransport(c.Concurrency, c.RequestTimeout),
+		Token:          graphToken,
+		MaxAttempts:    c.MaxAttempts,
+		AttemptTimeout: c.RequestTimeout,
+		Log:            j.log,
 		Pace: func(r *http.Request) *job.Pace {
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				return reads
@@ -225,8 +239,9 @@ func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Sour
 	return sources, gc, gc, nil
 }
 
-// baseTransport sends one attempt of a request.
-func baseTransport(concurrency int) http.RoundTripper {
+// baseTransport sends one attempt of a request; requestTimeout bounds the
+// wait for the answer's headers (the transport bounds the whole attempt).
+func baseTransport(concurrency int, requestTimeout time.Duration) http.RoundTripper {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -235,7 +250,7 @@ func baseTransport(concurrency int) http.RoundTripper {
 		MaxIdleConnsPerHost:   2 * concurrency,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
+		ResponseHeaderTimeout: requestTimeout,
 		ExpectContinueTimeout: time.Second,
 	}
 }
@@ -294,10 +309,11 @@ func (j *jobRun) azure(creds credentials) (job.Source, error) {
 	c := j.cfg
 	paces := &subscriptionPaces{deleteRate: c.ARMDeleteRate, deleteBurst: c.ARMDeleteBurst}
 	t := &transport.Transport{
-		Base:        baseTransport(c.Concurrency),
-		MaxAttempts: c.MaxAttempts,
-		Log:         j.log,
-		Pace:        paces.pace,
+		Base:           baseTransport(c.Concurrency, c.RequestTimeout),
+		MaxAttempts:    c.MaxAttempts,
+		AttemptTimeout: c.RequestTimeout,
+		Log:            j.log,
+		Pace:           paces.pace,
 	}
 	u, _ := url.Parse(c.ARMEndpoint)
 	return arm.New(arm.Config{

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -158,8 +160,11 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 	fs.SetOutput(sio.err)
 	var tf tenantFlags
 	tf.register(fs, 500)
-	listen := fs.String("listen", "127.0.0.1:8080", "address to serve on (loopback)")
+	listen := fs.String("listen", "127.0.0.1:8080", "address to serve on (loopback; port 0 picks a free one)")
 	csvPath := fs.String("csv", "", "where to write the sample CSV (default: a temporary file)")
+	shape := fs.String("shape", "sample", "sample: a realistic tenant whose CSV shows every status; "+
+		"bench: --principals users each holding exactly --per-principal directory role assignments and nothing else")
+	perPrincipal := fs.Int("per-principal", 10, "with --shape bench: directory role assignments of each principal")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -167,11 +172,28 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 		return exitUsage
 	}
 	cfg, err := tf.config()
+	if err == nil && (*perPrincipal < 0 || *perPrincipal > 1000) {
+		err = fmt.Errorf("--per-principal %d: between 0 and 1000", *perPrincipal)
+	}
 	if err != nil {
 		fmt.Fprintf(sio.err, "offboard simulate: %v\n", err)
 		return exitUsage
 	}
-	tenant, sample := simtenant.Generate(cfg, tf.principals)
+	var (
+		tenant  *simtenant.Tenant
+		sample  simtenant.Sample
+		sources = demoSources
+	)
+	switch *shape {
+	case "sample":
+		tenant, sample = simtenant.Generate(cfg, tf.principals)
+	case "bench":
+		tenant, sample = simtenant.GenerateUniform(cfg, tf.principals, *perPrincipal)
+		sources = []string{job.SourceDirectory}
+	default:
+		fmt.Fprintf(sio.err, "offboard simulate: --shape %q: sample or bench\n", *shape)
+		return exitUsage
+	}
 	if *csvPath == "" {
 		f, err := os.CreateTemp("", "offboard-sample-*.csv")
 		if err != nil {
@@ -193,11 +215,27 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 	defer srv.Close()
 	fmt.Fprintf(sio.out, "Simulated tenant serving Graph (/v1.0) and ARM at %s\n", srv.URL())
 	fmt.Fprintf(sio.out, "Token:      %s\n", tenant.Token())
-	fmt.Fprintf(sio.out, "Sample CSV: %s (%d departing principals; protect %s)\n\n", *csvPath, len(sample.Departing), strings.Join(sample.Protect, ","))
-	fmt.Fprintf(sio.out, "Try:\n  OFFBOARD_STATIC_TOKEN=%s offboard run --input %s --report ./report --graph-endpoint %s --arm-endpoint %s --sources %s --azure-scopes all --protect %s\n",
-		tenant.Token(), *csvPath, srv.URL(), srv.URL(), strings.Join(demoSources, ","), strings.Join(sample.Protect, ","))
+	fmt.Fprintf(sio.out, "Sample CSV: %s (%d departing principals; protect %s)\n", *csvPath, len(sample.Departing), strings.Join(sample.Protect, ","))
+	fmt.Fprintf(sio.out, "Stats:      GET %s%s\n\n", srv.URL(), simtenant.StatsPath)
+	try := fmt.Sprintf("OFFBOARD_STATIC_TOKEN=%s offboard run --input %s --report ./report --graph-endpoint %s --arm-endpoint %s --sources %s",
+		tenant.Token(), *csvPath, srv.URL(), srv.URL(), strings.Join(sources, ","))
+	if slices.Contains(sources, job.SourceAzure) {
+		try += " --azure-scopes all"
+	}
+	if len(sample.Protect) > 0 {
+		try += " --protect " + strings.Join(sample.Protect, ",")
+	}
+	if n := len(sample.Removable); n > 1000 {
+		try += fmt.Sprintf(" --max-removals %d", n)
+	}
+	fmt.Fprintf(sio.out, "Try:\n  %s\n", try)
 	<-ctx.Done()
 	st := tenant.Stats()
 	fmt.Fprintf(sio.out, "\nServed %d requests (%d throttled, %d faults).\n", st.Requests, st.Throttled, st.Faults)
+	// The same figures as GET StatsPath, for a script that stops the
+	// tenant and reads what it saw.
+	if b, err := json.Marshal(simtenant.StatsReport{Stats: st, Violations: tenant.Violations()}); err == nil {
+		fmt.Fprintf(sio.out, "%s\n", b)
+	}
 	return exitOK
 }

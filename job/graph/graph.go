@@ -7,11 +7,13 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
@@ -127,6 +129,13 @@ func classify(err error) error {
 	if errors.As(err, &api) {
 		return &Error{Status: api.ResponseStatusCode, Message: api.Message}
 	}
+	var netErr *url.Error
+	if !errors.As(err, &netErr) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		// Neither the service's error nor the network's: the SDK could
+		// not read a successful answer (kiota says only "invalid json
+		// type").
+		return fmt.Errorf("the answer is not the JSON Graph sends: %w", err)
+	}
 	return err
 }
 
@@ -148,7 +157,9 @@ func raw(p serialization.Parsable) json.RawMessage {
 	if err != nil || !json.Valid(b) {
 		return nil
 	}
-	return b
+	// A copy of the exact size: the writer's buffer has room to spare,
+	// and a plan holds one of these per assignment.
+	return bytes.Clone(b)
 }
 
 // errorShape sits under the SDK and rewrites every error answer into the

@@ -8,9 +8,9 @@ package transport
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -36,12 +36,21 @@ type Transport struct {
 	// BaseDelay and MaxDelay shape the exponential back-off used when the
 	// service names no wait.
 	BaseDelay, MaxDelay time.Duration
-	Log                 *zap.Logger
+	// AttemptTimeout bounds one attempt, from sending the request to the
+	// last byte of the answer; an attempt that runs over is retried like a
+	// network error. Zero means no bound but the request's context.
+	AttemptTimeout time.Duration
+	Log            *zap.Logger
 }
 
 // ErrBeyondDeadline is returned when the service asks for a wait that would
-// end after the run's deadline.
-var ErrBeyondDeadline = errors.New("the service asked for a wait beyond the run's deadline")
+// end after the run's deadline (the request context's deadline).
+var ErrBeyondDeadline = job.ErrBeyondDeadline
+
+// maxBuffered is how much of an answer is read into memory inside the retry
+// loop; what is beyond it streams to the caller. Graph pages (999 objects at
+// most) and ARM pages are far smaller.
+const maxBuffered = 32 << 20
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -54,6 +63,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 1; ; attempt++ {
 		pace := t.pace(req)
 		if pace != nil {
+			if deadline, ok := ctx.Deadline(); ok && pace.HeldUntil().After(deadline) {
+				// A throttled answer asked every worker to wait past the
+				// deadline: fail now rather than sleep until it.
+				return nil, fmt.Errorf("%s %s: waiting for the pace: %w (until %s)", req.Method, redact(req),
+					ErrBeyondDeadline, pace.HeldUntil().UTC().Format(time.RFC3339))
+			}
 			if err := pace.Wait(ctx); err != nil {
 				return nil, fmt.Errorf("%s %s: waiting for the pace: %w", req.Method, redact(req), err)
 			}
@@ -72,7 +87,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			out.Header.Set("Authorization", "Bearer "+tok)
 		}
 		job.CountAttempt(ctx)
-		resp, err := t.Base.RoundTrip(out)
+		resp, err := t.attempt(ctx, out)
 		verdict := Classify(resp, err)
 		if ctx.Err() != nil {
 			if resp != nil {
@@ -113,6 +128,95 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, ctxError(ctx, err)
 		}
 	}
+}
+
+// attempt sends one attempt and reads its answer whole, under
+// AttemptTimeout. Reading the body here rather than in the SDK means that an
+// answer cut off half-way (a connection reset mid-body, a stalled stream) is
+// seen inside the retry loop: a read is retried like any network error,
+// instead of failing a listing that one more attempt would have completed.
+// A write the service acknowledged (2xx) is not sent again because its
+// body was lost: the status says it was done (the SDKs read an empty body as
+// no body); a retryable status keeps its Retry-After.
+func (t *Transport) attempt(ctx context.Context, req *http.Request) (*http.Response, error) {
+	cancel := context.CancelFunc(func() {})
+	if t.AttemptTimeout > 0 {
+		var actx context.Context
+		actx, cancel = context.WithTimeout(ctx, t.AttemptTimeout)
+		req = req.WithContext(actx)
+	}
+	timedOut := func(err error) error {
+		if t.AttemptTimeout > 0 && ctx.Err() == nil && req.Context().Err() != nil {
+			return fmt.Errorf("no complete answer within the request timeout (%s): %w", t.AttemptTimeout, err)
+		}
+		return err
+	}
+	resp, err := t.Base.RoundTrip(req)
+	if err != nil {
+		cancel()
+		return nil, timedOut(err)
+	}
+	err = readAnswer(resp, cancel)
+	if err == nil {
+		return resp, nil
+	}
+	err = timedOut(err)
+	switch {
+	case Classify(resp, nil).Retry:
+		// Retried for its status anyway, Retry-After included.
+	case resp.StatusCode/100 == 2 && !isRead(req.Method):
+		if t.Log != nil {
+			t.Log.Warn("the answer to a write was cut off after its status; the status stands",
+				zap.String("method", req.Method), zap.String("path", req.URL.Path),
+				zap.Int("status", resp.StatusCode), zap.Error(err))
+		}
+	default:
+		return nil, fmt.Errorf("the answer (HTTP %d) was cut off: %w", resp.StatusCode, err)
+	}
+	resp.Body, resp.ContentLength = http.NoBody, 0
+	return resp, nil
+}
+
+// readAnswer replaces resp.Body with its content read into memory, up to
+// maxBuffered (a longer body streams on, and done runs when it is closed).
+func readAnswer(resp *http.Response, done context.CancelFunc) error {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBuffered+1))
+	if err != nil {
+		_ = resp.Body.Close()
+		done()
+		return err
+	}
+	if len(b) > maxBuffered {
+		resp.Body = &streamRest{Reader: io.MultiReader(bytes.NewReader(b), resp.Body), body: resp.Body, done: done}
+		return nil
+	}
+	_ = resp.Body.Close()
+	done()
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	return nil
+}
+
+// streamRest is an answer too long to buffer: what was read, then the rest.
+type streamRest struct {
+	io.Reader
+	body io.Closer
+	done context.CancelFunc
+}
+
+func (s *streamRest) Close() error {
+	err := s.body.Close()
+	s.done()
+	return err
+}
+
+// isRead reports whether a request only reads.
+func isRead(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return false
 }
 
 func (t *Transport) pace(req *http.Request) *job.Pace {
@@ -174,7 +278,7 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 	for _, name := range []string{"x-ms-retry-after-ms", "retry-after-ms"} {
 		if v := strings.TrimSpace(h.Get(name)); v != "" {
 			if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
-				return time.Duration(ms * float64(time.Millisecond))
+				return duration(ms, time.Millisecond)
 			}
 		}
 	}
@@ -183,10 +287,7 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 		return 0
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return time.Duration(s * float64(time.Second))
+		return duration(s, time.Second)
 	}
 	if at, err := http.ParseTime(v); err == nil {
 		if d := at.Sub(now); d > 0 {
@@ -194,6 +295,21 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 		}
 	}
 	return 0
+}
+
+// duration is n units, 0 when n is not above 0 (or not a number), and the
+// longest Duration when n units are more than it holds: converting a float
+// out of range gives a negative Duration, which would be taken as no wait
+// at all (found by FuzzRetryAfter).
+func duration(n float64, unit time.Duration) time.Duration {
+	switch d := n * float64(unit); {
+	case !(d > 0): // NaN too
+		return 0
+	case d >= math.MaxInt64:
+		return math.MaxInt64
+	default:
+		return time.Duration(d)
+	}
 }
 
 func readBody(req *http.Request) ([]byte, error) {

@@ -1,0 +1,597 @@
+// Command offboard-bench measures the offboard binary against a simulated
+// tenant served by another process, over real HTTP on loopback, and prints
+// one table: each row a scenario, with the figure measured, the bound it is
+// compared with, their ratio and the target. It is what `make bench` runs;
+// BENCHMARKS.md holds a run of it and explains the figures.
+//
+// Every scenario starts a fresh `offboard simulate --shape bench` (each
+// principal holds exactly --per-principal directory role assignments and
+// nothing else) on a free port, runs `offboard run` against it, and reads
+// what the tenant saw from GET /_sim/stats. The write phase is timed from
+// the job's own outcome lines (first to last); peak memory and CPU come
+// from the operating system's accounting of the job's process.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/offboard/offboard/simtenant"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "offboard-bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// sizes are a run's scenario sizes; -quick shrinks them for a smoke run.
+type sizes struct {
+	budgetWrites      int // budget-bound and overcommitted
+	latencyPrincipals int // latency-bound, two assignments each
+	resolvePrincipals int
+	footprint         int // principals of ten assignments
+}
+
+var (
+	fullSizes  = sizes{budgetWrites: 1200, latencyPrincipals: 100, resolvePrincipals: 1000, footprint: 10_000}
+	quickSizes = sizes{budgetWrites: 300, latencyPrincipals: 20, resolvePrincipals: 100, footprint: 300}
+)
+
+// The scenarios' fixed shapes.
+const (
+	budgetRate       = 100 // the tenant's Graph write bucket: 100/s, 100 deep
+	budgetBurst      = 100
+	budgetLatency    = 20 * time.Millisecond
+	overcommitRate   = 400
+	latencyLatency   = 100 * time.Millisecond
+	footprintPer     = 10
+	footprintLatency = 20 * time.Millisecond
+	footprintRate    = 100_000 // the job's pace: far above what 8 workers reach
+)
+
+type options struct {
+	bin, job string
+	jobEnv   []string // extra environment of the measured job only
+	quick    bool
+	only     map[string]bool
+	keep     bool
+	verbose  bool
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("offboard-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	var only string
+	fs.StringVar(&o.bin, "bin", "bin/offboard", "the offboard binary that serves the simulated tenant")
+	fs.StringVar(&o.job, "job", "", "the offboard binary measured (default: -bin), e.g. an older build to compare")
+	fs.BoolVar(&o.quick, "quick", false, "small sizes: a smoke run of a minute, not a measurement")
+	fs.StringVar(&only, "only", "", "comma-separated scenarios to run: budget, overcommitted, latency, resolution, footprint (default: all)")
+	fs.Func("job-env", "KEY=VALUE added to the measured job's environment only (repeatable), e.g. GOMEMLIMIT=100MiB", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return fmt.Errorf("%q is not KEY=VALUE", v)
+		}
+		o.jobEnv = append(o.jobEnv, v)
+		return nil
+	})
+	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (CSVs, reports, logs) and print where it is")
+	fs.BoolVar(&o.verbose, "v", false, "say what runs as it runs")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.job == "" {
+		o.job = o.bin
+	}
+	for _, b := range []string{o.bin, o.job} {
+		if _, err := os.Stat(b); err != nil {
+			return fmt.Errorf("%w (build it: go build -o bin/offboard ./cmd/offboard)", err)
+		}
+	}
+	o.only = map[string]bool{}
+	for _, s := range strings.Split(only, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			o.only[s] = true
+		}
+	}
+	work, err := os.MkdirTemp("", "offboard-bench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Fprintf(stderr, "work directory: %s\n", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	b := &bench{opts: o, work: work, log: stderr, sz: fullSizes}
+	if o.quick {
+		b.sz = quickSizes
+	}
+
+	fmt.Fprintf(stdout, "offboard-bench: %s, %s/%s, %d CPUs%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
+		map[bool]string{true: " (-quick: smoke sizes, not a measurement)", false: ""}[o.quick])
+	if o.job != o.bin || len(o.jobEnv) > 0 {
+		fmt.Fprintf(stdout, "measured: %s %s\n", strings.Join(o.jobEnv, " "), o.job)
+	}
+	var rows []row
+	for _, sc := range []struct {
+		name string
+		run  func() ([]row, error)
+	}{
+		{"budget", b.budget},
+		{"overcommitted", b.overcommitted},
+		{"latency", b.latency},
+		{"resolution", b.resolution},
+		{"footprint", b.footprint},
+	} {
+		if len(o.only) > 0 && !o.only[sc.name] {
+			continue
+		}
+		started := time.Now()
+		r, err := sc.run()
+		if err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+		b.say("%s done in %s", sc.name, time.Since(started).Round(time.Second))
+		rows = append(rows, r...)
+	}
+	printTable(stdout, rows)
+	return nil
+}
+
+// row is one line of the table.
+type row struct {
+	scenario string
+	figure   string
+	bound    string
+	ratio    float64
+	target   float64 // the ratio must be at most this; 0: no target
+	note     string
+}
+
+func printTable(w io.Writer, rows []row) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "scenario\tfigure\tbound\tratio\ttarget\t\tnotes")
+	for _, r := range rows {
+		target, verdict := "-", ""
+		if r.target > 0 {
+			target = fmt.Sprintf("≤ %.2f", r.target)
+			verdict = "met"
+			if r.ratio > r.target {
+				verdict = "MISSED"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%s\t%s\t%s\n", r.scenario, r.figure, r.bound, r.ratio, target, verdict, r.note)
+	}
+	_ = tw.Flush()
+}
+
+type bench struct {
+	opts options
+	work string
+	log  io.Writer
+	sz   sizes
+	seq  int
+}
+
+func (b *bench) say(format string, args ...any) {
+	if b.opts.verbose {
+		fmt.Fprintf(b.log, "offboard-bench: "+format+"\n", args...)
+	}
+}
+
+// dir makes a fresh directory for one run.
+func (b *bench) dir(name string) (string, error) {
+	b.seq++
+	d := filepath.Join(b.work, fmt.Sprintf("%02d-%s", b.seq, name))
+	return d, os.MkdirAll(d, 0o750)
+}
+
+// budget is the budget-bound row: the job's pace set to the tenant's
+// write budget exactly.
+func (b *bench) budget() ([]row, error) {
+	return b.budgetRun("budget-bound", budgetRate, 1.05)
+}
+
+// overcommitted is the same tenant with the job's pace at 4× its budget.
+func (b *bench) overcommitted() ([]row, error) {
+	return b.budgetRun("overcommitted", overcommitRate, 1.25)
+}
+
+func (b *bench) budgetRun(name string, jobRate float64, target float64) ([]row, error) {
+	n := b.sz.budgetWrites
+	res, st, err := b.once(name, n, 1,
+		[]string{"--write-rate", fmt.Sprint(budgetRate), "--write-burst", fmt.Sprint(budgetBurst), "--latency", budgetLatency.String()},
+		[]string{"--graph-write-rate", fmt.Sprint(jobRate), "--graph-write-burst", fmt.Sprint(budgetBurst)})
+	if err != nil {
+		return nil, err
+	}
+	if res.outcomes != n {
+		return nil, fmt.Errorf("%d outcomes, want %d", res.outcomes, n)
+	}
+	bound := time.Duration(float64(n-budgetBurst) / budgetRate * float64(time.Second))
+	deletes := st.ByMethod[http.MethodDelete]
+	throttled := st.ByMethodStatus[http.MethodDelete][http.StatusTooManyRequests]
+	share := float64(throttled) / float64(max(deletes, 1))
+	rows := []row{{
+		scenario: name,
+		figure:   fmt.Sprintf("write phase %.2fs", res.writePhase.Seconds()),
+		bound:    fmt.Sprintf("(%d−%d)/%d/s = %.2fs", n, budgetBurst, budgetRate, bound.Seconds()),
+		ratio:    res.writePhase.Seconds() / bound.Seconds(),
+		target:   target,
+		note: fmt.Sprintf("job paced at %g/s; %d of %d writes answered 429 (%.2f%%)",
+			jobRate, throttled, deletes, 100*share),
+	}}
+	if jobRate > budgetRate {
+		rows = append(rows, row{
+			scenario: name + " 429s",
+			figure:   fmt.Sprintf("%d of %d writes", throttled, deletes),
+			bound:    "2% of writes",
+			ratio:    share / 0.02,
+			target:   1,
+			note:     fmt.Sprintf("%.2f%% answered 429", 100*share),
+		})
+	}
+	return rows, nil
+}
+
+// latency is the latency-bound row: no budget pressure, 100 ms a request;
+// the job against a one-request-at-a-time run, computed (requests ×
+// latency) and measured (--concurrency 1).
+func (b *bench) latency() ([]row, error) {
+	n := b.sz.latencyPrincipals
+	sim := []string{"--write-rate", "-1", "--latency", latencyLatency.String()}
+	res, st, err := b.once("latency-bound", n, 2, sim, nil)
+	if err != nil {
+		return nil, err
+	}
+	seq, _, err := b.once("latency-bound-c1", n, 2, sim, []string{"--concurrency", "1"})
+	if err != nil {
+		return nil, err
+	}
+	computed := time.Duration(st.Requests) * latencyLatency
+	return []row{
+		{
+			scenario: "latency-bound",
+			figure:   fmt.Sprintf("job %.2fs", res.wall.Seconds()),
+			bound:    fmt.Sprintf("%d requests × %s = %.2fs", st.Requests, latencyLatency, computed.Seconds()),
+			ratio:    res.wall.Seconds() / computed.Seconds(),
+			target:   0.10,
+			note:     fmt.Sprintf("--concurrency 8, %d principals × 2 assignments", n),
+		},
+		{
+			scenario: "latency-bound vs c1",
+			figure:   fmt.Sprintf("job %.2fs", res.wall.Seconds()),
+			bound:    fmt.Sprintf("--concurrency 1 run %.2fs", seq.wall.Seconds()),
+			ratio:    res.wall.Seconds() / seq.wall.Seconds(),
+			target:   0.10,
+			note:     "both measured, process start to exit",
+		},
+	}, nil
+}
+
+// resolution counts the requests a dry run sends to resolve the principals:
+// directory alone, and directory, pim and groups.
+func (b *bench) resolution() ([]row, error) {
+	n := b.sz.resolvePrincipals
+	var rows []row
+	for _, sources := range []string{"directory", "directory,pim,groups"} {
+		_, st, err := b.once("resolution-"+strings.ReplaceAll(sources, ",", "-"), n, 1, nil,
+			[]string{"--dry-run", "--sources", sources})
+		if err != nil {
+			return nil, err
+		}
+		// The fewest round trips the contract's request shapes allow:
+		// directory lists 15 principals a request (`in`), pim one (`eq`
+		// only), groups one (memberOf of one principal).
+		fewest := 0
+		for _, s := range strings.Split(sources, ",") {
+			if s == "directory" {
+				fewest += (n + 14) / 15
+			} else {
+				fewest += n
+			}
+		}
+		r := row{
+			scenario: "resolution " + sources,
+			figure:   fmt.Sprintf("%d round trips", st.Requests),
+			bound:    fmt.Sprintf("%d (fewest the request shapes allow)", fewest),
+			ratio:    float64(st.Requests) / float64(fewest),
+			note:     fmt.Sprintf("%d principals, dry run", n),
+		}
+		if sources == "directory" {
+			// The target is 100 round trips for 1,000 principals.
+			r.note += fmt.Sprintf("; target ≤ %d round trips", n/10)
+			if st.Requests > n/10 {
+				r.note += ": MISSED"
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// footprint removes ten assignments of each of many principals with no
+// budget pressure (the tenant's write budget off, the job's pace far
+// above what its workers reach) and reports the job process's peak RSS and
+// CPU time as the operating system counted them.
+func (b *bench) footprint() ([]row, error) {
+	n := b.sz.footprint
+	total := n * footprintPer
+	res, st, err := b.once("footprint", n, footprintPer,
+		[]string{"--write-rate", "-1", "--latency", footprintLatency.String()},
+		[]string{"--graph-write-rate", fmt.Sprint(footprintRate), "--graph-write-burst", fmt.Sprint(footprintRate)})
+	if err != nil {
+		return nil, err
+	}
+	if res.outcomes != total {
+		return nil, fmt.Errorf("%d outcomes, want %d", res.outcomes, total)
+	}
+	cpu := res.user + res.sys
+	const maxRSS = 150 << 20
+	return []row{
+		{
+			scenario: "footprint RSS",
+			figure:   fmt.Sprintf("peak RSS %.0f MB", float64(res.maxRSS)/(1<<20)),
+			bound:    "150 MB",
+			ratio:    float64(res.maxRSS) / maxRSS,
+			target:   1,
+			note:     fmt.Sprintf("%d principals × %d assignments, %d requests", n, footprintPer, st.Requests),
+		},
+		{
+			scenario: "footprint CPU",
+			figure:   fmt.Sprintf("CPU %.1fs (user %.1f, sys %.1f)", cpu.Seconds(), res.user.Seconds(), res.sys.Seconds()),
+			bound:    fmt.Sprintf("10%% of wall %.1fs", res.wall.Seconds()),
+			ratio:    cpu.Seconds() / (0.10 * res.wall.Seconds()),
+			target:   1,
+			note: fmt.Sprintf("%.0f µs of CPU a request; write phase %.1fs (%.0f/s), %s latency, --concurrency 8",
+				float64(cpu.Microseconds())/float64(max(st.Requests, 1)), res.writePhase.Seconds(),
+				float64(total)/res.writePhase.Seconds(), footprintLatency),
+		},
+	}, nil
+}
+
+// once serves a fresh tenant of n principals holding per assignments each
+// (simulate's flags in sim), runs the job against it (extra flags in job),
+// and returns what the job did and what the tenant saw.
+func (b *bench) once(name string, n, per int, sim, job []string) (jobResult, simtenant.StatsReport, error) {
+	dir, err := b.dir(name)
+	if err != nil {
+		return jobResult{}, simtenant.StatsReport{}, err
+	}
+	b.say("%s: %d principals × %d assignments; simulate %s; run %s", name, n, per, strings.Join(sim, " "), strings.Join(job, " "))
+	t, err := startTenant(b.opts.bin, dir, n, per, sim)
+	if err != nil {
+		return jobResult{}, simtenant.StatsReport{}, err
+	}
+	defer t.stop()
+	args := []string{"run", "--input", t.csv, "--report", filepath.Join(dir, "report"),
+		"--graph-endpoint", t.url, "--sources", "directory", "--max-removals", fmt.Sprint(n*per + 1)}
+	res, err := runJob(b.opts.job, append([]string{"OFFBOARD_STATIC_TOKEN=" + t.token}, b.opts.jobEnv...),
+		filepath.Join(dir, "job.log"), append(args, job...))
+	if err != nil {
+		return res, simtenant.StatsReport{}, err
+	}
+	st, err := t.stats()
+	if err != nil {
+		return res, st, err
+	}
+	if len(st.Violations) > 0 {
+		return res, st, fmt.Errorf("the tenant saw requests a real one would punish: %s", strings.Join(st.Violations, "; "))
+	}
+	b.say("%s: exit %d, wall %s, write phase %s, %d requests", name, res.exit, res.wall.Round(time.Millisecond),
+		res.writePhase.Round(time.Millisecond), st.Requests)
+	return res, st, nil
+}
+
+// tenant is a running `offboard simulate`.
+type tenant struct {
+	cmd   *exec.Cmd
+	url   string
+	token string
+	csv   string
+	done  chan error
+}
+
+// startTenant starts `offboard simulate --shape bench` on a free loopback
+// port and waits until it says where it serves.
+func startTenant(bin, dir string, n, per int, extra []string) (*tenant, error) {
+	t := &tenant{csv: filepath.Join(dir, "departures.csv"), done: make(chan error, 1)}
+	args := append([]string{"simulate", "--listen", "127.0.0.1:0", "--shape", "bench",
+		"--principals", fmt.Sprint(n), "--per-principal", fmt.Sprint(per), "--csv", t.csv}, extra...)
+	t.cmd = exec.Command(bin, args...)
+	stderr, err := os.Create(filepath.Join(dir, "simulate.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer stderr.Close()
+	t.cmd.Stderr = stderr
+	out, err := t.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := t.cmd.Start(); err != nil {
+		return nil, err
+	}
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		signalled := false
+		for sc.Scan() {
+			if signalled {
+				continue
+			}
+			if url, token, ok := parseSimulateLine(sc.Text(), t.url); ok {
+				t.url, t.token = url, token
+				if token != "" {
+					signalled = true
+					ready <- nil
+				}
+			}
+		}
+		if !signalled {
+			ready <- errors.New("offboard simulate ended before it said where it serves (see simulate.log)")
+		}
+		_, _ = io.Copy(io.Discard, out)
+		t.done <- t.cmd.Wait()
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.stop()
+			return nil, err
+		}
+	case <-time.After(2 * time.Minute):
+		t.stop()
+		return nil, errors.New("offboard simulate did not start within 2 minutes")
+	}
+	return t, nil
+}
+
+// parseSimulateLine reads the lines `offboard simulate` starts with: the
+// URL it serves at, then the token. url is what was read so far.
+func parseSimulateLine(line, url string) (string, string, bool) {
+	const serving = "Simulated tenant serving "
+	if strings.HasPrefix(line, serving) {
+		if i := strings.LastIndex(line, " at "); i >= 0 {
+			return strings.TrimSpace(line[i+len(" at "):]), "", true
+		}
+	}
+	if rest, ok := strings.CutPrefix(line, "Token:"); ok && url != "" {
+		return url, strings.TrimSpace(rest), true
+	}
+	return "", "", false
+}
+
+// stats reads what the tenant saw.
+func (t *tenant) stats() (simtenant.StatsReport, error) {
+	var st simtenant.StatsReport
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url+simtenant.StatsPath, nil)
+	if err != nil {
+		return st, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("GET %s: %s", simtenant.StatsPath, resp.Status)
+	}
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// stop ends the tenant with SIGTERM, then kills it if it lingers.
+func (t *tenant) stop() {
+	if t.cmd.Process == nil {
+		return
+	}
+	_ = t.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-t.done:
+	case <-time.After(10 * time.Second):
+		_ = t.cmd.Process.Kill()
+		<-t.done
+	}
+}
+
+// jobResult is what one `offboard run` did.
+type jobResult struct {
+	exit       int
+	wall       time.Duration // process start to exit
+	writePhase time.Duration // first to last outcome line
+	outcomes   int
+	maxRSS     int64 // bytes
+	user, sys  time.Duration
+}
+
+// runJob runs the job with env added to the harness's (the tenant's token
+// at least), its log going to logPath.
+func runJob(bin string, env []string, logPath string, args []string) (jobResult, error) {
+	var res jobResult
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return res, err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout = io.Discard
+	cmd.Stderr = logFile
+	started := time.Now()
+	err = cmd.Run()
+	res.wall = time.Since(started)
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		res.exit = exit.ExitCode()
+	case err != nil:
+		return res, err
+	}
+	res.maxRSS, res.user, res.sys = usage(cmd.ProcessState)
+	if _, err := logFile.Seek(0, io.SeekStart); err != nil {
+		return res, err
+	}
+	if res.writePhase, res.outcomes, err = writePhase(logFile); err != nil {
+		return res, err
+	}
+	if res.exit != 0 {
+		return res, fmt.Errorf("offboard run exited %d (see %s)", res.exit, logPath)
+	}
+	return res, nil
+}
+
+// writePhase reads the job's JSON log: the time from the first outcome
+// line to the last, and how many there were.
+func writePhase(r io.Reader) (time.Duration, int, error) {
+	var first, last time.Time
+	n := 0
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !bytes.Contains(line, []byte(`"msg":"outcome"`)) {
+			continue
+		}
+		var rec struct {
+			TS string `json:"ts"`
+		}
+		if err := json.Unmarshal(line, &rec); err != nil {
+			return 0, n, fmt.Errorf("reading an outcome line: %w", err)
+		}
+		at, err := time.Parse(time.RFC3339Nano, rec.TS)
+		if err != nil {
+			return 0, n, fmt.Errorf("reading an outcome's time: %w", err)
+		}
+		if n == 0 || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+		n++
+	}
+	if err := sc.Err(); err != nil {
+		return 0, n, err
+	}
+	return last.Sub(first), n, nil
+}

@@ -1,0 +1,554 @@
+package main
+
+// The fault matrix: each fault the services (or the network between) can
+// throw, against each source, end to end. Whatever happens, every listed
+// assignment has exactly one row, no row is both removed and failed, the
+// exit code is the contract's, and a failed row's detail names the cause.
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/offboard/offboard/simtenant"
+)
+
+// sourceCase is one source set up in a fresh tenant: two departing
+// principals holding two assignments each in that source (and nothing in
+// any other), and the request paths its faults are aimed at.
+type sourceCase struct {
+	name string
+	// list matches the source's listing requests (GET), write its removals.
+	listPath, listQuery string
+	writeMethod         string
+	writePath           string
+	// pages says the listing can be made to take two pages per principal
+	// (the groups source asks for 999 a page).
+	pages bool
+}
+
+var sourceCases = []sourceCase{
+	{name: "directory", listPath: "/roleManagement/directory/roleAssignments", listQuery: "principalId",
+		writeMethod: http.MethodDelete, writePath: "/roleManagement/directory/roleAssignments/", pages: true},
+	{name: "pim", listPath: "/roleManagement/directory/roleEligibilitySchedules", listQuery: "principalId",
+		writeMethod: http.MethodPost, writePath: "/roleEligibilityScheduleRequests", pages: true},
+	{name: "groups", listPath: "/memberOf",
+		writeMethod: http.MethodDelete, writePath: "/members/"},
+	{name: "azure", listPath: "/providers/Microsoft.Authorization/roleAssignments", listQuery: "principalId",
+		writeMethod: http.MethodDelete, writePath: "/providers/Microsoft.Authorization/roleAssignments/", pages: true},
+}
+
+// faultTenant is a tenant set up for one source.
+type faultTenant struct {
+	*azureTenant
+	src   sourceCase
+	input string
+	// want are the report keys (principal|source|assignment) a run must
+	// account for.
+	want []string
+	args []string
+}
+
+func rowKey(r row) string { return r["principal_id"] + "|" + r["source"] + "|" + r["assignment_id"] }
+
+func newFaultTenant(t *testing.T, src sourceCase, cfg simtenant.Config) *faultTenant {
+	t.Helper()
+	a := startAzureTenant(t, cfg)
+	ft := &faultTenant{azureTenant: a, src: src}
+	groups := []simtenant.Group{
+		a.AddGroup(simtenant.Group{DisplayName: "Tier1 Admins", IsAssignableToRole: true}),
+		a.AddGroup(simtenant.Group{DisplayName: "Tier2 Admins", IsAssignableToRole: true}),
+	}
+	lines := []string{"principal_id,reference"}
+	for i := range 2 {
+		id, _ := a.user(fmt.Sprintf("%s%d@contoso.com", src.name, i), 0)
+		lines = append(lines, id+",HR-"+fmt.Sprint(i))
+		for j := range 2 {
+			var assignment string
+			switch src.name {
+			case "directory":
+				assignment = a.AddRoleAssignment(simtenant.RoleAssignment{PrincipalID: id,
+					RoleDefinitionID: []string{simtenant.UserAdministrator, simtenant.SecurityReader}[j]}).ID
+			case "pim":
+				assignment = a.AddEligibility(simtenant.EligibilitySchedule{PrincipalID: id,
+					RoleDefinitionID: []string{simtenant.PrivilegedRoleAdministrator, simtenant.GlobalReader}[j]}).ID
+			case "groups":
+				if err := a.AddMember(groups[j].ID, id); err != nil {
+					t.Fatal(err)
+				}
+				assignment = groups[j].ID
+			case "azure":
+				assignment = a.assign(id, a.s1, []string{simtenant.ARMOwner, simtenant.ARMReader}[j])
+			}
+			ft.want = append(ft.want, id+"|"+src.name+"|"+assignment)
+		}
+	}
+	ft.input = writeCSV(t, lines...)
+	ft.args = []string{"--sources", src.name}
+	if src.name == "azure" {
+		ft.args = append(ft.args, "--azure-scopes", a.s1, "--arm-endpoint", a.url)
+	}
+	return ft
+}
+
+// run runs the job into dir with the source's arguments and more.
+func (ft *faultTenant) run(t *testing.T, dir string, env []string, more ...string) result {
+	t.Helper()
+	args := append([]string{"run", "--input", ft.input, "--report", dir}, ft.args...)
+	return ft.offboard(t, env, append(args, more...)...)
+}
+
+// left counts what the departing principals still hold in the source.
+func (ft *faultTenant) left() int {
+	n := 0
+	seen := map[string]bool{}
+	for _, k := range ft.want {
+		id, _, _ := strings.Cut(k, "|")
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		switch ft.src.name {
+		case "directory":
+			n += len(ft.RoleAssignmentsOf(id))
+		case "pim":
+			n += len(ft.EligibilitiesOf(id))
+		case "groups":
+			n += len(ft.MemberOf(id))
+		case "azure":
+			n += len(ft.ARMRoleAssignmentsOf(id))
+		}
+	}
+	return n
+}
+
+// list is a rule aimed at the source's listings.
+func (ft *faultTenant) list(r simtenant.Rule) simtenant.Rule {
+	r.Method, r.PathContains = http.MethodGet, ft.src.listPath
+	if r.QueryContains == "" {
+		r.QueryContains = ft.src.listQuery
+	}
+	return r
+}
+
+// write is a rule aimed at the source's removals.
+func (ft *faultTenant) write(r simtenant.Rule) simtenant.Rule {
+	r.Method, r.PathContains = ft.src.writeMethod, ft.src.writePath
+	return r
+}
+
+// accountFor checks the invariants every run keeps, whatever the fault:
+// one row per listed assignment and never two for one, each in an allowed
+// status; a principal whose listing failed has a failed row saying so and
+// no assignment row at all (it is never reported as holding fewer
+// assignments than it does). It returns the rows by key.
+func (ft *faultTenant) accountFor(t *testing.T, dir string, allowed ...string) map[string]row {
+	t.Helper()
+	rows := readReport(t, dir)
+	got := map[string]row{}
+	for _, r := range rows {
+		k := rowKey(r)
+		if prev, ok := got[k]; ok {
+			t.Errorf("two rows for %s: %s and %s", k, prev["status"], r["status"])
+		}
+		got[k] = r
+		if !strings.Contains(" "+strings.Join(allowed, " ")+" ", " "+r["status"]+" ") {
+			t.Errorf("row %s: status %q (%s), want one of %v", k, r["status"], r["detail"], allowed)
+		}
+	}
+	expected := 0
+	for _, k := range ft.want {
+		id, _, _ := strings.Cut(k, "|")
+		listing, failed := got[id+"|"+ft.src.name+"|"]
+		_, held := got[k]
+		switch {
+		case failed && held:
+			t.Errorf("%s: a failed listing row and an assignment row", k)
+		case failed && listing["status"] != "failed":
+			t.Errorf("listing row of %s: %v", id, listing)
+		case !failed && !held:
+			t.Errorf("no row for %s", k)
+		case held:
+			expected++
+		}
+	}
+	for k, r := range got {
+		if r["assignment_id"] == "" {
+			expected++ // a failed listing, one per principal
+			continue
+		}
+		if !strings.Contains(" "+strings.Join(ft.want, " ")+" ", " "+k+" ") {
+			t.Errorf("a row for %s, which was never listed", k)
+		}
+	}
+	if len(rows) != expected {
+		t.Errorf("%d rows, want %d", len(rows), expected)
+	}
+	s := readSummary(t, dir)
+	total := 0
+	for _, n := range s.Counts {
+		total += n
+	}
+	if total != len(rows) {
+		t.Errorf("summary counts %d rows, report.csv %d", total, len(rows))
+	}
+	return got
+}
+
+// writes counts the requests of the source's removals the tenant received.
+func (ft *faultTenant) writes() int {
+	n := 0
+	for _, r := range ft.Requests() {
+		if r.Method == ft.src.writeMethod && strings.Contains(r.Path, ft.src.writePath) {
+			n++
+		}
+	}
+	return n
+}
+
+// faultCase is one fault and what a run that meets it must end with.
+type faultCase struct {
+	name string
+	// applies is false for a source the fault cannot be aimed at.
+	applies func(src sourceCase) bool
+	cfg     simtenant.Config
+	rules   func(ft *faultTenant) []simtenant.Rule
+	env     []string
+	args    []string
+	// code and allowed are the exit code and row statuses of the first
+	// run; failedDetail, when set, is what every failed row's detail
+	// must hold.
+	code         int
+	allowed      []string
+	failedDetail []string
+	// check looks further at the first run.
+	check func(t *testing.T, ft *faultTenant, rows map[string]row)
+	// noRerun: the fault has not passed when the test ends (a rerun would
+	// come back before the wait the service asked for).
+	noRerun bool
+}
+
+// retried is the end of a fault the retries absorb: every row removed.
+var retried = []string{"removed"}
+
+func httpDate(d time.Duration) string { return time.Now().Add(d).UTC().Format(http.TimeFormat) }
+
+var faultCases = []faultCase{
+	{
+		name: "connection reset",
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			return []simtenant.Rule{ft.list(simtenant.Rule{Times: 1, Reset: true}), ft.write(simtenant.Rule{Times: 2, Reset: true})}
+		},
+		allowed: retried,
+		check:   wantRetried(6),
+	},
+	{
+		name: "answer cut off mid-body",
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			// A page cut off half-way is read again; a removal whose
+			// answer is cut after its status stands as it is.
+			return []simtenant.Rule{ft.list(simtenant.Rule{Times: 2, CutAnswer: true}), ft.write(simtenant.Rule{Times: 2, CutAnswer: true})}
+		},
+		allowed: retried,
+	},
+	{
+		name: "removal made but its answer lost",
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			return []simtenant.Rule{ft.write(simtenant.Rule{Times: 1, LoseAnswer: true})}
+		},
+		// The retry finds it gone: already-absent, never failed, never
+		// twice.
+		allowed: []string{"removed", "already-absent"},
+		check: func(t *testing.T, ft *faultTenant, rows map[string]row) {
+			absent := 0
+			for _, r := range rows {
+				if r["status"] == "already-absent" {
+					absent++
+					if r["attempts"] != "2" {
+						t.Errorf("already-absent after %s attempts, want 2", r["attempts"])
+					}
+				}
+			}
+			if absent != 1 {
+				t.Errorf("%d already-absent rows, want the one whose answer was lost", absent)
+			}
+		},
+	},
+	{
+		name: "server-side timeout",
+		args: []string{"--request-timeout", "1s"},
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			return []simtenant.Rule{ft.list(simtenant.Rule{Times: 1, Delay: 4 * time.Second}), ft.write(simtenant.Rule{Times: 1, Delay: 4 * time.Second})}
+		},
+		allowed: retried,
+		check:   wantRetried(6),
+	},
+	{
+		name: "server-side timeout beyond the retries",
+		args: []string{"--request-timeout", "1s", "--max-attempts", "2"},
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			return []simtenant.Rule{ft.write(simtenant.Rule{Delay: 4 * time.Second})}
+		},
+		code: 1, allowed: []string{"failed"}, failedDetail: []string{"request timeout (1s)"},
+	},
+	{
+		name: "500 502 503 504 storm",
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			// Every status once on the removals (sent concurrently, so
+			// each row meets one), two on the listing.
+			rules := []simtenant.Rule{ft.list(simtenant.Rule{Times: 1, Status: 503}), ft.list(simtenant.Rule{Times: 1, Status: 504})}
+			for _, s := range []int{500, 502, 503, 504} {
+				rules = append(rules, ft.write(simtenant.Rule{Times: 1, Status: s}))
+			}
+			return rules
+		},
+		allowed: retried,
+		check:   wantRetried(6),
+	},
+	{
+		name: "503 storm beyond the retries",
+		args: []string{"--max-attempts", "2"},
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			return []simtenant.Rule{ft.write(simtenant.Rule{Status: 503})}
+		},
+		code: 1, allowed: []string{"failed"}, failedDetail: []string{"503"},
+		check: func(t *testing.T, ft *faultTenant, rows map[string]row) {
+			for _, r := range rows {
+				if r["attempts"] != "2" {
+					t.Errorf("%s failed after %s attempts, want 2", rowKey(r), r["attempts"])
+				}
+			}
+		},
+	},
+	{
+		name: "429 without Retry-After",
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			return []simtenant.Rule{ft.list(simtenant.Rule{Times: 1, Status: 429}), ft.write(simtenant.Rule{Times: 2, Status: 429})}
+		},
+		allowed: retried,
+		check:   wantRetried(6),
+	},
+	{
+		name: "Retry-After as an HTTP date",
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			// The date is made when the answer is, so that it lies ahead.
+			h := http.Header{}
+			var mu sync.Mutex
+			return []simtenant.Rule{ft.write(simtenant.Rule{Times: 1, Status: 429, Header: h, Before: func(*http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				h.Set("Retry-After", httpDate(2*time.Second))
+			}})}
+		},
+		// The tenant records a violation when the retry comes early.
+		allowed: retried,
+		check:   wantRetried(6),
+	},
+	{
+		name: "Retry-After beyond the run's deadline",
+		args: []string{"--timeout", "60s", "--concurrency", "1"},
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			return []simtenant.Rule{ft.write(simtenant.Rule{Times: 1, Status: 429, Header: http.Header{"Retry-After": {"600"}}})}
+		},
+		// Every removal fails at once: the throttled one, and the others
+		// behind the gate it closed; the deadline is not reached.
+		code: 1, allowed: []string{"failed"}, failedDetail: []string{"beyond the run's deadline"},
+		check: func(t *testing.T, ft *faultTenant, _ map[string]row) {
+			if n := ft.writes(); n != 1 {
+				t.Errorf("%d removals sent, want only the throttled one", n)
+			}
+		},
+		noRerun: true,
+	},
+	{
+		name: "malformed JSON in a listing",
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			return []simtenant.Rule{ft.list(simtenant.Rule{Times: 1, Status: 200, Body: `{"value":[{"id":`})}
+		},
+		// A listing that cannot be read fails: its principals are never
+		// reported as holding less than they do.
+		code: 1, allowed: []string{"failed", "removed"},
+		check: wantListingFailed("JSON"),
+	},
+	{
+		name:    "@odata.nextLink fails half-way",
+		applies: func(src sourceCase) bool { return src.pages },
+		cfg:     simtenant.Config{PageSize: 1, ARM: simtenant.ARMConfig{PageSize: 1}},
+		args:    []string{"--max-attempts", "2"},
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			// Graph's $skiptoken, ARM's $skipToken.
+			return []simtenant.Rule{ft.list(simtenant.Rule{QueryContains: "skip", Status: 500})}
+		},
+		code: 1, allowed: []string{"failed"},
+		check: wantListingFailed("500"),
+	},
+	{
+		name: "token expired mid-run (static token: 401 once)",
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			return []simtenant.Rule{ft.write(simtenant.Rule{Times: 1, Status: 401, Code: "InvalidAuthenticationToken",
+				Message: "Lifetime validation failed, the token is expired."})}
+		},
+		// No refresh is possible: the row fails at once (401 is final) and
+		// the rerun, with a fresh token, finishes it.
+		code: 1, allowed: []string{"removed", "failed"}, failedDetail: []string{"401"},
+		check: func(t *testing.T, ft *faultTenant, rows map[string]row) {
+			failed := 0
+			for _, r := range rows {
+				if r["status"] == "failed" {
+					failed++
+					if r["attempts"] != "1" || !strings.Contains(r["detail"], "InvalidAuthenticationToken") && !strings.Contains(r["detail"], "expired") {
+						t.Errorf("failed row %v: want one attempt and the service's reason", r)
+					}
+				}
+			}
+			if failed != 1 {
+				t.Errorf("%d failed rows, want the one refused", failed)
+			}
+		},
+	},
+}
+
+// wantRetried checks that the faults cost retries, not rows: some row took
+// more than one attempt, and none more than max.
+func wantRetried(max int) func(t *testing.T, ft *faultTenant, rows map[string]row) {
+	return func(t *testing.T, ft *faultTenant, rows map[string]row) {
+		retried := false
+		for _, r := range rows {
+			var n int
+			fmt.Sscan(r["attempts"], &n)
+			retried = retried || n > 1
+			if n > max {
+				t.Errorf("%s took %d attempts, want at most %d", rowKey(r), n, max)
+			}
+		}
+		if !retried {
+			t.Error("no row took a second attempt: the fault was not met")
+		}
+	}
+}
+
+// wantListingFailed checks that a principal's listing failed and the row
+// saying so names the cause.
+func wantListingFailed(detail string) func(t *testing.T, ft *faultTenant, rows map[string]row) {
+	return func(t *testing.T, ft *faultTenant, rows map[string]row) {
+		t.Helper()
+		failed := 0
+		for _, r := range rows {
+			if r["assignment_id"] != "" {
+				continue
+			}
+			failed++
+			if r["status"] != "failed" || !strings.HasPrefix(r["detail"], "listing failed: ") || !strings.Contains(r["detail"], detail) {
+				t.Errorf("listing row %v: want failed, naming %q", r, detail)
+			}
+		}
+		if failed == 0 {
+			t.Error("no listing failed: the fault was not met")
+		}
+	}
+}
+
+func TestFaultMatrix(t *testing.T) {
+	for _, fc := range faultCases {
+		for _, src := range sourceCases {
+			if fc.applies != nil && !fc.applies(src) {
+				continue
+			}
+			t.Run(fc.name+"/"+src.name, func(t *testing.T) {
+				t.Parallel()
+				cfg := fc.cfg
+				cfg.Seed = 700
+				ft := newFaultTenant(t, src, cfg)
+				for _, r := range fc.rules(ft) {
+					ft.AddRule(r)
+				}
+				dir := filepath.Join(t.TempDir(), "report")
+				r := ft.run(t, dir, fc.env, fc.args...)
+				wantCode(t, r, fc.code)
+				rows := ft.accountFor(t, dir, fc.allowed...)
+				for _, row := range rows {
+					if row["status"] != "failed" {
+						continue
+					}
+					for _, d := range fc.failedDetail {
+						if !strings.Contains(row["detail"], d) {
+							t.Errorf("failed row %s: detail %q does not name %q", rowKey(row), row["detail"], d)
+						}
+					}
+				}
+				if fc.check != nil {
+					fc.check(t, ft, rows)
+				}
+				if fc.code == 0 && ft.left() != 0 {
+					t.Errorf("%d assignments left after a run that exited 0", ft.left())
+				}
+
+				if fc.code == 0 || fc.noRerun {
+					return
+				}
+				// Once the fault has passed, a rerun into the same
+				// directory finishes the job.
+				ft.ClearRules()
+				wantCode(t, ft.run(t, dir, nil), 0)
+				for k, row := range ft.accountFor(t, dir, "removed", "already-absent") {
+					if r := rows[k]; (r["status"] == "removed" || r["status"] == "already-absent") && r["status"] != row["status"] {
+						t.Errorf("%s was %s, the rerun made it %s", k, r["status"], row["status"])
+					}
+				}
+				if n := ft.left(); n != 0 {
+					t.Errorf("%d assignments left after the rerun", n)
+				}
+			})
+		}
+	}
+}
+
+// TestTimeoutIsAnInterruption: at --timeout the run starts no new work,
+// cuts off what is in flight (left planned: its outcome is unknown), writes
+// its report and exits 4, like a SIGTERM; the rerun finishes the job.
+func TestTimeoutIsAnInterruption(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 701})
+	id, ids := tn.user("olga@contoso.com", 10)
+	// Three removals go through, then the service stops answering them.
+	tn.AddRule(simtenant.Rule{Method: http.MethodDelete, Times: 3})
+	tn.AddRule(simtenant.Rule{Method: http.MethodDelete, Delay: time.Hour})
+	dir := t.TempDir()
+	input := writeCSV(t, "principal_id", id)
+	r := tn.offboard(t, []string{"OFFBOARD_TIMEOUT=4s"}, "run", "--input", input, "--report", dir, "--concurrency", "1")
+	wantCode(t, r, 4)
+	if !strings.Contains(r.stderr, "--timeout") {
+		t.Errorf("stderr does not say the run reached its --timeout:\n%s", r.stderr)
+	}
+	got := byAssignment(readReport(t, dir))
+	counts := map[string]int{}
+	for _, a := range ids {
+		counts[got[a]["status"]]++
+		if strings.Contains(got[a]["detail"], "cut off") {
+			counts["cut off"]++
+		}
+	}
+	if counts["removed"] != 3 || counts["planned"] != 7 || counts["cut off"] != 1 || len(got) != len(ids) {
+		t.Errorf("rows %v, want 3 removed and 7 planned, one of them cut off in flight", counts)
+	}
+	if s := readSummary(t, dir); s.ExitCode != 4 || s.Counts["planned"] != 7 {
+		t.Errorf("summary %+v", s)
+	}
+	if n := tn.Stats().ByMethod[http.MethodDelete]; n != 4 {
+		t.Errorf("%d DELETEs sent, want 3 and the one cut off: no new work after the deadline", n)
+	}
+
+	tn.ClearRules()
+	wantCode(t, tn.offboard(t, nil, "run", "--input", input, "--report", dir), 0)
+	for _, a := range ids {
+		if s := byAssignment(readReport(t, dir))[a]["status"]; s != "removed" {
+			t.Errorf("%s after the rerun: %s", a, s)
+		}
+	}
+	if n := len(tn.RoleAssignmentsOf(id)); n != 0 {
+		t.Errorf("%d assignments left", n)
+	}
+}

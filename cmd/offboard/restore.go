@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/blob"
+	"github.com/offboard/offboard/report"
+)
+
+// restoreConfig is what `restore` needs: the flags it shares with `run`,
+// and which principals to restore.
+type restoreConfig struct {
+	config
+	// Principals are object ids or UPNs; empty means every principal.
+	Principals []string
+}
+
+// listFlag is a flag that may be repeated, each value a comma-separated
+// list, so that OFFBOARD_PRINCIPAL can name several.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	items := splitList(v)
+	if len(items) == 0 {
+		return errors.New("empty list")
+	}
+	*l = append(*l, items...)
+	return nil
+}
+
+// parseRestoreFlags reads the flags of `restore` from args, then fills
+// every flag the command line did not set from its OFFBOARD_* variable.
+func parseRestoreFlags(args []string, env func(string) (string, bool), out io.Writer) (restoreConfig, error) {
+	var (
+		c          restoreConfig
+		principals listFlag
+	)
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.Report, "report", "", "the report directory of the run to restore (required)")
+	fs.BoolVar(&c.DryRun, "dry-run", false, "plan only; send no write request")
+	fs.Var(&principals, "principal", "object id or UPN (as the run's report records it) of a principal to restore; "+
+		"repeat it or separate with commas (default: every principal the run removed something from)")
+	c.serviceFlags(fs)
+	fs.Lookup("max-removals").Usage = "guard: stop before any change when the restore holds more restorations"
+	if err := parseWithEnv(fs, args, env); err != nil {
+		return c, err
+	}
+	c.Principals = principals
+	var errs []error
+	if c.Report == "" {
+		errs = append(errs, errors.New("--report is required"))
+	}
+	if _, isBlob, _ := blob.Parse(c.Report); isBlob {
+		// A blob location's lock is a lease, and its files are staged:
+		// the restore does not stage them (yet).
+		errs = append(errs, errors.New("--report: restore needs a local report directory (a mounted Azure Files share is one); copy a Blob Storage location to one first"))
+	}
+	errs = append(errs, c.checkService()...)
+	return c, errors.Join(errs...)
+}
+
+// runRestore is `offboard restore`: it re-creates what the run in --report
+// removed and writes restore.csv next to the run's report.
+func runRestore(ctx context.Context, args []string, sio stdio) int {
+	c, err := parseRestoreFlags(args, sio.env, sio.err)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(sio.err, "offboard: %v\n", err)
+		return exitUsage
+	}
+	log := newLogger(c.LogFormat, sio.err)
+	defer func() { _ = log.Sync() }()
+	started := time.Now().UTC()
+	runID := newRunID()
+	log = log.With(zap.String("run_id", runID))
+
+	// Read once before anything happens, so that a wrong directory or
+	// principal changes nothing, and again under the lock.
+	items, err := report.ReadItems(c.Report)
+	if errors.Is(err, fs.ErrNotExist) {
+		log.Error("nothing to restore: the report directory holds no run journal (journal.jsonl)", zap.String("report", c.Report))
+		return exitUsage
+	}
+	if err != nil {
+		log.Error("the run's journal cannot be read", zap.String("report", c.Report), zap.Error(err))
+		return exitUsage
+	}
+	selected, unknown := job.SelectRemoved(items, c.Principals)
+	if len(unknown) > 0 {
+		log.Error("the run's report names no such principal (give an object id or the UPN the report records)",
+			zap.Strings("principals", unknown), zap.String("report", c.Report))
+		return exitUsage
+	}
+	c.Sources = sourcesOf(selected)
+	creds, err := newCredentials(c.config, sio.env)
+	if err != nil {
+		log.Error("authentication is not configured", zap.Error(err))
+		return exitUsage
+	}
+
+	dir, err := report.OpenRestore(c.Report, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun})
+	if err != nil {
+		log.Error("the report directory cannot be used", zap.String("report", c.Report), zap.Error(err))
+		return exitUsage
+	}
+	defer func() {
+		if err := dir.Close(); err != nil {
+			log.Error("closing the report directory", zap.Error(err))
+		}
+	}()
+	for _, w := range dir.Warnings() {
+		log.Warn(w)
+	}
+	selected, _ = job.SelectRemoved(dir.RunItems(), c.Principals)
+
+	j := &jobRun{cfg: c.config, log: log, io: sio, creds: creds}
+	sources, _, _, err := j.services(creds, creds.forAudience(c.GraphEndpoint))
+	if err != nil {
+		log.Error("setting up the services", zap.Error(err))
+		return exitUsage
+	}
+	restorers := map[string]job.Restorer{}
+	for _, s := range sources {
+		if r, ok := s.(job.Restorer); ok {
+			restorers[s.Name()] = r
+		}
+	}
+	restore := &job.Restore{
+		Restorers:       restorers,
+		Recorder:        dir,
+		Log:             log,
+		Concurrency:     c.Concurrency,
+		MaxRestorations: c.MaxRemovals,
+		DryRun:          c.DryRun,
+		Previous:        dir.Previous(),
+		Grace:           c.Grace,
+		RunID:           runID,
+	}
+	log.Info("restore starting", zap.String("report", c.Report), zap.Strings("principals", c.Principals),
+		zap.Int("removed", len(selected)), zap.Strings("sources", c.Sources), zap.Bool("dry_run", c.DryRun))
+	runCtx := ctx
+	if c.Timeout > 0 {
+		// As for run: no work starts after the deadline, what is in
+		// flight is cut off, the report is still written.
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithDeadline(ctx, started.Add(c.Timeout))
+		defer cancel()
+	}
+	res, runErr := restore.Run(runCtx, selected)
+	if res.DeadlineReached {
+		log.Warn("the restore reached its --timeout: rows not started stay planned; rerun the restore to finish",
+			zap.Duration("timeout", c.Timeout))
+	}
+	code := res.ExitCode()
+	if runErr != nil {
+		log.Error("the restore stopped", zap.Error(runErr))
+		code = max(code, exitRowsFailed)
+		if res.Items == nil {
+			return code
+		}
+	}
+	if err := dir.WriteReport(res.Items); err != nil {
+		log.Error("writing restore.csv", zap.Error(err))
+		return max(code, exitRowsFailed)
+	}
+	counts := res.Counts()
+	summary := report.Summary{
+		RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun,
+		StartedAt: started, FinishedAt: time.Now().UTC(),
+		Counts: map[string]int{}, ExitCode: code, Guard: res.Guard,
+	}
+	fields := []zap.Field{zap.Int("exit_code", code)}
+	for _, s := range job.RestoreStates {
+		summary.Counts[string(s)] = counts[s]
+		fields = append(fields, zap.Int(string(s), counts[s]))
+	}
+	if err := dir.WriteSummary(summary); err != nil {
+		log.Error("writing restore-summary.json", zap.Error(err))
+		return max(code, exitRowsFailed)
+	}
+	if res.Guard != "" {
+		fields = append(fields, zap.String("guard", res.Guard))
+	}
+	fields = append(fields, zap.String("report", c.Report), zap.Duration("elapsed", time.Since(started).Round(time.Millisecond)))
+	log.Info("restore finished", fields...)
+	return code
+}
+
+// sourcesOf lists the sources of the items, in the order of knownSources.
+func sourcesOf(items []job.Item) []string {
+	var out []string
+	for _, s := range knownSources {
+		if slices.ContainsFunc(items, func(it job.Item) bool { return it.Source == s }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

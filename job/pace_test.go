@@ -1,0 +1,351 @@
+package job
+
+import (
+	"container/heap"
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// fakeClock is a clock the test moves by hand.
+type fakeClock struct{ t time.Time }
+
+func newFakeClock() *fakeClock           { return &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+func (c *fakeClock) Now() time.Time      { return c.t }
+func (c *fakeClock) Add(d time.Duration) { c.t = c.t.Add(d) }
+
+func TestPaceOneDecreasePerEpisode(t *testing.T) {
+	clk := newFakeClock()
+	p := newPace(&Gate{}, 400, 100, clk.Now)
+	// Eight workers had a request in flight when the service's bucket ran
+	// dry: all eight are answered 429 within a few milliseconds.
+	for range 8 {
+		p.Throttled(time.Second)
+		clk.Add(2 * time.Millisecond)
+	}
+	if got := p.Rate(); got != 200 {
+		t.Fatalf("rate %v after one episode of 8 throttled answers, want 200 (halved once)", got)
+	}
+	// After the wait, a throttled answer is news: a second episode.
+	clk.Add(time.Second)
+	p.Throttled(time.Second)
+	if got := p.Rate(); got >= 200 {
+		t.Fatalf("rate %v after a second episode, want below 200", got)
+	}
+}
+
+func TestPaceLearnsWhatTheServiceGrants(t *testing.T) {
+	clk := newFakeClock()
+	p := newPace(&Gate{}, 400, 100, clk.Now)
+	p.Throttled(time.Second) // 400 → 200: nothing known yet
+	// Between two episodes the service's bucket went from empty to empty:
+	// it accepted what it refilled, 300 requests in 3 s.
+	for range 300 {
+		clk.Add(10 * time.Millisecond)
+		p.Succeeded()
+	}
+	p.Throttled(time.Second)
+	if got := p.Rate(); math.Abs(got-100) > 0.01 {
+		t.Fatalf("rate %v, want the 100/s the service was measured to grant", got)
+	}
+}
+
+func TestPaceDecreaseIsBounded(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		accepted int
+		want     float64
+	}{
+		{"a quiet stretch: at most to an eighth", 10, 25},
+		{"a busy stretch: at least 5 % down", 10_000, 190},
+		{"too few answers to measure: halved", 3, 100},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newFakeClock()
+			p := newPace(&Gate{}, 400, 100, clk.Now)
+			p.Throttled(time.Second) // 200
+			for range tt.accepted {
+				p.Succeeded()
+			}
+			clk.Add(10 * time.Second)
+			p.Throttled(time.Second)
+			if got := p.Rate(); math.Abs(got-tt.want) > 0.01 {
+				t.Fatalf("rate %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPaceRecoversQuicklyWhenNothingIsMeasured(t *testing.T) {
+	clk := newFakeClock()
+	p := newPace(&Gate{}, 100, 100, clk.Now)
+	p.Throttled(2 * time.Second) // 50, blind
+	for range 100 {
+		clk.Add(10 * time.Millisecond)
+		p.Succeeded()
+	}
+	if got := p.Rate(); got != 50 {
+		t.Fatalf("rate %v during the wait the service named, want 50", got)
+	}
+	clk.Add(time.Second)
+	for range recoverSteps / 2 {
+		clk.Add(10 * time.Millisecond)
+		p.Succeeded()
+	}
+	if got := p.Rate(); got != 100 {
+		t.Fatalf("rate %v after %d answers, want the configured 100 back", got, recoverSteps/2)
+	}
+}
+
+func TestPaceProbesSlowlyAboveWhatWasMeasured(t *testing.T) {
+	clk := newFakeClock()
+	p := newPace(&Gate{}, 400, 100, clk.Now)
+	p.Throttled(time.Second) // 200, blind
+	for range 200 {
+		clk.Add(10 * time.Millisecond)
+		p.Succeeded()
+	}
+	p.Throttled(time.Second) // 100 measured
+	clk.Add(time.Second)
+	// 10 s of answers, one every 10 ms: about 2 % a second.
+	for range 1000 {
+		clk.Add(10 * time.Millisecond)
+		p.Succeeded()
+	}
+	if got := p.Rate(); got < 120 || got > 123 {
+		t.Fatalf("rate %v after 10 s of answers, want about 100 × 1.02^10 ≈ 122", got)
+	}
+	// An hour of silence counts for one second at most.
+	clk.Add(time.Hour)
+	before := p.Rate()
+	p.Succeeded()
+	if got := p.Rate(); got > before*1.021 {
+		t.Fatalf("rate %v after a pause, want at most 2 %% above %v", got, before)
+	}
+	// Never above the configured rate.
+	for range 100_000 {
+		clk.Add(10 * time.Millisecond)
+		p.Succeeded()
+	}
+	if got := p.Rate(); got != 400 {
+		t.Fatalf("rate %v, want the configured 400", got)
+	}
+}
+
+func TestPaceUnlimitedIgnoresThrottling(t *testing.T) {
+	clk := newFakeClock()
+	gate := &Gate{}
+	p := newPace(gate, 0, 1, clk.Now)
+	p.Throttled(3 * time.Second)
+	p.Succeeded()
+	if !math.IsInf(p.Rate(), 1) {
+		t.Fatalf("rate %v, want +Inf", p.Rate())
+	}
+	if want := clk.Now().Add(3 * time.Second); !gate.Until().Equal(want) {
+		t.Fatalf("gate holds until %v, want %v", gate.Until(), want)
+	}
+}
+
+func TestPaceWaitHonoursTheGate(t *testing.T) {
+	gate := &Gate{}
+	p := NewPace(gate, 1000, 10)
+	gate.Hold(time.Now().Add(time.Hour))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Wait(ctx); err == nil {
+		t.Fatal("Wait returned nil behind a closed gate with a cancelled context")
+	}
+	ctx2, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(time.Hour))
+	defer cancel2()
+	q := NewPace(&Gate{}, 0.0001, 1) // one token every 10,000 s
+	if err := q.Wait(ctx2); err != nil {
+		t.Fatalf("first token: %v", err)
+	}
+	if err := q.Wait(ctx2); err == nil {
+		t.Fatal("Wait accepted a token that comes after the deadline")
+	}
+}
+
+// The pace against a simulated service, on a fake clock: workers take a
+// token, send, and the service (a token bucket like Graph's, charged when
+// the request arrives) answers 429 with Retry-After in whole seconds when
+// its bucket is empty, as simtenant does. Everything is counted in events,
+// so the verdict does not depend on how fast the machine is.
+func TestPaceAgainstAThrottlingService(t *testing.T) {
+	for _, tt := range []struct {
+		name                  string
+		configured, granted   float64
+		burst, serviceBurst   int
+		writes                int
+		maxRatio, maxThrottle float64
+		// spurious picks answers that are 429 whatever the bucket holds,
+		// by their number and their time since the start.
+		spurious func(answer int, at time.Duration) bool
+	}{
+		// make bench's budget-bound and overcommitted rows.
+		{"matched", 100, 100, 100, 100, 1200, 1.02, 0, nil},
+		{"4x over", 400, 100, 100, 100, 1200, 1.20, 0.02, nil},
+		{"2x over", 200, 100, 100, 100, 1200, 1.20, 0.02, nil},
+		{"10x over", 1000, 100, 100, 100, 1200, 1.25, 0.03, nil},
+		// Graph's real budget shared with another app that takes half.
+		{"graph shared", 20, 10, 3000, 1500, 6000, 1.10, 0.01, nil},
+		// 429s that do not come from the budget (another app's burst, a
+		// fault) must not leave the pace far below it.
+		// Each costs what the service measured to grant meanwhile: it
+		// looks exactly like a budget of what was just sent.
+		{"isolated spurious 429s", 100, 100, 100, 100, 1200, 1.5, 0.02,
+			func(n int, _ time.Duration) bool { return n%200 == 0 }},
+		// Two seconds of 429s, each asking for a second, cost about two
+		// seconds more than the bucket's own depth.
+		{"a storm of 429s", 100, 100, 100, 100, 1200, 1.4, 0.05,
+			func(_ int, at time.Duration) bool { return at >= 3*time.Second && at < 5*time.Second }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := simulatePace(tt.configured, tt.burst, tt.granted, tt.serviceBurst, tt.writes, 8, 20*time.Millisecond, tt.spurious)
+			bound := float64(tt.writes-tt.serviceBurst) / tt.granted
+			ratio := r.elapsed.Seconds() / bound
+			share := float64(r.throttled) / float64(r.sent)
+			t.Logf("%d writes in %.2fs (bound %.2fs, ratio %.3f), %d of %d answered 429 (%.2f%%), final rate %.1f",
+				tt.writes, r.elapsed.Seconds(), bound, ratio, r.throttled, r.sent, 100*share, r.rate)
+			if ratio > tt.maxRatio {
+				t.Errorf("ratio %.3f to the bound, want at most %.2f", ratio, tt.maxRatio)
+			}
+			if share > tt.maxThrottle {
+				t.Errorf("%.2f%% of writes answered 429, want at most %.2f%%", 100*share, 100*tt.maxThrottle)
+			}
+		})
+	}
+}
+
+type paceResult struct {
+	elapsed         time.Duration // first to last accepted answer
+	sent, throttled int
+	rate            float64
+}
+
+// simulatePace runs writes requests through workers sharing one pace
+// against a service bucket of granted per second holding serviceBurst.
+// Latency varies between latency and 1.5 × latency (seeded), which is what
+// makes requests arrive bunched.
+func simulatePace(configured float64, burst int, granted float64, serviceBurst, writes, workers int, latency time.Duration, spurious func(int, time.Duration) bool) paceResult {
+	clk := newFakeClock()
+	start := clk.Now()
+	gate := &Gate{}
+	p := newPace(gate, configured, burst, clk.Now)
+	rng := rand.New(rand.NewPCG(1, 2))
+	svc := serviceBucket{interval: time.Duration(float64(time.Second) / granted)}
+	svc.depth = svc.interval * time.Duration(serviceBurst)
+
+	var q events
+	for w := range workers {
+		heap.Push(&q, event{at: clk.Now(), seq: w, kind: ready})
+	}
+	seq := workers
+	push := func(at time.Time, kind int) {
+		seq++
+		heap.Push(&q, event{at: at, seq: seq, kind: kind})
+	}
+	var res paceResult
+	var first, last time.Time
+	started, done, answers := workers, 0, 0
+	for q.Len() > 0 {
+		ev := heap.Pop(&q).(event)
+		clk.t = ev.at
+		now := ev.at
+		switch ev.kind {
+		case ready: // Pace.Wait, step by step
+			if until := gate.Until(); now.Before(until) {
+				push(until, ready)
+				continue
+			}
+			r := p.limiter.ReserveN(now, 1)
+			push(now.Add(r.DelayFrom(now)), token)
+		case token:
+			if now.Before(gate.Until()) {
+				push(gate.Until(), ready)
+				continue
+			}
+			res.sent++
+			push(now.Add(latency+time.Duration(rng.Int64N(int64(latency/2)))), answer)
+		case answer: // the service charges its bucket on arrival, as simtenant does
+			wait := svc.take(now)
+			if answers++; spurious != nil && spurious(answers, now.Sub(start)) {
+				wait = max(wait, time.Millisecond)
+			}
+			if wait > 0 {
+				res.throttled++
+				retryAfter := time.Duration(math.Ceil(wait.Seconds())) * time.Second
+				p.Throttled(retryAfter)
+				push(now.Add(retryAfter), ready)
+				continue
+			}
+			p.Succeeded()
+			done++
+			if first.IsZero() {
+				first = now
+			}
+			last = now
+			if started < writes {
+				started++
+				push(now, ready)
+			}
+		}
+	}
+	if done != writes {
+		panic("simulatePace lost writes")
+	}
+	res.elapsed = last.Sub(first)
+	res.rate = p.Rate()
+	return res
+}
+
+// serviceBucket is the service's token bucket (GCRA), as simtenant keeps it.
+type serviceBucket struct {
+	interval, depth time.Duration
+	tat             time.Time
+}
+
+func (b *serviceBucket) take(now time.Time) time.Duration {
+	tat := b.tat
+	if tat.Before(now) {
+		tat = now
+	}
+	next := tat.Add(b.interval)
+	if wait := next.Sub(now) - b.depth; wait > 0 {
+		return wait
+	}
+	b.tat = next
+	return 0
+}
+
+const (
+	ready = iota
+	token
+	answer
+)
+
+type event struct {
+	at   time.Time
+	seq  int
+	kind int
+}
+
+type events []event
+
+func (q events) Len() int { return len(q) }
+func (q events) Less(i, j int) bool {
+	if !q[i].at.Equal(q[j].at) {
+		return q[i].at.Before(q[j].at)
+	}
+	return q[i].seq < q[j].seq
+}
+func (q events) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *events) Push(x any)   { *q = append(*q, x.(event)) }
+func (q *events) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
