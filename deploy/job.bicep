@@ -17,6 +17,7 @@ param image string
 param cronExpression string = '0 2 * * *'
 
 @description('Longest expected run, in seconds; the container gets SIGTERM then.')
+@minValue(600)
 param replicaTimeout int = 7200
 
 @description('OFFBOARD_SOURCES')
@@ -130,6 +131,15 @@ resource job 'Microsoft.App/jobs@2024-03-01' = {
             { name: 'OFFBOARD_PROTECT', value: protect }
             { name: 'OFFBOARD_MAX_REMOVALS', value: string(maxRemovals) }
             { name: 'OFFBOARD_LOG_FORMAT', value: 'json' }
+            // The run's own deadline, five minutes before the platform's:
+            // it stops starting removals, leaves what was cut off planned,
+            // writes the report and exits 4, so the rerun knows where it
+            // stopped instead of finding a container killed mid-write.
+            { name: 'OFFBOARD_TIMEOUT', value: '${replicaTimeout - 300}s' }
+            // A soft memory limit at 80 % of the container's 1 GiB: the
+            // collector works harder near it instead of the container
+            // being killed for memory (BENCHMARKS.md, footprint).
+            { name: 'GOMEMLIMIT', value: '800MiB' }
           ]
           volumeMounts: [ { volumeName: 'offboard', mountPath: '/mnt/offboard' } ]
         }

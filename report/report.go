@@ -78,10 +78,17 @@ type Dir struct {
 	runItems []job.Item // a restore's: the run's items
 	warnings []string
 
+	// syncMu is held across an fsync of the journal, so that outcomes
+	// written meanwhile share the next one (group commit). Take it before
+	// mu, never after.
+	syncMu sync.Mutex
+
 	mu      sync.Mutex // guards everything below
 	journal *os.File
 	enc     *lineEncoder
-	err     error // sticky: the first write or sync error, or errClosed
+	err     error  // sticky: the first write or sync error, or errClosed
+	written uint64 // outcome lines written
+	synced  uint64 // outcome lines known durable
 }
 
 var _ job.Recorder = (*Dir)(nil)
@@ -281,12 +288,23 @@ func (d *Dir) Applying() error {
 	return d.sync()
 }
 
-// Outcome records one item's new state. It is safe for concurrent use.
+// Outcome records one item's new state, durably: it returns once the line
+// is on disk. It is safe for concurrent use; outcomes recorded at the same
+// time share one fsync.
 func (d *Dir) Outcome(it job.Item) error {
+	n, err := d.writeOutcome(it)
+	if err != nil {
+		return err
+	}
+	return d.syncThrough(n)
+}
+
+// writeOutcome appends its line and returns its number.
+func (d *Dir) writeOutcome(it job.Item) (uint64, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.err != nil {
-		return d.err
+		return 0, d.err
 	}
 	d.enc.reset()
 	d.enc.encode(outcomeRecord{
@@ -301,9 +319,42 @@ func (d *Dir) Outcome(it job.Item) error {
 		UpdatedAt:    formatTime(it.UpdatedAt),
 	})
 	if err := d.write(); err != nil {
-		return err
+		return 0, err
 	}
-	return d.sync()
+	d.written++
+	return d.written, nil
+}
+
+// syncThrough returns once outcome line n is durable: at once when an
+// fsync that began after it was written has succeeded, else after one of
+// its own, which covers every line written before it began.
+func (d *Dir) syncThrough(n uint64) error {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	d.mu.Lock()
+	if d.synced >= n {
+		d.mu.Unlock()
+		return nil
+	}
+	if d.err != nil {
+		defer d.mu.Unlock()
+		return d.err
+	}
+	upto, f := d.written, d.journal
+	d.mu.Unlock()
+	// Outside mu, so that other outcomes are written meanwhile; Close
+	// waits for syncMu, so f stays open.
+	err := f.Sync()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err != nil {
+		if d.err == nil {
+			d.err = fmt.Errorf("report: sync journal: %w", err)
+		}
+		return d.err
+	}
+	d.synced = upto
+	return nil
 }
 
 // write appends the encoder's bytes; d.mu is held.
@@ -337,6 +388,8 @@ func (d *Dir) usable() error {
 // Close closes the journal and releases the lock. The lock file stays:
 // removing it would race with a run that has just opened it.
 func (d *Dir) Close() error {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.journal == nil {
