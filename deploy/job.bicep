@@ -1,8 +1,10 @@
-// offboard as a scheduled Azure Container Apps job: a user-assigned managed
-// identity, a Container Apps environment, a storage account whose Azure
-// Files share holds HR's drop folder and the reports, and the job itself.
-// Grant the identity its Graph application permissions and its Azure role
-// afterwards (see deploy/README.md).
+// offboard as an Azure Container Apps job: a user-assigned managed
+// identity, a Container Apps environment, a storage account with two blob
+// containers (`incoming`, HR's drop folder, and `reports`), and the job
+// itself, started nightly (trigger 'Schedule') or when a CSV lands in
+// `incoming` (trigger 'Event'). The identity gets Storage Blob Data
+// Contributor on the account here; grant it its Graph application
+// permissions and its Azure role afterwards (see deploy/README.md).
 
 @description('Name prefix of every resource.')
 param name string = 'offboard'
@@ -13,8 +15,15 @@ param location string = resourceGroup().location
 @description('Container image, e.g. myregistry.azurecr.io/offboard:1.0.0.')
 param image string
 
-@description('Nightly schedule, five cron fields, UTC.')
+@description('Schedule: nightly at cronExpression. Event: whenever incoming holds a CSV, polled every pollingInterval seconds.')
+@allowed([ 'Schedule', 'Event' ])
+param trigger string = 'Schedule'
+
+@description('Nightly schedule, five cron fields, UTC (trigger Schedule).')
 param cronExpression string = '0 2 * * *'
+
+@description('How often, in seconds, the Event trigger looks at incoming.')
+param pollingInterval int = 300
 
 @description('Longest expected run, in seconds; the container gets SIGTERM then.')
 @minValue(600)
@@ -57,14 +66,35 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-01-01' = {
   }
 }
 
-resource files 'Microsoft.Storage/storageAccounts/fileServices@2023-01-01' = {
+resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2023-01-01' = {
   parent: storage
   name: 'default'
 }
 
-resource share 'Microsoft.Storage/storageAccounts/fileServices/shares@2023-01-01' = {
-  parent: files
-  name: 'offboard'
+// HR's drop folder: every CSV at its root is one night's input.
+resource incoming 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-01-01' = {
+  parent: blobs
+  name: 'incoming'
+}
+
+// One folder per input file: reports/{file name without .csv}/.
+resource reports 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-01-01' = {
+  parent: blobs
+  name: 'reports'
+}
+
+// The job reads the input, writes reports and takes its run lock (a blob
+// lease) with its own identity: no key in the job's configuration.
+var blobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+
+resource blobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, identity.id, blobDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobDataContributor)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
 }
 
 resource env 'Microsoft.App/managedEnvironments@2024-03-01' = {
@@ -81,18 +111,11 @@ resource env 'Microsoft.App/managedEnvironments@2024-03-01' = {
   }
 }
 
-resource envStorage 'Microsoft.App/managedEnvironments/storages@2024-03-01' = {
-  parent: env
-  name: 'offboard'
-  properties: {
-    azureFile: {
-      accountName: storage.name
-      accountKey: storage.listKeys().keys[0].value
-      shareName: share.name
-      accessMode: 'ReadWrite'
-    }
-  }
-}
+// The Event trigger's scaler (KEDA azure-blob) counts the blobs in
+// incoming with the account's connection string, kept as a secret of the
+// job; the job itself never sees it.
+var scalerSecret = 'storage-connection'
+var storageConnection = 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}'
 
 resource job 'Microsoft.App/jobs@2024-03-01' = {
   name: '${name}-job'
@@ -104,12 +127,38 @@ resource job 'Microsoft.App/jobs@2024-03-01' = {
   properties: {
     environmentId: env.id
     configuration: {
-      triggerType: 'Schedule'
-      scheduleTriggerConfig: {
+      triggerType: trigger
+      scheduleTriggerConfig: trigger == 'Schedule' ? {
         cronExpression: cronExpression
         parallelism: 1
         replicaCompletionCount: 1
-      }
+      } : null
+      // KEDA's azure-blob rule counts blobs, not new ones: while a CSV stays
+      // in incoming, an execution starts every pollingInterval; it finds the
+      // file's report finished and exits 0 at once (see deploy/README.md).
+      // One execution at a time; the run lock refuses a second anyway.
+      eventTriggerConfig: trigger == 'Event' ? {
+        parallelism: 1
+        replicaCompletionCount: 1
+        scale: {
+          minExecutions: 0
+          maxExecutions: 1
+          pollingInterval: pollingInterval
+          rules: [
+            {
+              name: 'incoming-csv'
+              type: 'azure-blob'
+              metadata: {
+                accountName: storage.name
+                blobContainerName: incoming.name
+                blobCount: '1'
+              }
+              auth: [ { secretRef: scalerSecret, triggerParameter: 'connection' } ]
+            }
+          ]
+        }
+      } : null
+      secrets: trigger == 'Event' ? [ { name: scalerSecret, value: storageConnection } ] : []
       replicaTimeout: replicaTimeout
       // Reruns are the job's own business: a rerun into the same report
       // directory finishes what a failed run left.
@@ -124,8 +173,10 @@ resource job 'Microsoft.App/jobs@2024-03-01' = {
           resources: { cpu: json('0.5'), memory: '1Gi' }
           env: [
             { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
-            { name: 'OFFBOARD_INPUT', value: '/mnt/offboard/incoming/departures.csv' }
-            { name: 'OFFBOARD_REPORT', value: '/mnt/offboard/reports/latest' }
+            // A drop folder: every CSV in incoming, oldest first, each into
+            // reports/{name}/, skipping those whose report says done.
+            { name: 'OFFBOARD_INPUT', value: '${storage.properties.primaryEndpoints.blob}${incoming.name}/' }
+            { name: 'OFFBOARD_REPORT', value: '${storage.properties.primaryEndpoints.blob}${reports.name}/' }
             { name: 'OFFBOARD_SOURCES', value: sources }
             { name: 'OFFBOARD_AZURE_SCOPES', value: azureScopes }
             { name: 'OFFBOARD_PROTECT', value: protect }
@@ -141,14 +192,14 @@ resource job 'Microsoft.App/jobs@2024-03-01' = {
             // being killed for memory (BENCHMARKS.md, footprint).
             { name: 'GOMEMLIMIT', value: '800MiB' }
           ]
-          volumeMounts: [ { volumeName: 'offboard', mountPath: '/mnt/offboard' } ]
         }
       ]
-      volumes: [ { name: 'offboard', storageType: 'AzureFile', storageName: envStorage.name } ]
     }
   }
+  dependsOn: [ blobAccess ]
 }
 
 output identityPrincipalId string = identity.properties.principalId
 output identityClientId string = identity.properties.clientId
 output jobName string = job.name
+output storageAccount string = storage.name

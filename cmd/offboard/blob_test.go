@@ -182,7 +182,10 @@ func TestDropFolders(t *testing.T) {
 	tn := startTenant(t, simtenant.Config{Seed: 32})
 	env := []string{"AZURE_STORAGE_CONNECTION_STRING=" + az.conn}
 	incoming, reports := az.container(t, "incoming"), az.container(t, "reports")
-	for _, kind := range []string{"local", "blob"} {
+	// blob-root: HR's files at the root of a container of their own, the
+	// reports at the root of another (what deploy/job.bicep sets up).
+	rootIn, rootOut := az.container(t, "dropin"), az.container(t, "dropout")
+	for _, kind := range []string{"local", "blob", "blob-root"} {
 		t.Run(kind, func(t *testing.T) {
 			// Three files, of which the second fails (403 on its removal).
 			a, _ := tn.user("a-"+kind+"@contoso.com", 1)
@@ -199,14 +202,22 @@ func TestDropFolders(t *testing.T) {
 				if err := os.WriteFile(filepath.Join(input, name), data, 0o600); err != nil {
 					t.Fatal(err)
 				}
-				put(t, incoming, kind+"/"+name, data)
+				if kind == "blob-root" {
+					put(t, rootIn, name, data)
+				} else {
+					put(t, incoming, kind+"/"+name, data)
+				}
 			}
 			if err := os.WriteFile(filepath.Join(input, "notes.txt"), []byte("not a csv"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if kind == "blob" {
+			switch kind {
+			case "blob":
 				input, report = az.root+"/incoming/blob/", az.root+"/reports/nightly/"
 				read = func(base string) []byte { return get(t, reports, "nightly/"+base+"/report.csv") }
+			case "blob-root":
+				input, report = az.root+"/dropin/", az.root+"/dropout/"
+				read = func(base string) []byte { return get(t, rootOut, base+"/report.csv") }
 			}
 			tn.ResetRequests()
 			wantCode(t, tn.offboard(t, env, "run", "--input", input, "--report", report), 1) // the worst of 0, 1, 0

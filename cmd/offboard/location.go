@@ -103,7 +103,7 @@ func (j *jobRun) openReport(ctx context.Context, spec, inputSHA string, info rep
 	if err != nil {
 		return nil, err
 	}
-	r := &remoteReport{store: store, prefix: strings.TrimSuffix(loc.Path, "/") + "/", log: j.log}
+	r := &remoteReport{store: store, prefix: loc.Prefix(), log: j.log}
 	if r.lock, err = store.Lock(ctx, r.prefix+".lock"); err != nil {
 		if errors.Is(err, blob.ErrBusy) {
 			return nil, fmt.Errorf("%s: %w", spec, report.ErrBusy)
@@ -256,7 +256,7 @@ func (j *jobRun) readSummaryAt(ctx context.Context, spec string) (report.Summary
 	if err != nil {
 		return report.Summary{}, false
 	}
-	data, err := store.Read(ctx, strings.TrimSuffix(loc.Path, "/")+"/"+summaryName, 1<<20)
+	data, err := store.Read(ctx, loc.Join(summaryName).Path, 1<<20)
 	var s report.Summary
 	if err != nil || json.Unmarshal(data, &s) != nil {
 		return report.Summary{}, false
@@ -286,7 +286,7 @@ func (j *jobRun) dropFolder(ctx context.Context, spec string) (files []dropFile,
 		if err != nil {
 			return nil, true, err
 		}
-		objs, err := store.List(ctx, loc.Path, ".csv")
+		objs, err := store.List(ctx, loc.Prefix(), ".csv")
 		if err != nil {
 			return nil, true, err
 		}

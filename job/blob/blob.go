@@ -70,6 +70,11 @@ func Parse(raw string) (loc Location, ok bool, err error) {
 }
 
 func location(service, containerName, path, raw string) (Location, bool, error) {
+	if path == "" && strings.HasSuffix(raw, containerName+"/") {
+		// https://{account}.blob.../{container}/: the container's root,
+		// a folder.
+		return Location{Container: service + "/" + containerName, Name: containerName}, true, nil
+	}
 	p, err := url.PathUnescape(path)
 	if err != nil || p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, "//") {
 		return Location{}, true, fmt.Errorf("%q: bad blob path", raw)
@@ -85,12 +90,22 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Folder reports whether the location names a folder (a prefix).
-func (l Location) Folder() bool { return strings.HasSuffix(l.Path, "/") }
+// Folder reports whether the location names a folder (a prefix, or the
+// container's root).
+func (l Location) Folder() bool { return l.Path == "" || strings.HasSuffix(l.Path, "/") }
+
+// Prefix is the prefix of the blobs under the location taken as a folder:
+// its path with one trailing slash, or nothing at the container's root.
+func (l Location) Prefix() string {
+	if l.Path == "" {
+		return ""
+	}
+	return strings.TrimSuffix(l.Path, "/") + "/"
+}
 
 // Join returns the location of name under a folder location.
 func (l Location) Join(name string) Location {
-	l.Path = strings.TrimSuffix(l.Path, "/") + "/" + name
+	l.Path = l.Prefix() + name
 	return l
 }
 
