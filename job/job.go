@@ -158,6 +158,30 @@ type Grouper interface {
 	GroupSize() int
 }
 
+// BatchRemover is implemented by a source that can send several removals
+// in one request (Graph's JSON batching). The runner hands it chunks of up
+// to BatchSize pending assignments of that source, each chunk one worker
+// task, and records every assignment's result on its own. A BatchSize below
+// 2 means removals go one at a time through Remove.
+type BatchRemover interface {
+	// BatchSize is how many assignments one RemoveBatch call takes at most.
+	BatchSize() int
+	// RemoveBatch removes the assignments and answers for each of them, in
+	// the same order: exactly what Remove would have answered for it, and
+	// how many times it was sent, retries included. An assignment whose
+	// request was cut off by ctx carries ctx's error.
+	RemoveBatch(ctx context.Context, as []Assignment) []BatchResult
+}
+
+// BatchResult is what RemoveBatch achieved for one assignment.
+type BatchResult struct {
+	Outcome Outcome
+	// Err is a final failure, as Remove's error.
+	Err error
+	// Attempts counts the requests that carried this assignment.
+	Attempts int
+}
+
 // Outcome is what a removal achieved.
 type Outcome struct {
 	State  State

@@ -144,13 +144,32 @@ func newPace(gate *Gate, perSecond float64, burst int, now func() time.Time) *Pa
 // Wait blocks until the caller may send one request: the gate is open and a
 // token is taken. It returns early with the context's error, or at once
 // with an error when the token would come after the context's deadline.
-func (p *Pace) Wait(ctx context.Context) error {
+func (p *Pace) Wait(ctx context.Context) error { return p.WaitN(ctx, 1) }
+
+// WaitN is Wait for n requests sent together (the sub-requests of one
+// batch, each of which the service charges): it takes n tokens, in
+// bucket-sized bites when n is more than the bucket holds.
+func (p *Pace) WaitN(ctx context.Context, n int) error {
+	for n > 0 {
+		k := n
+		if p.max != rate.Inf {
+			k = min(n, max(p.limiter.Burst(), 1))
+		}
+		if err := p.wait(ctx, k); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+func (p *Pace) wait(ctx context.Context, n int) error {
 	for {
 		if err := sleepUntil(ctx, p.gate.Until()); err != nil {
 			return err
 		}
 		now := p.now()
-		r := p.limiter.ReserveN(now, 1)
+		r := p.limiter.ReserveN(now, n)
 		at := now.Add(r.DelayFrom(now))
 		if deadline, ok := ctx.Deadline(); ok && at.After(deadline) {
 			r.CancelAt(now)

@@ -566,71 +566,99 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item) error {
 		})
 	}()
 
+	// cutOff leaves an item planned: the run cut its request off (the
+	// grace after a signal ran out, or the deadline came), and the
+	// service may or may not have acted on it. No outcome is recorded, so
+	// the item stays planned, and unconfirmed for the rerun, which lists
+	// it again or confirms it absent.
+	cutOff := func(it *Item, err error) {
+		mu.Lock()
+		it.Detail = joinDetail(it.Detail, "cut off in flight by the interruption: the rerun finds out whether it took effect")
+		it.UpdatedAt = r.Now().UTC()
+		done++
+		mu.Unlock()
+		r.Log.Warn("a removal was cut off; its outcome is unknown until the rerun",
+			zap.String("principal_id", it.PrincipalID), zap.String("source", it.Source),
+			zap.String("assignment_id", it.AssignmentID), zap.Error(err))
+	}
+	// record journals one item's outcome and logs it.
+	record := func(it *Item, out Outcome, err error, attempts int, began time.Time) {
+		if err != nil {
+			out = Outcome{State: Failed, Detail: err.Error()}
+		}
+		mu.Lock()
+		// The plan's detail says what the assignment is (a group's
+		// name); the outcome's says what happened to it.
+		it.State, it.Detail = out.State, joinDetail(it.Detail, out.Detail)
+		it.Attempts = attempts
+		it.UpdatedAt = r.Now().UTC()
+		rec := *it
+		mu.Unlock()
+		if err := r.Recorder.Outcome(rec); err != nil {
+			mu.Lock()
+			if journalE == nil {
+				journalE = err
+			}
+			mu.Unlock()
+			stop(err)
+		}
+		mu.Lock()
+		done++
+		mu.Unlock()
+		r.Log.Info("outcome",
+			zap.String("principal_id", rec.PrincipalID), zap.String("source", rec.Source),
+			zap.String("assignment_id", rec.AssignmentID), zap.String("status", string(rec.State)),
+			zap.Int("attempts", rec.Attempts), zap.Int64("latency_ms", time.Since(began).Milliseconds()),
+			zap.String("detail", rec.Detail))
+	}
+
 	var g errgroup.Group
 	g.SetLimit(r.Concurrency)
 	// No new work once ctx is done or requests can no longer be sent:
 	// reqCtx carries the deadline on a timer of its own, which may fire
 	// a moment before ctx's.
 	stopped := func() bool { return runCtx.Err() != nil || reqCtx.Err() != nil }
-	for _, it := range pending {
+	for _, tk := range r.tasks(sources, pending) {
 		if stopped() {
 			break
 		}
-		src := sources[it.Source]
 		g.Go(func() error {
 			if stopped() {
 				return nil
 			}
 			began := time.Now()
-			actx, attempts := WithAttempts(reqCtx)
-			out, err := src.Remove(actx, Assignment{
-				Source: it.Source, ID: it.AssignmentID, PrincipalID: it.PrincipalID,
-				RoleDefinitionID: it.RoleDefinitionID, Scope: it.Scope, Raw: it.Raw,
-				Justification: r.justification(it.Reference),
-			})
-			if err != nil && reqCtx.Err() != nil {
-				// The run cut the request off (the grace after a signal
-				// ran out, or the deadline came): the service may or may
-				// not have acted on it. No outcome is recorded, so the
-				// item stays planned, and unconfirmed for the rerun,
-				// which lists it again or confirms it absent.
-				mu.Lock()
-				it.Detail = joinDetail(it.Detail, "cut off in flight by the interruption: the rerun finds out whether it took effect")
-				it.UpdatedAt = r.Now().UTC()
-				done++
-				mu.Unlock()
-				r.Log.Warn("a removal was cut off; its outcome is unknown until the rerun",
-					zap.String("principal_id", it.PrincipalID), zap.String("source", it.Source),
-					zap.String("assignment_id", it.AssignmentID), zap.Error(err))
+			if tk.batch != nil {
+				as := make([]Assignment, len(tk.items))
+				for i, it := range tk.items {
+					as[i] = r.assignment(it)
+				}
+				results := tk.batch.RemoveBatch(reqCtx, as)
+				for i, it := range tk.items {
+					var res BatchResult
+					if i < len(results) {
+						res = results[i]
+					} else {
+						res.Err = errors.New("the source gave no answer for this removal")
+					}
+					// Only an assignment still unanswered when the run cut
+					// the chunk off is unknown; the others were answered.
+					if res.Err != nil && reqCtx.Err() != nil &&
+						(errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded)) {
+						cutOff(it, res.Err)
+						continue
+					}
+					record(it, res.Outcome, res.Err, res.Attempts, began)
+				}
 				return nil
 			}
-			if err != nil {
-				out = Outcome{State: Failed, Detail: err.Error()}
+			it := tk.items[0]
+			actx, attempts := WithAttempts(reqCtx)
+			out, err := tk.src.Remove(actx, r.assignment(it))
+			if err != nil && reqCtx.Err() != nil {
+				cutOff(it, err)
+				return nil
 			}
-			mu.Lock()
-			// The plan's detail says what the assignment is (a group's
-			// name); the outcome's says what happened to it.
-			it.State, it.Detail = out.State, joinDetail(it.Detail, out.Detail)
-			it.Attempts = int(attempts.Load())
-			it.UpdatedAt = r.Now().UTC()
-			rec := *it
-			mu.Unlock()
-			if err := r.Recorder.Outcome(rec); err != nil {
-				mu.Lock()
-				if journalE == nil {
-					journalE = err
-				}
-				mu.Unlock()
-				stop(err)
-			}
-			mu.Lock()
-			done++
-			mu.Unlock()
-			r.Log.Info("outcome",
-				zap.String("principal_id", rec.PrincipalID), zap.String("source", rec.Source),
-				zap.String("assignment_id", rec.AssignmentID), zap.String("status", string(rec.State)),
-				zap.Int("attempts", rec.Attempts), zap.Int64("latency_ms", time.Since(began).Milliseconds()),
-				zap.String("detail", rec.Detail))
+			record(it, out, err, int(attempts.Load()), began)
 			return nil
 		})
 	}
@@ -641,6 +669,47 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item) error {
 		return fmt.Errorf("recording an outcome: %w", journalE)
 	}
 	return nil
+}
+
+// task is one worker's share of the removals: one item, or a chunk of
+// items of a source that removes them in batches.
+type task struct {
+	src   Source
+	batch BatchRemover // set for a chunk
+	items []*Item
+}
+
+// tasks splits the pending items into tasks, in the plan's order: an item
+// of a source that batches joins that source's open chunk, which becomes a
+// task when it is full (or at the end); any other item is a task alone.
+func (r *Runner) tasks(sources map[string]Source, pending []*Item) []task {
+	var out []task
+	open := map[string]int{} // source → index in out of its open chunk
+	for _, it := range pending {
+		src := sources[it.Source]
+		br, ok := src.(BatchRemover)
+		if !ok || br.BatchSize() < 2 {
+			out = append(out, task{src: src, items: []*Item{it}})
+			continue
+		}
+		i, ok := open[it.Source]
+		if !ok || len(out[i].items) >= br.BatchSize() {
+			i = len(out)
+			open[it.Source] = i
+			out = append(out, task{src: src, batch: br})
+		}
+		out[i].items = append(out[i].items, it)
+	}
+	return out
+}
+
+// assignment is what a source needs to remove an item.
+func (r *Runner) assignment(it *Item) Assignment {
+	return Assignment{
+		Source: it.Source, ID: it.AssignmentID, PrincipalID: it.PrincipalID,
+		RoleDefinitionID: it.RoleDefinitionID, Scope: it.Scope, Raw: it.Raw,
+		Justification: r.justification(it.Reference),
+	}
 }
 
 // progress logs a line every ProgressEvery until ctx is done.

@@ -171,6 +171,7 @@ func (c *call) reset() {
 		tcp.SetLinger(0)
 	}
 	conn.Close()
+	c.gone = true
 }
 
 // injectFault answers a Config.FaultRate share of requests with a server
@@ -220,8 +221,10 @@ func (h *heldAnswer) Write(b []byte) (int, error) {
 	return h.body.Write(b)
 }
 
-// hold makes the rest of the pipeline answer into a buffer.
-func (c *call) hold() {
+// hold makes the rest of the pipeline answer into a buffer; deliverHeld
+// then drops it (lose) or cuts it off half-way.
+func (c *call) hold(lose bool) {
+	c.loseHeld = lose
 	real := c.w.ResponseWriter
 	c.w.ResponseWriter = &heldAnswer{real: real, header: real.Header().Clone()}
 }
@@ -234,7 +237,10 @@ func (c *call) deliverHeld() {
 		return
 	}
 	c.w.ResponseWriter = h.real
-	if c.rule.LoseAnswer || h.status == 0 {
+	if c.gone {
+		return
+	}
+	if c.loseHeld || h.status == 0 {
 		c.w.status = 0
 		c.reset()
 		return
@@ -263,4 +269,5 @@ func (c *call) hangUp() {
 		panic(http.ErrAbortHandler)
 	}
 	conn.Close()
+	c.gone = true
 }

@@ -52,6 +52,13 @@ type call struct {
 	bodyErr         error
 	rule            *Rule
 	origin          origin
+	// kind says whether this is a standalone request, a $batch envelope
+	// or a sub-request inside one (batch.go).
+	kind callKind
+	// loseHeld: the held answer (hold) is dropped rather than cut off.
+	loseHeld bool
+	// gone: the connection was reset or hung up on; nothing more is sent.
+	gone bool
 }
 
 // param is a percent-decoded path parameter of the matched route.
@@ -204,7 +211,7 @@ func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if c.rule.CutAnswer || c.rule.LoseAnswer {
-			c.hold()
+			c.hold(c.rule.LoseAnswer)
 			defer c.deliverHeld() // before finish, which logs the status
 		}
 	}
@@ -215,6 +222,17 @@ func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 		c.error(http.StatusBadRequest, "BadRequest", "Failed to read the request body: "+c.bodyErr.Error())
 		return
 	}
+	if c.kind == batchEnvelope {
+		t.serveBatch(c)
+		return
+	}
+	t.handleAdmitted(c)
+}
+
+// handleAdmitted runs the stages after authentication: throttling,
+// injected faults, routing. A sub-request of a batch goes through them
+// exactly as a standalone request does.
+func (t *Tenant) handleAdmitted(c *call) {
 	if !t.admit(c) {
 		return
 	}
@@ -227,9 +245,20 @@ func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 // begin logs the request's arrival, reads its body and sets the headers
 // every Graph answer carries.
 func (t *Tenant) begin(w http.ResponseWriter, r *http.Request) *call {
-	c := &call{t: t, r: r}
+	body, bodyErr := readBody(r)
+	kind := standalone
+	if isBatchRequest(r) {
+		kind = batchEnvelope
+	}
+	return t.beginCall(w, r, body, bodyErr, kind)
+}
+
+// beginCall is begin for a request whose body is read: a standalone
+// request, a batch, or a sub-request of a batch.
+func (t *Tenant) beginCall(w http.ResponseWriter, r *http.Request, body []byte, bodyErr error, kind callKind) *call {
+	c := &call{t: t, r: r, kind: kind}
 	c.w = &recorder{ResponseWriter: w, c: c}
-	c.body, c.bodyErr = readBody(r)
+	c.body, c.bodyErr = body, bodyErr
 
 	t.mu.Lock()
 	c.at = t.cfg.Now()
@@ -244,9 +273,19 @@ func (t *Tenant) begin(w http.ResponseWriter, r *http.Request) *call {
 		RawQuery:    r.URL.RawQuery,
 		Header:      r.Header.Clone(),
 		Body:        c.body,
+		InBatch:     kind == subRequest,
 	})
-	t.stats.Requests++
-	t.stats.ByMethod[r.Method]++
+	switch kind {
+	case standalone:
+		t.stats.Requests++
+		t.stats.ByMethod[r.Method]++
+	case batchEnvelope:
+		t.stats.Requests++
+		t.stats.Batches++
+	case subRequest:
+		t.stats.SubRequests++
+		t.stats.ByMethod[r.Method]++
+	}
 	key := retryKey(r, c.body)
 	if notBefore, ok := t.retryAfter[key]; ok {
 		if c.at.Before(notBefore) {
@@ -287,6 +326,13 @@ func (t *Tenant) finish(c *call) {
 		return // ResetRequests came while this request was served
 	}
 	t.log[i].Status = status
+	if c.kind == batchEnvelope {
+		t.stats.BatchesByStatus[status]++
+		if c.origin == byRule {
+			t.stats.Ruled++
+		}
+		return
+	}
 	t.stats.ByStatus[status]++
 	byStatus := t.stats.ByMethodStatus[c.r.Method]
 	if byStatus == nil {

@@ -99,17 +99,31 @@ type Request struct {
 	Header      http.Header // as received, Authorization included
 	Body        []byte      // after gzip decoding
 	Status      int         //
+	// InBatch marks a sub-request of a $batch: its method, path, headers
+	// and body are the sub-request's own, logged after the batch itself.
+	InBatch bool
 }
 
 // Stats counts answered requests. ResetRequests clears it with the log.
+//
+// A $batch is one round trip but carries up to 20 requests, each served
+// (throttled, faulted, routed) as a standalone one: Requests counts round
+// trips (a batch once), and every other counter but Batches and
+// BatchesByStatus counts the requests the service acted on, standalone or
+// inside a batch (a batch's envelope not at all), so that
+// ByMethodStatus["DELETE"][429] over ByMethod["DELETE"] is the share of
+// removals throttled however they were sent.
 type Stats struct {
-	Requests       int                    `json:"requests"`         // requests that arrived
-	ByStatus       map[int]int            `json:"by_status"`        // answers per status code (0: reset or abandoned)
-	ByMethod       map[string]int         `json:"by_method"`        // requests per method
-	ByMethodStatus map[string]map[int]int `json:"by_method_status"` // e.g. ByMethodStatus["DELETE"][429]
-	Throttled      int                    `json:"throttled"`        // 429s served by the throttle (not by rules)
-	Faults         int                    `json:"faults"`           // answers chosen by Config.FaultRate
-	Ruled          int                    `json:"ruled"`            // requests a rule answered, delayed or reset
+	Requests        int                    `json:"requests"`          // HTTP requests that arrived (round trips; a batch counts once)
+	ByStatus        map[int]int            `json:"by_status"`         // answers per status code (0: reset or abandoned)
+	ByMethod        map[string]int         `json:"by_method"`         // requests per method, sub-requests included
+	ByMethodStatus  map[string]map[int]int `json:"by_method_status"`  // e.g. ByMethodStatus["DELETE"][429]
+	Throttled       int                    `json:"throttled"`         // 429s served by the throttle (not by rules)
+	Faults          int                    `json:"faults"`            // answers chosen by Config.FaultRate
+	Ruled           int                    `json:"ruled"`             // requests a rule answered, delayed or reset
+	Batches         int                    `json:"batches"`           // $batch requests
+	SubRequests     int                    `json:"sub_requests"`      // requests inside them
+	BatchesByStatus map[int]int            `json:"batches_by_status"` // what the $batch requests themselves were answered
 }
 
 // Config shapes a tenant. The zero value gives a quiet tenant with Graph's
@@ -611,9 +625,10 @@ func (t *Tenant) ResetRequests() {
 
 func (t *Tenant) resetStatsLocked() {
 	t.stats = Stats{
-		ByStatus:       map[int]int{},
-		ByMethod:       map[string]int{},
-		ByMethodStatus: map[string]map[int]int{},
+		ByStatus:        map[int]int{},
+		ByMethod:        map[string]int{},
+		ByMethodStatus:  map[string]map[int]int{},
+		BatchesByStatus: map[int]int{},
 	}
 }
 
@@ -624,6 +639,7 @@ func (t *Tenant) Stats() Stats {
 	s := t.stats
 	s.ByStatus = maps.Clone(t.stats.ByStatus)
 	s.ByMethod = maps.Clone(t.stats.ByMethod)
+	s.BatchesByStatus = maps.Clone(t.stats.BatchesByStatus)
 	s.ByMethodStatus = make(map[string]map[int]int, len(t.stats.ByMethodStatus))
 	for m, byStatus := range t.stats.ByMethodStatus {
 		s.ByMethodStatus[m] = maps.Clone(byStatus)

@@ -40,7 +40,14 @@ type config struct {
 	// RequestTimeout bounds one attempt of one request.
 	Timeout        time.Duration
 	RequestTimeout time.Duration
+	// GraphBatchSize is how many Graph removals one $batch request
+	// carries; 1 sends each on its own. Only `run` sets it: a restore
+	// sends its requests one by one.
+	GraphBatchSize int
 }
+
+// maxGraphBatch is the most requests Graph takes in one $batch.
+const maxGraphBatch = 20
 
 // knownSources are the sources of CONTRACT.md this build implements.
 var knownSources = []string{"directory", "pim", "groups", "azure"}
@@ -61,6 +68,7 @@ func parseRunFlags(args []string, env func(string) (string, bool), out io.Writer
 	fs.StringVar(&scopes, "azure-scopes", "", "comma-separated ARM scopes, or all (needed by the azure source)")
 	fs.StringVar(&protect, "protect", "", "comma-separated object ids never touched (break-glass accounts)")
 	fs.StringVar(&c.SelfID, "self-id", "", "the job's own object id, never touched (default: the token's oid claim)")
+	fs.IntVar(&c.GraphBatchSize, "graph-batch-size", 20, "Graph removals sent in one $batch request, 1 to 20 (1: one request each, no $batch)")
 	c.serviceFlags(fs)
 	if err := parseWithEnv(fs, args, env); err != nil {
 		return c, err
@@ -156,6 +164,9 @@ func (c *config) check(sources, scopes, protect string) error {
 			errs = append(errs, fmt.Errorf("--self-id: %q is not an object id (GUID)", c.SelfID))
 		}
 		c.SelfID = job.NormalizeGUID(c.SelfID)
+	}
+	if c.GraphBatchSize < 1 || c.GraphBatchSize > maxGraphBatch {
+		errs = append(errs, fmt.Errorf("--graph-batch-size %d: must be between 1 and %d (Graph's limit for a $batch)", c.GraphBatchSize, maxGraphBatch))
 	}
 	errs = append(errs, c.checkService()...)
 	return errors.Join(errs...)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -230,6 +231,12 @@ type faultCase struct {
 	// noRerun: the fault has not passed when the test ends (a rerun would
 	// come back before the wait the service asked for).
 	noRerun bool
+	// perRequest: what the case expects is what one request alone meets.
+	// Batched, a fault aimed at one removal's connection (its answer lost,
+	// cut off or late) or at the order requests go in meets every removal
+	// of its batch: such a case runs with --graph-batch-size 1 only, and
+	// batchedFaultCases says what a batch meets instead.
+	perRequest bool
 }
 
 // retried is the end of a fault the retries absorb: every row removed.
@@ -247,7 +254,8 @@ var faultCases = []faultCase{
 		check:   wantRetried(6),
 	},
 	{
-		name: "answer cut off mid-body",
+		name:       "answer cut off mid-body",
+		perRequest: true,
 		rules: func(ft *faultTenant) []simtenant.Rule {
 			// A page cut off half-way is read again; a removal whose
 			// answer is cut after its status stands as it is.
@@ -256,7 +264,8 @@ var faultCases = []faultCase{
 		allowed: retried,
 	},
 	{
-		name: "removal made but its answer lost",
+		name:       "removal made but its answer lost",
+		perRequest: true,
 		rules: func(ft *faultTenant) []simtenant.Rule {
 			return []simtenant.Rule{ft.write(simtenant.Rule{Times: 1, LoseAnswer: true})}
 		},
@@ -279,8 +288,9 @@ var faultCases = []faultCase{
 		},
 	},
 	{
-		name: "server-side timeout",
-		args: []string{"--request-timeout", "1s"},
+		name:       "server-side timeout",
+		perRequest: true,
+		args:       []string{"--request-timeout", "1s"},
 		rules: func(ft *faultTenant) []simtenant.Rule {
 			return []simtenant.Rule{ft.list(simtenant.Rule{Times: 1, Delay: 4 * time.Second}), ft.write(simtenant.Rule{Times: 1, Delay: 4 * time.Second})}
 		},
@@ -349,8 +359,9 @@ var faultCases = []faultCase{
 		check:   wantRetried(6),
 	},
 	{
-		name: "Retry-After beyond the run's deadline",
-		args: []string{"--timeout", "60s", "--concurrency", "1"},
+		name:       "Retry-After beyond the run's deadline",
+		perRequest: true,
+		args:       []string{"--timeout", "60s", "--concurrency", "1"},
 		rules: func(ft *faultTenant) []simtenant.Rule {
 			return []simtenant.Rule{ft.write(simtenant.Rule{Times: 1, Status: 429, Header: http.Header{"Retry-After": {"600"}}})}
 		},
@@ -452,7 +463,12 @@ func wantListingFailed(detail string) func(t *testing.T, ft *faultTenant, rows m
 	}
 }
 
+// TestFaultMatrix runs every fault against every source with one request
+// a removal (--graph-batch-size 1), and the faults that mean the same for
+// a batch against the Graph sources with removals batched (the default);
+// batchedFaultCases are the faults whose meaning a batch changes.
 func TestFaultMatrix(t *testing.T) {
+	single := []string{"OFFBOARD_GRAPH_BATCH_SIZE=1"}
 	for _, fc := range faultCases {
 		for _, src := range sourceCases {
 			if fc.applies != nil && !fc.applies(src) {
@@ -460,51 +476,146 @@ func TestFaultMatrix(t *testing.T) {
 			}
 			t.Run(fc.name+"/"+src.name, func(t *testing.T) {
 				t.Parallel()
-				cfg := fc.cfg
-				cfg.Seed = 700
-				ft := newFaultTenant(t, src, cfg)
-				for _, r := range fc.rules(ft) {
-					ft.AddRule(r)
-				}
-				dir := filepath.Join(t.TempDir(), "report")
-				r := ft.run(t, dir, fc.env, fc.args...)
-				wantCode(t, r, fc.code)
-				rows := ft.accountFor(t, dir, fc.allowed...)
-				for _, row := range rows {
-					if row["status"] != "failed" {
-						continue
-					}
-					for _, d := range fc.failedDetail {
-						if !strings.Contains(row["detail"], d) {
-							t.Errorf("failed row %s: detail %q does not name %q", rowKey(row), row["detail"], d)
-						}
-					}
-				}
-				if fc.check != nil {
-					fc.check(t, ft, rows)
-				}
-				if fc.code == 0 && ft.left() != 0 {
-					t.Errorf("%d assignments left after a run that exited 0", ft.left())
-				}
-
-				if fc.code == 0 || fc.noRerun {
-					return
-				}
-				// Once the fault has passed, a rerun into the same
-				// directory finishes the job.
-				ft.ClearRules()
-				wantCode(t, ft.run(t, dir, nil), 0)
-				for k, row := range ft.accountFor(t, dir, "removed", "already-absent") {
-					if r := rows[k]; (r["status"] == "removed" || r["status"] == "already-absent") && r["status"] != row["status"] {
-						t.Errorf("%s was %s, the rerun made it %s", k, r["status"], row["status"])
-					}
-				}
-				if n := ft.left(); n != 0 {
-					t.Errorf("%d assignments left after the rerun", n)
-				}
+				runFaultCase(t, fc, src, single)
+			})
+			if fc.perRequest || src.name == "azure" {
+				continue
+			}
+			t.Run(fc.name+"/"+src.name+"/batched", func(t *testing.T) {
+				t.Parallel()
+				runFaultCase(t, fc, src, nil)
 			})
 		}
 	}
+	for _, fc := range batchedFaultCases {
+		for _, src := range sourceCases {
+			if src.name == "azure" || fc.applies != nil && !fc.applies(src) {
+				continue
+			}
+			t.Run(fc.name+"/"+src.name, func(t *testing.T) {
+				t.Parallel()
+				runFaultCase(t, fc, src, nil)
+			})
+		}
+	}
+}
+
+// runFaultCase runs one fault against one source with env, then reruns
+// once the fault has passed.
+func runFaultCase(t *testing.T, fc faultCase, src sourceCase, env []string) {
+	cfg := fc.cfg
+	cfg.Seed = 700
+	ft := newFaultTenant(t, src, cfg)
+	for _, r := range fc.rules(ft) {
+		ft.AddRule(r)
+	}
+	dir := filepath.Join(t.TempDir(), "report")
+	r := ft.run(t, dir, append(slices.Clone(fc.env), env...), fc.args...)
+	wantCode(t, r, fc.code)
+	rows := ft.accountFor(t, dir, fc.allowed...)
+	for _, row := range rows {
+		if row["status"] != "failed" {
+			continue
+		}
+		for _, d := range fc.failedDetail {
+			if !strings.Contains(row["detail"], d) {
+				t.Errorf("failed row %s: detail %q does not name %q", rowKey(row), row["detail"], d)
+			}
+		}
+	}
+	if fc.check != nil {
+		fc.check(t, ft, rows)
+	}
+	if fc.code == 0 && ft.left() != 0 {
+		t.Errorf("%d assignments left after a run that exited 0", ft.left())
+	}
+
+	if fc.code == 0 || fc.noRerun {
+		return
+	}
+	// Once the fault has passed, a rerun into the same
+	// directory finishes the job.
+	ft.ClearRules()
+	wantCode(t, ft.run(t, dir, env), 0)
+	for k, row := range ft.accountFor(t, dir, "removed", "already-absent") {
+		if r := rows[k]; (r["status"] == "removed" || r["status"] == "already-absent") && r["status"] != row["status"] {
+			t.Errorf("%s was %s, the rerun made it %s", k, r["status"], row["status"])
+		}
+	}
+	if n := ft.left(); n != 0 {
+		t.Errorf("%d assignments left after the rerun", n)
+	}
+}
+
+// batchedFaultCases are the perRequest faults as a batch meets them: the
+// four removals of a fault tenant travel in one $batch, so a fault on the
+// connection of one of them is a fault on all four.
+var batchedFaultCases = []faultCase{
+	{
+		name: "batch: answer lost",
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			return []simtenant.Rule{ft.write(simtenant.Rule{Times: 1, LoseAnswer: true})}
+		},
+		// The batch was acted on and never answered: it is sent again,
+		// and every removal in it is found gone, never failed.
+		allowed: []string{"already-absent"},
+		check: func(t *testing.T, ft *faultTenant, rows map[string]row) {
+			for _, r := range rows {
+				if r["attempts"] != "2" {
+					t.Errorf("%s: %s attempts, want 2", rowKey(r), r["attempts"])
+				}
+			}
+		},
+	},
+	{
+		name: "batch: answer cut off mid-body",
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			// A batch's 200 says nothing of its requests: one cut off is
+			// sent again, like a lost one.
+			return []simtenant.Rule{ft.list(simtenant.Rule{Times: 2, CutAnswer: true}), ft.write(simtenant.Rule{Times: 1, CutAnswer: true})}
+		},
+		allowed: []string{"already-absent"},
+	},
+	{
+		name: "batch: server-side timeout",
+		args: []string{"--request-timeout", "1s"},
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			return []simtenant.Rule{ft.write(simtenant.Rule{Times: 1, Delay: 4 * time.Second})}
+		},
+		// The batch's attempt timed out while the tenant was still at it:
+		// the retry finds gone what the first had done, and removes the
+		// rest (which the first then finds gone, unheard).
+		allowed: []string{"removed", "already-absent"},
+		check:   wantRetried(6),
+	},
+	{
+		name: "batch: Retry-After beyond the run's deadline",
+		args: []string{"--timeout", "60s", "--concurrency", "1"},
+		rules: func(ft *faultTenant) []simtenant.Rule {
+			return []simtenant.Rule{ft.write(simtenant.Rule{Times: 1, Status: 429, Header: http.Header{"Retry-After": {"600"}}})}
+		},
+		// The throttled removal fails at once; the others of its batch
+		// were answered with it.
+		code: 1, allowed: []string{"failed", "removed"}, failedDetail: []string{"beyond the run's deadline"},
+		check: func(t *testing.T, ft *faultTenant, rows map[string]row) {
+			failed := 0
+			for _, r := range rows {
+				if r["status"] == "failed" {
+					failed++
+				}
+			}
+			if failed != 1 {
+				t.Errorf("%d failed rows, want the throttled one", failed)
+			}
+			if n := ft.writes(); n != 4 {
+				t.Errorf("%d removals sent, want the four of the one batch, none again", n)
+			}
+			if st := ft.Stats(); st.Batches != 1 {
+				t.Errorf("%d batches, want 1", st.Batches)
+			}
+		},
+		noRerun: true,
+	},
 }
 
 // TestTimeoutIsAnInterruption: at --timeout the run starts no new work,
@@ -518,7 +629,11 @@ func TestTimeoutIsAnInterruption(t *testing.T) {
 	tn.AddRule(simtenant.Rule{Method: http.MethodDelete, Delay: time.Hour})
 	dir := t.TempDir()
 	input := writeCSV(t, "principal_id", id)
-	r := tn.offboard(t, []string{"OFFBOARD_TIMEOUT=4s"}, "run", "--input", input, "--report", dir, "--concurrency", "1")
+	// One request a removal, so that three are answered before the one
+	// that hangs (batched, all ten would be in the one batch cut off:
+	// job.TestRunnerChunkCutOffInFlight covers that).
+	r := tn.offboard(t, []string{"OFFBOARD_TIMEOUT=4s"}, "run", "--input", input, "--report", dir, "--concurrency", "1",
+		"--graph-batch-size", "1")
 	wantCode(t, r, 4)
 	if !strings.Contains(r.stderr, "--timeout") {
 		t.Errorf("stderr does not say the run reached its --timeout:\n%s", r.stderr)

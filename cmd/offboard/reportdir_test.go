@@ -92,7 +92,9 @@ func TestDiskFullDuringTheRun(t *testing.T) {
 	dir := filepath.Join(mnt, "report")
 
 	tn.ResetRequests()
-	r := tn.offboard(t, []string{"OFFBOARD_CONCURRENCY=2"}, "run", "--input", input, "--report", dir)
+	// Batches of 5, so that the disk fills while removals are still to
+	// be started (one batch of 20 a worker would start them all at once).
+	r := tn.offboard(t, []string{"OFFBOARD_CONCURRENCY=2", "OFFBOARD_GRAPH_BATCH_SIZE=5"}, "run", "--input", input, "--report", dir)
 	if r.code == 0 {
 		t.Fatalf("exit 0 with a full disk\n%s", r.stderr)
 	}

@@ -213,7 +213,8 @@ func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Sour
 			return writes
 		},
 	}
-	gc, err := graph.New(graph.Config{Root: c.GraphEndpoint, Transport: graphTransport, UserAgent: version})
+	gc, err := graph.New(graph.Config{Root: c.GraphEndpoint, Transport: graphTransport, UserAgent: version,
+		BatchSize: c.GraphBatchSize})
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 
@@ -20,8 +21,9 @@ type DirectoryRoles struct {
 }
 
 var (
-	_ job.Source  = DirectoryRoles{}
-	_ job.Grouper = DirectoryRoles{}
+	_ job.Source       = DirectoryRoles{}
+	_ job.Grouper      = DirectoryRoles{}
+	_ job.BatchRemover = DirectoryRoles{}
 )
 
 // DirectoryRoles returns the `directory` source.
@@ -82,28 +84,91 @@ func scopeOf(a models.UnifiedRoleAssignmentable) string {
 // Remove implements job.Source.
 func (s DirectoryRoles) Remove(ctx context.Context, a job.Assignment) (job.Outcome, error) {
 	err := classify(s.assignments().ByUnifiedRoleAssignmentId(a.ID).Delete(ctx, nil))
+	if refused, ok := refusedDelete(err); ok {
+		out, perr := s.removeThroughPIM(ctx, a)
+		return throughPIM(refused, out, perr)
+	}
+	return deleteOutcome(err)
+}
+
+// BatchSize implements job.BatchRemover.
+func (s DirectoryRoles) BatchSize() int { return s.c.batchSize }
+
+// RemoveBatch implements job.BatchRemover: the DELETEs go in batches, and
+// those refused the way an assignment made through PIM may be go again as
+// adminRemove requests, in batches too.
+func (s DirectoryRoles) RemoveBatch(ctx context.Context, as []job.Assignment) []job.BatchResult {
+	refused := map[int]*Error{}
+	out := s.c.removeBatch(ctx, as, func(a job.Assignment) (*abstractions.RequestInformation, error) {
+		return s.assignments().ByUnifiedRoleAssignmentId(a.ID).ToDeleteRequestInformation(ctx, nil)
+	}, deleteOutcome)
+	var again []job.Assignment
+	var at []int
+	for i, r := range out {
+		if ge, ok := refusedDelete(r.Err); ok {
+			refused[i] = ge
+			again = append(again, as[i])
+			at = append(at, i)
+		}
+	}
+	if len(again) == 0 {
+		return out
+	}
+	requests := rolemanagement.NewDirectoryRoleAssignmentScheduleRequestsRequestBuilderInternal(s.c.pathParams(), s.c.adapter)
+	pim := s.c.removeBatch(ctx, again, func(a job.Assignment) (*abstractions.RequestInformation, error) {
+		return requests.ToPostRequestInformation(ctx, assignmentRemoval(a), nil)
+	}, scheduleOutcome)
+	for k, i := range at {
+		out[i].Attempts += pim[k].Attempts
+		out[i].Outcome, out[i].Err = throughPIM(refused[i], pim[k].Outcome, pim[k].Err)
+	}
+	return out
+}
+
+// deleteOutcome classifies the answer to a DELETE: 404 is already absent.
+func deleteOutcome(err error) (job.Outcome, error) {
 	var ge *Error
 	switch {
 	case err == nil:
 		return job.Outcome{State: job.Removed}, nil
 	case errors.As(err, &ge) && ge.Status == http.StatusNotFound:
 		return job.Outcome{State: job.AlreadyAbsent, Detail: ge.Error()}, nil
-	case errors.As(err, &ge) && ge.Status == http.StatusBadRequest:
-		// An assignment made through PIM may refuse a plain DELETE (what
-		// Graph answers then is unconfirmed, so any 400 is tried once
-		// more the PIM way; a refusal there keeps the first answer).
-		out, perr := s.removeThroughPIM(ctx, a)
-		if perr == nil && out.State == job.Removed {
-			out.Detail = "removed with a roleAssignmentScheduleRequest (adminRemove): the plain DELETE was refused: " + ge.Error()
-			return out, nil
-		}
 	}
 	return job.Outcome{}, err
+}
+
+// refusedDelete reports whether a role assignment's DELETE was refused in
+// a way that the PIM way may get past. An assignment made through PIM may
+// refuse a plain DELETE (what Graph answers then is unconfirmed, so any
+// 400 is tried once more the PIM way).
+func refusedDelete(err error) (*Error, bool) {
+	var ge *Error
+	if errors.As(err, &ge) && ge.Status == http.StatusBadRequest {
+		return ge, true
+	}
+	return nil, false
+}
+
+// throughPIM is the outcome of an assignment removed the PIM way after its
+// DELETE was refused: a refusal there keeps the first answer.
+func throughPIM(refused *Error, out job.Outcome, err error) (job.Outcome, error) {
+	if err == nil && out.State == job.Removed {
+		out.Detail = "removed with a roleAssignmentScheduleRequest (adminRemove): the plain DELETE was refused: " + refused.Error()
+		return out, nil
+	}
+	return job.Outcome{}, refused
 }
 
 // removeThroughPIM removes an active assignment with an adminRemove
 // roleAssignmentScheduleRequest.
 func (s DirectoryRoles) removeThroughPIM(ctx context.Context, a job.Assignment) (job.Outcome, error) {
+	requests := rolemanagement.NewDirectoryRoleAssignmentScheduleRequestsRequestBuilderInternal(s.c.pathParams(), s.c.adapter)
+	_, err := requests.Post(ctx, assignmentRemoval(a), nil)
+	return scheduleOutcome(classify(err))
+}
+
+// assignmentRemoval is the adminRemove request of an active assignment.
+func assignmentRemoval(a job.Assignment) models.UnifiedRoleAssignmentScheduleRequestable {
 	dirScope, appScope := scopes(a)
 	req := models.NewUnifiedRoleAssignmentScheduleRequest()
 	action := models.ADMINREMOVE_UNIFIEDROLESCHEDULEREQUESTACTIONS
@@ -117,9 +182,7 @@ func (s DirectoryRoles) removeThroughPIM(ctx context.Context, a job.Assignment) 
 		req.SetAppScopeId(&appScope)
 	}
 	req.SetJustification(&a.Justification)
-	requests := rolemanagement.NewDirectoryRoleAssignmentScheduleRequestsRequestBuilderInternal(s.c.pathParams(), s.c.adapter)
-	_, err := requests.Post(ctx, req, nil)
-	return scheduleOutcome(err)
+	return req
 }
 
 // principalFilter builds `principalId eq '…'` or `principalId in ('…',…)`.

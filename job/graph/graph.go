@@ -26,6 +26,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 // Client talks to one Graph service root.
@@ -34,6 +35,11 @@ type Client struct {
 	// base is the service root with its version, e.g.
 	// https://graph.microsoft.com/v1.0.
 	base string
+	// batch sends removals in JSON batches of batchSize when batchSize is
+	// above 1.
+	batch     Batcher
+	batchSize int
+	userAgent string
 }
 
 // Config says where Graph is and how to reach it.
@@ -46,6 +52,10 @@ type Config struct {
 	Transport http.RoundTripper
 	// UserAgent names the job in requests.
 	UserAgent string
+	// BatchSize is how many removals one request carries ($batch, at most
+	// 20); 0 or 1 sends each removal on its own. Above 1, Transport must
+	// be a Batcher.
+	BatchSize int
 }
 
 // New returns a client for cfg.
@@ -75,7 +85,18 @@ func New(cfg Config) (*Client, error) {
 	}
 	base := strings.TrimRight(cfg.Root, "/") + "/v1.0"
 	adapter.SetBaseUrl(base)
-	return &Client{adapter: adapter, base: base}, nil
+	c := &Client{adapter: adapter, base: base, batchSize: 1, userAgent: "offboard/" + cfg.UserAgent}
+	if cfg.BatchSize > 1 {
+		b, ok := cfg.Transport.(Batcher)
+		if !ok {
+			return nil, errors.New("graph: batching needs a transport that sends batches")
+		}
+		if cfg.BatchSize > transport.MaxBatch {
+			return nil, fmt.Errorf("graph: a batch holds %d requests at most, not %d", transport.MaxBatch, cfg.BatchSize)
+		}
+		c.batch, c.batchSize = b, cfg.BatchSize
+	}
+	return c, nil
 }
 
 func (c *Client) pathParams() map[string]string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 
+	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 
@@ -20,7 +21,10 @@ type Eligibilities struct {
 	c *Client
 }
 
-var _ job.Source = Eligibilities{}
+var (
+	_ job.Source       = Eligibilities{}
+	_ job.BatchRemover = Eligibilities{}
+)
 
 // Eligibilities returns the `pim` source.
 func (c *Client) Eligibilities() Eligibilities { return Eligibilities{c: c} }
@@ -87,6 +91,28 @@ func scopes(a job.Assignment) (directory, app string) {
 
 // Remove implements job.Source with an adminRemove schedule request.
 func (s Eligibilities) Remove(ctx context.Context, a job.Assignment) (job.Outcome, error) {
+	_, err := s.requests().Post(ctx, eligibilityRemoval(a), nil)
+	return scheduleOutcome(classify(err))
+}
+
+// BatchSize implements job.BatchRemover.
+func (s Eligibilities) BatchSize() int { return s.c.batchSize }
+
+// RemoveBatch implements job.BatchRemover: the adminRemove requests go in
+// batches.
+func (s Eligibilities) RemoveBatch(ctx context.Context, as []job.Assignment) []job.BatchResult {
+	requests := s.requests()
+	return s.c.removeBatch(ctx, as, func(a job.Assignment) (*abstractions.RequestInformation, error) {
+		return requests.ToPostRequestInformation(ctx, eligibilityRemoval(a), nil)
+	}, scheduleOutcome)
+}
+
+func (s Eligibilities) requests() *rolemanagement.DirectoryRoleEligibilityScheduleRequestsRequestBuilder {
+	return rolemanagement.NewDirectoryRoleEligibilityScheduleRequestsRequestBuilderInternal(s.c.pathParams(), s.c.adapter)
+}
+
+// eligibilityRemoval is the adminRemove request of an eligibility.
+func eligibilityRemoval(a job.Assignment) models.UnifiedRoleEligibilityScheduleRequestable {
 	dirScope, appScope := scopes(a)
 	req := models.NewUnifiedRoleEligibilityScheduleRequest()
 	action := models.ADMINREMOVE_UNIFIEDROLESCHEDULEREQUESTACTIONS
@@ -100,15 +126,13 @@ func (s Eligibilities) Remove(ctx context.Context, a job.Assignment) (job.Outcom
 		req.SetAppScopeId(&appScope)
 	}
 	req.SetJustification(&a.Justification)
-	requests := rolemanagement.NewDirectoryRoleEligibilityScheduleRequestsRequestBuilderInternal(s.c.pathParams(), s.c.adapter)
-	_, err := requests.Post(ctx, req, nil)
-	return scheduleOutcome(err)
+	return req
 }
 
-// scheduleOutcome classifies the answer to an adminRemove request: PIM
-// answers 400 RoleAssignmentDoesNotExist when there is nothing to remove.
+// scheduleOutcome classifies the (classified) answer to an adminRemove
+// request: PIM answers 400 RoleAssignmentDoesNotExist when there is
+// nothing to remove.
 func scheduleOutcome(err error) (job.Outcome, error) {
-	err = classify(err)
 	var ge *Error
 	switch {
 	case err == nil:

@@ -87,7 +87,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			out.Header.Set("Authorization", "Bearer "+tok)
 		}
 		job.CountAttempt(ctx)
-		resp, err := t.attempt(ctx, out)
+		resp, err := t.attempt(ctx, out, false)
 		verdict := Classify(resp, err)
 		if ctx.Err() != nil {
 			if resp != nil {
@@ -137,8 +137,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // instead of failing a listing that one more attempt would have completed.
 // A write the service acknowledged (2xx) is not sent again because its
 // body was lost: the status says it was done (the SDKs read an empty body as
-// no body); a retryable status keeps its Retry-After.
-func (t *Transport) attempt(ctx context.Context, req *http.Request) (*http.Response, error) {
+// no body); a retryable status keeps its Retry-After. With whole set (a
+// batch, whose 200 says nothing of what its requests did), a cut-off body
+// is a network error whatever the status.
+func (t *Transport) attempt(ctx context.Context, req *http.Request, whole bool) (*http.Response, error) {
 	cancel := context.CancelFunc(func() {})
 	if t.AttemptTimeout > 0 {
 		var actx context.Context
@@ -164,7 +166,7 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request) (*http.Respo
 	switch {
 	case Classify(resp, nil).Retry:
 		// Retried for its status anyway, Retry-After included.
-	case resp.StatusCode/100 == 2 && !isRead(req.Method):
+	case resp.StatusCode/100 == 2 && !isRead(req.Method) && !whole:
 		if t.Log != nil {
 			t.Log.Warn("the answer to a write was cut off after its status; the status stands",
 				zap.String("method", req.Method), zap.String("path", req.URL.Path),
