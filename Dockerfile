@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # The offboard job image: one static binary on a distroless, non-root base.
-FROM golang:1.26 AS build
+# The same Go as the Makefile's GOTOOLCHAIN.
+FROM golang:1.27.3 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
