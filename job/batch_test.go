@@ -189,3 +189,62 @@ func TestRunnerChunkCutOffInFlight(t *testing.T) {
 		t.Errorf("batches %v: no chunk may start after the interruption", src.batches)
 	}
 }
+
+// lostAnswerSource answers every removal already-absent, as a request sent
+// again after a lost answer finds the assignment its first attempt
+// removed; batched removals say so in their result, single ones through
+// the context, as the transport does.
+type lostAnswerSource struct {
+	*fakeSource
+	batch bool
+}
+
+func (s lostAnswerSource) BatchSize() int {
+	if s.batch {
+		return 20
+	}
+	return 1
+}
+
+func (s lostAnswerSource) Remove(ctx context.Context, _ Assignment) (Outcome, error) {
+	CountAttempt(ctx)
+	ResentUnanswered(ctx)
+	CountAttempt(ctx)
+	return Outcome{State: AlreadyAbsent, Detail: "HTTP 404"}, nil
+}
+
+func (s lostAnswerSource) RemoveBatch(_ context.Context, as []Assignment) []BatchResult {
+	out := make([]BatchResult, len(as))
+	for i := range as {
+		out[i] = BatchResult{Outcome: Outcome{State: AlreadyAbsent, Detail: "HTTP 404"}, Attempts: 2, Resent: i == 0}
+	}
+	return out
+}
+
+// An assignment found gone by a request sent again after a lost answer
+// was removed by the lost attempt: the row says removed, and why.
+func TestResentAfterALostAnswerIsRemoved(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batch %v", batch), func(t *testing.T) {
+			src := lostAnswerSource{fakeSource: &fakeSource{held: map[string][]string{alice: {"a1", "a2"}}}, batch: batch}
+			rec := &fakeRecorder{}
+			r := newRunner(src.fakeSource, rec, day1)
+			r.Sources = []Source{src}
+			res, err := r.Run(context.Background(), []Entry{{Line: 2, PrincipalID: alice}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := states(res.Items)
+			if s := got[alice+"/directory/a1"]; s != "removed "+lostAnswerDetail+"; HTTP 404" {
+				t.Errorf("a1: %q", s)
+			}
+			want := "already-absent HTTP 404" // batched: a2 was not resent
+			if !batch {
+				want = "removed " + lostAnswerDetail + "; HTTP 404"
+			}
+			if s := got[alice+"/directory/a2"]; s != want {
+				t.Errorf("a2: %q, want %q", s, want)
+			}
+		})
+	}
+}

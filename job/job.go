@@ -180,6 +180,9 @@ type BatchResult struct {
 	Err error
 	// Attempts counts the requests that carried this assignment.
 	Attempts int
+	// Resent: it was sent again after an attempt whose answer was lost
+	// (see ResentUnanswered).
+	Resent bool
 }
 
 // Outcome is what a removal achieved.

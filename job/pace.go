@@ -173,7 +173,7 @@ func (p *Pace) wait(ctx context.Context, n int) error {
 		at := now.Add(r.DelayFrom(now))
 		if deadline, ok := ctx.Deadline(); ok && at.After(deadline) {
 			r.CancelAt(now)
-			return fmt.Errorf("waiting %s for the pace would pass the deadline", at.Sub(now).Round(time.Millisecond))
+			return fmt.Errorf("waiting %s for a token of the pace: %w", at.Sub(now).Round(time.Millisecond), ErrBeyondDeadline)
 		}
 		if err := sleepUntil(ctx, at); err != nil {
 			r.CancelAt(p.now())

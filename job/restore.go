@@ -239,21 +239,18 @@ func (s *restoring) Remove(ctx context.Context, a Assignment) (Outcome, error) {
 	k := Item{PrincipalID: a.PrincipalID, Source: a.Source, AssignmentID: a.ID}.Key()
 	a.Justification = s.justification(s.references[k])
 	out, err := s.restorer.Restore(ctx, a)
-	if err == nil && out.State == AlreadyPresent && s.unconfirmed[k] {
+	switch {
+	case err != nil || out.State != AlreadyPresent:
+	case s.unconfirmed[k]:
 		out = Outcome{State: Restored, Detail: "confirmed present on rerun"}
+	case WasResentUnanswered(ctx):
+		// As for a removal: the lost attempt re-created it.
+		out = Outcome{State: Restored, Detail: joinDetail("restored by an attempt whose answer was lost: the request sent again found it present", out.Detail)}
 	}
 	return out, err
 }
 
-// justification names the restore and the input's reference, bounded as
-// the Runner bounds a run's.
+// justification names the restore and the input's reference.
 func (s *restoring) justification(reference string) string {
-	j := "offboard restore " + s.runID
-	if reference != "" {
-		j += ": " + reference
-	}
-	if rs := []rune(j); len(rs) > 500 {
-		j = string(rs[:500])
-	}
-	return j
+	return justification("offboard restore "+s.runID, reference)
 }

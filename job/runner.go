@@ -647,7 +647,7 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item) error {
 						cutOff(it, res.Err)
 						continue
 					}
-					record(it, res.Outcome, res.Err, res.Attempts, began)
+					record(it, settleResent(res.Outcome, res.Resent), res.Err, res.Attempts, began)
 				}
 				return nil
 			}
@@ -658,7 +658,7 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item) error {
 				cutOff(it, err)
 				return nil
 			}
-			record(it, out, err, int(attempts.Load()), began)
+			record(it, settleResent(out, WasResentUnanswered(actx)), err, int(attempts.Load()), began)
 			return nil
 		})
 	}
@@ -737,7 +737,13 @@ func (r *Runner) progress(ctx context.Context, start time.Time, total int, done 
 // justification names the run and the input's reference, bounded: it is
 // sent in a request body (never a URL or a filter) and kept by PIM.
 func (r *Runner) justification(reference string) string {
-	j := "offboard run " + r.RunID
+	return justification("offboard run "+r.RunID, reference)
+}
+
+// justification is what, a run or a restore, then the input's reference,
+// at most 500 characters.
+func justification(what, reference string) string {
+	j := what
 	if reference != "" {
 		j += ": " + reference
 	}

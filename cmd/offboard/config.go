@@ -14,6 +14,7 @@ import (
 	azcloud "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 // config is everything `run` needs, from flags and OFFBOARD_* variables.
@@ -45,9 +46,6 @@ type config struct {
 	// sends its requests one by one.
 	GraphBatchSize int
 }
-
-// maxGraphBatch is the most requests Graph takes in one $batch.
-const maxGraphBatch = 20
 
 // knownSources are the sources of CONTRACT.md this build implements.
 var knownSources = []string{"directory", "pim", "groups", "azure"}
@@ -165,8 +163,8 @@ func (c *config) check(sources, scopes, protect string) error {
 		}
 		c.SelfID = job.NormalizeGUID(c.SelfID)
 	}
-	if c.GraphBatchSize < 1 || c.GraphBatchSize > maxGraphBatch {
-		errs = append(errs, fmt.Errorf("--graph-batch-size %d: must be between 1 and %d (Graph's limit for a $batch)", c.GraphBatchSize, maxGraphBatch))
+	if c.GraphBatchSize < 1 || c.GraphBatchSize > transport.MaxBatch {
+		errs = append(errs, fmt.Errorf("--graph-batch-size %d: must be between 1 and %d (Graph's limit for a $batch)", c.GraphBatchSize, transport.MaxBatch))
 	}
 	errs = append(errs, c.checkService()...)
 	return errors.Join(errs...)

@@ -269,23 +269,11 @@ var faultCases = []faultCase{
 		rules: func(ft *faultTenant) []simtenant.Rule {
 			return []simtenant.Rule{ft.write(simtenant.Rule{Times: 1, LoseAnswer: true})}
 		},
-		// The retry finds it gone: already-absent, never failed, never
-		// twice.
-		allowed: []string{"removed", "already-absent"},
-		check: func(t *testing.T, ft *faultTenant, rows map[string]row) {
-			absent := 0
-			for _, r := range rows {
-				if r["status"] == "already-absent" {
-					absent++
-					if r["attempts"] != "2" {
-						t.Errorf("already-absent after %s attempts, want 2", r["attempts"])
-					}
-				}
-			}
-			if absent != 1 {
-				t.Errorf("%d already-absent rows, want the one whose answer was lost", absent)
-			}
-		},
+		// The retry finds it gone: the first attempt removed it, so the
+		// row says removed (and offboard restore puts it back), never
+		// failed, never already-absent.
+		allowed: []string{"removed"},
+		check:   wantLostAnswers(1),
 	},
 	{
 		name:       "server-side timeout",
@@ -557,15 +545,9 @@ var batchedFaultCases = []faultCase{
 			return []simtenant.Rule{ft.write(simtenant.Rule{Times: 1, LoseAnswer: true})}
 		},
 		// The batch was acted on and never answered: it is sent again,
-		// and every removal in it is found gone, never failed.
-		allowed: []string{"already-absent"},
-		check: func(t *testing.T, ft *faultTenant, rows map[string]row) {
-			for _, r := range rows {
-				if r["attempts"] != "2" {
-					t.Errorf("%s: %s attempts, want 2", rowKey(r), r["attempts"])
-				}
-			}
-		},
+		// and every removal in it is found gone: removed by the first.
+		allowed: []string{"removed"},
+		check:   wantLostAnswers(4),
 	},
 	{
 		name: "batch: answer cut off mid-body",
@@ -574,7 +556,8 @@ var batchedFaultCases = []faultCase{
 			// sent again, like a lost one.
 			return []simtenant.Rule{ft.list(simtenant.Rule{Times: 2, CutAnswer: true}), ft.write(simtenant.Rule{Times: 1, CutAnswer: true})}
 		},
-		allowed: []string{"already-absent"},
+		allowed: []string{"removed"},
+		check:   wantLostAnswers(4),
 	},
 	{
 		name: "batch: server-side timeout",
@@ -583,9 +566,9 @@ var batchedFaultCases = []faultCase{
 			return []simtenant.Rule{ft.write(simtenant.Rule{Times: 1, Delay: 4 * time.Second})}
 		},
 		// The batch's attempt timed out while the tenant was still at it:
-		// the retry finds gone what the first had done, and removes the
-		// rest (which the first then finds gone, unheard).
-		allowed: []string{"removed", "already-absent"},
+		// the retry finds gone what the first had done (removed by it),
+		// and removes the rest (which the first then finds gone, unheard).
+		allowed: []string{"removed"},
 		check:   wantRetried(6),
 	},
 	{
@@ -665,5 +648,26 @@ func TestTimeoutIsAnInterruption(t *testing.T) {
 	}
 	if n := len(tn.RoleAssignmentsOf(id)); n != 0 {
 		t.Errorf("%d assignments left", n)
+	}
+}
+
+// wantLostAnswers checks that exactly n rows were removed by an attempt
+// whose answer was lost: sent twice, and saying so.
+func wantLostAnswers(n int) func(*testing.T, *faultTenant, map[string]row) {
+	return func(t *testing.T, _ *faultTenant, rows map[string]row) {
+		t.Helper()
+		lost := 0
+		for _, r := range rows {
+			if !strings.Contains(r["detail"], "answer was lost") {
+				continue
+			}
+			lost++
+			if r["status"] != "removed" || r["attempts"] != "2" {
+				t.Errorf("%s: %s after %s attempts, want removed after 2", rowKey(r), r["status"], r["attempts"])
+			}
+		}
+		if lost != n {
+			t.Errorf("%d rows removed by an attempt whose answer was lost, want %d", lost, n)
+		}
 	}
 }

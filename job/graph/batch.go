@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -94,6 +95,16 @@ func (c *Client) sendBatch(ctx context.Context, subs []transport.SubRequest, idx
 // message (either error shape) for an error status, or the transport's
 // error when there was no answer.
 func answerError(a transport.SubAnswer) error {
+	var refused *transport.BatchRefusedError
+	if errors.As(a.Err, &refused) {
+		// The batch's answer, not this request's: a failure that names
+		// the service's reason, never an outcome (a 404 from a gateway
+		// is no proof the assignment is gone).
+		if code, msg := errorText(refused.Body); code != "" || msg != "" {
+			return fmt.Errorf("%w: %s", refused, strings.TrimPrefix(code+": "+msg, ": "))
+		}
+		return refused
+	}
 	if a.Err != nil {
 		return a.Err
 	}
@@ -128,6 +139,7 @@ func (c *Client) removeBatch(ctx context.Context, as []job.Assignment,
 	}
 	for i, a := range c.sendBatch(ctx, subs, idx) {
 		out[i].Attempts += a.Attempts
+		out[i].Resent = out[i].Resent || a.Resent
 		out[i].Outcome, out[i].Err = outcome(answerError(a))
 	}
 	return out

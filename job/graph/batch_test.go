@@ -159,3 +159,30 @@ func TestBatchRefusesMemberDeleteWithoutRef(t *testing.T) {
 		t.Errorf("answer %+v, want the refusal", a[0])
 	}
 }
+
+// A batch refused as a whole is no answer to any of its requests: a 404
+// from a gateway without $batch, or a 204, never becomes already-absent or
+// removed; every row fails with the service's reason.
+func TestBatchRefusedAsAWholeFailsEveryRow(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		body   string
+		want   string
+	}{
+		{404, `{"error":{"code":"NotFound","message":"No route."}}`, "the $batch request was refused as a whole: HTTP 404: NotFound: No route."},
+		{204, "", "the $batch request was refused as a whole: HTTP 204"},
+		{403, modern, "the $batch request was refused as a whole: HTTP 403: Authorization_RequestDenied: Insufficient privileges"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(tt.status)
+			_, _ = w.Write([]byte(tt.body))
+		}))
+		c := batchClient(t, srv)
+		for _, r := range c.DirectoryRoles().RemoveBatch(context.Background(), []job.Assignment{{ID: "a1", PrincipalID: p1}, {ID: "a2", PrincipalID: p1}}) {
+			if r.Err == nil || !strings.HasPrefix(r.Err.Error(), tt.want) {
+				t.Errorf("HTTP %d: outcome %+v, error %v; want a failure %q", tt.status, r.Outcome, r.Err, tt.want)
+			}
+		}
+		srv.Close()
+	}
+}

@@ -120,6 +120,7 @@ func (s DirectoryRoles) RemoveBatch(ctx context.Context, as []job.Assignment) []
 	}, scheduleOutcome)
 	for k, i := range at {
 		out[i].Attempts += pim[k].Attempts
+		out[i].Resent = out[i].Resent || pim[k].Resent
 		out[i].Outcome, out[i].Err = throughPIM(refused[i], pim[k].Outcome, pim[k].Err)
 	}
 	return out
@@ -150,11 +151,15 @@ func refusedDelete(err error) (*Error, bool) {
 }
 
 // throughPIM is the outcome of an assignment removed the PIM way after its
-// DELETE was refused: a refusal there keeps the first answer.
+// DELETE was refused: a refusal there keeps the first answer; a request
+// the run cut off stays cut off (its outcome is unknown).
 func throughPIM(refused *Error, out job.Outcome, err error) (job.Outcome, error) {
-	if err == nil && out.State == job.Removed {
+	switch {
+	case err == nil && out.State == job.Removed:
 		out.Detail = "removed with a roleAssignmentScheduleRequest (adminRemove): the plain DELETE was refused: " + refused.Error()
 		return out, nil
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return job.Outcome{}, err
 	}
 	return job.Outcome{}, refused
 }

@@ -40,6 +40,23 @@ type SubAnswer struct {
 	Body     []byte
 	Err      error
 	Attempts int
+	// Resent is set when the sub-request was sent again after an attempt
+	// whose answer is unknown (a network error, a cut-off answer, a 5xx):
+	// the service may have acted on that attempt, so an answer that the
+	// object is gone may be the job's own doing.
+	Resent bool
+}
+
+// BatchRefusedError is a batch refused as a whole with a final status
+// other than 200: the answer is the batch's, not any sub-request's, and
+// says nothing of what each would have done.
+type BatchRefusedError struct {
+	Status int
+	Body   []byte
+}
+
+func (e *BatchRefusedError) Error() string {
+	return fmt.Sprintf("the $batch request was refused as a whole: HTTP %d", e.Status)
 }
 
 // batchRequest and batchAnswer are the JSON of a batch and of its answer.
@@ -140,7 +157,10 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 		}
 		job.CountAttempt(ctx)
 		resp, err := t.attempt(ctx, req, true)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && (err != nil || resp.StatusCode != http.StatusOK) {
+			// Cut off without a whole answer. A whole 200 that arrived
+			// as the run was cut off is still read: its outcomes are
+			// known.
 			if resp != nil {
 				drain(resp)
 			}
@@ -174,15 +194,18 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 					continue
 				}
 				retry, waits = append(retry, i), append(waits, wait)
+				// Unless throttled, the batch may have been carried out.
+				answers[i].Resent = answers[i].Resent || !verdict.Throttled()
 			}
 			t.logRetry(endpoint, len(retry), verdict.Reason, wait)
 		case resp.StatusCode != http.StatusOK:
-			// Refused as a whole (400, 401, 403): the answer is every
-			// sub-request's.
+			// Refused as a whole (400, 401, 403, or an answer that is no
+			// batch answer at all): no sub-request's own answer, so none
+			// is made of it.
 			t.succeeded(paces, pending[:1])
-			body := readAll(resp)
+			refused := &BatchRefusedError{Status: resp.StatusCode, Body: readAll(resp)}
 			for _, i := range pending {
-				answers[i].Status, answers[i].Header, answers[i].Body = resp.StatusCode, resp.Header.Clone(), body
+				answers[i].Err = refused
 			}
 		default:
 			retry, waits = t.batchAnswers(resp, reqs, pending, paces, answers, maxAttempts)
@@ -235,6 +258,7 @@ func (t *Transport) batchAnswers(resp *http.Response, reqs []SubRequest, pending
 				continue
 			}
 			retry, waits = append(retry, i), append(waits, t.backoff(answers[i].Attempts))
+			answers[i].Resent = true
 			continue
 		}
 		r := ba.Responses[k]
@@ -255,6 +279,7 @@ func (t *Transport) batchAnswers(resp *http.Response, reqs []SubRequest, pending
 		}
 		if verdict.Retry && answers[i].Attempts < maxAttempts {
 			retry, waits = append(retry, i), append(waits, wait)
+			answers[i].Resent = answers[i].Resent || !verdict.Throttled()
 			if t.Log != nil {
 				t.Log.Debug("retrying a sub-request", zap.String("method", reqs[i].Method), zap.String("url", redactURL(reqs[i].URL)),
 					zap.Int("attempt", answers[i].Attempts), zap.String("reason", verdict.Reason), zap.Duration("wait", wait),

@@ -47,6 +47,11 @@ type Transport struct {
 // end after the run's deadline (the request context's deadline).
 var ErrBeyondDeadline = job.ErrBeyondDeadline
 
+// MaxRetryAfter is the longest wait a service may ask for that the job
+// waits: a longer one (a misbehaving proxy, a garbled header) makes the
+// answer final rather than stall every worker for hours.
+const MaxRetryAfter = 15 * time.Minute
+
 // maxBuffered is how much of an answer is read into memory inside the retry
 // loop; what is beyond it streams to the caller. Graph pages (999 objects at
 // most) and ARM pages are far smaller.
@@ -110,6 +115,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if attempt >= attempts {
 			return resp, err
+		}
+		if req.Method != http.MethodGet && !verdict.Throttled() {
+			// The lost attempt may have been carried out.
+			job.ResentUnanswered(ctx)
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
 			if resp != nil {
@@ -267,8 +276,14 @@ func Classify(resp *http.Response, err error) Verdict {
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
 		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return Verdict{Retry: true, Status: resp.StatusCode, After: RetryAfter(resp.Header, time.Now()),
-			Reason: fmt.Sprintf("HTTP %d", resp.StatusCode)}
+		after := RetryAfter(resp.Header, time.Now())
+		if after > MaxRetryAfter {
+			// Not waited for, and not allowed to hold every worker's
+			// pace that long: the answer is final.
+			return Verdict{Status: resp.StatusCode,
+				Reason: fmt.Sprintf("HTTP %d asking for a wait of %s, more than the %s the job waits", resp.StatusCode, after, MaxRetryAfter)}
+		}
+		return Verdict{Retry: true, Status: resp.StatusCode, After: after, Reason: fmt.Sprintf("HTTP %d", resp.StatusCode)}
 	}
 	return Verdict{Status: resp.StatusCode}
 }

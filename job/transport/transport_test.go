@@ -192,7 +192,7 @@ func TestRoundTripGivesUpAfterMaxAttempts(t *testing.T) {
 }
 
 func TestRoundTripWaitBeyondDeadlineFailsAtOnce(t *testing.T) {
-	srv := newScript(429, "3600")
+	srv := newScript(429, "600")
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	tr := &Transport{Base: http.DefaultTransport, MaxAttempts: 5}
@@ -238,5 +238,29 @@ func TestThrottleHoldsEveryWorker(t *testing.T) {
 	}
 	if writes.Rate() >= 100 {
 		t.Errorf("write rate %v after a 429, want it cut", writes.Rate())
+	}
+}
+
+// TestRoundTripRetryAfterBeyondTheLongestWaitIsFinal: a wait longer than
+// MaxRetryAfter is not waited for, even without a deadline, and does not
+// close the pace every worker shares.
+func TestRoundTripRetryAfterBeyondTheLongestWaitIsFinal(t *testing.T) {
+	srv := newScript(429, "1e12")
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	gate := &job.Gate{}
+	pace := job.NewPace(gate, 100, 10)
+	tr := &Transport{Base: http.DefaultTransport, MaxAttempts: 5, Pace: func(*http.Request) *job.Pace { return pace }}
+	req, _ := http.NewRequest(http.MethodDelete, ts.URL, nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || len(srv.arrivals) != 1 {
+		t.Errorf("got %d after %d requests, want the 429 after 1", resp.StatusCode, len(srv.arrivals))
+	}
+	if until := gate.Until(); !until.IsZero() {
+		t.Errorf("the pace's gate is held until %v, want open", until)
 	}
 }
