@@ -175,31 +175,8 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 			return code
 		}
 	}
-	if err := dir.WriteReport(res.Items); err != nil {
-		log.Error("writing restore.csv", zap.Error(err))
-		return max(code, exitRowsFailed)
-	}
-	counts := res.Counts()
-	summary := report.Summary{
-		RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun,
-		StartedAt: started, FinishedAt: time.Now().UTC(),
-		Counts: map[string]int{}, ExitCode: code, Guard: res.Guard,
-	}
-	fields := []zap.Field{zap.Int("exit_code", code)}
-	for _, s := range job.RestoreStates {
-		summary.Counts[string(s)] = counts[s]
-		fields = append(fields, zap.Int(string(s), counts[s]))
-	}
-	if err := dir.WriteSummary(summary); err != nil {
-		log.Error("writing restore-summary.json", zap.Error(err))
-		return max(code, exitRowsFailed)
-	}
-	if res.Guard != "" {
-		fields = append(fields, zap.String("guard", res.Guard))
-	}
-	fields = append(fields, zap.String("report", c.Report), zap.Duration("elapsed", time.Since(started).Round(time.Millisecond)))
-	log.Info("restore finished", fields...)
-	return code
+	summary := report.Summary{RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun, StartedAt: started}
+	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.Report, nil)
 }
 
 // sourcesOf lists the sources of the items, in the order of knownSources.

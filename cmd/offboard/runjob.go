@@ -162,34 +162,49 @@ func (j *jobRun) run(ctx context.Context) int {
 			return code
 		}
 	}
+	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, DryRun: c.DryRun, StartedAt: started}
+	return finish(log, dir, "run finished", job.States, res, summary, code, c.Report, func() error { return dir.publish(ctx) })
+}
+
+// reportWriter is a report location a run or a restore ends with.
+type reportWriter interface {
+	WriteReport(items []job.Item) error
+	WriteSummary(s report.Summary) error
+}
+
+// finish writes the report and the summary of a run or a restore that
+// ended with code, counting states, then publish (when not nil), and logs
+// event with the counts. It returns the exit code, at least 1 when the
+// report could not be written.
+func finish(log *zap.Logger, dir reportWriter, event string, states []job.State, res job.Result,
+	summary report.Summary, code int, location string, publish func() error) int {
 	if err := dir.WriteReport(res.Items); err != nil {
-		log.Error("writing report.csv", zap.Error(err))
+		log.Error("writing the report", zap.Error(err))
 		return max(code, exitRowsFailed)
 	}
 	counts := res.Counts()
-	sum2 := report.Summary{
-		RunID: runID, InputSHA256: inputSHA, DryRun: c.DryRun,
-		StartedAt: started, FinishedAt: time.Now().UTC(),
-		Counts: map[string]int{}, ExitCode: code, Guard: res.Guard,
-	}
+	summary.FinishedAt, summary.ExitCode, summary.Guard = time.Now().UTC(), code, res.Guard
+	summary.Counts = map[string]int{}
 	fields := []zap.Field{zap.Int("exit_code", code)}
-	for _, s := range job.States {
-		sum2.Counts[string(s)] = counts[s]
+	for _, s := range states {
+		summary.Counts[string(s)] = counts[s]
 		fields = append(fields, zap.Int(string(s), counts[s]))
 	}
-	if err := dir.WriteSummary(sum2); err != nil {
-		log.Error("writing summary.json", zap.Error(err))
+	if err := dir.WriteSummary(summary); err != nil {
+		log.Error("writing the summary", zap.Error(err))
 		return max(code, exitRowsFailed)
 	}
-	if err := dir.publish(ctx); err != nil {
-		log.Error("uploading the report", zap.Error(err))
-		return max(code, exitRowsFailed)
+	if publish != nil {
+		if err := publish(); err != nil {
+			log.Error("uploading the report", zap.Error(err))
+			return max(code, exitRowsFailed)
+		}
 	}
 	if res.Guard != "" {
 		fields = append(fields, zap.String("guard", res.Guard))
 	}
-	fields = append(fields, zap.String("report", c.Report), zap.Duration("elapsed", time.Since(started).Round(time.Millisecond)))
-	log.Info("run finished", fields...)
+	fields = append(fields, zap.String("report", location), zap.Duration("elapsed", time.Since(summary.StartedAt).Round(time.Millisecond)))
+	log.Info(event, fields...)
 	return code
 }
 

@@ -174,9 +174,26 @@ func (s DirectoryRoles) removeThroughPIM(ctx context.Context, a job.Assignment) 
 
 // assignmentRemoval is the adminRemove request of an active assignment.
 func assignmentRemoval(a job.Assignment) models.UnifiedRoleAssignmentScheduleRequestable {
-	dirScope, appScope := scopes(a)
 	req := models.NewUnifiedRoleAssignmentScheduleRequest()
-	action := models.ADMINREMOVE_UNIFIEDROLESCHEDULEREQUESTACTIONS
+	fillScheduleRequest(req, models.ADMINREMOVE_UNIFIEDROLESCHEDULEREQUESTACTIONS, a)
+	return req
+}
+
+// scheduleRequest is what PIM's schedule requests, of assignments and of
+// eligibilities, have in common.
+type scheduleRequest interface {
+	SetAction(*models.UnifiedRoleScheduleRequestActions)
+	SetPrincipalId(*string)
+	SetRoleDefinitionId(*string)
+	SetDirectoryScopeId(*string)
+	SetAppScopeId(*string)
+	SetJustification(*string)
+}
+
+// fillScheduleRequest sets the action, the assignment's principal, role
+// and scope, and the justification of a schedule request.
+func fillScheduleRequest(req scheduleRequest, action models.UnifiedRoleScheduleRequestActions, a job.Assignment) {
+	dirScope, appScope := scopes(a)
 	req.SetAction(&action)
 	req.SetPrincipalId(&a.PrincipalID)
 	req.SetRoleDefinitionId(&a.RoleDefinitionID)
@@ -187,7 +204,6 @@ func assignmentRemoval(a job.Assignment) models.UnifiedRoleAssignmentScheduleReq
 		req.SetAppScopeId(&appScope)
 	}
 	req.SetJustification(&a.Justification)
-	return req
 }
 
 // principalFilter builds `principalId eq '…'` or `principalId in ('…',…)`.

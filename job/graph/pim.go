@@ -113,19 +113,8 @@ func (s Eligibilities) requests() *rolemanagement.DirectoryRoleEligibilitySchedu
 
 // eligibilityRemoval is the adminRemove request of an eligibility.
 func eligibilityRemoval(a job.Assignment) models.UnifiedRoleEligibilityScheduleRequestable {
-	dirScope, appScope := scopes(a)
 	req := models.NewUnifiedRoleEligibilityScheduleRequest()
-	action := models.ADMINREMOVE_UNIFIEDROLESCHEDULEREQUESTACTIONS
-	req.SetAction(&action)
-	req.SetPrincipalId(&a.PrincipalID)
-	req.SetRoleDefinitionId(&a.RoleDefinitionID)
-	if dirScope != "" {
-		req.SetDirectoryScopeId(&dirScope)
-	}
-	if appScope != "" {
-		req.SetAppScopeId(&appScope)
-	}
-	req.SetJustification(&a.Justification)
+	fillScheduleRequest(req, models.ADMINREMOVE_UNIFIEDROLESCHEDULEREQUESTACTIONS, a)
 	return req
 }
 

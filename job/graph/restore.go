@@ -62,19 +62,8 @@ func (s Eligibilities) Restore(ctx context.Context, a job.Assignment) (job.Outco
 	if err != nil {
 		return job.Outcome{}, err
 	}
-	dirScope, appScope := scopes(a)
 	req := models.NewUnifiedRoleEligibilityScheduleRequest()
-	action := models.ADMINASSIGN_UNIFIEDROLESCHEDULEREQUESTACTIONS
-	req.SetAction(&action)
-	req.SetPrincipalId(&a.PrincipalID)
-	req.SetRoleDefinitionId(&a.RoleDefinitionID)
-	if dirScope != "" {
-		req.SetDirectoryScopeId(&dirScope)
-	}
-	if appScope != "" {
-		req.SetAppScopeId(&appScope)
-	}
-	req.SetJustification(&a.Justification)
+	fillScheduleRequest(req, models.ADMINASSIGN_UNIFIEDROLESCHEDULEREQUESTACTIONS, a)
 	info := models.NewRequestSchedule()
 	info.SetStartDateTime(&sched.Start)
 	expiration := models.NewExpirationPattern()
