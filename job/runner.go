@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -408,6 +409,14 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 			listings = append(listings, &listing{source: src, group: chunk})
 		}
 	}
+	// Listing thousands of principals takes minutes: say how far it got.
+	var listed atomic.Int64
+	progressCtx, stopProgress := context.WithCancel(ctx)
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		r.progress(progressCtx, "listing progress", time.Now(), len(listings), func() int { return int(listed.Load()) })
+	}()
 	var g errgroup.Group
 	g.SetLimit(r.Concurrency)
 	for _, l := range listings {
@@ -416,6 +425,7 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 			continue
 		}
 		g.Go(func() error {
+			defer listed.Add(1)
 			ps := make([]Principal, len(l.group))
 			for i, pr := range l.group {
 				ps[i] = pr.Principal
@@ -425,6 +435,8 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 		})
 	}
 	_ = g.Wait()
+	stopProgress()
+	<-progressDone
 
 	holds := map[string]int{} // rows per principal id
 	// Thousands of assignments share a handful of roles and scopes: one
@@ -559,7 +571,7 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item) error {
 	progressDone := make(chan struct{})
 	go func() {
 		defer close(progressDone)
-		r.progress(runCtx, start, len(pending), func() int {
+		r.progress(runCtx, "progress", start, len(pending), func() int {
 			mu.Lock()
 			defer mu.Unlock()
 			return done
@@ -713,7 +725,7 @@ func (r *Runner) assignment(it *Item) Assignment {
 }
 
 // progress logs a line every ProgressEvery until ctx is done.
-func (r *Runner) progress(ctx context.Context, start time.Time, total int, done func() int) {
+func (r *Runner) progress(ctx context.Context, event string, start time.Time, total int, done func() int) {
 	t := time.NewTicker(r.ProgressEvery)
 	defer t.Stop()
 	for {
@@ -730,7 +742,7 @@ func (r *Runner) progress(ctx context.Context, start time.Time, total int, done 
 			eta := time.Duration(float64(total-n) / rate * float64(time.Second))
 			fields = append(fields, zap.Duration("eta", eta.Round(time.Second)))
 		}
-		r.Log.Info("progress", fields...)
+		r.Log.Info(event, fields...)
 	}
 }
 
