@@ -37,7 +37,17 @@ type stdio struct {
 	env func(string) (string, bool)
 }
 
+// gcPercent is the collector's target when GOGC is not set. The job's heap
+// is mostly what it keeps for the whole run (the plan, each assignment as
+// listed), so Go's default of 100 % grows the process to twice that for
+// garbage it hardly makes: 50 % took the peak RSS of 100,000 removals from
+// 183 MB to 144 MB for 10 % more CPU (BENCHMARKS.md, footprint).
+const gcPercent = 50
+
 func main() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, env: os.LookupEnv})
 	stop()
