@@ -54,7 +54,7 @@ const lostAnswerDetail = "removed by an attempt whose answer was lost: the reque
 // (offboard restore) then puts it back like any removal.
 func settleResent(out Outcome, resent bool) Outcome {
 	if resent && out.State == AlreadyAbsent {
-		return Outcome{State: Removed, Detail: joinDetail(lostAnswerDetail, out.Detail)}
+		return Outcome{State: Removed, Detail: JoinDetail(lostAnswerDetail, out.Detail)}
 	}
 	return out
 }

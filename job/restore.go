@@ -245,7 +245,7 @@ func (s *restoring) Remove(ctx context.Context, a Assignment) (Outcome, error) {
 		out = Outcome{State: Restored, Detail: "confirmed present on rerun"}
 	case WasResentUnanswered(ctx):
 		// As for a removal: the lost attempt re-created it.
-		out = Outcome{State: Restored, Detail: joinDetail("restored by an attempt whose answer was lost: the request sent again found it present", out.Detail)}
+		out = Outcome{State: Restored, Detail: JoinDetail("restored by an attempt whose answer was lost: the request sent again found it present", out.Detail)}
 	}
 	return out, err
 }

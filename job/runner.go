@@ -585,7 +585,7 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item) error {
 	// it again or confirms it absent.
 	cutOff := func(it *Item, err error) {
 		mu.Lock()
-		it.Detail = joinDetail(it.Detail, "cut off in flight by the interruption: the rerun finds out whether it took effect")
+		it.Detail = JoinDetail(it.Detail, "cut off in flight by the interruption: the rerun finds out whether it took effect")
 		it.UpdatedAt = r.Now().UTC()
 		done++
 		mu.Unlock()
@@ -601,7 +601,7 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item) error {
 		mu.Lock()
 		// The plan's detail says what the assignment is (a group's
 		// name); the outcome's says what happened to it.
-		it.State, it.Detail = out.State, joinDetail(it.Detail, out.Detail)
+		it.State, it.Detail = out.State, JoinDetail(it.Detail, out.Detail)
 		it.Attempts = attempts
 		it.UpdatedAt = r.Now().UTC()
 		rec := *it
@@ -765,7 +765,9 @@ func justification(what, reference string) string {
 	return j
 }
 
-func joinDetail(note, detail string) string {
+// JoinDetail joins two parts of a row's detail with "; ", leaving out
+// an empty one.
+func JoinDetail(note, detail string) string {
 	switch {
 	case note == "":
 		return detail

@@ -120,7 +120,7 @@ func (s *Source) restoreEligibility(ctx context.Context, a job.Assignment) (job.
 	switch {
 	case err == nil:
 		if rp := resp.Properties; rp != nil && deref(rp.TargetRoleEligibilityScheduleID) != "" {
-			note = joinNote(note, "re-created as "+*rp.TargetRoleEligibilityScheduleID)
+			note = job.JoinDetail(note, "re-created as "+*rp.TargetRoleEligibilityScheduleID)
 		}
 		return job.Outcome{State: job.Restored, Detail: note}, nil
 	case errors.As(err, &ae) && ae.Code == "RoleAssignmentExists":
@@ -153,13 +153,3 @@ func safePath(p string) bool {
 }
 
 func to[T any](v T) *T { return &v }
-
-func joinNote(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "; " + b
-}

@@ -80,7 +80,7 @@ func (s Eligibilities) Restore(ctx context.Context, a job.Assignment) (job.Outco
 	out, err := createOutcome(err)
 	if out.State == job.Restored {
 		if made != nil {
-			note = joinNote(note, recreatedAs(a.ID, deref(made.GetTargetScheduleId())))
+			note = job.JoinDetail(note, recreatedAs(a.ID, deref(made.GetTargetScheduleId())))
 		}
 		out.Detail = note
 	}
@@ -185,14 +185,4 @@ func recreatedAs(old, id string) string {
 		return ""
 	}
 	return "re-created as " + id
-}
-
-func joinNote(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "; " + b
 }
