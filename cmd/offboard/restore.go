@@ -154,14 +154,8 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 	}
 	log.Info("restore starting", zap.String("report", c.Report), zap.Strings("principals", c.Principals),
 		zap.Int("removed", len(selected)), zap.Strings("sources", c.Sources), zap.Bool("dry_run", c.DryRun))
-	runCtx := ctx
-	if c.Timeout > 0 {
-		// As for run: no work starts after the deadline, what is in
-		// flight is cut off, the report is still written.
-		var cancel context.CancelFunc
-		runCtx, cancel = context.WithDeadline(ctx, started.Add(c.Timeout))
-		defer cancel()
-	}
+	runCtx, cancel := withTimeout(ctx, started, c.Timeout)
+	defer cancel()
 	res, runErr := restore.Run(runCtx, selected)
 	if res.DeadlineReached {
 		log.Warn("the restore reached its --timeout: rows not started stay planned; rerun the restore to finish",

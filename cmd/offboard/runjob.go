@@ -139,14 +139,8 @@ func (j *jobRun) run(ctx context.Context) int {
 	}
 	log.Info("run starting", zap.String("input", c.Input), zap.String("input_sha256", inputSHA),
 		zap.Int("entries", len(entries)), zap.Strings("sources", c.Sources), zap.Bool("dry_run", c.DryRun))
-	runCtx := ctx
-	if c.Timeout > 0 {
-		// The run's deadline: the runner starts no work after it and cuts
-		// off what is in flight; the report is still written.
-		var cancel context.CancelFunc
-		runCtx, cancel = context.WithDeadline(ctx, started.Add(c.Timeout))
-		defer cancel()
-	}
+	runCtx, cancel := withTimeout(ctx, started, c.Timeout)
+	defer cancel()
 	res, runErr := runner.Run(runCtx, entries)
 	if res.DeadlineReached {
 		log.Warn("the run reached its --timeout: rows not started stay planned; rerun with the same input and report directory to finish",
@@ -164,6 +158,16 @@ func (j *jobRun) run(ctx context.Context) int {
 	}
 	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, DryRun: c.DryRun, StartedAt: started}
 	return finish(log, dir, "run finished", job.States, res, summary, code, c.Report, func() error { return dir.publish(ctx) })
+}
+
+// withTimeout gives ctx the --timeout deadline counted from started, when
+// there is one: the runner starts no work after it and cuts off what is in
+// flight; the report is still written.
+func withTimeout(ctx context.Context, started time.Time, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, started.Add(timeout))
 }
 
 // reportWriter is a report location a run or a restore ends with.
