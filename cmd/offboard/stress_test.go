@@ -135,29 +135,37 @@ func (m *mixed) left() int {
 
 // TestStressKillNineAtRandomInstants kills the job with SIGKILL at many
 // instants of a long run (chosen from a seed: after a random number of the
-// requests a whole run sends, so every phase is hit), reruns it, and checks
-// that nothing is lost: nothing is left in the tenant, every removal the
-// tenant made is reported removed, there is one row per assignment, and
-// the journal reads back. Every other time the journal's last line is torn
-// before the rerun, as when the kill lands in the middle of a write.
+// requests a whole run sends, each sub-request of a $batch counted as one,
+// so every phase is hit, the removals as often as the listings), reruns
+// it, and checks that nothing is lost: nothing is left in the tenant,
+// every removal the tenant made is reported removed, there is one row per
+// assignment, and the journal reads back. Every other time the journal's
+// last line is torn before the rerun, as when the kill lands in the middle
+// of a write; every other pair of kills runs with --graph-batch-size 1
+// (each removal a request of its own).
 func TestStressKillNineAtRandomInstants(t *testing.T) {
 	stressOnly(t)
 	const principals, latency = 30, 15 * time.Millisecond
 	rng := rand.New(rand.NewPCG(*stressSeed, 0x6b696c6c))
 
 	// A whole run, to know how many requests one sends.
+	sent := func(st simtenant.Stats) int { return st.Requests - st.Batches + st.SubRequests }
 	ref := newMixed(t, *stressSeed, principals, latency)
 	wantCode(t, ref.offboard(t, []string{"OFFBOARD_CONCURRENCY=4"}, ref.runArgs(t.TempDir())...), 0)
-	total := ref.Stats().Requests
-	t.Logf("seed %d: a whole run sends %d requests for %d assignments", *stressSeed, total, len(ref.keys))
+	total := sent(ref.Stats())
+	t.Logf("seed %d: a whole run sends %d requests (%d round trips) for %d assignments", *stressSeed, total, ref.Stats().Requests, len(ref.keys))
 
 	for i := range *stressKills {
 		at := rng.IntN(total + 1)
 		tear := i%2 == 1
+		env := []string{"OFFBOARD_CONCURRENCY=4"}
+		if i%4 >= 2 {
+			env = append(env, "OFFBOARD_GRAPH_BATCH_SIZE=1")
+		}
 		t.Run(fmt.Sprintf("kill-%02d-after-%d-requests", i, at), func(t *testing.T) {
 			m := newMixed(t, *stressSeed, principals, latency)
 			dir := t.TempDir()
-			cmd := m.command(t, []string{"OFFBOARD_CONCURRENCY=4"}, m.runArgs(dir)...)
+			cmd := m.command(t, env, m.runArgs(dir)...)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -165,14 +173,14 @@ func TestStressKillNineAtRandomInstants(t *testing.T) {
 			go func() { _ = cmd.Wait(); close(exited) }()
 			deadline := time.Now().Add(2 * time.Minute)
 		wait:
-			for m.Stats().Requests < at {
+			for sent(m.Stats()) < at {
 				select {
 				case <-exited:
 					break wait
 				default:
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("the run sent %d requests in 2 minutes, want %d", m.Stats().Requests, at)
+					t.Fatalf("the run sent %d requests in 2 minutes, want %d", sent(m.Stats()), at)
 				}
 				time.Sleep(time.Millisecond)
 			}
