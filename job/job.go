@@ -145,7 +145,8 @@ type Source interface {
 	Name() string
 	// Find lists the assignments the principals hold. An error means the
 	// listing failed for every one of them: none may be reported as holding
-	// fewer assignments than it does.
+	// fewer assignments than it does. A ListingErrors instead fails only
+	// the principals it names.
 	Find(ctx context.Context, principals []Principal) ([]Assignment, error)
 	// Remove removes one assignment. It answers Removed or AlreadyAbsent, or
 	// an error that says why it is final (after the transport's retries).

@@ -457,20 +457,31 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 		for _, pr := range l.group {
 			members[pr.ID] = pr
 		}
-		if l.err != nil {
-			for _, pr := range l.group {
-				p.put(Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, State: Failed, Line: pr.Line,
-					Detail: "listing failed: " + l.err.Error()})
-				holds[pr.ID]++
-			}
-			r.Log.Warn("listing failed", zap.String("source", name), zap.Int("principals", len(l.group)), zap.Error(l.err))
-			continue
-		}
+		failed := listingFailures(l.err, l.group)
 		for _, pr := range l.group {
+			if err, ok := failed[pr.ID]; ok {
+				p.put(Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, State: Failed, Line: pr.Line,
+					Detail: "listing failed: " + err.Error()})
+				holds[pr.ID]++
+				continue
+			}
 			listedOK[[2]string{pr.ID, name}] = true
 		}
+		if len(failed) > 0 {
+			r.Log.Warn("listing failed", zap.String("source", name), zap.Int("principals", len(failed)), zap.Error(l.err))
+		}
+		if len(failed) == len(l.group) {
+			// The whole group's listing failed: nothing of it stands.
+			l.found = nil
+		}
 		for _, a := range l.found {
-			pr := members[NormalizeGUID(a.PrincipalID)]
+			id := NormalizeGUID(a.PrincipalID)
+			if _, ok := failed[id]; ok {
+				// What a failed listing found is not all there is: its
+				// principal is reported failed, holding nothing.
+				continue
+			}
+			pr := members[id]
 			if pr == nil {
 				r.Log.Warn("the service listed an assignment of a principal it was not asked about",
 					zap.String("source", name), zap.String("assignment_id", a.ID))

@@ -254,3 +254,31 @@ func TestBatchFaultsAndRules(t *testing.T) {
 		t.Error("the reset sub-request was acted on")
 	}
 }
+
+// A sub-request's own headers are its headers: memberOf with $filter is an
+// advanced query, refused without ConsistencyLevel: eventual inside a
+// batch as alone.
+func TestBatchSubRequestHeadersAreHonoured(t *testing.T) {
+	h := start(t, Config{Seed: 5})
+	tn := h.tenant
+	u := tn.AddUser(User{UserPrincipalName: "lee@contoso.com"})
+	g := tn.AddGroup(Group{DisplayName: "Tier0", IsAssignableToRole: true})
+	if err := tn.AddMember(g.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	url := "/users/" + u.ID + "/memberOf/microsoft.graph.group?$count=true&$filter=isAssignableToRole%20eq%20true"
+	_, got := h.batch(
+		map[string]any{"id": "1", "method": "GET", "url": url},
+		map[string]any{"id": "2", "method": "GET", "url": url, "headers": map[string]string{"ConsistencyLevel": "eventual"}},
+	)
+	if s := got["1"]; s.Status != http.StatusBadRequest || subCode(t, s) != "Request_UnsupportedQuery" {
+		t.Errorf("without ConsistencyLevel: %d %s, want 400 Request_UnsupportedQuery", s.Status, s.Body)
+	}
+	if s := got["2"]; s.Status != http.StatusOK || !strings.Contains(string(s.Body), g.ID) {
+		t.Errorf("with ConsistencyLevel: %d %s, want 200 listing %s", s.Status, s.Body, g.ID)
+	}
+	alone := h.do(http.MethodGet, "/v1.0"+url)
+	if alone.status != http.StatusBadRequest || alone.errorCode(t) != "Request_UnsupportedQuery" {
+		t.Errorf("alone without ConsistencyLevel: %d %s", alone.status, alone.body)
+	}
+}

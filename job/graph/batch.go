@@ -44,7 +44,7 @@ func (c *Client) subRequest(info *abstractions.RequestInformation) (transport.Su
 	}
 	rel := strings.TrimPrefix(path, base.EscapedPath())
 	if u.RawQuery != "" {
-		rel += "?" + u.RawQuery
+		rel += "?" + decodeQueryNames(u.RawQuery)
 	}
 	sub := transport.SubRequest{Method: info.Method.String(), URL: rel, Header: http.Header{}}
 	for _, k := range info.Headers.ListKeys() {
@@ -143,4 +143,17 @@ func (c *Client) removeBatch(ctx context.Context, as []job.Assignment,
 		out[i].Outcome, out[i].Err = outcome(answerError(a))
 	}
 	return out
+}
+
+// decodeQueryNames does to a sub-request's query what the SDK's
+// ParametersNameDecodingHandler does to a standalone request's on its way
+// out (%24filter back to $filter, and -, ., ~ likewise), so that a request
+// reads the same batched or alone.
+func decodeQueryNames(query string) string {
+	for _, c := range "$-.~" {
+		enc := fmt.Sprintf("%%%X", c)
+		query = strings.ReplaceAll(query, enc, string(c))
+		query = strings.ReplaceAll(query, strings.ToLower(enc), string(c))
+	}
+	return query
 }

@@ -155,7 +155,7 @@ func classify(err error) error {
 		// Neither the service's error nor the network's: the SDK could
 		// not read a successful answer (kiota says only "invalid json
 		// type").
-		return fmt.Errorf("the answer is not the JSON Graph sends: %w", err)
+		return notJSON(err)
 	}
 	return err
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 // Memberships is the `groups` source: a principal's memberships in
@@ -27,6 +28,7 @@ type Memberships struct {
 
 var (
 	_ job.Source       = Memberships{}
+	_ job.Grouper      = Memberships{}
 	_ job.BatchRemover = Memberships{}
 )
 
@@ -36,45 +38,77 @@ func (c *Client) Memberships() Memberships { return Memberships{c: c} }
 // Name implements job.Source.
 func (Memberships) Name() string { return job.SourceGroups }
 
+// GroupSize implements job.Grouper: with batching, a group's first pages
+// go in one $batch; without, each principal is a group of its own.
+func (s Memberships) GroupSize() int { return s.c.batchSize }
+
 // Find implements job.Source. It reads /directoryObjects/{id}/memberOf,
 // which serves users, service principals and groups alike, without a
 // $filter (an advanced query), and keeps the objects that are groups with
-// isAssignableToRole: memberOf also returns directoryRole objects.
+// isAssignableToRole: memberOf also returns directoryRole objects. Each
+// principal takes a request of its own; with batching, those of the group
+// travel in one $batch.
 func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
+	return s.c.listGroup(ctx, principals, func(p job.Principal) (*abstractions.RequestInformation, error) {
+		first, err := s.firstPage(p)
+		if err != nil {
+			return nil, err
+		}
+		return users.NewItemMemberOfRequestBuilder(first, s.c.adapter).ToGetRequestInformation(ctx, nil)
+	}, s.list)
+}
+
+// firstPage is the URL of a principal's first page of memberships.
+func (s Memberships) firstPage(p job.Principal) (string, error) {
+	if !job.IsGUID(p.ID) {
+		return "", fmt.Errorf("principal id %q is not a GUID", p.ID)
+	}
+	return s.c.base + "/directoryObjects/" + url.PathEscape(p.ID) + "/memberOf?%24top=999", nil
+}
+
+// list lists one principal's memberships of role-assignable groups, from
+// its first page's answer in a batch, or (first nil) sending that page
+// itself, following every @odata.nextLink.
+func (s Memberships) list(ctx context.Context, p job.Principal, first *transport.SubAnswer) ([]job.Assignment, error) {
+	next, err := s.firstPage(p)
+	if err != nil {
+		return nil, err
+	}
 	var out []job.Assignment
-	for _, p := range principals {
-		if !job.IsGUID(p.ID) {
-			return nil, fmt.Errorf("principal id %q is not a GUID", p.ID)
+	for pages := 1; next != ""; pages++ {
+		var page models.DirectoryObjectCollectionResponseable
+		if pages == 1 && first != nil {
+			page, err = readPage[models.DirectoryObjectCollectionResponseable](*first,
+				models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue)
+		} else {
+			page, err = users.NewItemMemberOfRequestBuilder(next, s.c.adapter).Get(ctx, nil)
+			err = classify(err)
 		}
-		first := s.c.base + "/directoryObjects/" + url.PathEscape(p.ID) + "/memberOf?%24top=999"
-		for pages, next := 1, first; next != ""; pages++ {
-			page, err := users.NewItemMemberOfRequestBuilder(next, s.c.adapter).Get(ctx, nil)
-			if err := classify(err); errors.Is(err, job.ErrNotFound) && pages == 1 {
-				// The object is gone from the directory (HR deleted the
-				// account first): it is a member of nothing.
-				break
-			} else if err != nil {
-				return nil, fmt.Errorf("listing memberships (page %d): %w", pages, err)
-			}
-			for _, o := range page.GetValue() {
-				g, ok := o.(models.Groupable)
-				if !ok || deref(o.GetOdataType()) != "#microsoft.graph.group" {
-					continue
-				}
-				if a := g.GetIsAssignableToRole(); a == nil || !*a {
-					continue
-				}
-				out = append(out, job.Assignment{
-					Source:      s.Name(),
-					ID:          deref(g.GetId()),
-					PrincipalID: p.ID,
-					Scope:       "/groups/" + deref(g.GetId()),
-					Note:        "group " + deref(g.GetDisplayName()),
-					Raw:         raw(g),
-				})
-			}
-			next = deref(page.GetOdataNextLink())
+		if errors.Is(err, job.ErrNotFound) && pages == 1 {
+			// The object is gone from the directory (HR deleted the
+			// account first): it is a member of nothing.
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("listing memberships (page %d): %w", pages, err)
 		}
+		for _, o := range page.GetValue() {
+			g, ok := o.(models.Groupable)
+			if !ok || deref(o.GetOdataType()) != "#microsoft.graph.group" {
+				continue
+			}
+			if a := g.GetIsAssignableToRole(); a == nil || !*a {
+				continue
+			}
+			out = append(out, job.Assignment{
+				Source:      s.Name(),
+				ID:          deref(g.GetId()),
+				PrincipalID: p.ID,
+				Scope:       "/groups/" + deref(g.GetId()),
+				Note:        "group " + deref(g.GetDisplayName()),
+				Raw:         raw(g),
+			})
+		}
+		next = deref(page.GetOdataNextLink())
 	}
 	return out, nil
 }

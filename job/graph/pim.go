@@ -12,6 +12,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 // Eligibilities is the `pim` source: a principal's direct PIM eligibilities
@@ -23,6 +24,7 @@ type Eligibilities struct {
 
 var (
 	_ job.Source       = Eligibilities{}
+	_ job.Grouper      = Eligibilities{}
 	_ job.BatchRemover = Eligibilities{}
 )
 
@@ -32,49 +34,86 @@ func (c *Client) Eligibilities() Eligibilities { return Eligibilities{c: c} }
 // Name implements job.Source.
 func (Eligibilities) Name() string { return job.SourcePIM }
 
+// GroupSize implements job.Grouper: with batching, a group's first pages
+// go in one $batch; without, each principal is a group of its own.
+func (s Eligibilities) GroupSize() int { return s.c.batchSize }
+
 // Find implements job.Source. roleEligibilitySchedules takes eq and ne
-// only, so each principal is listed on its own.
+// only, so each principal is listed with a request of its own; with
+// batching, those of the group travel in one $batch.
 func (s Eligibilities) Find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
-	var out []job.Assignment
-	list := rolemanagement.NewDirectoryRoleEligibilitySchedulesRequestBuilderInternal(s.c.pathParams(), s.c.adapter)
-	for _, p := range principals {
-		filter, err := principalFilter([]job.Principal{p})
+	return s.c.listGroup(ctx, principals, func(p job.Principal) (*abstractions.RequestInformation, error) {
+		config, err := eligibilityQuery(p)
 		if err != nil {
 			return nil, err
 		}
-		page, err := list.Get(ctx, &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetRequestConfiguration{
-			QueryParameters: &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetQueryParameters{Filter: &filter},
-		})
-		for pages := 1; ; pages++ {
-			if err != nil {
-				return nil, fmt.Errorf("listing role eligibility schedules (page %d): %w", pages, classify(err))
-			}
-			for _, e := range page.GetValue() {
-				if deref(e.GetMemberType()) != "Direct" {
-					continue
-				}
-				scope := deref(e.GetDirectoryScopeId())
-				if app := deref(e.GetAppScopeId()); app != "" {
-					scope = app
-				}
-				out = append(out, job.Assignment{
-					Source:           s.Name(),
-					ID:               deref(e.GetId()),
-					PrincipalID:      deref(e.GetPrincipalId()),
-					RoleDefinitionID: deref(e.GetRoleDefinitionId()),
-					Scope:            scope,
-					Note:             "eligible",
-					Raw:              raw(e),
-				})
-			}
-			next := page.GetOdataNextLink()
-			if next == nil || *next == "" {
-				break
-			}
-			page, err = list.WithUrl(*next).Get(ctx, nil)
-		}
+		return s.schedules().ToGetRequestInformation(ctx, config)
+	}, s.list)
+}
+
+func (s Eligibilities) schedules() *rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilder {
+	return rolemanagement.NewDirectoryRoleEligibilitySchedulesRequestBuilderInternal(s.c.pathParams(), s.c.adapter)
+}
+
+// eligibilityQuery is the first page's query: the principal's schedules.
+func eligibilityQuery(p job.Principal) (*rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetRequestConfiguration, error) {
+	filter, err := principalFilter([]job.Principal{p})
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetRequestConfiguration{
+		QueryParameters: &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetQueryParameters{Filter: &filter},
+	}, nil
+}
+
+// list lists one principal's direct eligibilities, from its first page's
+// answer in a batch, or (first nil) sending that page itself, following
+// every @odata.nextLink.
+func (s Eligibilities) list(ctx context.Context, p job.Principal, first *transport.SubAnswer) ([]job.Assignment, error) {
+	list := s.schedules()
+	var page models.UnifiedRoleEligibilityScheduleCollectionResponseable
+	var err error
+	if first != nil {
+		page, err = readPage[models.UnifiedRoleEligibilityScheduleCollectionResponseable](*first,
+			models.CreateUnifiedRoleEligibilityScheduleCollectionResponseFromDiscriminatorValue)
+	} else {
+		config, cerr := eligibilityQuery(p)
+		if cerr != nil {
+			return nil, cerr
+		}
+		page, err = list.Get(ctx, config)
+		err = classify(err)
+	}
+	var out []job.Assignment
+	for pages := 1; ; pages++ {
+		if err != nil {
+			return nil, fmt.Errorf("listing role eligibility schedules (page %d): %w", pages, err)
+		}
+		for _, e := range page.GetValue() {
+			if deref(e.GetMemberType()) != "Direct" {
+				continue
+			}
+			scope := deref(e.GetDirectoryScopeId())
+			if app := deref(e.GetAppScopeId()); app != "" {
+				scope = app
+			}
+			out = append(out, job.Assignment{
+				Source:           s.Name(),
+				ID:               deref(e.GetId()),
+				PrincipalID:      deref(e.GetPrincipalId()),
+				RoleDefinitionID: deref(e.GetRoleDefinitionId()),
+				Scope:            scope,
+				Note:             "eligible",
+				Raw:              raw(e),
+			})
+		}
+		next := page.GetOdataNextLink()
+		if next == nil || *next == "" {
+			return out, nil
+		}
+		page, err = list.WithUrl(*next).Get(ctx, nil)
+		err = classify(err)
+	}
 }
 
 // scopes reads the directory and app scope an assignment was listed with.

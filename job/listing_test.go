@@ -1,0 +1,111 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// partialSource lists a group at once and fails some of its principals on
+// their own, as a source listing with a batch of requests does.
+type partialSource struct {
+	fakeSource
+	// fail answers a principal's own listing error.
+	fail map[string]error
+	// leak lists an assignment of a failed principal all the same.
+	leak bool
+	// stray names a principal outside every group in the error.
+	stray bool
+}
+
+func (s *partialSource) Find(ctx context.Context, ps []Principal) ([]Assignment, error) {
+	found, err := s.fakeSource.Find(ctx, ps)
+	if err != nil {
+		return nil, err
+	}
+	errs := ListingErrors{}
+	var out []Assignment
+	for _, a := range found {
+		if s.fail[a.PrincipalID] == nil || s.leak {
+			out = append(out, a)
+		}
+	}
+	for _, p := range ps {
+		if e := s.fail[p.ID]; e != nil {
+			errs[p.ID] = e
+		}
+	}
+	if s.stray {
+		errs[guard] = errors.New("HTTP 500")
+	}
+	if len(errs) == 0 {
+		return out, nil
+	}
+	return out, errs
+}
+
+func TestListingErrorsFailOnlyTheirPrincipals(t *testing.T) {
+	src := &partialSource{
+		fakeSource: fakeSource{held: map[string][]string{alice: {"a1"}, bob: {"b1", "b2"}, carol: {"c1"}}, group: 3},
+		fail:       map[string]error{bob: errors.New("listing role eligibility schedules (page 2): HTTP 500 InternalServerError")},
+		leak:       true,
+	}
+	rec := &fakeRecorder{}
+	r := newRunner(&src.fakeSource, rec, day2)
+	r.Sources = []Source{src}
+	// bob's earlier failed removal is not taken for absent: his listing
+	// failed, so the run cannot tell it is gone.
+	r.Previous = []Item{{PrincipalID: bob, Source: "directory", AssignmentID: "b0", State: Failed, Detail: "HTTP 403", UpdatedAt: day1}}
+	res, err := r.Run(context.Background(), []Entry{{Line: 2, PrincipalID: alice}, {Line: 3, PrincipalID: bob}, {Line: 4, PrincipalID: carol}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := states(res.Items)
+	want := map[string]string{
+		alice + "/directory/a1": "removed ",
+		bob + "/directory/":     "failed listing failed: listing role eligibility schedules (page 2): HTTP 500 InternalServerError",
+		carol + "/directory/c1": "removed ",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %q, want %q", k, got[k], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d rows, want %d: %v", len(got), len(want), got)
+	}
+	if len(src.listed) != 1 {
+		t.Errorf("%d listings, want the one group", len(src.listed))
+	}
+	for _, id := range src.removed {
+		if strings.HasPrefix(id, "b") {
+			t.Errorf("removed %s of a principal whose listing failed", id)
+		}
+	}
+	if res.ExitCode() != 1 {
+		t.Errorf("exit %d, want 1", res.ExitCode())
+	}
+}
+
+func TestListingErrorsNamingNoneOfTheGroupFailItAll(t *testing.T) {
+	src := &partialSource{
+		fakeSource: fakeSource{held: map[string][]string{alice: {"a1"}, carol: {"c1"}}, group: 2},
+		stray:      true,
+	}
+	r := newRunner(&src.fakeSource, &fakeRecorder{}, day1)
+	r.Sources = []Source{src}
+	res, err := r.Run(context.Background(), []Entry{{Line: 2, PrincipalID: alice}, {Line: 3, PrincipalID: carol}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := states(res.Items)
+	for _, id := range []string{alice, carol} {
+		if v := got[id+"/directory/"]; !strings.HasPrefix(v, "failed listing failed: listing failed for 1 principals") {
+			t.Errorf("%s: %q, want its listing failed", id, v)
+		}
+	}
+	if len(got) != 2 || len(src.removed) != 0 {
+		t.Errorf("rows %v, removed %v: want two failed listings and nothing removed", got, src.removed)
+	}
+}
