@@ -143,7 +143,8 @@ func newPace(gate *Gate, perSecond float64, burst int, now func() time.Time) *Pa
 
 // Wait blocks until the caller may send one request: the gate is open and a
 // token is taken. It returns early with the context's error, or at once
-// with an error when the token would come after the context's deadline.
+// with an error wrapping ErrBeyondDeadline when the gate opens or the token
+// comes after the context's deadline.
 func (p *Pace) Wait(ctx context.Context) error { return p.WaitN(ctx, 1) }
 
 // WaitN is Wait for n requests sent together (the sub-requests of one
@@ -165,13 +166,19 @@ func (p *Pace) WaitN(ctx context.Context, n int) error {
 
 func (p *Pace) wait(ctx context.Context, n int) error {
 	for {
+		deadline, hasDeadline := ctx.Deadline()
+		if until := p.gate.Until(); hasDeadline && until.After(deadline) {
+			// A throttled answer asked every worker to wait past the
+			// deadline: fail now rather than sleep until it.
+			return fmt.Errorf("the pace is held until %s: %w", until.UTC().Format(time.RFC3339), ErrBeyondDeadline)
+		}
 		if err := sleepUntil(ctx, p.gate.Until()); err != nil {
 			return err
 		}
 		now := p.now()
 		r := p.limiter.ReserveN(now, n)
 		at := now.Add(r.DelayFrom(now))
-		if deadline, ok := ctx.Deadline(); ok && at.After(deadline) {
+		if hasDeadline && at.After(deadline) {
 			r.CancelAt(now)
 			return fmt.Errorf("waiting %s for a token of the pace: %w", at.Sub(now).Round(time.Millisecond), ErrBeyondDeadline)
 		}

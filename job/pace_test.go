@@ -2,6 +2,7 @@ package job
 
 import (
 	"container/heap"
+	"errors"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -348,4 +349,17 @@ func (q *events) Pop() any {
 	e := old[len(old)-1]
 	*q = old[:len(old)-1]
 	return e
+}
+
+// A gate held past the context's deadline fails the wait at once, with
+// ErrBeyondDeadline, rather than sleeping until the deadline.
+func TestPaceWaitGateBeyondDeadline(t *testing.T) {
+	gate := &Gate{}
+	p := NewPace(gate, 1000, 10)
+	gate.Hold(time.Now().Add(time.Hour))
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(30*time.Minute))
+	defer cancel()
+	if err := p.Wait(ctx); !errors.Is(err, ErrBeyondDeadline) || ctx.Err() != nil {
+		t.Fatalf("err %v (context %v), want ErrBeyondDeadline before the deadline", err, ctx.Err())
+	}
 }

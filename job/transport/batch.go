@@ -308,9 +308,6 @@ func (t *Transport) batchPace(ctx context.Context, paces []*job.Pace, pending []
 		counts[p]++
 	}
 	for _, p := range order {
-		if deadline, ok := ctx.Deadline(); ok && p.HeldUntil().After(deadline) {
-			return fmt.Errorf("waiting for the pace: %w (until %s)", ErrBeyondDeadline, p.HeldUntil().UTC().Format(time.RFC3339))
-		}
 		if err := p.WaitN(ctx, counts[p]); err != nil {
 			return fmt.Errorf("waiting for the pace: %w", err)
 		}

@@ -68,12 +68,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 1; ; attempt++ {
 		pace := t.pace(req)
 		if pace != nil {
-			if deadline, ok := ctx.Deadline(); ok && pace.HeldUntil().After(deadline) {
-				// A throttled answer asked every worker to wait past the
-				// deadline: fail now rather than sleep until it.
-				return nil, fmt.Errorf("%s %s: waiting for the pace: %w (until %s)", req.Method, redact(req),
-					ErrBeyondDeadline, pace.HeldUntil().UTC().Format(time.RFC3339))
-			}
 			if err := pace.Wait(ctx); err != nil {
 				return nil, fmt.Errorf("%s %s: waiting for the pace: %w", req.Method, redact(req), err)
 			}
