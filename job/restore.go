@@ -239,13 +239,8 @@ func (s *restoring) Remove(ctx context.Context, a Assignment) (Outcome, error) {
 	k := Item{PrincipalID: a.PrincipalID, Source: a.Source, AssignmentID: a.ID}.Key()
 	a.Justification = s.justification(s.references[k])
 	out, err := s.restorer.Restore(ctx, a)
-	switch {
-	case err != nil || out.State != AlreadyPresent:
-	case s.unconfirmed[k]:
+	if err == nil && out.State == AlreadyPresent && s.unconfirmed[k] {
 		out = Outcome{State: Restored, Detail: "confirmed present on rerun"}
-	case WasResentUnanswered(ctx):
-		// As for a removal: the lost attempt re-created it.
-		out = Outcome{State: Restored, Detail: JoinDetail("restored by an attempt whose answer was lost: the request sent again found it present", out.Detail)}
 	}
 	return out, err
 }
