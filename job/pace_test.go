@@ -2,8 +2,8 @@ package job
 
 import (
 	"container/heap"
-	"errors"
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
