@@ -46,6 +46,8 @@ type Entry struct {
 	Line          int    // 1-based line of the CSV where the record starts
 	PrincipalID   string // as given, trimmed; lower-cased when it is a GUID
 	UPN           string
+	Mail          string // a user's mail (HR key)
+	EmployeeID    string // a user's employeeId (HR key)
 	Type          string
 	Reference     string
 	EffectiveDate time.Time // zero when the column is absent or empty

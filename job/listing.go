@@ -53,6 +53,25 @@ func listingFailures(err error, group []*principal) map[string]error {
 	return out
 }
 
+// UnavailableError is what Find answers, alone or joined (errors.Join)
+// with a ListingErrors, when the service says a part of the source cannot
+// exist in this tenant (Graph's AadPremiumLicenseRequired, ARM's PIM
+// licence or not-onboarded error). The part is unavailable for the rest of
+// the run: no rows for it, one warning, and summary.json's "unavailable"
+// names it. It never changes the exit code. The assignments Find returns
+// with it are complete for every other part of the source.
+type UnavailableError struct {
+	// Part is the key in summary.json's "unavailable": a source's name
+	// ("pim"), or a part of one ("azure-eligibility").
+	Part string
+	// Reason is the service's error code and message.
+	Reason string
+}
+
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("%s is unavailable in this tenant: %s", e.Part, e.Reason)
+}
+
 func cmpOrErr(a, b error) error {
 	if a != nil {
 		return a

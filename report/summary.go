@@ -22,6 +22,9 @@ type Summary struct {
 	ExitCode int            `json:"exit_code"`
 	// Guard says which guard stopped the run, if one did.
 	Guard string `json:"guard,omitempty"`
+	// Unavailable names the sources, or parts of one, that cannot exist in
+	// this tenant (a licence it lacks), each with the service's reason.
+	Unavailable map[string]string `json:"unavailable,omitempty"`
 }
 
 // WriteSummary writes summary.json (a restore's: restore-summary.json)
