@@ -11,9 +11,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // State is where an item of the report stands.
@@ -104,6 +107,11 @@ type Item struct {
 	// Unconfirmed marks an item a previous run started to remove without
 	// recording an outcome (it was killed). Only loaded items carry it.
 	Unconfirmed bool
+	// Keys are the mails and employee ids (UserKey.String) the input named
+	// the principal by, shared by its items and kept in the journal, so
+	// that a rerun still resolves them once the account is deleted. A
+	// pointer: nil for most principals, and one word in every item.
+	Keys *[]string
 }
 
 // Key identifies an item across runs.
@@ -194,11 +202,109 @@ type Outcome struct {
 	Detail string
 }
 
-// Directory resolves user principal names to object ids.
+// The kinds of key an input row may name a user by, as the input's
+// columns name them.
+const (
+	KeyUPN        = "user_principal_name"
+	KeyMail       = "mail"
+	KeyEmployeeID = "employee_id"
+)
+
+// UserKey is one value of one kind of key: a UPN, a mail or an employee id.
+// Value is as the input gave it (trimmed); the directory compares it
+// case-insensitively.
+type UserKey struct {
+	Kind  string
+	Value string
+}
+
+// String is the key as the journal keeps it: kind, colon, lower-cased
+// value.
+func (k UserKey) String() string { return k.Kind + ":" + strings.ToLower(k.Value) }
+
+// DirectoryUser is a user the directory answered for a key.
+type DirectoryUser struct {
+	ID  string
+	UPN string
+}
+
+// Resolution is what the directory answered for one key: every user it
+// matches (none, one, or several for a mail or employee id, which the
+// directory does not keep unique), or why it could not be looked up.
+type Resolution struct {
+	Users []DirectoryUser
+	// Err is a failed lookup; it wraps ErrInvalidKey when the value
+	// cannot go into a request at all.
+	Err error
+}
+
+// Directory finds users by UPN, mail or employee id, many at once.
 type Directory interface {
-	// ResolveUPN returns the object id of the user with this UPN, or an error
-	// wrapping ErrNotFound when there is none.
-	ResolveUPN(ctx context.Context, upn string) (string, error)
+	// Resolve answers every key, each on its own: one failed lookup
+	// fails only the keys it carried.
+	Resolve(ctx context.Context, keys []UserKey) map[UserKey]Resolution
+}
+
+// ErrInvalidKey is wrapped by a lookup refused before it was sent: the
+// value is not one a request may carry.
+var ErrInvalidKey = errors.New("invalid key")
+
+// Bounds of the key values, checked before any of them goes into a
+// $filter (CheckKey).
+const (
+	// MaxUPN is Active Directory's rangeUpper for userPrincipalName.
+	MaxUPN = 1024
+	// MaxMail is Entra's limit of a user's mail, in characters.
+	MaxMail = 256
+	// MaxEmployeeID is Entra's limit of employeeId, in characters.
+	MaxEmployeeID = 16
+)
+
+// CheckKey returns why a key's value may not go into a request, or "": it
+// is not empty, not longer than its kind allows, holds no control
+// character, and a mail has one '@' with something on either side and no
+// white space. The input's reader checks a UPN more closely.
+func CheckKey(k UserKey) string {
+	limit := 0
+	switch k.Kind {
+	case KeyUPN:
+		limit = MaxUPN
+	case KeyMail:
+		limit = MaxMail
+	case KeyEmployeeID:
+		limit = MaxEmployeeID
+	default:
+		return "unknown kind of key"
+	}
+	if k.Value == "" {
+		return "empty"
+	}
+	if !utf8.ValidString(k.Value) {
+		return "not UTF-8"
+	}
+	if n := utf8.RuneCountInString(k.Value); n > limit {
+		return fmt.Sprintf("%d characters long, more than %d", n, limit)
+	}
+	for _, r := range k.Value {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return fmt.Sprintf("contains the control character %U", r)
+		}
+	}
+	if k.Kind == KeyMail {
+		local, domain, ok := strings.Cut(k.Value, "@")
+		switch {
+		case !ok || strings.Contains(domain, "@"):
+			return "not one '@'"
+		case local == "" || domain == "":
+			return "nothing before or after the '@'"
+		case strings.ContainsFunc(k.Value, unicode.IsSpace):
+			return "contains white space"
+		}
+	}
+	if k.Value != strings.TrimSpace(k.Value) {
+		return "begins or ends with white space"
+	}
+	return ""
 }
 
 // Recorder keeps the journal: what the run planned and each outcome, synced

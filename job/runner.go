@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +17,10 @@ import (
 // what every source holds for them, plans, checks the plan against the
 // guards, removes what the plan says and accounts for every item.
 type Runner struct {
-	Sources   []Source
+	Sources []Source
+	// Directory resolves the entries' UPNs, mails and employee ids. Nil
+	// (a restore, whose entries come from a report): an entry's
+	// principal_id is taken as given and its UPN only shown.
 	Directory Directory
 	Recorder  Recorder
 	Log       *zap.Logger
@@ -97,7 +99,10 @@ func (r Result) ExitCode() int {
 // principal is a resolved principal and what the run knows of it.
 type principal struct {
 	Principal
-	skip string // "protected" or "self": listed but never touched
+	skip string   // "protected" or "self": listed but never touched
+	keys []string // its mails and employee ids, gathered from its lines
+	// Keys is keys, shared by the principal's items.
+	Keys *[]string
 }
 
 // Run runs the job on the entries. The error is a failure of the run itself
@@ -275,23 +280,37 @@ func (p *plan) pending() []*Item {
 }
 
 // admit turns entries into principals: invalid and deferred lines become
-// rows, user principal names are resolved, duplicates are merged.
+// rows, the keys of every line (UPN, mail, employee id) are resolved in one
+// bulk lookup, a line whose keys disagree or match several users is
+// refused, duplicates are merged.
 func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal {
 	r := p.runner
 	today := r.Now().UTC().Truncate(24 * time.Hour)
-	// A UPN an earlier run resolved still names the same principal when
-	// the account has since been deleted (HR often deletes it next).
-	known := map[string]string{}
+	// A key an earlier run resolved still names the same principal when
+	// the account has since been deleted (HR often deletes it next): UPNs
+	// from the rows, mails and employee ids from the keys the journal
+	// kept.
+	known := map[string]DirectoryUser{}
 	for _, it := range r.Previous {
-		if it.UPN != "" && IsGUID(it.PrincipalID) {
-			known[strings.ToLower(it.UPN)] = it.PrincipalID
+		if !IsGUID(it.PrincipalID) {
+			continue
+		}
+		u := DirectoryUser{ID: it.PrincipalID, UPN: it.UPN}
+		if it.UPN != "" {
+			known[UserKey{Kind: KeyUPN, Value: it.UPN}.String()] = u
+		}
+		if it.Keys != nil {
+			for _, k := range *it.Keys {
+				known[k] = u
+			}
 		}
 	}
 
 	type pending struct {
-		e        Entry
-		id       string
-		answered bool // the resolution ran and put a row or an id
+		e    Entry
+		id   string
+		upn  string   // the directory's UPN, for a line that gave none
+		keys []string // the line's mail and employee id, for the journal
 	}
 	var active []*pending
 	var deferred []Entry
@@ -306,61 +325,54 @@ func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal 
 		}
 	}
 
-	var g errgroup.Group
-	g.SetLimit(r.Concurrency)
+	// Every key of every active line, once, in one call: the directory
+	// groups them into as few requests as it can.
+	var keys []UserKey
+	asked := map[UserKey]bool{}
 	for _, a := range active {
-		if a.id != "" || a.e.UPN == "" {
-			continue
-		}
-		if ctx.Err() != nil {
+		if r.Directory == nil {
 			break
 		}
-		g.Go(func() error {
-			id, err := r.Directory.ResolveUPN(reqCtx, a.e.UPN)
-			a.answered = true
-			if errors.Is(err, ErrNotFound) {
-				if prev, ok := known[strings.ToLower(a.e.UPN)]; ok {
-					a.id = prev
-					return nil
-				}
+		for _, k := range entryKeys(a.e) {
+			if !asked[k] {
+				asked[k] = true
+				keys = append(keys, k)
 			}
-			e := a.e
-			switch {
-			case errors.Is(err, ErrNotFound):
-				p.put(Item{UPN: e.UPN, Reference: e.Reference, State: Invalid, Line: e.Line,
-					Detail: fmt.Sprintf("line %d: user_principal_name %q is not a user of the tenant", e.Line, e.UPN)})
-			case err != nil:
-				p.put(Item{UPN: e.UPN, Reference: e.Reference, State: Failed, Line: e.Line,
-					Detail: fmt.Sprintf("line %d: resolving user_principal_name: %v", e.Line, err)})
-				r.Log.Warn("resolving a UPN failed", zap.Int("line", e.Line), zap.Error(err))
-			case !IsGUID(id):
-				p.put(Item{UPN: e.UPN, Reference: e.Reference, State: Failed, Line: e.Line,
-					Detail: fmt.Sprintf("line %d: the directory answered an id that is not a GUID", e.Line)})
-			default:
-				a.id = NormalizeGUID(id)
-			}
-			return nil
-		})
+		}
 	}
-	_ = g.Wait()
+	var answers map[UserKey]Resolution
+	if len(keys) > 0 && ctx.Err() == nil {
+		answers = r.Directory.Resolve(reqCtx, keys)
+	}
 
 	byID := map[string]*principal{}
 	var order []*principal
 	for _, a := range active {
-		if a.id == "" {
-			if !a.answered {
-				p.put(Item{UPN: a.e.UPN, Reference: a.e.Reference, State: Failed, Line: a.e.Line,
-					Detail: fmt.Sprintf("line %d: interrupted before user_principal_name was resolved", a.e.Line)})
+		if ks := entryKeys(a.e); len(ks) > 0 && (r.Directory != nil || a.id == "") {
+			id, upn, row := resolveEntry(a.e, ks, answers, known)
+			if row != nil {
+				if row.State == Failed {
+					r.Log.Warn("resolving a line's keys failed", zap.Int("line", a.e.Line), zap.String("detail", row.Detail))
+				}
+				p.put(*row)
+				continue
 			}
-			continue
+			a.id, a.upn = id, upn
+			for _, k := range ks {
+				if k.Kind != KeyUPN {
+					a.keys = append(a.keys, k.String())
+				}
+			}
 		}
 		if pr, ok := byID[a.id]; ok {
-			pr.UPN = cmpOr(pr.UPN, a.e.UPN)
+			pr.UPN = cmpOr(pr.UPN, cmpOr(a.e.UPN, a.upn))
 			pr.Reference = cmpOr(pr.Reference, a.e.Reference)
 			pr.Type = cmpOr(pr.Type, a.e.Type)
+			pr.keys = append(pr.keys, a.keys...)
 			continue
 		}
-		pr := &principal{Principal: Principal{ID: a.id, UPN: a.e.UPN, Type: a.e.Type, Reference: a.e.Reference, Line: a.e.Line}}
+		pr := &principal{Principal: Principal{ID: a.id, UPN: cmpOr(a.e.UPN, a.upn), Type: a.e.Type, Reference: a.e.Reference, Line: a.e.Line},
+			keys: a.keys}
 		switch {
 		case r.Protect[a.id]:
 			pr.skip = "protected"
@@ -369,6 +381,13 @@ func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal 
 		}
 		byID[a.id] = pr
 		order = append(order, pr)
+	}
+	for _, pr := range order {
+		if len(pr.keys) > 0 {
+			slices.Sort(pr.keys)
+			ks := slices.Compact(pr.keys)
+			pr.Keys = &ks
+		}
 	}
 	// A principal named on an active line is acted on even when another
 	// line names it with a later date.
@@ -380,6 +399,73 @@ func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal 
 			Detail: "effective " + e.EffectiveDate.Format(time.DateOnly)})
 	}
 	return order
+}
+
+// entryKeys are the keys a line names a user by, besides its principal_id.
+func entryKeys(e Entry) []UserKey {
+	var ks []UserKey
+	for _, k := range []UserKey{{KeyUPN, e.UPN}, {KeyMail, e.Mail}, {KeyEmployeeID, e.EmployeeID}} {
+		if k.Value != "" {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
+// resolveEntry turns the directory's answers for a line's keys into the
+// line's object id and the directory's UPN, or into the row that reports
+// why the line is not acted on: invalid when a key names no user (and no
+// earlier run resolved it), several users, or not the object the line's
+// other keys name; failed when a lookup failed or was never made.
+func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known map[string]DirectoryUser) (id, upn string, row *Item) {
+	refuse := func(state State, format string, args ...any) (string, string, *Item) {
+		return "", "", &Item{PrincipalID: e.PrincipalID, UPN: e.UPN, Reference: e.Reference, State: state, Line: e.Line,
+			Detail: fmt.Sprintf("line %d: ", e.Line) + fmt.Sprintf(format, args...)}
+	}
+	type named struct {
+		key string // how the detail names the key
+		id  string
+	}
+	var names []named
+	if e.PrincipalID != "" {
+		names = append(names, named{"principal_id " + e.PrincipalID, e.PrincipalID})
+	}
+	var failure string
+	for _, k := range ks {
+		what := fmt.Sprintf("%s %q", k.Kind, k.Value)
+		res, ok := answers[k]
+		switch {
+		case !ok:
+			failure = cmpOr(failure, fmt.Sprintf("interrupted before %s was resolved", k.Kind))
+		case errors.Is(res.Err, ErrInvalidKey):
+			return refuse(Invalid, "%s cannot be looked up: %v", what, res.Err)
+		case res.Err != nil:
+			failure = cmpOr(failure, fmt.Sprintf("resolving %s: %v", k.Kind, res.Err))
+		case len(res.Users) > 1:
+			return refuse(Invalid, "%s matches %d users", what, len(res.Users))
+		case len(res.Users) == 0:
+			prev, ok := known[k.String()]
+			if !ok {
+				return refuse(Invalid, "%s is not a user of the tenant", what)
+			}
+			names = append(names, named{what, prev.ID})
+			upn = cmpOr(upn, prev.UPN)
+		case !IsGUID(res.Users[0].ID):
+			failure = cmpOr(failure, "the directory answered an id that is not a GUID")
+		default:
+			names = append(names, named{what, NormalizeGUID(res.Users[0].ID)})
+			upn = cmpOr(upn, res.Users[0].UPN)
+		}
+	}
+	if failure != "" {
+		return refuse(Failed, "%s", failure)
+	}
+	for _, n := range names[1:] {
+		if n.id != names[0].id {
+			return refuse(Invalid, "the keys name different objects: %s names %s, %s names %s", names[0].key, names[0].id, n.key, n.id)
+		}
+	}
+	return names[0].id, upn, nil
 }
 
 func cmpOr(a, b string) string {
@@ -460,7 +546,7 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 		failed := listingFailures(l.err, l.group)
 		for _, pr := range l.group {
 			if err, ok := failed[pr.ID]; ok {
-				p.put(Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, State: Failed, Line: pr.Line,
+				p.put(Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, State: Failed, Line: pr.Line, Keys: pr.Keys,
 					Detail: "listing failed: " + err.Error()})
 				holds[pr.ID]++
 				continue
@@ -487,7 +573,7 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 					zap.String("source", name), zap.String("assignment_id", a.ID))
 				continue
 			}
-			it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, AssignmentID: a.ID,
+			it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, AssignmentID: a.ID, Keys: pr.Keys,
 				RoleDefinitionID: intern(a.RoleDefinitionID), Scope: intern(a.Scope), Detail: a.Note, Raw: a.Raw, Line: pr.Line}
 			k := it.Key()
 			if seen[k] {
@@ -554,7 +640,7 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 		if holds[pr.ID] > 0 {
 			continue
 		}
-		it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, State: NoAssignments, Line: pr.Line}
+		it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, State: NoAssignments, Line: pr.Line, Keys: pr.Keys}
 		if pr.skip != "" {
 			it.State, it.Detail = Skipped, pr.skip
 		}

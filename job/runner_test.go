@@ -67,11 +67,16 @@ func (s *fakeSource) Remove(_ context.Context, a Assignment) (Outcome, error) {
 
 type fakeDirectory map[string]string
 
-func (d fakeDirectory) ResolveUPN(_ context.Context, upn string) (string, error) {
-	if id, ok := d[upn]; ok {
-		return id, nil
+func (d fakeDirectory) Resolve(_ context.Context, keys []UserKey) map[UserKey]Resolution {
+	out := map[UserKey]Resolution{}
+	for _, k := range keys {
+		var res Resolution
+		if id, ok := d[k.Value]; ok && k.Kind == KeyUPN {
+			res.Users = []DirectoryUser{{ID: id, UPN: k.Value}}
+		}
+		out[k] = res
 	}
-	return "", fmt.Errorf("GET /users: %w", ErrNotFound)
+	return out
 }
 
 type fakeRecorder struct {

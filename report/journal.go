@@ -48,6 +48,9 @@ type planRecord struct {
 	UpdatedAt        string          `json:"updated_at"`
 	Line             int             `json:"line"`
 	Raw              json.RawMessage `json:"raw,omitempty"`
+	// Keys are the mails and employee ids the input named the principal
+	// by, so that a rerun resolves them after the account is deleted.
+	Keys []string `json:"keys,omitempty"`
 }
 
 type applyingRecord struct {
@@ -93,7 +96,15 @@ func planRecordOf(it job.Item) planRecord {
 		UpdatedAt:        formatTime(it.UpdatedAt),
 		Line:             it.Line,
 		Raw:              it.Raw,
+		Keys:             keysOf(it),
 	}
+}
+
+func keysOf(it job.Item) []string {
+	if it.Keys == nil {
+		return nil
+	}
+	return *it.Keys
 }
 
 // lineEncoder encodes records as JSON lines into a reusable buffer. HTML
@@ -252,6 +263,10 @@ func (st *journalState) apply(rec *anyRecord) error {
 			UpdatedAt:        at,
 			Line:             rec.Line,
 			Raw:              rec.Raw,
+		}
+		if len(rec.Keys) > 0 {
+			keys := rec.Keys
+			it.Keys = &keys
 		}
 		st.entries[it.Key()] = &entry{item: it, planRun: run}
 	case "outcome":

@@ -14,6 +14,9 @@ import (
 // tenantDomain is the initial domain of generated tenants.
 const tenantDomain = "contoso.onmicrosoft.com"
 
+// mailDomain is the company's mail domain, as a member's mail has it.
+const mailDomain = "contoso.com"
+
 // minSamplePrincipals is the fewest departing principals Generate makes:
 // the sample needs that many distinct ones to show every status.
 const minSamplePrincipals = 10
@@ -22,8 +25,10 @@ const minSamplePrincipals = 10
 // demo or a test needs to know what a correct run reports.
 type Sample struct {
 	// CSV has the header
-	// principal_id,user_principal_name,principal_type,reference,effective_date,department
-	// (department is a column the job must ignore), LF line ends.
+	// principal_id,user_principal_name,mail,employee_id,principal_type,reference,effective_date,department
+	// (department is a column the job must ignore), LF line ends. Each
+	// valid row names its principal by one key: principal_id, or for some
+	// users user_principal_name, mail or employee_id.
 	CSV []byte
 	// Departing holds every principal the CSV validly names, self excepted,
 	// in order of first appearance: the protected, deferred and no-assignment
@@ -32,6 +37,15 @@ type Sample struct {
 	// ByUPN are the departing principals named only by user_principal_name
 	// (at least one member and the guest).
 	ByUPN []string
+	// ByMail and ByEmployeeID are the departing users named only by mail
+	// or only by employee_id (at least one each).
+	ByMail       []string
+	ByEmployeeID []string
+	// AmbiguousEmployeeID is an employeeId two staying users share; the
+	// CSV names it on an invalid line (it matches 2 users). SharedMail is
+	// a mail two other staying users share; the CSV does not name it.
+	AmbiguousEmployeeID string
+	SharedMail          string
 	// Guest is a guest user (#EXT# UPN) named by UPN; it holds assignments.
 	Guest string
 	// Duplicate is named on two lines.
@@ -62,7 +76,7 @@ type Sample struct {
 	// line), which holds nothing outside Azure.
 	ARM ARMSample
 	// InvalidLines are the CSV line numbers (header = line 1) of rows that
-	// are invalid: a bad GUID and an unknown UPN.
+	// are invalid: a bad GUID, an unknown UPN and the ambiguous employee id.
 	InvalidLines []int
 
 	// Of the sources pim and groups. NoAssignments principals hold nothing
@@ -127,10 +141,19 @@ func Generate(cfg Config, principals int) (*Tenant, Sample) {
 		s.BreakGlass = append(s.BreakGlass, u.ID)
 	}
 	t.AddRoleAssignment(RoleAssignment{PrincipalID: t.CallerID(), RoleDefinitionID: GlobalAdministrator})
+	var staff []User
 	for range principals/2 + 3 {
 		u := g.user(false)
 		g.assign(u.ID, g.rng.IntN(3))
+		staff = append(staff, u)
 	}
+	// Mail and employeeId are not unique in Entra: two staff share an
+	// employee id (HR reused a number), two others a mail.
+	staff[1].EmployeeID = staff[0].EmployeeID
+	staff[3].Mail = staff[2].Mail
+	t.AddUser(staff[1])
+	t.AddUser(staff[3])
+	s.AmbiguousEmployeeID, s.SharedMail = staff[0].EmployeeID, staff[2].Mail
 	for range max(2, principals/10) {
 		sp := g.servicePrincipal()
 		g.assign(sp.ID, g.rng.IntN(2))
@@ -158,7 +181,16 @@ func Generate(cfg Config, principals int) (*Tenant, Sample) {
 		case i < nUsers:
 			u := g.user(i == guest || i >= specials && g.rng.IntN(20) == 0)
 			byUPN := i == guest || i == memberByUPN || i >= specials && g.rng.IntN(6) == 0
-			leavers[i] = leaver{id: u.ID, upn: u.UserPrincipalName, kind: "User", byUPN: byUPN}
+			leavers[i] = leaver{id: u.ID, upn: u.UserPrincipalName, mail: u.Mail, employeeID: u.EmployeeID, kind: "User", byUPN: byUPN}
+			// Some users by their HR keys; no draw from rng, so the
+			// tenant is what the seed gave before the keys existed.
+			switch {
+			case byUPN:
+			case i == ghost2 || i >= specials && i%4 == 1:
+				leavers[i].key = "mail"
+			case i == noAssignments || i >= specials && i%4 == 2 && u.EmployeeID != "":
+				leavers[i].key = "employee_id"
+			}
 		default:
 			sp := g.servicePrincipal()
 			leavers[i] = leaver{id: sp.ID, kind: "ServicePrincipal"}
@@ -180,16 +212,23 @@ func Generate(cfg Config, principals int) (*Tenant, Sample) {
 	// The CSV: one row per leaver, then the awkward rows, shuffled
 	// (deterministically) as an HR export would be in no useful order.
 	type row struct {
-		id, upn, kind, ref, date, dept string
-		invalid                        bool
+		id, upn, mail, employeeID, kind, ref, date, dept string
+		invalid                                          bool
 	}
 	var rows []row
 	for i, l := range leavers {
 		r := row{kind: l.kind, ref: g.reference(), date: g.pastDate(now), dept: g.department()}
-		if l.byUPN {
+		switch {
+		case l.byUPN:
 			r.upn = l.upn
 			s.ByUPN = append(s.ByUPN, l.id)
-		} else {
+		case l.key == "mail":
+			r.mail = l.mail
+			s.ByMail = append(s.ByMail, l.id)
+		case l.key == "employee_id":
+			r.employeeID = l.employeeID
+			s.ByEmployeeID = append(s.ByEmployeeID, l.id)
+		default:
 			r.id = l.id
 		}
 		switch i {
@@ -214,26 +253,30 @@ func Generate(cfg Config, principals int) (*Tenant, Sample) {
 		row{id: t.CallerID(), kind: "ServicePrincipal", ref: g.reference(), date: g.pastDate(now), dept: "IT"},
 	)
 	g.rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+	// After the shuffle and without rng: what the seed gave stays as it was.
+	rows = append(rows, row{employeeID: s.AmbiguousEmployeeID, kind: "User", ref: "HR-00001", dept: "Finance", invalid: true})
 
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	w.Write([]string{"principal_id", "user_principal_name", "principal_type", "reference", "effective_date", "department"})
-	byUPN := map[string]string{}
+	w.Write([]string{"principal_id", "user_principal_name", "mail", "employee_id", "principal_type", "reference", "effective_date", "department"})
+	byKey := map[string]string{}
 	for _, l := range leavers {
-		if l.upn != "" {
-			byUPN[l.upn] = l.id
+		for _, k := range []string{l.upn, l.mail, l.employeeID} {
+			if k != "" {
+				byKey[k] = l.id
+			}
 		}
 	}
 	seen := map[string]bool{}
 	for i, r := range rows {
-		w.Write([]string{r.id, r.upn, r.kind, r.ref, r.date, r.dept})
+		w.Write([]string{r.id, r.upn, r.mail, r.employeeID, r.kind, r.ref, r.date, r.dept})
 		if r.invalid {
 			s.InvalidLines = append(s.InvalidLines, i+2)
 			continue
 		}
 		id := r.id
 		if id == "" {
-			id = byUPN[r.upn]
+			id = byKey[r.upn+r.mail+r.employeeID]
 		}
 		if id != t.CallerID() && !seen[id] {
 			seen[id] = true
@@ -294,7 +337,7 @@ func Generate(cfg Config, principals int) (*Tenant, Sample) {
 	s.ARM = t.GenerateARM(cfg.Seed, acting, append(staying, s.BreakGlass...))
 	var tail bytes.Buffer
 	w = csv.NewWriter(&tail)
-	w.Write([]string{s.ARM.Orphan, "", "", g.reference(), "", g.department()})
+	w.Write([]string{s.ARM.Orphan, "", "", "", "", g.reference(), "", g.department()})
 	w.Flush()
 	s.CSV = append(s.CSV, tail.Bytes()...)
 	s.Departing = append(s.Departing, s.ARM.Orphan)
@@ -303,8 +346,9 @@ func Generate(cfg Config, principals int) (*Tenant, Sample) {
 
 // leaver is a departing principal of the sample.
 type leaver struct {
-	id, upn, kind string
-	byUPN         bool
+	id, upn, mail, employeeID, kind string
+	byUPN                           bool
+	key                             string // "mail" or "employee_id": named by that key alone
 }
 
 // groupsAndPIM adds groups, memberships, eligibilities and PIM-managed
@@ -484,6 +528,8 @@ type generator struct {
 	upns  map[string]bool
 	units []string // administrative unit ids
 	apps  int
+	// employees numbers the members' employeeId.
+	employees int
 }
 
 func (g *generator) pick(list []string) string { return list[g.rng.IntN(len(list))] }
@@ -513,11 +559,22 @@ func (g *generator) user(guest bool) User {
 		}
 	}
 	g.upns[strings.ToLower(upn)] = true
-	userType := "Member"
+	// A member's mail is its alias at the company's domain and HR gave it
+	// an employee number; a guest's mail is its own external address
+	// (alias_home#EXT# → alias@home) and HR knows nothing of it.
+	u := User{UserPrincipalName: upn, DisplayName: display, UserType: "Member"}
+	alias, _, _ := strings.Cut(upn, "@")
 	if guest {
-		userType = "Guest"
+		u.UserType = "Guest"
+		ext := strings.TrimSuffix(alias, "#EXT#")
+		at := strings.LastIndexByte(ext, '_')
+		u.Mail = ext[:at] + "@" + ext[at+1:]
+	} else {
+		g.employees++
+		u.Mail = alias + "@" + mailDomain
+		u.EmployeeID = fmt.Sprintf("%06d", 100000+g.employees)
 	}
-	return g.t.AddUser(User{UserPrincipalName: upn, DisplayName: display, UserType: userType})
+	return g.t.AddUser(u)
 }
 
 // servicePrincipal adds an application's service principal.

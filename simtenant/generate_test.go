@@ -77,7 +77,7 @@ func checkSample(t *testing.T, tn *Tenant, s Sample, n int, now time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(records[0], ","); got != "principal_id,user_principal_name,principal_type,reference,effective_date,department" {
+	if got := strings.Join(records[0], ","); got != "principal_id,user_principal_name,mail,employee_id,principal_type,reference,effective_date,department" {
 		t.Fatalf("header %q", got)
 	}
 	// n from Graph, plus the Azure orphan on the last line.
@@ -88,7 +88,7 @@ func checkSample(t *testing.T, tn *Tenant, s Sample, n int, now time.Time) {
 	var selfRow, formulaRow, deferredRow bool
 	for i, rec := range records[1:] {
 		line := i + 2
-		id, upn, ref, date := rec[0], rec[1], rec[3], rec[4]
+		id, upn, mail, employeeID, ref, date := rec[0], rec[1], rec[2], rec[3], rec[5], rec[6]
 		if slices.Contains(s.InvalidLines, line) {
 			if isGUID(id) {
 				t.Errorf("invalid line %d names a valid id", line)
@@ -98,7 +98,22 @@ func checkSample(t *testing.T, tn *Tenant, s Sample, n int, now time.Time) {
 					t.Errorf("invalid line %d names a known UPN", line)
 				}
 			}
+			if mail != "" || employeeID != "" {
+				if _, ok := userByKey(tn, mail, employeeID); ok {
+					t.Errorf("invalid line %d names one user by mail or employee_id", line)
+				}
+			}
 			continue
+		}
+		if id == "" && upn == "" {
+			var ok bool
+			id, ok = userByKey(tn, mail, employeeID)
+			if !ok {
+				t.Fatalf("line %d: mail %q employee_id %q name no single user", line, mail, employeeID)
+			}
+			if !slices.Contains(s.ByMail, id) && !slices.Contains(s.ByEmployeeID, id) {
+				t.Errorf("line %d: %s named by mail or employee_id but in neither list", line, id)
+			}
 		}
 		if id == "" {
 			u, ok := tn.User(upn)
@@ -125,7 +140,7 @@ func checkSample(t *testing.T, tn *Tenant, s Sample, n int, now time.Time) {
 			}
 		}
 	}
-	if len(s.InvalidLines) != 2 {
+	if len(s.InvalidLines) != 3 {
 		t.Errorf("invalid lines %v", s.InvalidLines)
 	}
 	if !selfRow || s.Self != tn.CallerID() {
@@ -140,6 +155,9 @@ func checkSample(t *testing.T, tn *Tenant, s Sample, n int, now time.Time) {
 	guest, ok := tn.User(s.Guest)
 	if !ok || guest.UserType != "Guest" || !strings.Contains(guest.UserPrincipalName, "#EXT#") || !slices.Contains(s.ByUPN, s.Guest) {
 		t.Errorf("guest %+v", guest)
+	}
+	if len(s.ByMail) == 0 || len(s.ByEmployeeID) == 0 || s.AmbiguousEmployeeID == "" || s.SharedMail == "" {
+		t.Errorf("by mail %v, by employee id %v, ambiguous %q, shared mail %q", s.ByMail, s.ByEmployeeID, s.AmbiguousEmployeeID, s.SharedMail)
 	}
 	if len(s.ByUPN) < 2 {
 		t.Errorf("by UPN %v", s.ByUPN)
@@ -373,4 +391,19 @@ func TestGenerateServedGroupsAndPIM(t *testing.T) {
 	if v := tn.Violations(); len(v) != 0 {
 		t.Fatalf("violations %v", v)
 	}
+}
+
+// userByKey finds the one user with this mail (or, mail empty, employee
+// id); false when none or several match.
+func userByKey(tn *Tenant, mail, employeeID string) (string, bool) {
+	var ids []string
+	for _, u := range tn.Users() {
+		if mail != "" && strings.EqualFold(u.Mail, mail) || mail == "" && employeeID != "" && strings.EqualFold(u.EmployeeID, employeeID) {
+			ids = append(ids, u.ID)
+		}
+	}
+	if len(ids) != 1 {
+		return "", false
+	}
+	return ids[0], true
 }

@@ -2,6 +2,7 @@ package simtenant
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -14,6 +15,7 @@ const (
 // addGraphUserRoutes registers lookups of users, service principals and
 // directory objects.
 func (t *Tenant) addGraphUserRoutes() {
+	t.handle(http.MethodGet, "/v1.0/users", t.listUsers)
 	t.handle(http.MethodGet, "/v1.0/users/{id}", t.getUser)
 	t.handle(http.MethodGet, "/v1.0/servicePrincipals/{id}", t.getServicePrincipal)
 	t.handle(http.MethodGet, "/v1.0/directoryObjects/{id}", t.getDirectoryObject)
@@ -22,8 +24,34 @@ func (t *Tenant) addGraphUserRoutes() {
 // userProps are the user properties the tenant can answer; the ones it does
 // not model are null.
 func userProps() []string {
-	return []string{"id", "displayName", "userPrincipalName", "userType", "mail", "givenName", "surname",
+	return []string{"id", "displayName", "userPrincipalName", "userType", "mail", "employeeId", "givenName", "surname",
 		"jobTitle", "mobilePhone", "officeLocation", "preferredLanguage", "businessPhones", "accountEnabled"}
+}
+
+// userFilter is what GET /users's $filter accepts here: eq and in on the
+// three keys HR files carry (Graph takes both without ConsistencyLevel;
+// in takes at most 15 values).
+func userFilter() filterSyntax {
+	return filterSyntax{ops: []string{"eq", "in"}, props: []string{"userPrincipalName", "mail", "employeeId"}}
+}
+
+func userSpec() collectionSpec {
+	return collectionSpec{name: "users", typeName: userType, props: userProps(), filter: userFilter()}
+}
+
+// prop returns one property of a user by its Graph name, "" for null.
+func (u User) prop(name string) string {
+	switch name {
+	case "id":
+		return u.ID
+	case "userPrincipalName":
+		return u.UserPrincipalName
+	case "mail":
+		return u.Mail
+	case "employeeId":
+		return u.EmployeeID
+	}
+	return ""
 }
 
 // userDefaultProps is what Graph returns for a user without $select (note:
@@ -47,7 +75,8 @@ func userJSON(u User, sel selection) map[string]any {
 		"displayName":       u.DisplayName,
 		"userPrincipalName": u.UserPrincipalName,
 		"userType":          u.UserType,
-		"mail":              nil,
+		"mail":              nullable(u.Mail),
+		"employeeId":        nullable(u.EmployeeID),
 		"givenName":         nil,
 		"surname":           nil,
 		"jobTitle":          nil,
@@ -95,6 +124,49 @@ func pick(all map[string]any, sel selection) map[string]any {
 		}
 	}
 	return out
+}
+
+// listUsers serves GET /users: filtered, sorted by id, paged with an
+// absolute @odata.nextLink. Values compare case-insensitively.
+func (t *Tenant) listUsers(c *call) {
+	lq, err := t.parseListQuery(c, userSpec(), true)
+	if err != nil {
+		c.queryFailed(err)
+		return
+	}
+	sel := lq.sel
+	if sel == nil {
+		sel = selection{}
+		for _, p := range userDefaultProps() {
+			sel[p] = true
+		}
+	}
+	t.mu.Lock()
+	ids := make([]string, 0, len(t.users))
+	for id, u := range t.users {
+		if lq.filter.matches(u.prop) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	start, _ := slices.BinarySearch(ids, lq.after)
+	if lq.after != "" && start < len(ids) && ids[start] == lq.after {
+		start++
+	}
+	ids = ids[start:]
+	more := len(ids) > lq.size
+	if more {
+		ids = ids[:lq.size]
+	}
+	body := listBody{Context: graphContext("users"), Value: []map[string]any{}}
+	for _, id := range ids {
+		body.Value = append(body.Value, userJSON(t.users[id], sel))
+	}
+	t.mu.Unlock()
+	if more {
+		body.NextLink = nextLink(c.r, t.skipToken(ids[len(ids)-1], lq.tokenKey))
+	}
+	c.ok(body)
 }
 
 // getUser serves GET /users/{id or UPN}. The UPN arrives percent-decoded; a

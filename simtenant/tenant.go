@@ -46,12 +46,16 @@ func builtinRoles() []RoleDefinition {
 }
 
 // User is a directory user. UserType is "Member" or "Guest"; a guest's UPN
-// has the form alice_contoso.com#EXT#@fabrikam.onmicrosoft.com.
+// has the form alice_contoso.com#EXT#@fabrikam.onmicrosoft.com and its Mail
+// is the external address. Mail and EmployeeID (what HR provisioning
+// writes) are not unique: two users may share one, as in Entra.
 type User struct {
 	ID                string
 	UserPrincipalName string
 	DisplayName       string
 	UserType          string
+	Mail              string
+	EmployeeID        string
 }
 
 // ServicePrincipal is an application's identity in the tenant.

@@ -28,6 +28,17 @@ func uniformRoles() []string {
 // The Sample's CSV, Departing (in CSV order) and Removable (sorted) are
 // set; every other field is empty.
 func GenerateUniform(cfg Config, n, perPrincipal int) (*Tenant, Sample) {
+	return generateUniform(cfg, n, perPrincipal, false)
+}
+
+// GenerateUniformKeyed is GenerateUniform with a CSV that names the users
+// by their HR keys instead, in turn: user_principal_name, mail,
+// employee_id. Every user's mail and employeeId are unique.
+func GenerateUniformKeyed(cfg Config, n, perPrincipal int) (*Tenant, Sample) {
+	return generateUniform(cfg, n, perPrincipal, true)
+}
+
+func generateUniform(cfg Config, n, perPrincipal int, keyed bool) (*Tenant, Sample) {
 	t := New(cfg)
 	n, perPrincipal = max(n, 0), max(perPrincipal, 0)
 	roles := uniformRoles()
@@ -42,7 +53,8 @@ func GenerateUniform(cfg Config, n, perPrincipal int) (*Tenant, Sample) {
 	for i := range n {
 		id := t.newGUIDLocked()
 		upn := fmt.Sprintf("bench.user%06d@%s", i, tenantDomain)
-		t.users[id] = User{ID: id, UserPrincipalName: upn, DisplayName: fmt.Sprintf("Bench User %d", i), UserType: "Member"}
+		t.users[id] = User{ID: id, UserPrincipalName: upn, DisplayName: fmt.Sprintf("Bench User %d", i), UserType: "Member",
+			Mail: fmt.Sprintf("bench.user%06d@%s", i, mailDomain), EmployeeID: fmt.Sprintf("B%07d", i)}
 		t.upns[strings.ToLower(upn)] = id
 		s.Departing = append(s.Departing, id)
 		for j := range perPrincipal {
@@ -67,9 +79,19 @@ func GenerateUniform(cfg Config, n, perPrincipal int) (*Tenant, Sample) {
 	s.Removable = slices.Sorted(slices.Values(ids))
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	w.Write([]string{"principal_id", "principal_type", "reference"})
-	for i, id := range s.Departing {
-		w.Write([]string{id, "User", fmt.Sprintf("BENCH-%06d", i)})
+	if keyed {
+		w.Write([]string{"user_principal_name", "mail", "employee_id", "principal_type", "reference"})
+		for i, id := range s.Departing {
+			u := t.users[id]
+			rec := []string{"", "", "", "User", fmt.Sprintf("BENCH-%06d", i)}
+			rec[i%3] = []string{u.UserPrincipalName, u.Mail, u.EmployeeID}[i%3]
+			w.Write(rec)
+		}
+	} else {
+		w.Write([]string{"principal_id", "principal_type", "reference"})
+		for i, id := range s.Departing {
+			w.Write([]string{id, "User", fmt.Sprintf("BENCH-%06d", i)})
+		}
 	}
 	w.Flush()
 	s.CSV = buf.Bytes()

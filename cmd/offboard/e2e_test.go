@@ -567,7 +567,9 @@ func TestGuestUPNIsResolvedEncoded(t *testing.T) {
 	}
 	found := false
 	for _, r := range tn.Requests() {
-		if strings.Contains(r.EscapedPath, "%23EXT%23") {
+		// In the path of GET /users/{upn}, or (bulk resolution) in the
+		// query of GET /users?$filter=userPrincipalName in (...).
+		if strings.Contains(r.EscapedPath, "%23EXT%23") || strings.Contains(r.RawQuery, "%23EXT%23") {
 			found = true
 		}
 	}

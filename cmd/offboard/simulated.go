@@ -165,6 +165,8 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 	shape := fs.String("shape", "sample", "sample: a realistic tenant whose CSV shows every status; "+
 		"bench: --principals users each holding exactly --per-principal directory role assignments and nothing else")
 	perPrincipal := fs.Int("per-principal", 10, "with --shape bench: directory role assignments of each principal")
+	keys := fs.String("keys", "id", "with --shape bench: what the CSV names users by: id (principal_id), or hr "+
+		"(user_principal_name, mail and employee_id in turn)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -188,7 +190,15 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 	case "sample":
 		tenant, sample = simtenant.Generate(cfg, tf.principals)
 	case "bench":
-		tenant, sample = simtenant.GenerateUniform(cfg, tf.principals, *perPrincipal)
+		switch *keys {
+		case "id":
+			tenant, sample = simtenant.GenerateUniform(cfg, tf.principals, *perPrincipal)
+		case "hr":
+			tenant, sample = simtenant.GenerateUniformKeyed(cfg, tf.principals, *perPrincipal)
+		default:
+			fmt.Fprintf(sio.err, "offboard simulate: --keys %q: id or hr\n", *keys)
+			return exitUsage
+		}
 		sources = []string{job.SourceDirectory}
 	default:
 		fmt.Fprintf(sio.err, "offboard simulate: --shape %q: sample or bench\n", *shape)

@@ -54,8 +54,8 @@ func canonicalType(s string) (string, bool) {
 }
 
 // check turns a decoded record into an entry. Every field is trimmed and
-// checked; the first problem found, in the order neither-id, principal_id,
-// user_principal_name, principal_type, effective_date, reference, is the
+// checked; the first problem found, in the order no-key, principal_id,
+// user_principal_name, mail, employee_id, principal_type, effective_date, reference, is the
 // entry's Problem. Fields are kept as given (trimmed) even when there is a
 // problem, so that the report can show the invalid row; only valid values
 // are normalised.
@@ -64,6 +64,8 @@ func check(rec record) job.Entry {
 		Line:        rec.Line,
 		PrincipalID: strings.TrimSpace(rec.PrincipalID),
 		UPN:         strings.TrimSpace(rec.UPN),
+		Mail:        strings.TrimSpace(rec.Mail),
+		EmployeeID:  strings.TrimSpace(rec.EmployeeID),
 		Type:        strings.TrimSpace(rec.Type),
 		Reference:   strings.TrimSpace(rec.Reference),
 	}
@@ -73,8 +75,8 @@ func check(rec record) job.Entry {
 		return e
 	}
 
-	if e.PrincipalID == "" && e.UPN == "" {
-		return problem("neither principal_id nor user_principal_name is given")
+	if e.PrincipalID == "" && e.UPN == "" && e.Mail == "" && e.EmployeeID == "" {
+		return problem("none of principal_id, user_principal_name, mail, employee_id is given")
 	}
 	if e.PrincipalID != "" {
 		if !job.IsGUID(e.PrincipalID) {
@@ -85,6 +87,17 @@ func check(rec record) job.Entry {
 	if e.UPN != "" {
 		if why := checkUPN(e.UPN); why != "" {
 			return problem("user_principal_name %s is not a valid UPN: %s", quote(e.UPN), why)
+		}
+	}
+	// A mail or employee id goes into a $filter as a string literal: the
+	// directory escapes its quotes, and CheckKey keeps out what no literal
+	// may carry.
+	for _, k := range []job.UserKey{{Kind: job.KeyMail, Value: e.Mail}, {Kind: job.KeyEmployeeID, Value: e.EmployeeID}} {
+		if k.Value == "" {
+			continue
+		}
+		if why := job.CheckKey(k); why != "" {
+			return problem("%s %s cannot be looked up: %s", k.Kind, quote(k.Value), why)
 		}
 	}
 	if e.Type != "" {

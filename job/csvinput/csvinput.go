@@ -2,7 +2,7 @@
 // checking every field before the job trusts it.
 //
 // Two kinds of failure are kept apart. A file that cannot be used as a whole
-// (unreadable, too large, empty, no header, no id column, not CSV, not UTF-8)
+// (unreadable, too large, empty, no header, no key column, not CSV, not UTF-8)
 // makes Read return an error wrapping ErrFile and no entries: the caller
 // stops before any request. A record that cannot be used becomes an entry
 // whose Problem names its line and what is wrong with it; the job reports it
@@ -42,6 +42,8 @@ const MaxRecords = 1_000_000
 const (
 	colPrincipalID = iota
 	colUPN
+	colMail
+	colEmployeeID
 	colType
 	colReference
 	colEffectiveDate
@@ -53,6 +55,8 @@ const (
 var columnNames = [numColumns]string{
 	colPrincipalID:   "principal_id",
 	colUPN:           "user_principal_name",
+	colMail:          "mail",
+	colEmployeeID:    "employee_id",
 	colType:          "principal_type",
 	colReference:     "reference",
 	colEffectiveDate: "effective_date",
@@ -68,6 +72,8 @@ const lineColumn = "line"
 type record struct {
 	PrincipalID   string `csv:"principal_id"`
 	UPN           string `csv:"user_principal_name"`
+	Mail          string `csv:"mail"`
+	EmployeeID    string `csv:"employee_id"`
 	Type          string `csv:"principal_type"`
 	Reference     string `csv:"reference"`
 	EffectiveDate string `csv:"effective_date"`
@@ -170,8 +176,8 @@ func newDecoder(r *csv.Reader, maxRecords int) (*decoder, error) {
 			d.index[c] = pos
 		}
 	}
-	if d.index[colPrincipalID] < 0 && d.index[colUPN] < 0 {
-		return nil, fmt.Errorf("%w: line %d: the header has neither a principal_id nor a user_principal_name column", ErrFile, line)
+	if d.index[colPrincipalID] < 0 && d.index[colUPN] < 0 && d.index[colMail] < 0 && d.index[colEmployeeID] < 0 {
+		return nil, fmt.Errorf("%w: line %d: the header has none of the key columns principal_id, user_principal_name, mail, employee_id", ErrFile, line)
 	}
 	return d, nil
 }

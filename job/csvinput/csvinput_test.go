@@ -134,7 +134,7 @@ func TestReadEntries(t *testing.T) {
 			name: "short row misses a column the header places first",
 			in:   "reference,user_principal_name\nHR-1\nHR-2,bob@contoso.com\n",
 			want: []job.Entry{
-				{Line: 2, Reference: "HR-1", Problem: "line 2: neither principal_id nor user_principal_name is given"},
+				{Line: 2, Reference: "HR-1", Problem: "line 2: none of principal_id, user_principal_name, mail, employee_id is given"},
 				{Line: 3, UPN: "bob@contoso.com", Reference: "HR-2"},
 			},
 		},
@@ -201,8 +201,8 @@ func TestProblems(t *testing.T) {
 		row  string // principal_id,user_principal_name,principal_type,reference,effective_date
 		want string
 	}{
-		{"neither id nor UPN", ",,User,HR-1,2026-01-01", "line 6: neither principal_id nor user_principal_name is given"},
-		{"neither, spaces only", "  ,\t,User", "line 6: neither principal_id nor user_principal_name is given"},
+		{"neither id nor UPN", ",,User,HR-1,2026-01-01", "line 6: none of principal_id, user_principal_name, mail, employee_id is given"},
+		{"neither, spaces only", "  ,\t,User", "line 6: none of principal_id, user_principal_name, mail, employee_id is given"},
 		{"not a GUID", "abc", `line 6: principal_id "abc" is not a GUID`},
 		{"GUID too short", id1[:35], `line 6: principal_id "` + id1[:35] + `" is not a GUID`},
 		{"braced GUID", "{" + id1 + "}", `line 6: principal_id "{` + id1 + `}" is not a GUID: braces are not accepted, write 8-4-4-4-12 hex digits`},
@@ -283,9 +283,9 @@ func TestReadFileErrors(t *testing.T) {
 		{"empty", "", "input is empty"},
 		{"BOM only", "\xef\xbb\xbf", "input is empty"},
 		{"blank lines only", "\n\r\n\n", "no header row"},
-		{"no id column", "name,reference\nalice,HR-1\n", "line 1: the header has neither a principal_id nor a user_principal_name column"},
-		{"id column misspelt", "principal id,upn\n" + id1 + ",a@b.c\n", "neither a principal_id nor a user_principal_name column"},
-		{"header after blank lines", "\n\nname\nx\n", "line 3: the header has neither"},
+		{"no id column", "name,reference\nalice,HR-1\n", "line 1: the header has none of the key columns principal_id, user_principal_name, mail, employee_id"},
+		{"id column misspelt", "principal id,upn\n" + id1 + ",a@b.c\n", "none of the key columns principal_id, user_principal_name, mail, employee_id"},
+		{"header after blank lines", "\n\nname\nx\n", "line 3: the header has none of the key columns"},
 		{"duplicated known column", "principal_id,reference, Principal_ID\n", `line 1: column "principal_id" appears twice in the header`},
 		{"duplicated optional column", "principal_id,reference,REFERENCE\n", `line 1: column "reference" appears twice in the header`},
 		{"bare quote in header", "principal_id,ref\"erence\n", `not CSV: parse error on line 1, column 17: bare " in non-quoted-field`},
@@ -466,8 +466,8 @@ func TestDecoderRowWidth(t *testing.T) {
 	in := "reference,x,principal_id\n" + "a\n" + "a,b\n" + "a,b," + id1 + ",c,d,e\n"
 	entries := readString(t, in)
 	want := []job.Entry{
-		{Line: 2, Reference: "a", Problem: "line 2: neither principal_id nor user_principal_name is given"},
-		{Line: 3, Reference: "a", Problem: "line 3: neither principal_id nor user_principal_name is given"},
+		{Line: 2, Reference: "a", Problem: "line 2: none of principal_id, user_principal_name, mail, employee_id is given"},
+		{Line: 3, Reference: "a", Problem: "line 3: none of principal_id, user_principal_name, mail, employee_id is given"},
 		{Line: 4, PrincipalID: id1, Reference: "a"},
 	}
 	sameEntries(t, entries, want)

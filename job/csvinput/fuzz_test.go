@@ -21,6 +21,7 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte(fullHeader + id1 + ",alice@contoso.com,User,HR-1,2026-02-03,x\n"))
 	f.Add([]byte("user_principal_name\nalice_contoso.com#EXT#@fabrikam.onmicrosoft.com\n"))
 	f.Add([]byte("principal_id\nx' or 1 eq 1\n"))
+	f.Add([]byte("mail,employee_id\no'brien@contoso.com,E1'\n,1234567890123456789\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		entries, err := Read(bytes.NewReader(data))
 		if err != nil {
@@ -42,8 +43,13 @@ func FuzzRead(f *testing.F) {
 				checkProblem(t, e)
 				continue
 			}
-			if e.PrincipalID == "" && e.UPN == "" {
-				t.Fatalf("line %d: valid entry without id or UPN", e.Line)
+			if e.PrincipalID == "" && e.UPN == "" && e.Mail == "" && e.EmployeeID == "" {
+				t.Fatalf("line %d: valid entry without a key", e.Line)
+			}
+			for _, k := range []job.UserKey{{Kind: job.KeyMail, Value: e.Mail}, {Kind: job.KeyEmployeeID, Value: e.EmployeeID}} {
+				if k.Value != "" && job.CheckKey(k) != "" {
+					t.Fatalf("line %d: valid entry with %s %q", e.Line, k.Kind, k.Value)
+				}
 			}
 			if e.PrincipalID != "" && (!job.IsGUID(e.PrincipalID) || e.PrincipalID != strings.ToLower(e.PrincipalID)) {
 				t.Fatalf("line %d: valid entry with principal_id %q", e.Line, e.PrincipalID)
@@ -64,7 +70,7 @@ func FuzzRead(f *testing.F) {
 			}) {
 				t.Fatalf("line %d: valid entry with reference %q", e.Line, e.Reference)
 			}
-			for _, s := range []string{e.PrincipalID, e.UPN, e.Type, e.Reference} {
+			for _, s := range []string{e.PrincipalID, e.UPN, e.Mail, e.EmployeeID, e.Type, e.Reference} {
 				if s != strings.TrimSpace(s) {
 					t.Fatalf("line %d: field %q not trimmed", e.Line, s)
 				}

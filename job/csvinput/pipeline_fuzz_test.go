@@ -63,7 +63,7 @@ func FuzzInputToReport(f *testing.F) {
 			case e.Problem != "" || e.PrincipalID == "":
 				// Invalid, deferred or resolved by UPN: a row names the
 				// line, or the principal it resolved to.
-				if !lines[e.Line] && (e.UPN == "" || !principals[resolve(e.UPN)]) {
+				if !lines[e.Line] && !resolvedTo(e, principals) {
 					t.Fatalf("line %d (%+v) has no row", e.Line, e)
 				}
 			case !principals[e.PrincipalID]:
@@ -73,27 +73,46 @@ func FuzzInputToReport(f *testing.F) {
 	})
 }
 
-// resolve is the fake directory's answer: a GUID made from the UPN, or ""
-// (not a user of the tenant) for about one UPN in four.
-func resolve(upn string) string {
-	h := sha256.Sum256([]byte(strings.ToLower(upn)))
+// resolve is the fake directory's answer: a GUID made from the key, or ""
+// (not a user of the tenant) for about one key in four.
+func resolve(key string) string {
+	h := sha256.Sum256([]byte(strings.ToLower(key)))
 	if h[0]%4 == 0 {
 		return ""
 	}
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
+// resolvedTo reports whether a key of the line resolves to a principal
+// that has a row.
+func resolvedTo(e job.Entry, principals map[string]bool) bool {
+	for _, k := range []job.UserKey{{Kind: job.KeyUPN, Value: e.UPN}, {Kind: job.KeyMail, Value: e.Mail}, {Kind: job.KeyEmployeeID, Value: e.EmployeeID}} {
+		if k.Value != "" && principals[resolve(k.String())] {
+			return true
+		}
+	}
+	return false
+}
+
 type fuzzDirectory struct{ t *testing.T }
 
-func (d fuzzDirectory) ResolveUPN(_ context.Context, upn string) (string, error) {
-	if upn == "" || strings.ContainsAny(upn, "/\\?%\"<>,;:()[] ") || strings.ContainsFunc(upn, unicode.IsControl) ||
-		strings.Contains(strings.Replace(strings.ToUpper(upn), "#EXT#@", "@", 1), "#") {
-		d.t.Errorf("UPN %q reached the directory", upn)
+func (d fuzzDirectory) Resolve(_ context.Context, keys []job.UserKey) map[job.UserKey]job.Resolution {
+	out := map[job.UserKey]job.Resolution{}
+	for _, k := range keys {
+		if k.Value == "" || strings.ContainsFunc(k.Value, unicode.IsControl) || job.CheckKey(k) != "" {
+			d.t.Errorf("%s %q reached the directory", k.Kind, k.Value)
+		}
+		if k.Kind == job.KeyUPN && (strings.ContainsAny(k.Value, "/\\?%\"<>,;:()[] ") ||
+			strings.Contains(strings.Replace(strings.ToUpper(k.Value), "#EXT#@", "@", 1), "#")) {
+			d.t.Errorf("UPN %q reached the directory", k.Value)
+		}
+		var res job.Resolution
+		if id := resolve(k.String()); id != "" {
+			res.Users = []job.DirectoryUser{{ID: id, UPN: k.Value}}
+		}
+		out[k] = res
 	}
-	if id := resolve(upn); id != "" {
-		return id, nil
-	}
-	return "", fmt.Errorf("GET /users/{upn}: %w", job.ErrNotFound)
+	return out
 }
 
 // fuzzSource holds one assignment per principal.

@@ -3,28 +3,171 @@ package graph
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 var _ job.Directory = (*Client)(nil)
 
-// ResolveUPN returns the object id of the user with this UPN. The SDK's
-// URI template percent-encodes the segment, so a guest's "#EXT#" reaches
-// Graph as "%23EXT%23" and not as a fragment.
-func (c *Client) ResolveUPN(ctx context.Context, upn string) (string, error) {
-	b := users.NewUsersRequestBuilderInternal(c.pathParams(), c.adapter).ByUserId(upn)
-	u, err := b.Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: []string{"id"}},
-	})
-	if err != nil {
-		return "", fmt.Errorf("GET /users/{upn}: %w", classify(err))
+// maxInValues is how many values Graph's `in` takes in a directory query.
+const maxInValues = 15
+
+// userProperty is the user property a kind of key is compared with.
+func userProperty(kind string) string {
+	switch kind {
+	case job.KeyUPN:
+		return "userPrincipalName"
+	case job.KeyMail:
+		return "mail"
+	case job.KeyEmployeeID:
+		return "employeeId"
 	}
-	id := deref(u.GetId())
-	if id == "" {
-		return "", fmt.Errorf("GET /users/{upn}: the answer has no id")
+	return ""
+}
+
+// userQuery is one GET /users: up to maxInValues values of one kind of
+// key, and the keys they answer.
+type userQuery struct {
+	kind   string
+	values []string // distinct, ignoring case: Graph compares them so
+	keys   []job.UserKey
+}
+
+// Resolve implements job.Directory: GET /users?$filter=prop in ('a','b'),
+// one request per kind of key and 15 values, the first pages of all of
+// them in $batch when batching is on, each following its @odata.nextLink
+// alone. A value is checked (job.CheckKey) and its quotes doubled before it
+// goes into the filter; one that fails the check is answered
+// job.ErrInvalidKey and never sent.
+func (c *Client) Resolve(ctx context.Context, keys []job.UserKey) map[job.UserKey]job.Resolution {
+	out := make(map[job.UserKey]job.Resolution, len(keys))
+	var queries []*userQuery
+	open := map[string]*userQuery{}   // kind → the query still filling
+	placed := map[string]*userQuery{} // kind and lower-cased value → its query
+	for _, k := range keys {
+		if _, done := out[k]; done {
+			continue
+		}
+		if why := job.CheckKey(k); why != "" {
+			out[k] = job.Resolution{Err: fmt.Errorf("%w: %s %s", job.ErrInvalidKey, k.Kind, why)}
+			continue
+		}
+		id := k.String()
+		q := placed[id]
+		if q == nil {
+			q = open[k.Kind]
+			if q == nil || len(q.values) == maxInValues {
+				q = &userQuery{kind: k.Kind}
+				open[k.Kind] = q
+				queries = append(queries, q)
+			}
+			q.values = append(q.values, k.Value)
+			placed[id] = q
+		}
+		q.keys = append(q.keys, k)
+		out[k] = job.Resolution{} // answered below
 	}
-	return id, nil
+
+	firsts := make([]*transport.SubAnswer, len(queries))
+	if c.batchSize >= 2 && len(queries) >= 2 {
+		subs := make([]transport.SubRequest, len(queries))
+		var idx []int
+		for i, q := range queries {
+			info, err := c.users().ToGetRequestInformation(ctx, q.config())
+			if err == nil {
+				subs[i], err = c.subRequest(info)
+			}
+			if err != nil {
+				firsts[i] = &transport.SubAnswer{Err: err}
+				continue
+			}
+			idx = append(idx, i)
+		}
+		for i, a := range c.sendBatch(ctx, subs, idx) {
+			firsts[i] = &a
+		}
+	}
+	for i, q := range queries {
+		found, err := c.listUsers(ctx, q, firsts[i])
+		for _, k := range q.keys {
+			if err != nil {
+				out[k] = job.Resolution{Err: err}
+				continue
+			}
+			var res job.Resolution
+			for _, u := range found {
+				if strings.EqualFold(userValue(u, k.Kind), k.Value) {
+					res.Users = append(res.Users, job.DirectoryUser{ID: deref(u.GetId()), UPN: deref(u.GetUserPrincipalName())})
+				}
+			}
+			out[k] = res
+		}
+	}
+	return out
+}
+
+func (c *Client) users() *users.UsersRequestBuilder {
+	return users.NewUsersRequestBuilderInternal(c.pathParams(), c.adapter)
+}
+
+// config is the query's first page: the users whose property is one of
+// the values, each an OData string literal with its quotes doubled.
+func (q *userQuery) config() *users.UsersRequestBuilderGetRequestConfiguration {
+	lits := make([]string, len(q.values))
+	for i, v := range q.values {
+		lits[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	}
+	filter := userProperty(q.kind) + " in (" + strings.Join(lits, ",") + ")"
+	return &users.UsersRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
+			Filter: &filter,
+			Select: []string{"id", "userPrincipalName", "mail", "employeeId"},
+		},
+	}
+}
+
+// listUsers lists the query's users, from its first page's answer in a
+// batch, or (first nil) sending that page itself, following every
+// @odata.nextLink.
+func (c *Client) listUsers(ctx context.Context, q *userQuery, first *transport.SubAnswer) ([]models.Userable, error) {
+	list := c.users()
+	var page models.UserCollectionResponseable
+	var err error
+	if first != nil {
+		page, err = readPage[models.UserCollectionResponseable](*first, models.CreateUserCollectionResponseFromDiscriminatorValue)
+	} else {
+		page, err = list.Get(ctx, q.config())
+		err = classify(err)
+	}
+	var out []models.Userable
+	for pages := 1; ; pages++ {
+		if err != nil {
+			return nil, fmt.Errorf("GET /users by %s (page %d): %w", userProperty(q.kind), pages, err)
+		}
+		out = append(out, page.GetValue()...)
+		next := page.GetOdataNextLink()
+		if next == nil || *next == "" {
+			return out, nil
+		}
+		page, err = list.WithUrl(*next).Get(ctx, nil)
+		err = classify(err)
+	}
+}
+
+// userValue is the user's property that a kind of key is compared with.
+func userValue(u models.Userable, kind string) string {
+	switch kind {
+	case job.KeyUPN:
+		return deref(u.GetUserPrincipalName())
+	case job.KeyMail:
+		return deref(u.GetMail())
+	case job.KeyEmployeeID:
+		return deref(u.GetEmployeeId())
+	}
+	return ""
 }
