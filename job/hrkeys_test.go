@@ -80,6 +80,9 @@ func TestAdmitResolvesEveryKeyInOneCall(t *testing.T) {
 		{Line: 5, Mail: "flaky@contoso.com"},
 		{Line: 6, Mail: "nobody@contoso.com"},
 		{Line: 7, EmployeeID: "7"}, // alice again
+		// The object id of an account whose mail names nobody any more
+		// (deleted): acted on by id.
+		{Line: 8, PrincipalID: bob, Mail: "nobody@contoso.com"},
 	}
 	res, err := r.Run(context.Background(), entries)
 	if err != nil {
@@ -91,6 +94,7 @@ func TestAdmitResolvesEveryKeyInOneCall(t *testing.T) {
 	got := states(res.Items)
 	want := map[string]string{
 		alice + "/directory/a1": "removed ",
+		bob + "/directory/b1":   "removed ",
 		"line 3":                `invalid line 3: employee_id "8" matches 2 users`,
 		"line 4":                `invalid line 4: the keys name different objects: user_principal_name "bob@contoso.com" names ` + bob + `, mail "carol@contoso.com" names ` + carol,
 		"line 5":                "failed line 5: resolving mail: HTTP 503 after 6 attempts",
@@ -111,7 +115,7 @@ func TestAdmitResolvesEveryKeyInOneCall(t *testing.T) {
 			}
 		}
 	}
-	if len(src.removed) != 1 {
-		t.Errorf("removed %v, want only alice's", src.removed)
+	if len(src.removed) != 2 {
+		t.Errorf("removed %v, want alice's and bob's", src.removed)
 	}
 }

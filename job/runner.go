@@ -414,9 +414,10 @@ func entryKeys(e Entry) []UserKey {
 
 // resolveEntry turns the directory's answers for a line's keys into the
 // line's object id and the directory's UPN, or into the row that reports
-// why the line is not acted on: invalid when a key names no user (and no
-// earlier run resolved it), several users, or not the object the line's
-// other keys name; failed when a lookup failed or was never made.
+// why the line is not acted on: invalid when a key names several users,
+// not the object the line's other keys name, or no user (unless an
+// earlier run resolved it, or the line gives the object id: a deleted
+// account); failed when a lookup failed or was never made.
 func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known map[string]DirectoryUser) (id, upn string, row *Item) {
 	refuse := func(state State, format string, args ...any) (string, string, *Item) {
 		return "", "", &Item{PrincipalID: e.PrincipalID, UPN: e.UPN, Reference: e.Reference, State: state, Line: e.Line,
@@ -445,6 +446,12 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 			return refuse(Invalid, "%s matches %d users", what, len(res.Users))
 		case len(res.Users) == 0:
 			prev, ok := known[k.String()]
+			if !ok && e.PrincipalID != "" {
+				// The object id decides: an account already deleted
+				// keeps its id and its leftover assignments, while its
+				// UPN, mail and employee id name nobody any more.
+				continue
+			}
 			if !ok {
 				return refuse(Invalid, "%s is not a user of the tenant", what)
 			}
