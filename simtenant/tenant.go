@@ -218,7 +218,7 @@ type Tenant struct {
 	callerAppID string
 	token       string
 	roles       []string // the token's roles claim: the permissions granted
-	routes      []route // built by New, read-only afterwards
+	routes      []route  // built by New, read-only afterwards
 
 	mu            sync.Mutex
 	ids           *rand.Rand // object ids, in the order objects are created
