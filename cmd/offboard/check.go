@@ -259,7 +259,19 @@ func (j *jobRun) checkInput(ctx context.Context) []checkResult {
 		r.Status, r.Detail = checkSkipped, "standard input is not read by a check"
 		return []checkResult{r}
 	}
-	data, err := j.readInputAt(ctx, spec)
+	files, folder, err := j.dropFolder(ctx, spec)
+	switch {
+	case err != nil:
+		r.Status, r.Detail = checkError, "the drop folder cannot be listed: "+err.Error()
+		return []checkResult{r}
+	case folder && len(files) == 0:
+		r.Detail = "a drop folder, empty now"
+		return []checkResult{r}
+	case folder:
+		// The file the next run takes first stands for the folder.
+		r.Name = files[0].spec
+	}
+	data, err := j.readInputAt(ctx, r.Name)
 	if err != nil {
 		r.Status, r.Detail = checkError, err.Error()
 		return []checkResult{r}
