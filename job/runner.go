@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,10 @@ type Result struct {
 	// signal, or the deadline (then DeadlineReached is true too).
 	Interrupted     bool
 	DeadlineReached bool
+	// Unavailable names the sources, or parts of one, that cannot exist
+	// in this tenant (a licence it lacks), each with the service's
+	// reason: summary.json's "unavailable". It never changes ExitCode.
+	Unavailable map[string]string
 }
 
 // Counts returns the number of items in each state.
@@ -116,7 +121,7 @@ type principal struct {
 // (ErrBeyondDeadline). Either way, an item whose request was cut off stays
 // planned: whether the service acted on it is unknown, and the rerun finds
 // out.
-func (r *Runner) Run(ctx context.Context, entries []Entry) (Result, error) {
+func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err error) {
 	r.defaults()
 	// Requests in flight get Grace to finish after ctx is done; new work
 	// stops at once. WithoutCancel drops the deadline too: it is put back,
@@ -139,13 +144,14 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (Result, error) {
 	})
 	defer stopGrace()
 
-	p := &plan{runner: r, prev: map[Key]Item{}, items: map[Key]*Item{}}
+	p := &plan{runner: r, prev: map[Key]Item{}, items: map[Key]*Item{}, unavailable: &unavailableParts{log: r.Log}}
 	for _, it := range r.Previous {
 		p.prev[it.Key()] = it
 	}
 	principals := p.admit(ctx, reqCtx, entries)
 	p.find(ctx, reqCtx, principals)
-	res := Result{}
+	res = Result{}
+	defer func() { res.Unavailable = p.unavailable.parts() }()
 	res.interrupted(ctx)
 	if res.Interrupted {
 		// Nothing was written yet: report what is known, plan nothing.
@@ -191,7 +197,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (Result, error) {
 	if err := r.Recorder.Applying(); err != nil {
 		return Result{}, fmt.Errorf("recording the start of removals: %w", err)
 	}
-	err := r.apply(ctx, reqCtx, pending)
+	err = r.apply(ctx, reqCtx, pending, p.unavailable)
 	res.interrupted(ctx)
 	res.Items = p.sorted()
 	return res, err
@@ -230,6 +236,70 @@ type plan struct {
 	prev   map[Key]Item
 	mu     sync.Mutex
 	items  map[Key]*Item
+	// unavailable gathers the parts the services said cannot exist in
+	// this tenant, from listings and from removals.
+	unavailable *unavailableParts
+}
+
+// unavailableParts is the run's set of unavailable parts (see
+// UnavailableError), each warned about once.
+type unavailableParts struct {
+	log *zap.Logger
+	mu  sync.Mutex
+	m   map[string]string
+}
+
+// note records an unavailable part; the first time, it logs one warning.
+func (u *unavailableParts) note(ue *UnavailableError) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if _, ok := u.m[ue.Part]; ok {
+		return
+	}
+	if u.m == nil {
+		u.m = map[string]string{}
+	}
+	u.m[ue.Part] = ue.Reason
+	u.log.Warn("a part of a source is unavailable in this tenant: it is left out of this run",
+		zap.String("part", ue.Part), zap.String("reason", ue.Reason))
+}
+
+// parts returns a copy of the set, nil when it is empty.
+func (u *unavailableParts) parts() map[string]string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.m) == 0 {
+		return nil
+	}
+	return maps.Clone(u.m)
+}
+
+// withoutUnavailable splits a Find's error into the UnavailableError it
+// carries (nil when none) and what is left of it: the ListingErrors or
+// other errors it was joined with, nil when there is nothing else.
+func withoutUnavailable(err error) (*UnavailableError, error) {
+	var ue *UnavailableError
+	if !errors.As(err, &ue) {
+		return nil, err
+	}
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return ue, nil
+	}
+	var rest []error
+	for _, e := range joined.Unwrap() {
+		var other *UnavailableError
+		if !errors.As(e, &other) {
+			rest = append(rest, e)
+		}
+	}
+	switch len(rest) {
+	case 0:
+		return ue, nil
+	case 1:
+		return ue, rest[0]
+	}
+	return ue, errors.Join(rest...)
 }
 
 // put adds or replaces an item, keeping the time of the previous run's row
@@ -550,6 +620,16 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 		for _, pr := range l.group {
 			members[pr.ID] = pr
 		}
+		// An unavailable part has no rows; the rest of the source stands.
+		// When the part is not the whole source, its earlier rows cannot
+		// be told from the rest's: none of the source's is settled as
+		// gone on this listing's word.
+		ue, lerr := withoutUnavailable(l.err)
+		partial := false
+		if ue != nil {
+			p.unavailable.note(ue)
+			l.err, partial = lerr, ue.Part != name
+		}
 		failed := listingFailures(l.err, l.group)
 		for _, pr := range l.group {
 			if err, ok := failed[pr.ID]; ok {
@@ -558,7 +638,9 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 				holds[pr.ID]++
 				continue
 			}
-			listedOK[[2]string{pr.ID, name}] = true
+			if !partial {
+				listedOK[[2]string{pr.ID, name}] = true
+			}
 		}
 		if len(failed) > 0 {
 			r.Log.Warn("listing failed", zap.String("source", name), zap.Int("principals", len(failed)), zap.Error(l.err))
@@ -658,7 +740,7 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 // apply removes the pending items, at most Concurrency at a time, recording
 // each outcome as it arrives. It stops starting new removals when ctx is
 // done or the journal fails.
-func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item) error {
+func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, unavailable *unavailableParts) error {
 	sources := map[string]Source{}
 	for _, s := range r.Sources {
 		sources[s.Name()] = s
@@ -701,6 +783,12 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item) error {
 	record := func(it *Item, out Outcome, err error, attempts int, began time.Time) {
 		if err != nil {
 			out = Outcome{State: Failed, Detail: err.Error()}
+			// A removal's fallback may learn that a part is unavailable
+			// (directory's PIM way): the row stays failed, its detail
+			// says why, and the summary names the part.
+			if ue := (*UnavailableError)(nil); errors.As(err, &ue) {
+				unavailable.note(ue)
+			}
 		}
 		mu.Lock()
 		// The plan's detail says what the assignment is (a group's

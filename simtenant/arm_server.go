@@ -53,6 +53,7 @@ func (t *Tenant) addARMRoutes() {
 		t.handle(http.MethodDelete, scope+armRoleAssignments+"/{name}", t.deleteARMRoleAssignment)
 		t.handle(http.MethodGet, scope+armEligibilities, t.listARMEligibilities)
 		t.handle(http.MethodPut, scope+armEligibilityRequest+"/{name}", t.putARMEligibilityRequest)
+		t.handle(http.MethodGet, scope+armRoleDefinitions+"/{name}", t.getARMRoleDefinition)
 	}
 }
 

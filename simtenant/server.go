@@ -239,6 +239,9 @@ func (t *Tenant) handleAdmitted(c *call) {
 	if t.injectFault(c) {
 		return
 	}
+	if !t.refuseUnlicensedOrDenied(c) {
+		return
+	}
 	t.dispatch(c)
 }
 

@@ -172,6 +172,15 @@ type Config struct {
 	// request stays listed (PIM keeps removed entries visible for a while;
 	// the permission is gone at once). Default 0: it leaves at once.
 	RevokedLinger time.Duration
+	// NoP2 models a tenant without Entra ID P2 or Governance (most
+	// tenants): Graph's PIM endpoints and ARM's roleEligibilitySchedules
+	// and roleEligibilityScheduleRequests answer 400
+	// AadPremiumLicenseRequired (realtenant.go).
+	NoP2 bool
+	// Deny withholds Graph application permissions from the caller: its
+	// token's roles claim lacks them, and the calls that need one are
+	// answered 403 Authorization_RequestDenied (realtenant.go).
+	Deny []string
 	// Now is the clock for throttling, the request log and violation
 	// checks (default time.Now).
 	Now func() time.Time
@@ -212,7 +221,8 @@ type Tenant struct {
 	callerID    string
 	callerAppID string
 	token       string
-	routes      []route // built by New, read-only afterwards
+	roles       []string // the token's roles claim: the permissions granted
+	routes      []route  // built by New, read-only afterwards
 
 	mu            sync.Mutex
 	ids           *rand.Rand // object ids, in the order objects are created
@@ -272,7 +282,8 @@ func New(cfg Config) *Tenant {
 	for _, d := range builtinRoles() {
 		t.roleDefs[strings.ToLower(d.ID)] = d
 	}
-	t.token = makeToken(t.tenantID, t.callerID, t.callerAppID)
+	t.roles = defaultRoles(cfg.Deny)
+	t.token = makeToken(t.tenantID, t.callerID, t.callerAppID, t.roles)
 	t.addGraphRoleRoutes()
 	t.addGraphUserRoutes()
 	t.addGraphPIMRoutes()

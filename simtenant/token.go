@@ -38,7 +38,7 @@ type tokenClaims struct {
 }
 
 // makeToken builds an HS256 JWT (three base64url parts) for the caller.
-func makeToken(tenantID, callerID, appID string) string {
+func makeToken(tenantID, callerID, appID string, roles []string) string {
 	header := `{"alg":"HS256","typ":"JWT"}`
 	claims, err := json.Marshal(tokenClaims{
 		Aud:     "https://graph.microsoft.com",
@@ -50,7 +50,7 @@ func makeToken(tenantID, callerID, appID string) string {
 		AppName: "offboard",
 		IDType:  "app",
 		Oid:     callerID,
-		Roles:   []string{"RoleManagement.ReadWrite.Directory", "GroupMember.ReadWrite.All", "User.Read.All"},
+		Roles:   roles,
 		Sub:     callerID,
 		Tid:     tenantID,
 		Ver:     "1.0",

@@ -59,6 +59,7 @@ const usage = `offboard removes the roles of departing principals from Entra ID 
 Usage:
   offboard run --input FILE --report DIR [flags]   the job
   offboard plan --input FILE --report DIR [flags]  the same as run --dry-run
+  offboard check [--input FILE] [--report DIR] [flags]  read-only preflight: permissions, licences, input, report
   offboard restore --report DIR [flags]            put back what the run in DIR removed
   offboard demo [--dir DIR]                        the whole job against a simulated tenant
   offboard simulate [--listen ADDR] [flags]        serve a simulated tenant over HTTP
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, io stdio) int {
 		return runJob(ctx, args[1:], io, false)
 	case "plan":
 		return runJob(ctx, args[1:], io, true)
+	case "check":
+		return runCheck(ctx, args[1:], io)
 	case "restore":
 		return runRestore(ctx, args[1:], io)
 	case "demo":

@@ -188,6 +188,7 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 	}
 	counts := res.Counts()
 	summary.FinishedAt, summary.ExitCode, summary.Guard = time.Now().UTC(), code, res.Guard
+	summary.Unavailable = res.Unavailable
 	summary.Counts = map[string]int{}
 	fields := []zap.Field{zap.Int("exit_code", code)}
 	for _, s := range states {
@@ -233,7 +234,7 @@ func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Sour
 		},
 	}
 	gc, err := graph.New(graph.Config{Root: c.GraphEndpoint, Transport: graphTransport, UserAgent: version,
-		BatchSize: c.GraphBatchSize})
+		BatchSize: c.GraphBatchSize, Log: j.log})
 	if err != nil {
 		return nil, nil, nil, err
 	}

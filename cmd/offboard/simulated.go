@@ -167,6 +167,9 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 	perPrincipal := fs.Int("per-principal", 10, "with --shape bench: directory role assignments of each principal")
 	keys := fs.String("keys", "id", "with --shape bench: what the CSV names users by: id (principal_id), or hr "+
 		"(user_principal_name, mail and employee_id in turn)")
+	noP2 := fs.Bool("no-p2", false, "a tenant without Entra ID P2 or Governance: Graph's and ARM's PIM endpoints answer 400 AadPremiumLicenseRequired")
+	var deny stringList
+	fs.Var(&deny, "deny", "withhold this Graph application permission (repeatable): its calls answer 403 Authorization_RequestDenied and the token lacks it")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -174,6 +177,7 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 		return exitUsage
 	}
 	cfg, err := tf.config()
+	cfg.NoP2, cfg.Deny = *noP2, deny
 	if err == nil && (*perPrincipal < 0 || *perPrincipal > 1000) {
 		err = fmt.Errorf("--per-principal %d: between 0 and 1000", *perPrincipal)
 	}
@@ -204,6 +208,10 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 		fmt.Fprintf(sio.err, "offboard simulate: --shape %q: sample or bench\n", *shape)
 		return exitUsage
 	}
+	// The job's identity may remove role assignments everywhere, as the
+	// deployment guide grants it (offboard check reads this).
+	tenant.AddARMRoleAssignment(simtenant.ARMRoleAssignment{Scope: tenant.RootManagementGroup(),
+		RoleDefinitionID: simtenant.ARMUserAccessAdministrator, PrincipalID: tenant.CallerID(), PrincipalType: "ServicePrincipal"})
 	if *csvPath == "" {
 		f, err := os.CreateTemp("", "offboard-sample-*.csv")
 		if err != nil {

@@ -41,8 +41,34 @@ func (s DirectoryRoles) assignments() *rolemanagement.DirectoryRoleAssignmentsRe
 	return rolemanagement.NewDirectoryRoleAssignmentsRequestBuilderInternal(s.c.pathParams(), s.c.adapter)
 }
 
-// Find implements job.Source, following every @odata.nextLink.
+// Find implements job.Source, following every @odata.nextLink. A group
+// whose listing fails after the transport's retries is listed again one
+// principal at a time (eq) before anything is failed, so that only the
+// principals whose own listing fails are failed. A 400 to the group's `in`
+// makes every later listing of the run use eq.
 func (s DirectoryRoles) Find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
+	if len(principals) < 2 {
+		return s.find(ctx, principals)
+	}
+	if s.c.inOff.Load() {
+		return listEach(ctx, principals, s.findOne)
+	}
+	found, err := s.find(ctx, principals)
+	if err == nil || ctx.Err() != nil {
+		return found, err
+	}
+	if inRefused(err) {
+		s.c.noteInRefused(err)
+	}
+	return listEach(ctx, principals, s.findOne)
+}
+
+func (s DirectoryRoles) findOne(ctx context.Context, p job.Principal) ([]job.Assignment, error) {
+	return s.find(ctx, []job.Principal{p})
+}
+
+// find lists the principals' assignments with one filter.
+func (s DirectoryRoles) find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
 	filter, err := principalFilter(principals)
 	if err != nil {
 		return nil, err
@@ -85,7 +111,13 @@ func scopeOf(a models.UnifiedRoleAssignmentable) string {
 func (s DirectoryRoles) Remove(ctx context.Context, a job.Assignment) (job.Outcome, error) {
 	err := classify(s.assignments().ByUnifiedRoleAssignmentId(a.ID).Delete(ctx, nil))
 	if refused, ok := refusedDelete(err); ok {
+		if ue := s.c.pimUnavailable(); ue != nil {
+			return job.Outcome{}, notThroughPIM(refused, ue)
+		}
 		out, perr := s.removeThroughPIM(ctx, a)
+		if ue, ok := licenceError(perr); ok {
+			return job.Outcome{}, notThroughPIM(refused, s.c.notePIMUnavailable(ue))
+		}
 		return throughPIM(refused, out, perr)
 	}
 	return deleteOutcome(err)
@@ -106,6 +138,10 @@ func (s DirectoryRoles) RemoveBatch(ctx context.Context, as []job.Assignment) []
 	var at []int
 	for i, r := range out {
 		if ge, ok := refusedDelete(r.Err); ok {
+			if ue := s.c.pimUnavailable(); ue != nil {
+				out[i].Err = notThroughPIM(ge, ue)
+				continue
+			}
 			refused[i] = ge
 			again = append(again, as[i])
 			at = append(at, i)
@@ -121,6 +157,10 @@ func (s DirectoryRoles) RemoveBatch(ctx context.Context, as []job.Assignment) []
 	for k, i := range at {
 		out[i].Attempts += pim[k].Attempts
 		out[i].Resent = out[i].Resent || pim[k].Resent
+		if ue, ok := licenceError(pim[k].Err); ok {
+			out[i].Outcome, out[i].Err = job.Outcome{}, notThroughPIM(refused[i], s.c.notePIMUnavailable(ue))
+			continue
+		}
 		out[i].Outcome, out[i].Err = throughPIM(refused[i], pim[k].Outcome, pim[k].Err)
 	}
 	return out

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
@@ -24,6 +25,7 @@ import (
 	kiotahttp "github.com/microsoft/kiota-http-go"
 	kiotajson "github.com/microsoft/kiota-serialization-json-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+	"go.uber.org/zap"
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/transport"
@@ -40,6 +42,13 @@ type Client struct {
 	batch     Batcher
 	batchSize int
 	userAgent string
+	log       *zap.Logger
+	// pimOff is set by the first answer saying the tenant lacks PIM's
+	// licence: no PIM request is sent after it (realtenant.go).
+	pimOff atomic.Pointer[job.UnavailableError]
+	// inOff is set when Graph refused `principalId in (...)`: grouped
+	// listings use eq, one principal a request, for the rest of the run.
+	inOff atomic.Bool
 }
 
 // Config says where Graph is and how to reach it.
@@ -56,6 +65,9 @@ type Config struct {
 	// 20); 0 or 1 sends each removal on its own. Above 1, Transport must
 	// be a Batcher.
 	BatchSize int
+	// Log receives what the run should know once (a query feature the
+	// tenant refused); nil logs nothing.
+	Log *zap.Logger
 }
 
 // New returns a client for cfg.
@@ -85,7 +97,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	base := strings.TrimRight(cfg.Root, "/") + "/v1.0"
 	adapter.SetBaseUrl(base)
-	c := &Client{adapter: adapter, base: base, batchSize: 1, userAgent: "offboard/" + cfg.UserAgent}
+	c := &Client{adapter: adapter, base: base, batchSize: 1, userAgent: "offboard/" + cfg.UserAgent, log: cfg.Log}
+	if c.log == nil {
+		c.log = zap.NewNop()
+	}
 	if cfg.BatchSize > 1 {
 		b, ok := cfg.Transport.(Batcher)
 		if !ok {

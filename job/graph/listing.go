@@ -51,7 +51,7 @@ func (c *Client) listGroup(ctx context.Context, principals []job.Principal,
 			subs[i], err = c.subRequest(info)
 		}
 		if err != nil {
-			answers[i].Err = err
+			answers[i].Err = fmt.Errorf("%w: %w", errNotBuilt, err)
 			continue
 		}
 		idx = append(idx, i)
@@ -61,7 +61,15 @@ func (c *Client) listGroup(ctx context.Context, principals []job.Principal,
 	}
 	failed := job.ListingErrors{}
 	for i, p := range principals {
-		found, err := list(ctx, p, &answers[i])
+		first := &answers[i]
+		if first.Err != nil && ctx.Err() == nil && !errors.Is(first.Err, errNotBuilt) {
+			// No answer of its own (the batch failed as a whole, or its
+			// answer was cut off, after the retries): the principal is
+			// listed alone before anything is failed, so that another
+			// principal's trouble does not become its own.
+			first = nil
+		}
+		found, err := list(ctx, p, first)
 		if err != nil {
 			failed[p.ID] = err
 			continue
@@ -73,6 +81,10 @@ func (c *Client) listGroup(ctx context.Context, principals []job.Principal,
 	}
 	return out, nil
 }
+
+// errNotBuilt marks a principal whose request could not be built (an id
+// that is not a GUID): sending it alone would fail the same way.
+var errNotBuilt = errors.New("the request could not be built")
 
 // readPage reads a sub-request's answer as the SDK reads a standalone
 // one: an error status is the *Error classify makes of it; a 2xx is

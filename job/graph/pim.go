@@ -41,14 +41,25 @@ func (s Eligibilities) GroupSize() int { return s.c.batchSize }
 // Find implements job.Source. roleEligibilitySchedules takes eq and ne
 // only, so each principal is listed with a request of its own; with
 // batching, those of the group travel in one $batch.
+//
+// In a tenant without PIM's licence, the first answer saying so makes the
+// source unavailable: Find answers a *job.UnavailableError from then on,
+// without a request.
 func (s Eligibilities) Find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
-	return s.c.listGroup(ctx, principals, func(p job.Principal) (*abstractions.RequestInformation, error) {
+	if ue := s.c.pimUnavailable(); ue != nil {
+		return nil, ue
+	}
+	found, err := s.c.listGroup(ctx, principals, func(p job.Principal) (*abstractions.RequestInformation, error) {
 		config, err := eligibilityQuery(p)
 		if err != nil {
 			return nil, err
 		}
 		return s.schedules().ToGetRequestInformation(ctx, config)
 	}, s.list)
+	if ue, ok := licenceError(err); ok {
+		return nil, s.c.notePIMUnavailable(ue)
+	}
+	return found, err
 }
 
 func (s Eligibilities) schedules() *rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilder {
@@ -130,8 +141,12 @@ func scopes(a job.Assignment) (directory, app string) {
 
 // Remove implements job.Source with an adminRemove schedule request.
 func (s Eligibilities) Remove(ctx context.Context, a job.Assignment) (job.Outcome, error) {
+	if ue := s.c.pimUnavailable(); ue != nil {
+		return job.Outcome{}, ue
+	}
 	_, err := s.requests().Post(ctx, eligibilityRemoval(a), nil)
-	return scheduleOutcome(classify(err))
+	out, err := scheduleOutcome(classify(err))
+	return out, s.c.pimCheck(err)
 }
 
 // BatchSize implements job.BatchRemover.
@@ -141,9 +156,20 @@ func (s Eligibilities) BatchSize() int { return s.c.batchSize }
 // batches.
 func (s Eligibilities) RemoveBatch(ctx context.Context, as []job.Assignment) []job.BatchResult {
 	requests := s.requests()
-	return s.c.removeBatch(ctx, as, func(a job.Assignment) (*abstractions.RequestInformation, error) {
+	if ue := s.c.pimUnavailable(); ue != nil {
+		out := make([]job.BatchResult, len(as))
+		for i := range out {
+			out[i].Err = ue
+		}
+		return out
+	}
+	out := s.c.removeBatch(ctx, as, func(a job.Assignment) (*abstractions.RequestInformation, error) {
 		return requests.ToPostRequestInformation(ctx, eligibilityRemoval(a), nil)
 	}, scheduleOutcome)
+	for i := range out {
+		out[i].Err = s.c.pimCheck(out[i].Err)
+	}
+	return out
 }
 
 func (s Eligibilities) requests() *rolemanagement.DirectoryRoleEligibilityScheduleRequestsRequestBuilder {

@@ -1,0 +1,194 @@
+package arm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
+
+	"github.com/offboard/offboard/job"
+)
+
+// The actions the `azure` source needs at a scope.
+const (
+	ActionDeleteAssignment   = "Microsoft.Authorization/roleAssignments/delete"
+	ActionRequestEligibility = "Microsoft.Authorization/roleEligibilityScheduleRequests/write"
+)
+
+// Rights is what an identity may do at one ARM scope, as its role
+// assignments there (and above) say.
+type Rights struct {
+	Scope string
+	// Roles are the names of the roles the identity holds there.
+	Roles []string
+	// DeleteAssignments: it may remove role assignments there.
+	DeleteAssignments bool
+	// RequestEligibility: it may request eligibility removals there.
+	RequestEligibility bool
+}
+
+// Checker reads, and only reads, what an identity may do at the scopes
+// of a configuration: `offboard check`.
+//
+// ARM's permissions API ({scope}/providers/Microsoft.Authorization/permissions)
+// has builders in armauthorization v2 for resource groups and resources
+// only (PermissionsClient.NewListForResourceGroupPager, ...ForResource);
+// there is none for a subscription or a management group, the scopes the
+// job cleans. So the rights are worked out from what exists there: the
+// identity's role assignments at the scope (ListForScope with
+// assignedTo('{id}'), which also follows its group memberships) and each
+// role's definition (RoleDefinitionsClient.GetByID): an action is allowed
+// when a role's actions match it and its notActions do not. Deny
+// assignments are not read.
+type Checker struct {
+	src         *Source
+	definitions *armauthorization.RoleDefinitionsClient
+}
+
+// NewChecker returns a Checker for cfg (its Scopes are the scopes
+// checked; "all" means every subscription the identity can list).
+func NewChecker(cfg Config) (*Checker, error) {
+	src, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := cfg.Cloud
+	if cfg.Endpoint != "" {
+		c.Services = map[cloud.ServiceName]cloud.ServiceConfiguration{
+			cloud.ResourceManager: {Endpoint: cfg.Endpoint, Audience: cfg.Endpoint},
+		}
+	}
+	opts := &azarm.ClientOptions{ClientOptions: policy.ClientOptions{
+		Cloud:                           c,
+		Transport:                       &http.Client{Transport: cfg.Transport},
+		Retry:                           policy.RetryOptions{MaxRetries: -1},
+		InsecureAllowCredentialWithHTTP: cfg.InsecureHTTP,
+	}}
+	defs, err := armauthorization.NewRoleDefinitionsClient(cfg.Credential, opts)
+	if err != nil {
+		return nil, fmt.Errorf("arm: %w", err)
+	}
+	return &Checker{src: src, definitions: defs}, nil
+}
+
+// Rights says, for each scope, what the identity principalID may do there.
+// An error is a read that failed (an *Error when ARM answered: 403 means
+// the identity may not even read role assignments there).
+func (c *Checker) Rights(ctx context.Context, principalID string) ([]Rights, error) {
+	scopes, err := c.src.resolveScopes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !job.IsGUID(principalID) {
+		return nil, fmt.Errorf("the identity's object id %q is not a GUID", principalID)
+	}
+	filter := strings.ReplaceAll(url.QueryEscape("assignedTo('"+principalID+"')"), "+", "%20")
+	defs := map[string]*armauthorization.RoleDefinition{}
+	var out []Rights
+	for _, scope := range scopes {
+		r := Rights{Scope: scope}
+		pager := c.src.assignments.NewListForScopePager(scope, &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: &filter})
+		for pager.More() {
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				return out, fmt.Errorf("listing the identity's role assignments at %s: %w", scope, classify(err))
+			}
+			for _, a := range page.Value {
+				if a == nil || a.Properties == nil || a.Properties.RoleDefinitionID == nil {
+					continue
+				}
+				id := *a.Properties.RoleDefinitionID
+				def, ok := defs[strings.ToLower(id)]
+				if !ok {
+					got, err := c.definitions.GetByID(ctx, id, nil)
+					if err != nil {
+						return out, fmt.Errorf("reading role definition %s: %w", id, classify(err))
+					}
+					def = &got.RoleDefinition
+					defs[strings.ToLower(id)] = def
+				}
+				if def.Properties == nil {
+					continue
+				}
+				r.Roles = append(r.Roles, deref(def.Properties.RoleName))
+				r.DeleteAssignments = r.DeleteAssignments || allows(def.Properties.Permissions, ActionDeleteAssignment)
+				r.RequestEligibility = r.RequestEligibility || allows(def.Properties.Permissions, ActionRequestEligibility)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// allows reports whether a role's permissions grant action: one of its
+// blocks has an action matching it and no notAction matching it.
+func allows(perms []*armauthorization.Permission, action string) bool {
+	for _, p := range perms {
+		if p == nil {
+			continue
+		}
+		if matchesAny(p.Actions, action) && !matchesAny(p.NotActions, action) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesAny reports whether any pattern (ARM's actions: case-insensitive,
+// * matching any characters) matches action.
+func matchesAny(patterns []*string, action string) bool {
+	for _, p := range patterns {
+		if p == nil {
+			continue
+		}
+		quoted := strings.ReplaceAll(regexp.QuoteMeta(*p), `\*`, ".*")
+		if re, err := regexp.Compile("(?i)^" + quoted + "$"); err == nil && re.MatchString(action) {
+			return true
+		}
+	}
+	return false
+}
+
+// Eligibility reads the identity's own Azure PIM eligibilities at scope (a
+// cheap read that needs the licence PIM needs): nil when the read works, a
+// *job.UnavailableError (part azure-eligibility) when ARM says the tenant
+// lacks PIM's licence or has not onboarded to PIM, else the read's error.
+func (c *Checker) Eligibility(ctx context.Context, principalID, scope string) error {
+	if !job.IsGUID(principalID) {
+		return fmt.Errorf("the identity's object id %q is not a GUID", principalID)
+	}
+	filter := "principalId eq '" + principalID + "'"
+	pager := c.src.eligibilities.NewListForScopePager(scope, &armauthorization.RoleEligibilitySchedulesClientListForScopeOptions{Filter: &filter})
+	if _, err := pager.NextPage(ctx); err != nil {
+		err = classify(err)
+		if ue, ok := checkerLicence(err); ok {
+			return ue
+		}
+		return err
+	}
+	return nil
+}
+
+// checkerLicence reports whether err is ARM's PIM saying the tenant lacks the
+// licence (or has not onboarded to PIM). The code ARM sends is
+// unconfirmed (SERVICE_FACTS, Licences): the code or the message decides.
+func checkerLicence(err error) (*job.UnavailableError, bool) {
+	var e *Error
+	if !errors.As(err, &e) || e.Status != http.StatusBadRequest {
+		return nil, false
+	}
+	msg := strings.ToLower(e.Message)
+	if strings.EqualFold(e.Code, "AadPremiumLicenseRequired") ||
+		strings.Contains(msg, "premium 2 license") || strings.Contains(msg, "not onboarded to pim") {
+		return &job.UnavailableError{Part: job.SourceAzure + "-eligibility", Reason: strings.TrimPrefix(e.Code+": "+e.Message, ": ")}, true
+	}
+	return nil, false
+}

@@ -1,0 +1,154 @@
+package simtenant
+
+// What a real tenant may lack, modelled (Config.NoP2, Config.Deny): the
+// licence PIM needs, and permissions the application was not granted. And
+// what the job reads to check its own rights at an Azure scope: role
+// definitions with their actions.
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// The answers of a tenant without Entra ID P2 or Governance (SERVICE_FACTS,
+// Licences).
+const (
+	codeLicence = "AadPremiumLicenseRequired"
+	// messageGraphLicence is Graph's documented message on its PIM
+	// endpoints.
+	messageGraphLicence = "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license."
+	// messageARMLicence is what ARM's PIM for Azure resources says. The
+	// code ARM sends with it on roleEligibilitySchedules is *unconfirmed*
+	// (seen through the portal's APIs only): the job matches the code or
+	// the message.
+	messageARMLicence = "The tenant needs an AAD Premium 2 license."
+)
+
+// Graph application permissions the tenant's token grants by default,
+// and the permission each kind of call needs (permissionFor).
+const (
+	PermRoleManagement = "RoleManagement.ReadWrite.Directory"
+	PermGroupMember    = "GroupMember.ReadWrite.All"
+	PermUserRead       = "User.Read.All"
+)
+
+// defaultRoles are the roles claim of the tenant's token, less Config.Deny.
+func defaultRoles(deny []string) []string {
+	roles := []string{PermRoleManagement, PermGroupMember, PermUserRead}
+	return slices.DeleteFunc(roles, func(r string) bool {
+		return slices.ContainsFunc(deny, func(d string) bool { return strings.EqualFold(d, r) })
+	})
+}
+
+// graphPIMPath reports whether a Graph path is a PIM endpoint (Entra
+// roles' schedules, instances and requests; PIM for Groups).
+func graphPIMPath(lower string) bool {
+	for _, p := range []string{
+		"/v1.0/rolemanagement/directory/roleeligibilityschedule",
+		"/v1.0/rolemanagement/directory/roleassignmentschedule",
+		"/v1.0/identitygovernance/privilegedaccess/",
+	} {
+		if strings.HasPrefix(lower, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// permissionFor is the Graph application permission a call needs, among
+// those the job is granted; "" for calls none of them gates here.
+func permissionFor(lower string) string {
+	switch {
+	case strings.HasPrefix(lower, "/v1.0/rolemanagement/"):
+		return PermRoleManagement
+	case strings.HasPrefix(lower, "/v1.0/groups/"),
+		strings.Contains(lower, "/memberof"):
+		return PermGroupMember
+	case strings.HasPrefix(lower, "/v1.0/users"):
+		return PermUserRead
+	}
+	return ""
+}
+
+// refuseUnlicensedOrDenied answers what this tenant's licence or the
+// application's permissions do not allow, before the request is routed;
+// false means the request was answered.
+func (t *Tenant) refuseUnlicensedOrDenied(c *call) bool {
+	path, err := url.PathUnescape(c.r.URL.EscapedPath())
+	if err != nil {
+		return true
+	}
+	lower := strings.ToLower(path)
+	if isARMPath(path) {
+		if t.cfg.NoP2 && (strings.Contains(lower, strings.ToLower(armEligibilities)) ||
+			strings.Contains(lower, strings.ToLower(armEligibilityRequest))) {
+			c.armError(http.StatusBadRequest, codeLicence, messageARMLicence)
+			return false
+		}
+		return true
+	}
+	if t.cfg.NoP2 && graphPIMPath(lower) {
+		c.error(http.StatusBadRequest, codeLicence, messageGraphLicence)
+		return false
+	}
+	if perm := permissionFor(lower); perm != "" && !slices.Contains(t.roles, perm) {
+		c.error(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+		return false
+	}
+	return true
+}
+
+// armRolePermissions are the actions and notActions of the built-in roles,
+// as Azure defines them (abridged to what the job's rights depend on).
+// A role added with AddARMRoleDefinition reads like Reader.
+func armRolePermissions(roleGUID string) (actions, notActions []string) {
+	switch strings.ToLower(roleGUID) {
+	case ARMOwner:
+		return []string{"*"}, nil
+	case ARMContributor:
+		return []string{"*"}, []string{"Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
+			"Microsoft.Authorization/elevateAccess/Action", "Microsoft.Blueprint/blueprintAssignments/write",
+			"Microsoft.Blueprint/blueprintAssignments/delete", "Microsoft.Compute/galleries/share/action"}
+	case ARMUserAccessAdministrator:
+		return []string{"*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"}, nil
+	}
+	return []string{"*/read"}, nil
+}
+
+// getARMRoleDefinition serves GET {scope}/providers/Microsoft.Authorization/roleDefinitions/{name}
+// (RoleDefinitionsClient.Get and GetByID): the role and its permissions.
+func (t *Tenant) getARMRoleDefinition(c *call) {
+	_, scope, ok := t.armBegin(c, armRoleAssignmentVersions())
+	if !ok {
+		return
+	}
+	name := strings.ToLower(c.param("name"))
+	t.mu.Lock()
+	roleName, found := t.arm.roles[name]
+	t.mu.Unlock()
+	if !found {
+		c.armError(http.StatusNotFound, "RoleDefinitionDoesNotExist", "The specified role definition with ID '"+name+"' does not exist.")
+		return
+	}
+	actions, notActions := armRolePermissions(name)
+	roleType := "BuiltInRole"
+	if _, builtin := builtinARMRoles()[name]; !builtin {
+		roleType = "CustomRole"
+	}
+	c.armJSON(http.StatusOK, map[string]any{
+		"id":   ARMRoleDefinitionID(scope.path, name),
+		"name": name,
+		"type": "Microsoft.Authorization/roleDefinitions",
+		"properties": map[string]any{
+			"roleName":         roleName,
+			"type":             roleType,
+			"assignableScopes": []string{"/"},
+			"permissions": []map[string]any{{
+				"actions": actions, "notActions": notActions,
+				"dataActions": []string{}, "notDataActions": []string{},
+			}},
+		},
+	})
+}
