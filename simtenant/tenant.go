@@ -164,6 +164,11 @@ type Config struct {
 	// Graph really answers is *unconfirmed*; this models the stricter
 	// possibility so a client can be tested against it.
 	PIMManagedDeleteRefused bool
+	// NoP2 models a tenant without Entra ID P2 or Governance (most
+	// tenants): PIM endpoints answer 400 AadPremiumLicenseRequired. On
+	// ARM: roleEligibilitySchedules, roleEligibilityScheduleRequests and
+	// roleAssignmentScheduleRequests (arm_pim.go, arm_mgmt.go).
+	NoP2 bool
 	// RevokedLinger is how long an eligibility revoked by an adminRemove
 	// request stays listed (PIM keeps removed entries visible for a while;
 	// the permission is gone at once). Default 0: it leaves at once.

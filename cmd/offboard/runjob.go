@@ -343,6 +343,7 @@ func (j *jobRun) azure(creds credentials) (job.Source, error) {
 		Transport:    t,
 		InsecureHTTP: u.Scheme == "http" && isLoopback(u),
 		Scopes:       c.AzureScopes,
+		Concurrency:  c.Concurrency,
 	})
 }
 
