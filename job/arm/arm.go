@@ -12,6 +12,7 @@
 package arm
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -236,7 +237,12 @@ func (f *found) add(a job.Assignment, eligibility bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := strings.ToLower(a.ID)
-	if _, ok := f.byID[id]; ok {
+	if old, ok := f.byID[id]; ok {
+		// Keep the schedule as its own scope lists it (Direct), so that
+		// the journal's copy does not depend on which listing came first.
+		if eligibility && inherited(old) && !inherited(a) {
+			f.byID[id] = a
+		}
 		return
 	}
 	if eligibility {
@@ -253,6 +259,12 @@ func (f *found) fail(principal string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failed[principal] = errors.Join(f.failed[principal], err)
+}
+
+// inherited reports whether an eligibility was listed from below its
+// scope.
+func inherited(a job.Assignment) bool {
+	return bytes.Contains(a.Raw, []byte(`"memberType":"`+string(armauthorization.MemberTypeInherited)+`"`))
 }
 
 // roleOf is the role's GUID at the end of a role definition id: the same
@@ -541,15 +553,10 @@ func eligibility(e *armauthorization.RoleEligibilitySchedule) (job.Assignment, b
 	if e == nil || e.ID == nil || e.Properties == nil || !job.IsGUID(deref(e.Properties.PrincipalID)) {
 		return job.Assignment{}, false
 	}
-	note := "eligible"
-	if mt := e.Properties.MemberType; mt != nil {
-		switch *mt {
-		case armauthorization.MemberTypeDirect:
-		case armauthorization.MemberTypeInherited:
-			note = "eligible (inherited by the scopes below " + deref(e.Properties.Scope) + ")"
-		default:
-			return job.Assignment{}, false
-		}
+	// The same schedule is Direct from its own scope and Inherited from
+	// below: what the row says must not depend on which listing came first.
+	if mt := e.Properties.MemberType; mt != nil && *mt != armauthorization.MemberTypeDirect && *mt != armauthorization.MemberTypeInherited {
+		return job.Assignment{}, false
 	}
 	raw, _ := json.Marshal(e)
 	return job.Assignment{
@@ -558,7 +565,7 @@ func eligibility(e *armauthorization.RoleEligibilitySchedule) (job.Assignment, b
 		PrincipalID:      strings.ToLower(*e.Properties.PrincipalID),
 		RoleDefinitionID: deref(e.Properties.RoleDefinitionID),
 		Scope:            deref(e.Properties.Scope),
-		Note:             note,
+		Note:             "eligible",
 		Raw:              raw,
 	}, true
 }
