@@ -262,6 +262,27 @@ func (p *Pace) Succeeded() {
 	p.limiter.SetLimitAt(now, p.current)
 }
 
+// Remaining tells the pace how many more requests the service says it
+// will accept now (ARM's x-ms-ratelimit-remaining-* counters): the pace's
+// bucket is cut down to that, less reserve for the requests that may be on
+// their way, so that a run that keeps to the counters is never answered
+// 429. It only ever takes tokens away: a stale, higher count changes
+// nothing.
+func (p *Pace) Remaining(n, reserve int) {
+	if p.max == rate.Inf {
+		return
+	}
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	excess := p.limiter.TokensAt(now) - float64(n-reserve)
+	if excess >= 1 {
+		// Taken as a reservation never used: the bucket may go into debt
+		// (at most a bucket's worth), which the next requests wait out.
+		p.limiter.ReserveN(now, min(int(math.Ceil(excess)), p.limiter.Burst()))
+	}
+}
+
 // Rate is the pace's current rate per second (+Inf when unlimited).
 func (p *Pace) Rate() float64 {
 	if p.max == rate.Inf {

@@ -65,6 +65,12 @@ type ARMConfig struct {
 	DeleteBurst int
 	WriteRate   float64
 	WriteBurst  int
+	// FilterRequired makes role assignment and eligibility listings
+	// without a $filter answer 400 InvalidFilterParameter (whether every
+	// scope accepts an unfiltered listing is *unconfirmed*); a client then
+	// lists with one filter per principal. RequireARMFilter changes it on
+	// a running tenant.
+	FilterRequired bool
 }
 
 func (c ARMConfig) withDefaults() ARMConfig {
@@ -113,6 +119,12 @@ type ARMRoleAssignment struct {
 	UpdatedOn        time.Time // default: CreatedOn
 	CreatedBy        string    // default: the caller's object id
 	UpdatedBy        string    // default: CreatedBy
+	// PIMManaged marks an active assignment made through PIM: a plain
+	// DELETE of it is refused (400) and it is removed with an AdminRemove
+	// roleAssignmentScheduleRequest. What ARM really answers such a
+	// DELETE is *unconfirmed* (SERVICE_FACTS.md); this models the stricter
+	// possibility.
+	PIMManaged bool
 }
 
 // ARMEligibilitySchedule is an Azure PIM eligibility. ID is always derived:
@@ -169,6 +181,13 @@ func (t *Tenant) registerARM() {
 		buckets:       map[string]*armBuckets{},
 	}
 	t.addARMRoutes()
+}
+
+// RequireARMFilter sets ARMConfig.FilterRequired.
+func (t *Tenant) RequireARMFilter(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.arm.cfg.FilterRequired = on
 }
 
 // ManagementGroupScope is the ARM scope of a management group.
@@ -528,7 +547,15 @@ func (st *armState) ancestorsLocked(s armScope) []string {
 // visibleFromLocked returns whether something at a scope shows in a
 // listing at scope at: ARM lists what is at, above and (unless atOrAbove,
 // the atScope() filter) below the scope.
+//
+// A listing at a management group shows only what is at and
+// above it: that it includes its subscriptions' and resource groups'
+// assignments is not documented, and Microsoft's answer to a user is to
+// enumerate the children (issue 17), so the stricter reading is modelled.
 func (st *armState) visibleFromLocked(at armScope, atOrAbove bool) func(scope string) bool {
+	if at.kind == armScopeManagementGroup {
+		atOrAbove = true
+	}
 	above := map[string]bool{at.key(): true}
 	for _, k := range st.ancestorsLocked(at) {
 		above[k] = true

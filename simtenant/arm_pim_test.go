@@ -50,7 +50,15 @@ func TestARMEligibility(t *testing.T) {
 	}
 
 	a := e.h.do("GET", e.s1+armEligibilities+v2020+"&"+filterQuery("principalId eq '"+armUser+"'"))
-	item := values(t, a)[0]
+	byID := map[string]map[string]any{}
+	for _, v := range values(t, a) {
+		byID[v["id"].(string)] = v
+	}
+	// Held at the management group above: Inherited, its scope its own.
+	if mg := byID[atMG.ID]["properties"].(map[string]any); mg["memberType"] != "Inherited" || mg["scope"] != e.mg {
+		t.Fatalf("eligibility from above %v", mg)
+	}
+	item := byID[atS1.ID]
 	props := item["properties"].(map[string]any)
 	if item["type"] != "Microsoft.Authorization/roleEligibilitySchedules" || props["memberType"] != "Direct" ||
 		props["status"] != "Provisioned" || props["endDateTime"] != nil || props["principalId"] != armUser ||

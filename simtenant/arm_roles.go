@@ -74,6 +74,12 @@ func (a ARMRoleAssignment) json() armRoleAssignmentJSON {
 func (t *Tenant) armListFilter(c *call, q url.Values, eligibility bool) (armFilter, bool) {
 	raw := q.Get("$filter")
 	f, err := parseARMFilter(raw, eligibility)
+	t.mu.Lock()
+	required := t.arm.cfg.FilterRequired
+	t.mu.Unlock()
+	if err == nil && required && raw == "" {
+		err = errors.New("a filter is required")
+	}
 	if err != nil {
 		supported := "'atScope()' or 'principalId eq '{value}'' or 'assignedTo('{value}')'"
 		if eligibility {
@@ -207,6 +213,11 @@ func (t *Tenant) deleteARMRoleAssignment(c *call) {
 	key := strings.ToLower(armChildID(scope.path, armRoleAssignments, name))
 	t.mu.Lock()
 	a, found := t.arm.assignments[key]
+	if found && a.PIMManaged {
+		t.mu.Unlock()
+		c.armError(http.StatusBadRequest, armPIMManagedCode, armPIMManagedMessage)
+		return
+	}
 	t.removeARMRoleAssignmentLocked(key)
 	t.mu.Unlock()
 	if !found {

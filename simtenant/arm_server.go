@@ -54,7 +54,9 @@ func (t *Tenant) addARMRoutes() {
 		t.handle(http.MethodGet, scope+armEligibilities, t.listARMEligibilities)
 		t.handle(http.MethodPut, scope+armEligibilityRequest+"/{name}", t.putARMEligibilityRequest)
 		t.handle(http.MethodGet, scope+armRoleDefinitions+"/{name}", t.getARMRoleDefinition)
+		t.handle(http.MethodPut, scope+armAssignmentRequest+"/{name}", t.putARMAssignmentRequest)
 	}
+	t.handle(http.MethodGet, armManagementGroups+"{managementGroup}/descendants", t.listARMDescendants)
 }
 
 // isARMPath tells ARM requests from Graph's (which are all under a version

@@ -19,11 +19,6 @@ const (
 	// messageGraphLicence is Graph's documented message on its PIM
 	// endpoints.
 	messageGraphLicence = "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license."
-	// messageARMLicence is what ARM's PIM for Azure resources says. The
-	// code ARM sends with it on roleEligibilitySchedules is *unconfirmed*
-	// (seen through the portal's APIs only): the job matches the code or
-	// the message.
-	messageARMLicence = "The tenant needs an AAD Premium 2 license."
 )
 
 // Graph application permissions the tenant's token grants by default,
@@ -82,11 +77,8 @@ func (t *Tenant) refuseUnlicensedOrDenied(c *call) bool {
 	}
 	lower := strings.ToLower(path)
 	if isARMPath(path) {
-		if t.cfg.NoP2 && (strings.Contains(lower, strings.ToLower(armEligibilities)) ||
-			strings.Contains(lower, strings.ToLower(armEligibilityRequest))) {
-			c.armError(http.StatusBadRequest, codeLicence, messageARMLicence)
-			return false
-		}
+		// ARM's PIM endpoints answer a tenant without P2 themselves
+		// (armNoP2).
 		return true
 	}
 	if t.cfg.NoP2 && graphPIMPath(lower) {

@@ -168,15 +168,16 @@ type Config struct {
 	// Graph really answers is *unconfirmed*; this models the stricter
 	// possibility so a client can be tested against it.
 	PIMManagedDeleteRefused bool
+	// NoP2 models a tenant without Entra ID P2 or Governance (most
+	// tenants): PIM endpoints answer 400 AadPremiumLicenseRequired. On
+	// Graph: every PIM path (realtenant.go); on ARM:
+	// roleEligibilitySchedules, roleEligibilityScheduleRequests and
+	// roleAssignmentScheduleRequests (arm_pim.go, arm_mgmt.go).
+	NoP2 bool
 	// RevokedLinger is how long an eligibility revoked by an adminRemove
 	// request stays listed (PIM keeps removed entries visible for a while;
 	// the permission is gone at once). Default 0: it leaves at once.
 	RevokedLinger time.Duration
-	// NoP2 models a tenant without Entra ID P2 or Governance (most
-	// tenants): Graph's PIM endpoints and ARM's roleEligibilitySchedules
-	// and roleEligibilityScheduleRequests answer 400
-	// AadPremiumLicenseRequired (realtenant.go).
-	NoP2 bool
 	// Deny withholds Graph application permissions from the caller: its
 	// token's roles claim lacks them, and the calls that need one are
 	// answered 403 Authorization_RequestDenied (realtenant.go).

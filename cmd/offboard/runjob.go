@@ -330,7 +330,7 @@ func (j *jobRun) azure(creds credentials) (job.Source, error) {
 	c := j.cfg
 	paces := &subscriptionPaces{deleteRate: c.ARMDeleteRate, deleteBurst: c.ARMDeleteBurst}
 	t := &transport.Transport{
-		Base:           baseTransport(c.Concurrency, c.RequestTimeout),
+		Base:           &armCounters{next: baseTransport(c.Concurrency, c.RequestTimeout), paces: paces, reserve: c.Concurrency},
 		MaxAttempts:    c.MaxAttempts,
 		AttemptTimeout: c.RequestTimeout,
 		Log:            j.log,
@@ -344,6 +344,7 @@ func (j *jobRun) azure(creds credentials) (job.Source, error) {
 		Transport:    t,
 		InsecureHTTP: u.Scheme == "http" && isLoopback(u),
 		Scopes:       c.AzureScopes,
+		Concurrency:  c.Concurrency,
 	})
 }
 
@@ -353,7 +354,7 @@ type subscriptionPaces struct {
 	deleteRate  float64
 	deleteBurst int
 	mu          sync.Mutex
-	bySub       map[string][2]*job.Pace
+	bySub       map[string][3]*job.Pace
 }
 
 func (s *subscriptionPaces) pace(r *http.Request) *job.Pace {
@@ -361,18 +362,24 @@ func (s *subscriptionPaces) pace(r *http.Request) *job.Pace {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.bySub == nil {
-		s.bySub = map[string][2]*job.Pace{}
+		s.bySub = map[string][3]*job.Pace{}
 	}
 	p, ok := s.bySub[sub]
 	if !ok {
+		// ARM counts reads, deletes and writes in buckets of their own;
+		// writes (eligibility removal requests) are paced as deletes.
 		gate := &job.Gate{}
-		p = [2]*job.Pace{job.NewPace(gate, 25, 250), job.NewPace(gate, s.deleteRate, s.deleteBurst)}
+		p = [3]*job.Pace{job.NewPace(gate, 25, 250), job.NewPace(gate, s.deleteRate, s.deleteBurst),
+			job.NewPace(gate, s.deleteRate, s.deleteBurst)}
 		s.bySub[sub] = p
 	}
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
 		return p[0]
+	case http.MethodDelete:
+		return p[1]
 	}
-	return p[1]
+	return p[2]
 }
 
 // subscriptionOf returns the subscription id a path is under, or "".

@@ -29,6 +29,7 @@ type tenantFlags struct {
 	writeBurst  int
 	readRU      int
 	pageSize    int
+	armPageSize int
 	legacyError bool
 }
 
@@ -42,6 +43,7 @@ func (tf *tenantFlags) register(fs *flag.FlagSet, principals int) {
 	fs.IntVar(&tf.writeBurst, "write-burst", 3000, "Graph write bucket size")
 	fs.IntVar(&tf.readRU, "read-ru", 8000, "Graph read resource units per 10 s (negative: no limit)")
 	fs.IntVar(&tf.pageSize, "page-size", 100, "page size of lists")
+	fs.IntVar(&tf.armPageSize, "arm-page-size", 100, "page size of ARM lists (nextLink)")
 	fs.BoolVar(&tf.legacyError, "legacy-errors", false, `answer errors in the older {"odata.error":...} shape`)
 }
 
@@ -55,7 +57,7 @@ func (tf *tenantFlags) config() (simtenant.Config, error) {
 	return simtenant.Config{
 		Seed: tf.seed, Latency: tf.latency, Jitter: tf.jitter, FaultRate: tf.faultRate,
 		WriteRate: tf.writeRate, WriteBurst: tf.writeBurst, ReadRU: tf.readRU,
-		PageSize: tf.pageSize, LegacyErrors: tf.legacyError,
+		PageSize: tf.pageSize, LegacyErrors: tf.legacyError, ARM: simtenant.ARMConfig{PageSize: tf.armPageSize},
 	}, nil
 }
 

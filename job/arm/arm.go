@@ -4,9 +4,15 @@
 // over the job's own transport. It needs nothing from Graph, so the
 // assignments of a principal already deleted from Entra ID ("Identity not
 // found") are cleaned all the same.
+//
+// The source lists every principal of the run at once (it is a
+// job.Grouper of unbounded size): a subscription is listed once, unfiltered,
+// and matched locally whenever that costs fewer requests than one filtered
+// listing per principal; a management group is expanded to its descendants.
 package arm
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -14,14 +20,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/managementgroups/armmanagementgroups"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
 
 	"github.com/offboard/offboard/job"
@@ -42,24 +51,54 @@ type Config struct {
 	// InsecureHTTP allows the credential over http, for a loopback endpoint.
 	InsecureHTTP bool
 	// Scopes are the ARM scopes to clean; "all" means every subscription the
-	// identity can list.
+	// identity can list. A management group stands for itself and every
+	// management group and subscription below it.
 	Scopes []string
+	// Concurrency bounds the listings in flight (default 8).
+	Concurrency int
+	// PerPrincipal turns off unfiltered listing: every scope is listed
+	// with one filtered request per principal (for comparisons).
+	PerPrincipal bool
 }
 
 // Source is the `azure` source.
 type Source struct {
-	assignments   *armauthorization.RoleAssignmentsClient
-	eligibilities *armauthorization.RoleEligibilitySchedulesClient
-	requests      *armauthorization.RoleEligibilityScheduleRequestsClient
-	subscriptions *armsubscriptions.Client
-	wanted        []string
+	assignments        *armauthorization.RoleAssignmentsClient
+	eligibilities      *armauthorization.RoleEligibilitySchedulesClient
+	requests           *armauthorization.RoleEligibilityScheduleRequestsClient
+	assignmentRequests *armauthorization.RoleAssignmentScheduleRequestsClient
+	subscriptions      *armsubscriptions.Client
+	groups             *armmanagementgroups.Client
+	wanted             []string
+	concurrency        int
+	perPrincipal       bool
 
 	once   sync.Once
-	scopes []string
+	scopes []scope
 	err    error
+
+	// noEligibility is set by the first answer saying that PIM cannot
+	// exist in this tenant: no eligibility request is sent after it.
+	noEligibility atomic.Pointer[job.UnavailableError]
+	// The run's first eligibility request goes alone (the probe): in a
+	// tenant without P2 it is the only one sent.
+	probeMu      sync.Mutex
+	probeStarted bool
+	probeDone    chan struct{}
 }
 
-var _ job.Source = (*Source)(nil)
+// scope is one ARM scope to list; group marks a management group, which
+// is listed per principal (a listing there does not reach its children,
+// and whether it accepts no filter is unconfirmed).
+type scope struct {
+	id    string
+	group bool
+}
+
+var (
+	_ job.Source  = (*Source)(nil)
+	_ job.Grouper = (*Source)(nil)
+)
 
 // New returns the `azure` source.
 func New(cfg Config) (*Source, error) {
@@ -75,7 +114,10 @@ func New(cfg Config) (*Source, error) {
 		Retry:                           policy.RetryOptions{MaxRetries: -1},
 		InsecureAllowCredentialWithHTTP: cfg.InsecureHTTP,
 	}}
-	s := &Source{wanted: cfg.Scopes}
+	s := &Source{wanted: cfg.Scopes, concurrency: cfg.Concurrency, perPrincipal: cfg.PerPrincipal, probeDone: make(chan struct{})}
+	if s.concurrency <= 0 {
+		s.concurrency = 8
+	}
 	var err error
 	// The subscription id of the client is unused by the *ForScope and
 	// *ByID calls the source makes.
@@ -88,7 +130,13 @@ func New(cfg Config) (*Source, error) {
 	if s.requests, err = armauthorization.NewRoleEligibilityScheduleRequestsClient(cfg.Credential, opts); err != nil {
 		return nil, fmt.Errorf("arm: %w", err)
 	}
+	if s.assignmentRequests, err = armauthorization.NewRoleAssignmentScheduleRequestsClient(cfg.Credential, opts); err != nil {
+		return nil, fmt.Errorf("arm: %w", err)
+	}
 	if s.subscriptions, err = armsubscriptions.NewClient(cfg.Credential, opts); err != nil {
+		return nil, fmt.Errorf("arm: %w", err)
+	}
+	if s.groups, err = armmanagementgroups.NewClient(cfg.Credential, opts); err != nil {
 		return nil, fmt.Errorf("arm: %w", err)
 	}
 	return s, nil
@@ -97,17 +145,61 @@ func New(cfg Config) (*Source, error) {
 // Name implements job.Source.
 func (*Source) Name() string { return job.SourceAzure }
 
+// GroupSize implements job.Grouper: Find takes every principal of the run
+// at once, so that a subscription's unfiltered listing serves them all.
+func (*Source) GroupSize() int { return 1 << 30 }
+
+// managementGroupPrefix is how a management group's scope begins.
+const managementGroupPrefix = "/providers/microsoft.management/managementgroups/"
+
+// managementGroupID returns the id of a management-group scope.
+func managementGroupID(s string) (string, bool) {
+	rest, ok := strings.CutPrefix(strings.ToLower(s), managementGroupPrefix)
+	if !ok || rest == "" || strings.Contains(strings.Trim(rest, "/"), "/") {
+		return "", false
+	}
+	return strings.Trim(s[len(managementGroupPrefix):], "/"), true
+}
+
 // resolveScopes turns "all" into every subscription the identity can list,
+// and a management group into itself, its descendant management groups and
+// its descendant subscriptions (Microsoft.Management/managementGroups/{id}/descendants),
 // once per run.
-func (s *Source) resolveScopes(ctx context.Context) ([]string, error) {
+func (s *Source) resolveScopes(ctx context.Context) ([]scope, error) {
 	s.once.Do(func() {
 		seen := map[string]bool{}
+		add := func(id string, group bool) {
+			id = "/" + strings.Trim(id, "/")
+			if !seen[strings.ToLower(id)] {
+				seen[strings.ToLower(id)] = true
+				s.scopes = append(s.scopes, scope{id: id, group: group})
+			}
+		}
 		for _, w := range s.wanted {
-			if !strings.EqualFold(w, "all") {
-				if !seen[strings.ToLower(w)] {
-					seen[strings.ToLower(w)] = true
-					s.scopes = append(s.scopes, w)
+			if mg, ok := managementGroupID(w); ok {
+				add(w, true)
+				pager := s.groups.NewGetDescendantsPager(mg, nil)
+				for pager.More() {
+					page, err := pager.NextPage(ctx)
+					if err != nil {
+						s.err = fmt.Errorf("listing the descendants of management group %s: %w", mg, classify(err))
+						return
+					}
+					for _, d := range page.Value {
+						if d == nil || d.ID == nil {
+							continue
+						}
+						_, isGroup := managementGroupID(*d.ID)
+						isSub := strings.HasPrefix(strings.ToLower(*d.ID), "/subscriptions/")
+						if isGroup || isSub {
+							add(*d.ID, isGroup)
+						}
+					}
 				}
+				continue
+			}
+			if !strings.EqualFold(w, "all") {
+				add(w, false)
 				continue
 			}
 			pager := s.subscriptions.NewListPager(nil)
@@ -118,9 +210,8 @@ func (s *Source) resolveScopes(ctx context.Context) ([]string, error) {
 					return
 				}
 				for _, sub := range page.Value {
-					if sub.ID != nil && !seen[strings.ToLower(*sub.ID)] {
-						seen[strings.ToLower(*sub.ID)] = true
-						s.scopes = append(s.scopes, *sub.ID)
+					if sub.ID != nil {
+						add(*sub.ID, false)
 					}
 				}
 			}
@@ -129,89 +220,349 @@ func (s *Source) resolveScopes(ctx context.Context) ([]string, error) {
 	return s.scopes, s.err
 }
 
-// Find implements job.Source: each scope lists the assignments at, above
-// and below it, so an assignment on a management group is seen from every
-// subscription under it: it is one assignment, kept once.
+// found gathers what the listings of one Find found, from many goroutines.
+// Each scope lists what is at, above and below it, so an assignment on a
+// management group is seen from every subscription under it: it is one
+// assignment, kept once. An eligibility inherited from above is kept once
+// too, at its own scope, however many listings show it.
+type found struct {
+	mu      sync.Mutex
+	want    map[string]bool
+	byID    map[string]job.Assignment
+	eligKey map[string]bool
+	failed  job.ListingErrors
+}
+
+func (f *found) add(a job.Assignment, eligibility bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := strings.ToLower(a.ID)
+	if old, ok := f.byID[id]; ok {
+		// Keep the schedule as its own scope lists it (Direct), so that
+		// the journal's copy does not depend on which listing came first.
+		if eligibility && inherited(old) && !inherited(a) {
+			f.byID[id] = a
+		}
+		return
+	}
+	if eligibility {
+		k := strings.ToLower(a.PrincipalID + "\x00" + roleOf(a.RoleDefinitionID) + "\x00" + strings.TrimRight(a.Scope, "/"))
+		if f.eligKey[k] {
+			return
+		}
+		f.eligKey[k] = true
+	}
+	f.byID[id] = a
+}
+
+func (f *found) fail(principal string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failed[principal] = errors.Join(f.failed[principal], err)
+}
+
+// inherited reports whether an eligibility was listed from below its
+// scope.
+func inherited(a job.Assignment) bool {
+	return bytes.Contains(a.Raw, []byte(`"memberType":"`+string(armauthorization.MemberTypeInherited)+`"`))
+}
+
+// roleOf is the role's GUID at the end of a role definition id: the same
+// role is written with a subscription prefix or without.
+func roleOf(roleDefinitionID string) string {
+	i := strings.LastIndex(roleDefinitionID, "/")
+	return roleDefinitionID[i+1:]
+}
+
+// kind is what a listing lists.
+type kind int
+
+const (
+	rbac kind = iota
+	eligible
+)
+
+func (k kind) String() string {
+	if k == eligible {
+		return "role eligibility schedules"
+	}
+	return "role assignments"
+}
+
+// errTooManyPages stops an unfiltered listing that would cost more than
+// listing each principal.
+var errTooManyPages = errors.New("the unfiltered listing is longer than one listing per principal")
+
+// Find implements job.Source. Role assignments and eligibilities are
+// listed apart: one failing never drops what the other found. A principal
+// whose own listing failed is named in a job.ListingErrors; ARM saying
+// that PIM cannot exist in this tenant makes the eligibility half a
+// *job.UnavailableError, joined with it, and no eligibility request is sent
+// after that in the run.
 func (s *Source) Find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
 	scopes, err := s.resolveScopes(ctx)
 	if err != nil {
 		return nil, err
 	}
+	f := &found{want: map[string]bool{}, byID: map[string]job.Assignment{}, eligKey: map[string]bool{}, failed: job.ListingErrors{}}
+	var ids []string
+	for _, p := range principals {
+		if !job.IsGUID(p.ID) {
+			f.failed[p.ID] = fmt.Errorf("principal id %q is not a GUID: refusing to put it in a filter", p.ID)
+			continue
+		}
+		id := strings.ToLower(p.ID)
+		if !f.want[id] {
+			f.want[id] = true
+			ids = append(ids, id)
+		}
+	}
+	sem := make(chan struct{}, s.concurrency)
+	var wg sync.WaitGroup
+	for _, sc := range scopes {
+		for _, k := range []kind{rbac, eligible} {
+			wg.Go(func() { s.listScope(ctx, sem, sc, k, ids, f) })
+		}
+	}
+	wg.Wait()
+
 	var out []job.Assignment
-	seen := map[string]bool{}
-	keep := func(a job.Assignment) {
-		k := strings.ToLower(a.ID)
-		if !seen[k] {
-			seen[k] = true
+	for _, a := range f.byID {
+		if _, failed := f.failed[a.PrincipalID]; !failed {
 			out = append(out, a)
 		}
 	}
-	for _, p := range principals {
-		if !job.IsGUID(p.ID) {
-			return nil, fmt.Errorf("principal id %q is not a GUID: refusing to put it in a filter", p.ID)
+	slices.SortFunc(out, func(a, b job.Assignment) int { return strings.Compare(a.ID, b.ID) })
+	var errs []error
+	if u := s.noEligibility.Load(); u != nil {
+		errs = append(errs, u)
+	}
+	if len(f.failed) > 0 {
+		errs = append(errs, f.failed)
+	}
+	return out, errors.Join(errs...)
+}
+
+// listScope lists one kind at one scope: unfiltered once when that is
+// cheaper than once per principal (never at a management group), else,
+// or when the unfiltered listing is refused or runs long, per principal.
+func (s *Source) listScope(ctx context.Context, sem chan struct{}, sc scope, k kind, ids []string, f *found) {
+	// With one or two principals a filtered listing each costs no more
+	// than the shortest unfiltered one.
+	if !sc.group && !s.perPrincipal && len(ids) > 2 {
+		done, ok := s.turn(ctx, k)
+		if !ok {
+			return
 		}
-		filter := "principalId eq '" + p.ID + "'"
-		// RoleAssignmentsClient puts $filter into the URL as it is given
-		// (Azure/azure-sdk-for-go#20847); the eligibility client encodes it.
-		escaped := strings.ReplaceAll(url.QueryEscape(filter), "+", "%20")
-		for _, scope := range scopes {
-			pager := s.assignments.NewListForScopePager(scope, &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: &escaped})
-			for pager.More() {
-				page, err := pager.NextPage(ctx)
-				if err != nil {
-					return nil, fmt.Errorf("listing role assignments at %s: %w", scope, classify(err))
-				}
-				for _, ra := range page.Value {
-					if a, ok := assignment(ra, p.ID); ok {
-						keep(a)
-					}
+		sem <- struct{}{}
+		got, err := s.list(ctx, sc.id, k, "", len(ids)-1)
+		<-sem
+		unavailable := k == eligible && err != nil && s.unavailable(err)
+		done()
+		var ae *Error
+		switch {
+		case err == nil:
+			for _, c := range got {
+				if f.want[c.PrincipalID] {
+					f.add(c, k == eligible)
 				}
 			}
-			epager := s.eligibilities.NewListForScopePager(scope, &armauthorization.RoleEligibilitySchedulesClientListForScopeOptions{Filter: &filter})
-			for epager.More() {
-				page, err := epager.NextPage(ctx)
-				if err != nil {
-					return nil, fmt.Errorf("listing role eligibility schedules at %s: %w", scope, classify(err))
-				}
-				for _, e := range page.Value {
-					if a, ok := eligibility(e, p.ID); ok {
-						keep(a)
+			return
+		case unavailable:
+			return
+		case ctx.Err() != nil,
+			errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden):
+			// Listing per principal would be refused the same way.
+			for _, id := range ids {
+				f.fail(id, fmt.Errorf("listing %s at %s: %w", k, sc.id, err))
+			}
+			return
+		}
+		// A 400 (the unfiltered form refused), a failure that outlived
+		// its retries, or a listing longer than it is worth: each
+		// principal's failure is then its own.
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Go(func() {
+			done, ok := s.turn(ctx, k)
+			if !ok {
+				return
+			}
+			defer done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			got, err := s.list(ctx, sc.id, k, "principalId eq '"+id+"'", 0)
+			switch {
+			case err == nil:
+				for _, c := range got {
+					if c.PrincipalID == id {
+						f.add(c, k == eligible)
 					}
 				}
+			case k == eligible && s.unavailable(err):
+			default:
+				f.fail(id, fmt.Errorf("listing %s at %s: %w", k, sc.id, err))
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// turn lets a listing of kind k go: at once for role assignments; for
+// eligibilities, the run's first goes alone and the others wait for its
+// answer, and none goes once the part is unavailable (ok false). done is
+// called when the listing has its answer.
+func (s *Source) turn(ctx context.Context, k kind) (done func(), ok bool) {
+	if k != eligible {
+		return func() {}, true
+	}
+	s.probeMu.Lock()
+	first := !s.probeStarted
+	s.probeStarted = true
+	s.probeMu.Unlock()
+	if first {
+		return func() { close(s.probeDone) }, true
+	}
+	select {
+	case <-s.probeDone:
+	case <-ctx.Done():
+	}
+	return func() {}, s.noEligibility.Load() == nil
+}
+
+// unavailable reports whether err says that PIM cannot exist in this
+// tenant, and records it for the run when it does.
+func (s *Source) unavailable(err error) bool {
+	ae, ok := licenceMissing(err)
+	if !ok {
+		return false
+	}
+	s.noEligibility.CompareAndSwap(nil, &job.UnavailableError{Part: PartEligibility, Reason: cmpOr(ae.Code, fmt.Sprintf("HTTP %d", ae.Status)) + ": " + ae.Message})
+	return true
+}
+
+// PartEligibility names the eligibility half of the source in
+// summary.json's "unavailable".
+const PartEligibility = "azure-eligibility"
+
+// licenceMissing reports whether err is ARM's answer on a PIM endpoint of
+// a tenant without Entra ID P2: the code AadPremiumLicenseRequired, or a
+// message saying the tenant needs an AAD Premium 2 (P2) licence or has not
+// onboarded to PIM. ARM's exact code there is unconfirmed
+// (SERVICE_FACTS.md), so the message is read too.
+func licenceMissing(err error) (*Error, bool) {
+	var ae *Error
+	if !errors.As(err, &ae) || ae.Status < 400 || ae.Status >= 500 || ae.Status == http.StatusTooManyRequests {
+		return nil, false
+	}
+	if strings.EqualFold(ae.Code, "AadPremiumLicenseRequired") {
+		return ae, true
+	}
+	m := strings.ToLower(ae.Message)
+	for _, says := range []string{"premium 2", "premium p2", "p2 licen", "p2 or microsoft entra id governance", "not onboarded to pim"} {
+		if strings.Contains(m, says) {
+			return ae, true
+		}
+	}
+	return nil, false
+}
+
+// list sends one listing of a kind at a scope, every page, and returns
+// what it holds as assignments of their own principals (lower-case). A
+// maxPages above zero stops it with errTooManyPages when more pages are
+// left after that many.
+func (s *Source) list(ctx context.Context, at string, k kind, filter string, maxPages int) ([]job.Assignment, error) {
+	var out []job.Assignment
+	pages := 0
+	more := func() error {
+		pages++
+		if maxPages > 0 && pages > maxPages {
+			return errTooManyPages
+		}
+		return nil
+	}
+	if k == rbac {
+		var opts *armauthorization.RoleAssignmentsClientListForScopeOptions
+		if filter != "" {
+			// RoleAssignmentsClient puts $filter into the URL as it is
+			// given (Azure/azure-sdk-for-go#20847).
+			escaped := strings.ReplaceAll(url.QueryEscape(filter), "+", "%20")
+			opts = &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: &escaped}
+		}
+		pager := s.assignments.NewListForScopePager(at, opts)
+		for pager.More() {
+			if err := more(); err != nil {
+				return nil, err
+			}
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				return nil, classify(err)
+			}
+			for _, ra := range page.Value {
+				if a, ok := assignment(ra); ok {
+					out = append(out, a)
+				}
+			}
+		}
+		return out, nil
+	}
+	var opts *armauthorization.RoleEligibilitySchedulesClientListForScopeOptions
+	if filter != "" {
+		// The eligibility client encodes $filter itself.
+		opts = &armauthorization.RoleEligibilitySchedulesClientListForScopeOptions{Filter: &filter}
+	}
+	pager := s.eligibilities.NewListForScopePager(at, opts)
+	for pager.More() {
+		if err := more(); err != nil {
+			return nil, err
+		}
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, classify(err)
+		}
+		for _, e := range page.Value {
+			if a, ok := eligibility(e); ok {
+				out = append(out, a)
 			}
 		}
 	}
 	return out, nil
 }
 
-func assignment(ra *armauthorization.RoleAssignment, principal string) (job.Assignment, bool) {
-	if ra == nil || ra.ID == nil || ra.Properties == nil || !strings.EqualFold(deref(ra.Properties.PrincipalID), principal) {
+func assignment(ra *armauthorization.RoleAssignment) (job.Assignment, bool) {
+	if ra == nil || ra.ID == nil || ra.Properties == nil || !job.IsGUID(deref(ra.Properties.PrincipalID)) {
 		return job.Assignment{}, false
 	}
 	raw, _ := json.Marshal(ra)
 	return job.Assignment{
 		Source:           job.SourceAzure,
 		ID:               *ra.ID,
-		PrincipalID:      principal,
+		PrincipalID:      strings.ToLower(*ra.Properties.PrincipalID),
 		RoleDefinitionID: deref(ra.Properties.RoleDefinitionID),
 		Scope:            deref(ra.Properties.Scope),
 		Raw:              raw,
 	}, true
 }
 
-func eligibility(e *armauthorization.RoleEligibilitySchedule, principal string) (job.Assignment, bool) {
-	if e == nil || e.ID == nil || e.Properties == nil || !strings.EqualFold(deref(e.Properties.PrincipalID), principal) {
+// eligibility keeps an eligibility the principal holds itself: Direct at
+// the scope listed, or Inherited from a scope above it, which is removed
+// once, at its own scope (the schedule's scope property). One held through
+// a group (Group) is removed where it comes from.
+func eligibility(e *armauthorization.RoleEligibilitySchedule) (job.Assignment, bool) {
+	if e == nil || e.ID == nil || e.Properties == nil || !job.IsGUID(deref(e.Properties.PrincipalID)) {
 		return job.Assignment{}, false
 	}
-	if mt := e.Properties.MemberType; mt != nil && *mt != armauthorization.MemberTypeDirect {
-		// Held through a group: removed where it comes from.
+	// The same schedule is Direct from its own scope and Inherited from
+	// below: what the row says must not depend on which listing came first.
+	if mt := e.Properties.MemberType; mt != nil && *mt != armauthorization.MemberTypeDirect && *mt != armauthorization.MemberTypeInherited {
 		return job.Assignment{}, false
 	}
 	raw, _ := json.Marshal(e)
 	return job.Assignment{
 		Source:           job.SourceAzure,
 		ID:               *e.ID,
-		PrincipalID:      principal,
+		PrincipalID:      strings.ToLower(*e.Properties.PrincipalID),
 		RoleDefinitionID: deref(e.Properties.RoleDefinitionID),
 		Scope:            deref(e.Properties.Scope),
 		Note:             "eligible",
@@ -221,6 +572,10 @@ func eligibility(e *armauthorization.RoleEligibilitySchedule, principal string) 
 
 // Remove implements job.Source. DeleteByID reports success for 200 and 204
 // alike: the captured status tells removed (200) from already absent (204).
+// A DELETE refused with 400 is tried once more the PIM way: an active
+// assignment PIM manages may refuse a plain DELETE (what ARM answers then
+// is unconfirmed, so any 400 is), and an AdminRemove
+// roleAssignmentScheduleRequest at its scope removes it.
 func (s *Source) Remove(ctx context.Context, a job.Assignment) (job.Outcome, error) {
 	if isEligibility(a.ID) {
 		return s.removeEligibility(ctx, a)
@@ -228,7 +583,12 @@ func (s *Source) Remove(ctx context.Context, a job.Assignment) (job.Outcome, err
 	var resp *http.Response
 	_, err := s.assignments.DeleteByID(policy.WithCaptureResponse(ctx, &resp), a.ID, nil)
 	if err != nil {
-		return job.Outcome{}, classify(err)
+		err = classify(err)
+		var refused *Error
+		if errors.As(err, &refused) && refused.Status == http.StatusBadRequest {
+			return s.removeThroughPIM(ctx, a, refused)
+		}
+		return job.Outcome{}, err
 	}
 	if resp != nil && resp.StatusCode == http.StatusNoContent {
 		return job.Outcome{State: job.AlreadyAbsent, Detail: "HTTP 204"}, nil
@@ -236,11 +596,39 @@ func (s *Source) Remove(ctx context.Context, a job.Assignment) (job.Outcome, err
 	return job.Outcome{State: job.Removed}, nil
 }
 
+// removeThroughPIM removes an active assignment whose DELETE was refused
+// with an AdminRemove roleAssignmentScheduleRequest at its scope. A
+// refusal there keeps the DELETE's answer; a request the run cut off stays
+// cut off.
+func (s *Source) removeThroughPIM(ctx context.Context, a job.Assignment, refused *Error) (job.Outcome, error) {
+	name, err := newName()
+	if err != nil {
+		return job.Outcome{}, err
+	}
+	remove := armauthorization.RequestTypeAdminRemove
+	_, err = s.assignmentRequests.Create(ctx, a.Scope, name, armauthorization.RoleAssignmentScheduleRequest{
+		Properties: &armauthorization.RoleAssignmentScheduleRequestProperties{
+			PrincipalID:      &a.PrincipalID,
+			RoleDefinitionID: &a.RoleDefinitionID,
+			RequestType:      &remove,
+			Justification:    &a.Justification,
+		},
+	}, nil)
+	switch {
+	case err == nil:
+		return job.Outcome{State: job.Removed, Detail: "removed with a roleAssignmentScheduleRequest (AdminRemove): the plain DELETE was refused: " + refused.Error()}, nil
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return job.Outcome{}, err
+	}
+	return job.Outcome{}, refused
+}
+
 func isEligibility(id string) bool {
 	return strings.Contains(strings.ToLower(id), "/providers/microsoft.authorization/roleeligibilityschedules/")
 }
 
-// removeEligibility sends an AdminRemove request at the schedule's scope.
+// removeEligibility sends an AdminRemove request at the schedule's own
+// scope (an inherited one's too).
 func (s *Source) removeEligibility(ctx context.Context, a job.Assignment) (job.Outcome, error) {
 	name, err := newName()
 	if err != nil {

@@ -93,7 +93,8 @@ func (c *Checker) Rights(ctx context.Context, principalID string) ([]Rights, err
 	filter := strings.ReplaceAll(url.QueryEscape("assignedTo('"+principalID+"')"), "+", "%20")
 	defs := map[string]*armauthorization.RoleDefinition{}
 	var out []Rights
-	for _, scope := range scopes {
+	for _, sc := range scopes {
+		scope := sc.id
 		r := Rights{Scope: scope}
 		pager := c.src.assignments.NewListForScopePager(scope, &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: &filter})
 		for pager.More() {
