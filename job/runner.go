@@ -46,6 +46,9 @@ type Runner struct {
 	ProgressEvery time.Duration
 	// RunID names the run in the justification of requests that take one.
 	RunID string
+	// Observer, when set, is told of each phase and of the rows of note
+	// as they happen (the terminal display).
+	Observer Observer
 }
 
 // Guard checks a plan before the first write. It may mark items Skipped
@@ -241,6 +244,9 @@ func (p *plan) put(it Item) {
 	if it.UpdatedAt.IsZero() {
 		it.UpdatedAt = p.runner.Now().UTC()
 	}
+	if it.State == Failed || it.State == Invalid {
+		p.runner.observeItem(it)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.items[k] = &it
@@ -308,6 +314,14 @@ func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal 
 
 	var g errgroup.Group
 	g.SetLimit(r.Concurrency)
+	var toResolve int
+	var resolved atomic.Int64
+	for _, a := range active {
+		if a.id == "" && a.e.UPN != "" {
+			toResolve++
+		}
+	}
+	endPhase := r.observePhase(PhaseResolving, toResolve, func() int { return int(resolved.Load()) })
 	for _, a := range active {
 		if a.id != "" || a.e.UPN == "" {
 			continue
@@ -316,6 +330,7 @@ func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal 
 			break
 		}
 		g.Go(func() error {
+			defer resolved.Add(1)
 			id, err := r.Directory.ResolveUPN(reqCtx, a.e.UPN)
 			a.answered = true
 			if errors.Is(err, ErrNotFound) {
@@ -343,6 +358,7 @@ func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal 
 		})
 	}
 	_ = g.Wait()
+	endPhase()
 
 	byID := map[string]*principal{}
 	var order []*principal
@@ -628,6 +644,7 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item) error {
 		mu.Lock()
 		done++
 		mu.Unlock()
+		r.observeItem(rec)
 		r.Log.Info("outcome",
 			zap.String("principal_id", rec.PrincipalID), zap.String("source", rec.Source),
 			zap.String("assignment_id", rec.AssignmentID), zap.String("status", string(rec.State)),
@@ -737,6 +754,7 @@ func (r *Runner) assignment(it *Item) Assignment {
 
 // progress logs a line every ProgressEvery until ctx is done.
 func (r *Runner) progress(ctx context.Context, event string, start time.Time, total int, done func() int) {
+	defer r.observePhase(phaseOf(event), total, done)()
 	t := time.NewTicker(r.ProgressEvery)
 	defer t.Stop()
 	for {
