@@ -5,6 +5,7 @@ package main
 // summary.json counts.
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -222,5 +223,46 @@ func TestSummaryHTMLShowsHostileTextAsTextAndTheCountsOfSummaryJSON(t *testing.T
 	}
 	if rerun := text(pp.byID("rerun")); !strings.HasPrefix(rerun, "offboard plan ") {
 		t.Errorf("plan's rerun command %q", rerun)
+	}
+}
+
+func TestRestoreWritesItsSummaryPageAndShowsItsProgress(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 43})
+	id, _ := tn.user("back@contoso.com", 3)
+	dir := t.TempDir()
+	wantCode(t, tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", id), "--report", dir), 0)
+
+	code, raw := runInTerminal(t, tn, nil, "restore", "--report", dir)
+	if code != 0 {
+		t.Fatalf("restore exit %d\n%s", code, raw)
+	}
+	screen := strings.Join(screenOf(raw), "\n")
+	if !strings.Contains(screen, "restoring ") || !strings.Contains(screen, " 3/3 ") {
+		t.Errorf("no restoring bar at 3/3 on the screen:\n%s", screen)
+	}
+	if !strings.Contains(screen, "restored") || !strings.Contains(screen, filepath.Join(dir, "restore-summary.html")) {
+		t.Errorf("no final table of the restore:\n%s", screen)
+	}
+
+	p := readPage(t, filepath.Join(dir, "restore-summary.html"))
+	checkSelfContained(t, p)
+	b, err := os.ReadFile(filepath.Join(dir, "restore-summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct{ Counts map[string]int }
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range job.RestoreStates {
+		if got := text(p.byID("total-" + string(st))); got != strconv.Itoa(s.Counts[string(st)]) {
+			t.Errorf("restore-summary.html counts %s %s, restore-summary.json %d", got, st, s.Counts[string(st)])
+		}
+	}
+	if s.Counts["restored"] != 3 {
+		t.Errorf("restore-summary.json counts %v", s.Counts)
+	}
+	if rerun := text(p.byID("rerun")); !strings.HasPrefix(rerun, "offboard restore --report "+dir) {
+		t.Errorf("restore's rerun command %q", rerun)
 	}
 }
