@@ -164,31 +164,23 @@ func (d *display) Phase(name string, total int, done func() int) (end func()) {
 	}
 }
 
-// phaseClock is when a phase started and, once its bar is finished,
-// ended: a finished bar keeps its figures.
+// phaseClock is when a phase started and, once its bar is finished, its
+// last figures: a finished bar keeps them as they were when it ended.
 type phaseClock struct {
 	start time.Time
 	mu    sync.Mutex
-	end   time.Time
-}
-
-func (c *phaseClock) elapsed(finished bool) time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.end.IsZero() {
-		return c.end.Sub(c.start)
-	}
-	now := time.Now()
-	if finished {
-		c.end = now
-	}
-	return now.Sub(c.start)
+	final string
 }
 
 // stats is a bar's figures: done/total, rate, ETA (or time taken), the
 // throttled answers and failures so far.
 func (d *display) stats(s decor.Statistics, clock *phaseClock) string {
-	elapsed := clock.elapsed(s.Completed || s.Aborted)
+	clock.mu.Lock()
+	defer clock.mu.Unlock()
+	if clock.final != "" {
+		return clock.final
+	}
+	elapsed := time.Since(clock.start)
 	rate := float64(s.Current) / max(elapsed.Seconds(), 1e-3)
 	when := "ETA ?"
 	switch {
@@ -197,8 +189,12 @@ func (d *display) stats(s decor.Statistics, clock *phaseClock) string {
 	case rate > 0:
 		when = "ETA " + time.Duration(float64(s.Total-s.Current)/rate*float64(time.Second)).Round(time.Second).String()
 	}
-	return fmt.Sprintf(" %d/%d  %.1f/s  %s  429s %d  failures %d",
+	out := fmt.Sprintf(" %d/%d  %.1f/s  %s  429s %d  failures %d",
 		s.Current, s.Total, rate, when, d.throttled.Load(), d.failures.Load())
+	if s.Completed || s.Aborted {
+		clock.final = out
+	}
+	return out
 }
 
 // Item implements job.Observer: a failure is counted and printed above
@@ -303,7 +299,6 @@ func printSummary(w io.Writer, command string, states []job.State, res job.Resul
 		fmt.Fprintln(w, "No rows.")
 	} else {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprint(w, "")
 		header := "source\t"
 		for _, st := range cols {
 			header += string(st) + "\t"
@@ -368,7 +363,7 @@ func printSummary(w io.Writer, command string, states []job.State, res job.Resul
 	if bad > 0 {
 		list := slices.Collect(maps.Values(groups))
 		slices.SortFunc(list, func(a, b *group) int { return cmp.Or(b.n-a.n, a.first-b.first) })
-		fmt.Fprintf(w, "\n%d rows failed or invalid, %d kinds; the first:\n", bad, len(list))
+		fmt.Fprintf(w, "\nFailed or invalid rows: %d, of %d kinds; the first:\n", bad, len(list))
 		for _, g := range list[:min(len(list), maxFailureGroups)] {
 			fmt.Fprintf(w, "  %d × %s\n", g.n, clean(cmp.Or(g.detail, "(no detail)"), 300))
 			for _, ex := range g.examples {

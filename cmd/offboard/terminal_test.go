@@ -36,7 +36,8 @@ func terminalTenant(t *testing.T) (*tenant, string, []string) {
 		Header: http.Header{"Retry-After": {"1"}}})
 	tn.AddRule(simtenant.Rule{Method: "DELETE", PathContains: ids[7], Status: 403,
 		Code: "Authorization_RequestDenied", Message: hostileMessage})
-	return tn, writeCSV(t, "principal_id,user_principal_name,reference", id+",tty@contoso.com,HR-1"), ids
+	tn.user("upn-only@contoso.com", 0)
+	return tn, writeCSV(t, "principal_id,user_principal_name,reference", id+",tty@contoso.com,HR-1", ",upn-only@contoso.com,HR-2"), ids
 }
 
 // screenOf is what a terminal shows after out: it plays the text, line
@@ -146,8 +147,13 @@ func TestTerminalShowsProgressAndFinalTable(t *testing.T) {
 	if n := len(regexp.MustCompile(`(?m)^removing `).FindAllString(screen, -1)); n != 1 {
 		t.Errorf("%d removing bars on the screen, want 1 redrawn in place:\n%s", n, screen)
 	}
-	if listing := find(`^listing\s.*\s3/3\s`); listing < 0 || listing > removing {
+	listing := find(`^listing\s.*\s3/3\s`)
+	if listing < 0 || listing > removing {
 		t.Errorf("no listing bar above the removing one:\n%s", screen)
+	}
+	// Finished before any failure, the resolving bar keeps its figures.
+	if resolving := find(`^resolving\s.*\s1/1\s.*429s 0\s+failures 0\s*$`); resolving < 0 || resolving > listing {
+		t.Errorf("no resolving bar above the listing one:\n%s", screen)
 	}
 	// The failure, printed above the bars as it happened, its message
 	// made harmless.
@@ -164,9 +170,12 @@ func TestTerminalShowsProgressAndFinalTable(t *testing.T) {
 	}
 	// The final table: counts by source and status, the failures by
 	// detail, where the report is.
-	table := regexp.MustCompile(`(?m)^\s*source\s+removed\s+failed\s+total\s*\n\s*directory\s+11\s+1\s+12\s*\n\s*total\s+11\s+1\s+12\s*$`)
+	table := regexp.MustCompile(`(?m)^\s*source\s+removed\s+failed\s+no-assignments\s+total\s*\n` +
+		`\s*\(none\)\s+0\s+0\s+1\s+1\s*\n` +
+		`\s*directory\s+11\s+1\s+0\s+12\s*\n` +
+		`\s*total\s+11\s+1\s+1\s+13\s*$`)
 	if !table.MatchString(screen) {
-		t.Errorf("no final table of 11 removed and 1 failed in directory:\n%s", screen)
+		t.Errorf("no final table of 11 removed and 1 failed in directory, 1 principal without assignments:\n%s", screen)
 	}
 	if !strings.Contains(screen, "1 × HTTP 403") || !strings.Contains(screen, "tty@contoso.com directory "+ids[7]) {
 		t.Errorf("the failures are not grouped by detail at the end:\n%s", screen)
