@@ -266,3 +266,25 @@ func TestRestoreWritesItsSummaryPageAndShowsItsProgress(t *testing.T) {
 		t.Errorf("restore's rerun command %q", rerun)
 	}
 }
+
+func TestSummaryHTMLIsUploadedWithSummaryJSON(t *testing.T) {
+	az := startAzurite(t)
+	tn := startTenant(t, simtenant.Config{Seed: 44})
+	id, _ := tn.user("blobpage@contoso.com", 2)
+	incoming, reports := az.container(t, "incoming"), az.container(t, "reports")
+	put(t, incoming, "night.csv", csvOf(id))
+	r := tn.offboard(t, []string{"AZURE_STORAGE_CONNECTION_STRING=" + az.conn},
+		"run", "--input", az.root+"/incoming/night.csv", "--report", az.root+"/reports/night/")
+	wantCode(t, r, 0)
+	local := t.TempDir()
+	for _, name := range []string{"summary.json", "summary.html"} {
+		if err := os.WriteFile(filepath.Join(local, name), get(t, reports, "night/"+name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := readPage(t, filepath.Join(local, "summary.html"))
+	checkSelfContained(t, p)
+	if got := text(p.byID("total-removed")); got != "2" || got != strconv.Itoa(readSummary(t, local).Counts["removed"]) {
+		t.Errorf("the uploaded page counts %s removed", got)
+	}
+}
