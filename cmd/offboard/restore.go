@@ -87,6 +87,7 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 	}
 	log, disp := newOutput(&c.config, sio.err, true)
 	defer func() { _ = log.Sync() }()
+	defer disp.stop() // what was written last is shown
 	started := time.Now().UTC()
 	runID := newRunID()
 	log = log.With(zap.String("run_id", runID))

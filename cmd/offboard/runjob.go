@@ -46,6 +46,7 @@ func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
 	c.DryRun = c.DryRun || dryRun
 	log, disp := newOutput(&c, sio.err, false)
 	defer func() { _ = log.Sync() }()
+	defer disp.stop() // what was written last is shown
 	creds, err := newCredentials(c, sio.env)
 	if err != nil {
 		log.Error("authentication is not configured", zap.Error(err))

@@ -95,8 +95,14 @@ type display struct {
 
 	mu       sync.Mutex
 	progress *mpb.Progress // nil between runs
+	refresh  chan any      // asks the progress for a frame
+	ticker   chan struct{} // closed to stop asking every refreshEvery
+	ticked   chan struct{} // closed once the asking has stopped
 	outMu    sync.Mutex
 }
+
+// refreshEvery is how often the display is redrawn.
+const refreshEvery = 200 * time.Millisecond
 
 var _ job.Observer = (*display)(nil)
 
@@ -127,7 +133,7 @@ func (d *display) Phase(name string, total int, done func() int) (end func()) {
 	}
 	d.mu.Lock()
 	if d.progress == nil {
-		d.progress = mpb.New(mpb.WithOutput(d.out), mpb.WithRefreshRate(200*time.Millisecond))
+		d.start()
 	}
 	p := d.progress
 	d.mu.Unlock()
@@ -217,16 +223,50 @@ func (d *display) Item(it job.Item) {
 	_, _ = io.WriteString(d, line+"\n")
 }
 
-// stop removes the bars from the live view (they stay on screen as last
-// drawn); what is written next goes to the terminal below them.
+// start makes the live view; d.mu is held. It is redrawn on demand,
+// every refreshEvery, so that stop can ask for a last frame: what was
+// written since the one before is shown, not dropped.
+func (d *display) start() {
+	d.refresh, d.ticker, d.ticked = make(chan any), make(chan struct{}), make(chan struct{})
+	d.progress = mpb.New(mpb.WithOutput(d.out), mpb.WithManualRefresh(d.refresh))
+	refresh, ticker, ticked := d.refresh, d.ticker, d.ticked
+	go func() {
+		defer close(ticked)
+		t := time.NewTicker(refreshEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ticker:
+				return
+			case now := <-t.C:
+				select {
+				case refresh <- now:
+				case <-ticker:
+					return
+				}
+			}
+		}
+	}()
+}
+
+// stop draws a last frame and ends the live view (the bars stay on
+// screen as last drawn); what is written next goes to the terminal
+// below them. A nil display has nothing to stop.
 func (d *display) stop() {
+	if d == nil {
+		return
+	}
 	d.mu.Lock()
-	p := d.progress
+	p, refresh, ticker, ticked := d.progress, d.refresh, d.ticker, d.ticked
 	d.progress = nil
 	d.mu.Unlock()
-	if p != nil {
-		p.Wait()
+	if p == nil {
+		return
 	}
+	close(ticker)
+	<-ticked
+	refresh <- time.Now()
+	p.Wait()
 }
 
 // clean makes a text from the input or a service fit to print on a

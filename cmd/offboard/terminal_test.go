@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/creack/pty"
@@ -221,5 +222,36 @@ func TestPipeGetsJSONLinesOnly(t *testing.T) {
 	}
 	if outcomes != 12 {
 		t.Errorf("%d outcome lines, want 12", outcomes)
+	}
+}
+
+// A line logged after the last bar moved (here the --timeout warning,
+// logged once the runner has returned) is on the screen, above the final
+// table, not lost with the live view.
+func TestTerminalShowsWhatIsLoggedAfterTheBars(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 45})
+	id, _ := tn.user("slow@contoso.com", 40)
+	tn.AddRule(simtenant.Rule{Method: "DELETE", Delay: 500 * time.Millisecond})
+	code, raw := runInTerminal(t, tn, []string{"OFFBOARD_CONCURRENCY=1", "OFFBOARD_GRAPH_BATCH_SIZE=1", "OFFBOARD_TIMEOUT=3s"},
+		"run", "--input", writeCSV(t, "principal_id", id), "--report", t.TempDir())
+	if code != 4 {
+		t.Fatalf("exit %d, want 4 (the timeout)\n%s", code, raw)
+	}
+	lines := screenOf(raw)
+	screen := strings.Join(lines, "\n")
+	warned, ended := -1, -1
+	for i, l := range lines {
+		if strings.Contains(l, "WARN") && strings.Contains(l, "the run reached its --timeout") {
+			warned = i
+		}
+		if strings.HasPrefix(l, "offboard run finished in ") && strings.Contains(l, "exit 4") {
+			ended = i
+		}
+	}
+	if warned < 0 || ended < 0 || warned > ended {
+		t.Errorf("the timeout's warning is not on the screen above the end:\n%s", screen)
+	}
+	if !regexp.MustCompile(`(?m)^\s*directory\s+\d+\s+\d+\s+40\s*$`).MatchString(screen) {
+		t.Errorf("no table of planned and removed rows:\n%s", screen)
 	}
 }
