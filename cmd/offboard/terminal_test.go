@@ -255,3 +255,27 @@ func TestTerminalShowsWhatIsLoggedAfterTheBars(t *testing.T) {
 		t.Errorf("no table of planned and removed rows:\n%s", screen)
 	}
 }
+
+func TestTerminalShowsTheGuard(t *testing.T) {
+	tn, input, _ := terminalTenant(t)
+	dir := t.TempDir()
+	code, raw := runInTerminal(t, tn, []string{"OFFBOARD_MAX_REMOVALS=5"}, "run", "--input", input, "--report", dir)
+	if code != 3 {
+		t.Fatalf("exit %d, want 3 (the guard)\n%s", code, raw)
+	}
+	screen := strings.Join(screenOf(raw), "\n")
+	for _, want := range []string{
+		"A guard stopped the run before any change: the plan holds 12 removals, more than --max-removals 5",
+		"Rerun:  offboard run --input " + input + " --report " + dir + " --graph-endpoint=" + tn.url + " --max-removals=5",
+	} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the end does not say %q:\n%s", want, screen)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^\s*directory\s+12\s+0\s+12\s*$`).MatchString(screen) {
+		t.Errorf("no table of 12 planned rows:\n%s", screen)
+	}
+	if regexp.MustCompile(`(?m)^removing `).MatchString(screen) {
+		t.Errorf("a removing bar, though nothing was removed:\n%s", screen)
+	}
+}

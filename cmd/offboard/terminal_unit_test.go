@@ -6,6 +6,9 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/report"
 )
 
 func TestLogFormatDefaultsToJSONOffATerminal(t *testing.T) {
@@ -63,5 +66,25 @@ func TestRerunCommandQuotesAndKeepsChangedFlags(t *testing.T) {
 	want := `offboard run --input 'HR'\''s file; rm -rf ~.csv' --report '/reports/a b' --max-removals=5000`
 	if got != want {
 		t.Errorf("rerun\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestPrintSummaryShowsUnavailableSourcesAsHarmlessText(t *testing.T) {
+	var buf bytes.Buffer
+	s := report.Summary{ExitCode: 0, Unavailable: map[string]string{
+		"pim": "AadPremiumLicenseRequired: \x1b[2Jneeds P2", "azure-eligibility": "not onboarded"}}
+	printSummary(&buf, "plan", job.States, job.Result{}, s, "/r", runReportFiles, "offboard plan --report /r")
+	out := buf.String()
+	for _, want := range []string{
+		"Unavailable in this tenant (no rows; the exit code is not changed):\n  azure-eligibility: not onboarded\n  pim: AadPremiumLicenseRequired: ?[2Jneeds P2\n",
+		"No rows.",
+		"Report: /r/report.csv",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the end does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Rerun:") {
+		t.Errorf("a rerun command after a clean run:\n%s", out)
 	}
 }
