@@ -41,6 +41,9 @@ param protect string
 @description('OFFBOARD_MAX_REMOVALS')
 param maxRemovals int = 1000
 
+@description('E-mail address told when an execution of the job fails (any exit code but 0: rows failed or invalid, a guard, an interruption, a crash).')
+param alertEmail string
+
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${name}-id'
   location: location
@@ -199,7 +202,57 @@ resource job 'Microsoft.App/jobs@2024-03-01' = {
   dependsOn: [ blobAccess ]
 }
 
+// Someone is told when a night fails. The metric is the job's
+// `Executions` (Microsoft.App/jobs, dimension `state`: an execution's
+// running state, `Failed` when its replica exited with a code other
+// than 0, replicaRetryLimit being 0). The job exits 1 when a row failed
+// or is invalid, 3 when a guard stopped it, 4 when it was interrupted.
+resource alertGroup 'Microsoft.Insights/actionGroups@2022-04-01' = {
+  name: '${name}-alerts'
+  location: 'global'
+  properties: {
+    groupShortName: take(name, 12)
+    enabled: true
+    emailReceivers: [
+      { name: 'operator', emailAddress: alertEmail, useCommonAlertSchema: true }
+    ]
+  }
+}
+
+resource failedExecution 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: '${name}-execution-failed'
+  location: 'global'
+  properties: {
+    description: 'An execution of ${job.name} failed: read reports/{file}/summary.html, fix what it says, start the job again (deploy/README.md, 5).'
+    severity: 1
+    enabled: true
+    scopes: [ job.id ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    // One e-mail per failed night; it resolves by itself once no
+    // execution has failed for a window.
+    autoMitigate: true
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'failed-executions'
+          metricNamespace: 'Microsoft.App/jobs'
+          metricName: 'Executions'
+          dimensions: [ { name: 'state', operator: 'Include', values: [ 'Failed' ] } ]
+          operator: 'GreaterThan'
+          threshold: 0
+          timeAggregation: 'Total'
+        }
+      ]
+    }
+    actions: [ { actionGroupId: alertGroup.id } ]
+  }
+}
+
 output identityPrincipalId string = identity.properties.principalId
 output identityClientId string = identity.properties.clientId
 output jobName string = job.name
 output storageAccount string = storage.name
+output failedExecutionAlert string = failedExecution.name

@@ -14,6 +14,10 @@ import (
 // until the wait a throttled answer named has passed. Several paces share a
 // gate: Graph's reads wait too when its writes were told to.
 type Gate struct {
+	// OnThrottled, when set before the gate is used, is called for every
+	// throttled answer behind it (the terminal display counts them).
+	OnThrottled func()
+
 	mu        sync.Mutex
 	notBefore time.Time
 }
@@ -202,6 +206,9 @@ func (p *Pace) wait(ctx context.Context, n int) error {
 func (p *Pace) Throttled(wait time.Duration) {
 	now := p.now()
 	p.gate.Hold(now.Add(wait))
+	if f := p.gate.OnThrottled; f != nil {
+		f()
+	}
 	if p.max == rate.Inf {
 		return
 	}

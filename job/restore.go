@@ -124,6 +124,8 @@ type Restore struct {
 	ProgressEvery time.Duration
 	// RunID names the restore in the justification of requests.
 	RunID string
+	// Observer, when set, is told of the restore as it goes.
+	Observer Observer
 }
 
 // Run re-creates the removed items (from SelectRemoved). Items an earlier
@@ -194,6 +196,7 @@ func (r *Restore) Run(ctx context.Context, removed []Item) (Result, error) {
 		Grace:         r.Grace,
 		ProgressEvery: r.ProgressEvery,
 		RunID:         r.RunID,
+		Observer:      r.Observer,
 	}
 	for _, name := range slices.Sorted(maps.Keys(sources)) {
 		runner.Sources = append(runner.Sources, sources[name])

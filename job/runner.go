@@ -49,6 +49,9 @@ type Runner struct {
 	ProgressEvery time.Duration
 	// RunID names the run in the justification of requests that take one.
 	RunID string
+	// Observer, when set, is told of each phase and of the rows of note
+	// as they happen (the terminal display).
+	Observer Observer
 }
 
 // Guard checks a plan before the first write. It may mark items Skipped
@@ -316,6 +319,9 @@ func (p *plan) put(it Item) {
 	if it.UpdatedAt.IsZero() {
 		it.UpdatedAt = p.runner.Now().UTC()
 	}
+	if it.State == Failed || it.State == Invalid {
+		p.runner.observeItem(it)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.items[k] = &it
@@ -412,7 +418,11 @@ func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal 
 	}
 	var answers map[UserKey]Resolution
 	if len(keys) > 0 && ctx.Err() == nil {
+		var resolved atomic.Int64
+		endPhase := r.observePhase(PhaseResolving, len(keys), func() int { return int(resolved.Load()) })
 		answers = r.Directory.Resolve(reqCtx, keys)
+		resolved.Store(int64(len(keys)))
+		endPhase()
 	}
 
 	byID := map[string]*principal{}
@@ -809,6 +819,7 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, unavailable
 		mu.Lock()
 		done++
 		mu.Unlock()
+		r.observeItem(rec)
 		r.Log.Info("outcome",
 			zap.String("principal_id", rec.PrincipalID), zap.String("source", rec.Source),
 			zap.String("assignment_id", rec.AssignmentID), zap.String("status", string(rec.State)),
@@ -918,6 +929,7 @@ func (r *Runner) assignment(it *Item) Assignment {
 
 // progress logs a line every ProgressEvery until ctx is done.
 func (r *Runner) progress(ctx context.Context, event string, start time.Time, total int, done func() int) {
+	defer r.observePhase(phaseOf(event), total, done)()
 	t := time.NewTicker(r.ProgressEvery)
 	defer t.Stop()
 	for {

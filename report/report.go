@@ -38,9 +38,12 @@ const (
 type files struct {
 	journal, report, summary string
 	states                   []job.State
+	// html is the summary for a person (WriteSummaryHTML).
+	html string
 }
 
-var runFiles = files{journal: journalName, report: reportName, summary: summaryName, states: job.States}
+var runFiles = files{journal: journalName, report: reportName, summary: summaryName, states: job.States,
+	html: "summary.html"}
 
 // Permissions: the report names people, so it is not world-readable.
 const (
@@ -221,7 +224,7 @@ func checkOwner(dir string, st *journalState, inputSHA256 string) error {
 func removeStaleTemps(dir string) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		for _, name := range []string{runFiles.report, runFiles.summary, restoreFiles.report, restoreFiles.summary} {
+		for _, name := range []string{runFiles.report, runFiles.summary, restoreFiles.report, restoreFiles.summary, runFiles.html, restoreFiles.html} {
 			if isTemp(e.Name(), name) {
 				_ = os.Remove(filepath.Join(dir, e.Name()))
 			}

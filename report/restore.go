@@ -16,6 +16,7 @@ var restoreFiles = files{
 	report:  "restore.csv",
 	summary: "restore-summary.json",
 	states:  job.RestoreStates,
+	html:    "restore-summary.html",
 }
 
 // ErrNoJournal means the directory holds no run journal: no run has

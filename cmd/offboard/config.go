@@ -45,6 +45,11 @@ type config struct {
 	// carries; 1 sends each on its own. Only `run` sets it: a restore
 	// sends its requests one by one.
 	GraphBatchSize int
+	// Verbose shows every outcome at a terminal, not only failures.
+	Verbose bool
+	// Changed lists the flags not at their default (--name=value), for
+	// the rerun command.
+	Changed []string
 }
 
 // knownSources are the sources of CONTRACT.md this build implements.
@@ -71,6 +76,7 @@ func parseRunFlags(args []string, env func(string) (string, bool), out io.Writer
 	if err := parseWithEnv(fs, args, env); err != nil {
 		return c, err
 	}
+	c.Changed = changedFlags(fs)
 	return c, c.check(sources, scopes, protect)
 }
 
@@ -87,7 +93,8 @@ func (c *config) serviceFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Cloud, "cloud", "public", "public, usgov, usgovdod or china")
 	fs.StringVar(&c.GraphEndpoint, "graph-endpoint", "", "Graph service root without version (default: from --cloud)")
 	fs.StringVar(&c.ARMEndpoint, "arm-endpoint", "", "ARM root (default: from --cloud)")
-	fs.StringVar(&c.LogFormat, "log-format", "json", "json or console")
+	fs.StringVar(&c.LogFormat, "log-format", "", "json or console (default: console when standard error is a terminal, else json)")
+	fs.BoolVar(&c.Verbose, "verbose", false, "at a terminal, show every outcome above the progress display, not only failures")
 	fs.IntVar(&c.MaxAttempts, "max-attempts", 6, "attempts of one request at most, retries included")
 	fs.DurationVar(&c.Grace, "grace", 15*time.Second, "after SIGINT/SIGTERM, how long in-flight requests may finish")
 	fs.DurationVar(&c.Timeout, "timeout", 0, "the run's deadline, from its start: no work starts after it (0: none)")
@@ -195,7 +202,7 @@ func (c *config) checkService() []error {
 	if c.RequestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--request-timeout %s: must be above 0", c.RequestTimeout))
 	}
-	if c.LogFormat != "json" && c.LogFormat != "console" {
+	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "console" {
 		errs = append(errs, fmt.Errorf("--log-format %q: json or console", c.LogFormat))
 	}
 	cl, ok := clouds[c.Cloud]

@@ -211,7 +211,7 @@ func (l *reportLocation) publish(ctx context.Context) error {
 	if err := r.sync(ctx); err != nil {
 		return err
 	}
-	for _, name := range []string{reportName, summaryName} {
+	for _, name := range []string{reportName, summaryName, "summary.html"} {
 		data, err := os.ReadFile(filepath.Join(r.dir, name))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue

@@ -59,6 +59,7 @@ func parseRestoreFlags(args []string, env func(string) (string, bool), out io.Wr
 	if err := parseWithEnv(fs, args, env); err != nil {
 		return c, err
 	}
+	c.Changed = changedFlags(fs)
 	c.Principals = principals
 	var errs []error
 	if c.Report == "" {
@@ -84,8 +85,9 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 		fmt.Fprintf(sio.err, "offboard: %v\n", err)
 		return exitUsage
 	}
-	log := newLogger(c.LogFormat, sio.err)
+	log, disp := newOutput(&c.config, sio.err, true)
 	defer func() { _ = log.Sync() }()
+	defer disp.stop() // what was written last is shown
 	started := time.Now().UTC()
 	runID := newRunID()
 	log = log.With(zap.String("run_id", runID))
@@ -129,7 +131,7 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 	}
 	selected, _ = job.SelectRemoved(dir.RunItems(), c.Principals)
 
-	j := &jobRun{cfg: c.config, log: log, io: sio, creds: creds}
+	j := &jobRun{cfg: c.config, log: log, io: sio, creds: creds, display: disp}
 	sources, _, _, err := j.services(creds, creds.forAudience(c.GraphEndpoint))
 	if err != nil {
 		log.Error("setting up the services", zap.Error(err))
@@ -151,6 +153,7 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 		Previous:        dir.Previous(),
 		Grace:           c.Grace,
 		RunID:           runID,
+		Observer:        j.observer(),
 	}
 	log.Info("restore starting", zap.String("report", c.Report), zap.Strings("principals", c.Principals),
 		zap.Int("removed", len(selected)), zap.Strings("sources", c.Sources), zap.Bool("dry_run", c.DryRun))
@@ -170,7 +173,9 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 		}
 	}
 	summary := report.Summary{RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun, StartedAt: started}
-	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.Report, nil)
+	end := ending{command: "restore", files: restoreReportFiles, display: disp,
+		rerun: rerunCommand("restore", "", c.Report, c.Changed)}
+	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.Report, nil, end)
 }
 
 // sourcesOf lists the sources of the items, in the order of knownSources.

@@ -44,14 +44,15 @@ func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
 		return exitUsage
 	}
 	c.DryRun = c.DryRun || dryRun
-	log := newLogger(c.LogFormat, sio.err)
+	log, disp := newOutput(&c, sio.err, false)
 	defer func() { _ = log.Sync() }()
+	defer disp.stop() // what was written last is shown
 	creds, err := newCredentials(c, sio.env)
 	if err != nil {
 		log.Error("authentication is not configured", zap.Error(err))
 		return exitUsage
 	}
-	j := &jobRun{cfg: c, log: log, io: sio, creds: creds}
+	j := &jobRun{cfg: c, log: log, io: sio, creds: creds, display: disp}
 	files, folder, err := j.dropFolder(ctx, c.Input)
 	switch {
 	case err != nil:
@@ -69,6 +70,8 @@ type jobRun struct {
 	log   *zap.Logger
 	io    stdio
 	creds credentials
+	// display is the terminal's live view; nil when nobody watches.
+	display *display
 }
 
 func (j *jobRun) run(ctx context.Context) int {
@@ -136,6 +139,7 @@ func (j *jobRun) run(ctx context.Context) int {
 		Grace:       c.Grace,
 		RunID:       runID,
 		Guards:      []job.Guard{job.LastGlobalAdmin{Admins: admins, Log: log}},
+		Observer:    j.observer(),
 	}
 	log.Info("run starting", zap.String("input", c.Input), zap.String("input_sha256", inputSHA),
 		zap.Int("entries", len(entries)), zap.Strings("sources", c.Sources), zap.Bool("dry_run", c.DryRun))
@@ -157,7 +161,12 @@ func (j *jobRun) run(ctx context.Context) int {
 		}
 	}
 	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, DryRun: c.DryRun, StartedAt: started}
-	return finish(log, dir, "run finished", job.States, res, summary, code, c.Report, func() error { return dir.publish(ctx) })
+	end := ending{command: "run", files: runReportFiles, display: j.display,
+		rerun: rerunCommand("run", c.Input, c.Report, c.Changed)}
+	if c.DryRun {
+		end.command, end.rerun = "plan", rerunCommand("plan", c.Input, c.Report, c.Changed)
+	}
+	return finish(log, dir, "run finished", job.States, res, summary, code, c.Report, func() error { return dir.publish(ctx) }, end)
 }
 
 // withTimeout gives ctx the --timeout deadline counted from started, when
@@ -174,6 +183,17 @@ func withTimeout(ctx context.Context, started time.Time, timeout time.Duration) 
 type reportWriter interface {
 	WriteReport(items []job.Item) error
 	WriteSummary(s report.Summary) error
+	WriteSummaryHTML(p report.Page) error
+}
+
+// ending is what the end of a run or a restore shows a person: the
+// command that ran and how to run it again (summary.html, the terminal),
+// and the terminal's display, if any.
+type ending struct {
+	command string
+	rerun   string
+	files   reportFiles
+	display *display
 }
 
 // finish writes the report and the summary of a run or a restore that
@@ -181,7 +201,11 @@ type reportWriter interface {
 // event with the counts. It returns the exit code, at least 1 when the
 // report could not be written.
 func finish(log *zap.Logger, dir reportWriter, event string, states []job.State, res job.Result,
-	summary report.Summary, code int, location string, publish func() error) int {
+	summary report.Summary, code int, location string, publish func() error, end ending) int {
+	if end.display != nil {
+		// The bars stay as last drawn; what follows goes below them.
+		defer end.display.stop()
+	}
 	if err := dir.WriteReport(res.Items); err != nil {
 		log.Error("writing the report", zap.Error(err))
 		return max(code, exitRowsFailed)
@@ -199,6 +223,11 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 		log.Error("writing the summary", zap.Error(err))
 		return max(code, exitRowsFailed)
 	}
+	page := report.Page{Summary: summary, Command: end.command, Location: location, Rerun: end.rerun, Items: res.Items}
+	if err := dir.WriteSummaryHTML(page); err != nil {
+		log.Error("writing the summary page", zap.Error(err))
+		return max(code, exitRowsFailed)
+	}
 	if publish != nil {
 		if err := publish(); err != nil {
 			log.Error("uploading the report", zap.Error(err))
@@ -210,6 +239,10 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 	}
 	fields = append(fields, zap.String("report", location), zap.Duration("elapsed", time.Since(summary.StartedAt).Round(time.Millisecond)))
 	log.Info(event, fields...)
+	if end.display != nil {
+		end.display.stop()
+		printSummary(end.display, end.command, states, res, summary, location, end.files, end.rerun)
+	}
 	return code
 }
 
@@ -217,7 +250,7 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 // retrying transport per service.
 func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Source, job.Directory, job.Admins, error) {
 	c := j.cfg
-	gate := &job.Gate{}
+	gate := &job.Gate{OnThrottled: j.onThrottled()}
 	reads := job.NewPace(gate, 0, 1)
 	writes := job.NewPace(gate, c.GraphWriteRate, c.GraphWriteBurst)
 	graphTransport := &transport.Transport{
@@ -328,7 +361,7 @@ func newLogger(format string, w io.Writer) *zap.Logger {
 // requests) at --arm-delete-rate, reads at ARM's 25 a second.
 func (j *jobRun) azure(creds credentials) (job.Source, error) {
 	c := j.cfg
-	paces := &subscriptionPaces{deleteRate: c.ARMDeleteRate, deleteBurst: c.ARMDeleteBurst}
+	paces := &subscriptionPaces{deleteRate: c.ARMDeleteRate, deleteBurst: c.ARMDeleteBurst, onThrottled: j.onThrottled()}
 	t := &transport.Transport{
 		Base:           &armCounters{next: baseTransport(c.Concurrency, c.RequestTimeout), paces: paces, reserve: c.Concurrency},
 		MaxAttempts:    c.MaxAttempts,
@@ -353,6 +386,7 @@ func (j *jobRun) azure(creds credentials) (job.Source, error) {
 type subscriptionPaces struct {
 	deleteRate  float64
 	deleteBurst int
+	onThrottled func()
 	mu          sync.Mutex
 	bySub       map[string][3]*job.Pace
 }
@@ -368,7 +402,7 @@ func (s *subscriptionPaces) pace(r *http.Request) *job.Pace {
 	if !ok {
 		// ARM counts reads, deletes and writes in buckets of their own;
 		// writes (eligibility removal requests) are paced as deletes.
-		gate := &job.Gate{}
+		gate := &job.Gate{OnThrottled: s.onThrottled}
 		p = [3]*job.Pace{job.NewPace(gate, 25, 250), job.NewPace(gate, s.deleteRate, s.deleteBurst),
 			job.NewPace(gate, s.deleteRate, s.deleteBurst)}
 		s.bySub[sub] = p
