@@ -730,26 +730,39 @@ func waitForDeletes(t *testing.T, tn *tenant, n int) {
 	t.Fatalf("the tenant did not see %d deletes", n)
 }
 
+// TestKillNineThenRerunLosesNothing kills the job in the 40th of its 200
+// DELETEs, once the tenant has made it: the rerun reports that removal
+// `confirmed absent on rerun` (and every other one the killed run made but
+// did not journal), keeps what the journal holds as it was, and sends a
+// write for nothing the killed run removed.
 func TestKillNineThenRerunLosesNothing(t *testing.T) {
 	tn, input, all := longTenant(t)
 	dir := t.TempDir()
 	cmd := tn.command(t, []string{"OFFBOARD_CONCURRENCY=4"}, "run", "--input", input, "--report", dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitForDeletes(t, tn, 40)
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
-	// What the tenant removed before the kill.
+	landed := killAt(t, tn.Tenant, cmd, 40, func(r *http.Request) bool { return r.Method == http.MethodDelete }).wait(t)
+	tn.ClearRules()
+	victim := filepath.Base(landed.URL.Path)
+
+	// What the tenant removed before the kill, and what the journal says
+	// was done.
 	seen := map[string]bool{}
 	for _, r := range tn.Requests() {
 		if r.Method == http.MethodDelete && r.Status == http.StatusNoContent {
 			seen[filepath.Base(r.Path)] = true
 		}
 	}
-	if len(seen) >= len(all) {
-		t.Fatal("the run finished before it was killed; make the tenant slower")
+	if !seen[victim] || len(seen) >= len(all) {
+		t.Fatalf("the tenant made %d of %d removals, the one the kill landed in (%s): %v", len(seen), len(all), victim, seen[victim])
 	}
+	journaled := map[string]bool{}
+	for k := range journaledDone(t, dir) {
+		journaled[k[strings.LastIndexByte(k, '|')+1:]] = true
+	}
+	if journaled[victim] {
+		t.Fatalf("the killed run journaled the outcome of %s, whose answer it never got", victim)
+	}
+
+	tn.ResetRequests()
 	r := tn.offboard(t, nil, "run", "--input", input, "--report", dir)
 	wantCode(t, r, 0)
 	rows := readReport(t, dir)
@@ -757,15 +770,28 @@ func TestKillNineThenRerunLosesNothing(t *testing.T) {
 	if len(got) != len(all) || len(rows) != len(all) {
 		t.Errorf("%d rows for %d assignments", len(rows), len(all))
 	}
+	confirmed := 0
 	for _, id := range all {
-		if got[id]["status"] != "removed" {
-			t.Errorf("%s: %v", id, got[id])
+		want := ""
+		if seen[id] && !journaled[id] {
+			want = "confirmed absent on rerun"
+			confirmed++
+		}
+		if got[id]["status"] != "removed" || got[id]["detail"] != want {
+			t.Errorf("%s: %v, want removed with detail %q", id, got[id], want)
 		}
 	}
-	for id := range seen {
-		if got[id]["status"] != "removed" {
-			t.Errorf("the tenant removed %s before the kill but the report says %v", id, got[id])
+	if confirmed == 0 {
+		t.Error("no removal was confirmed absent on rerun")
+	}
+	writes := tn.writes()
+	for _, w := range writes {
+		if seen[filepath.Base(w.Path)] {
+			t.Errorf("the rerun sent %s %s, removed before the kill", w.Method, w.Path)
 		}
+	}
+	if len(writes) != len(all)-len(seen) {
+		t.Errorf("the rerun sent %d writes for the %d assignments left", len(writes), len(all)-len(seen))
 	}
 	if left := tn.RoleAssignments(); len(left) != 0 {
 		t.Errorf("%d assignments left after the rerun", len(left))
