@@ -747,9 +747,12 @@ func TestUsageAndInputErrorsExit2BeforeAnyRequest(t *testing.T) {
 		{"static token off loopback", []string{"OFFBOARD_GRAPH_ENDPOINT=https://graph.microsoft.com"}, []string{"run", "--input", writeCSV(t, "principal_id"), "--report", dir}},
 		{"bad protect id", nil, []string{"run", "--input", writeCSV(t, "principal_id"), "--report", dir, "--protect", "admin"}},
 	}
+	// The tenant's log cannot see a request to a real host: a recording
+	// proxy can.
+	proxy := startRecordingProxy(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := tn.offboard(t, c.env, c.args...)
+			r := tn.offboard(t, append(proxy.env(), c.env...), c.args...)
 			wantCode(t, r, 2)
 			if len(strings.TrimSpace(r.stderr)) == 0 {
 				t.Error("no message on stderr")
@@ -759,6 +762,7 @@ func TestUsageAndInputErrorsExit2BeforeAnyRequest(t *testing.T) {
 	if n := len(tn.Requests()); n != 0 {
 		t.Errorf("%d requests were sent", n)
 	}
+	proxy.wantNothingSent(t)
 }
 
 // longTenant is a tenant whose deletes take a while: 40 principals with
