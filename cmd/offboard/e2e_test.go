@@ -580,7 +580,8 @@ func TestInjectionAndBadInputNeverReachTheService(t *testing.T) {
 }
 
 // odataLiterals returns the string literals of an OData expression
-// ('it''s' is it's); ok is false when a literal is not terminated.
+// (a doubled quote inside one stands for a quote); ok is false when a
+// literal is not terminated.
 func odataLiterals(expr string) (literals []string, ok bool) {
 	for i := 0; i < len(expr); i++ {
 		if expr[i] != '\'' {
