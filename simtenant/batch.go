@@ -111,6 +111,8 @@ func (t *Tenant) serveBatch(c *call) {
 		if _, held := c.w.ResponseWriter.(*heldAnswer); !held {
 			c.hold(lose)
 			defer c.deliverHeld()
+		} else {
+			c.loseHeld, c.holdWhole = c.loseHeld || lose, false
 		}
 	}
 	c.ok(out)
@@ -178,6 +180,9 @@ func (t *Tenant) serveSub(c *call, it batchItem) (batchResponse, *call) {
 		sub.badRequest("Content-Type header must be specified for a request with a body.")
 	default:
 		t.handleAdmitted(sub)
+	}
+	if sub.rule != nil && sub.rule.Acted != nil {
+		sub.rule.Acted(r)
 	}
 	if sw.status == 0 {
 		sw.WriteHeader(http.StatusOK)

@@ -57,6 +57,12 @@ type Rule struct {
 
 	Before func(r *http.Request)             // when the rule is chosen
 	After  func(r *http.Request, status int) // after the answer (status 0: none)
+	// Acted runs once the tenant has handled the request (made its change,
+	// or answered it otherwise) and before any of its answer is sent: a
+	// test can kill the client there, so that the change is made and the
+	// client never hears of it. For a sub-request of a $batch, before the
+	// batch's answer.
+	Acted func(r *http.Request)
 }
 
 // ruleState is a rule and how often it was used.
@@ -222,7 +228,8 @@ func (h *heldAnswer) Write(b []byte) (int, error) {
 }
 
 // hold makes the rest of the pipeline answer into a buffer; deliverHeld
-// then drops it (lose) or cuts it off half-way.
+// then drops it (lose) or cuts it off half-way, or sends it whole (whole,
+// once the rule's Acted hook has run).
 func (c *call) hold(lose bool) {
 	c.loseHeld = lose
 	real := c.w.ResponseWriter
@@ -237,6 +244,9 @@ func (c *call) deliverHeld() {
 		return
 	}
 	c.w.ResponseWriter = h.real
+	if c.rule != nil && c.rule.Acted != nil {
+		c.rule.Acted(c.r)
+	}
 	if c.gone {
 		return
 	}
@@ -250,10 +260,14 @@ func (c *call) deliverHeld() {
 		dst[k] = vs
 	}
 	body := h.body.Bytes()
-	if len(body) == 0 {
+	if len(body) == 0 || c.holdWhole {
 		h.real.WriteHeader(h.status)
+		h.real.Write(body)
 		return
 	}
+	c.t.mu.Lock()
+	c.t.stats.Cut++
+	c.t.mu.Unlock()
 	dst.Set("Content-Length", strconv.Itoa(len(body)))
 	h.real.WriteHeader(h.status)
 	h.real.Write(body[:len(body)/2])

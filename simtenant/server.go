@@ -55,8 +55,9 @@ type call struct {
 	// kind says whether this is a standalone request, a $batch envelope
 	// or a sub-request inside one (batch.go).
 	kind callKind
-	// loseHeld: the held answer (hold) is dropped rather than cut off.
-	loseHeld bool
+	// loseHeld: the held answer (hold) is dropped rather than cut off;
+	// holdWhole: it is sent whole (held only for the rule's Acted hook).
+	loseHeld, holdWhole bool
 	// gone: the connection was reset or hung up on; nothing more is sent.
 	gone bool
 }
@@ -210,8 +211,9 @@ func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 		if !t.applyRule(c) {
 			return
 		}
-		if c.rule.CutAnswer || c.rule.LoseAnswer {
+		if c.rule.CutAnswer || c.rule.LoseAnswer || c.rule.Acted != nil {
 			c.hold(c.rule.LoseAnswer)
+			c.holdWhole = !c.rule.CutAnswer && !c.rule.LoseAnswer
 			defer c.deliverHeld() // before finish, which logs the status
 		}
 	}
@@ -268,6 +270,7 @@ func (t *Tenant) beginCall(w http.ResponseWriter, r *http.Request, body []byte, 
 	t.requestSeq++
 	c.requestID = guidFromHash(hash64(t.cfg.Seed, "request", strconv.FormatUint(t.requestSeq, 10)))
 	c.seq = t.logDropped + len(t.log)
+	t.inFlight++
 	t.log = append(t.log, Request{
 		At:          c.at,
 		Method:      r.Method,
@@ -324,6 +327,7 @@ func (t *Tenant) finish(c *call) {
 			c.rule.After(c.r, status)
 		}
 	}()
+	t.inFlight--
 	i := c.seq - t.logDropped
 	if i < 0 {
 		return // ResetRequests came while this request was served

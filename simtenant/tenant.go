@@ -128,6 +128,7 @@ type Stats struct {
 	Batches         int                    `json:"batches"`           // $batch requests
 	SubRequests     int                    `json:"sub_requests"`      // requests inside them
 	BatchesByStatus map[int]int            `json:"batches_by_status"` // what the $batch requests themselves were answered
+	Cut             int                    `json:"cut"`               // answers a CutAnswer rule cut off mid-body
 }
 
 // Config shapes a tenant. The zero value gives a quiet tenant with Graph's
@@ -244,6 +245,7 @@ type Tenant struct {
 	graphWrite    *bucket
 	log           []Request
 	logDropped    int // entries ResetRequests removed, so in-flight requests find theirs
+	inFlight      int // requests (sub-requests included) begun and not yet finished
 	stats         Stats
 	violations    []string
 	requestSeq    uint64
@@ -661,6 +663,16 @@ func (t *Tenant) Stats() Stats {
 		s.ByMethodStatus[m] = maps.Clone(byStatus)
 	}
 	return s
+}
+
+// InFlight is how many requests, sub-requests of a $batch included, are
+// being served: arrived and not yet answered, cut off or abandoned. Once
+// the client is gone, it falls to zero when the tenant has done all it
+// will do.
+func (t *Tenant) InFlight() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.inFlight
 }
 
 // Violations returns what the client did against the job's contract, in the

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -539,13 +540,71 @@ func TestInjectionAndBadInputNeverReachTheService(t *testing.T) {
 	if invalid != 4 {
 		t.Errorf("%d invalid rows, want 4", invalid)
 	}
+	for _, r := range readReport(t, dir) {
+		if r["status"] == "failed" {
+			t.Errorf("failed row %v", r)
+		}
+	}
+	// Every quoted literal of every $filter, decoded, is the one valid id
+	// of the input (or the Global Administrator role the guard lists);
+	// no path carries what a hostile line holds.
+	allowed := map[string]bool{id: true, simtenant.GlobalAdministrator: true}
+	filters := 0
 	for _, r := range tn.Requests() {
-		for _, bad := range []string{" or ", "ne '", "..", "?$filter=x", "roleManagement@"} {
-			if strings.Contains(r.Path+"?"+r.RawQuery, bad) && !strings.HasSuffix(r.Path, "/roleAssignments") || strings.Contains(r.RawQuery, " or ") {
-				t.Errorf("a request carried %q: %s %s?%s", bad, r.Method, r.Path, r.RawQuery)
+		q, err := url.ParseQuery(r.RawQuery)
+		if err != nil {
+			t.Errorf("%s %s: query %q does not decode: %v", r.Method, r.Path, r.RawQuery, err)
+			continue
+		}
+		for _, f := range q["$filter"] {
+			filters++
+			literals, ok := odataLiterals(f)
+			if !ok {
+				t.Errorf("%s %s: $filter %q has an unterminated string", r.Method, r.Path, f)
+			}
+			for _, l := range literals {
+				if !allowed[strings.ToLower(l)] {
+					t.Errorf("%s %s: $filter %q carries %q, not a valid id of the input", r.Method, r.Path, f, l)
+				}
+			}
+		}
+		for _, bad := range []string{"..", "roleManagement@", "$filter=x", "principalId ne"} {
+			if strings.Contains(r.Path, bad) {
+				t.Errorf("%s %s carries %q", r.Method, r.Path, bad)
 			}
 		}
 	}
+	if filters == 0 {
+		t.Error("no request had a $filter: the listing was not looked at")
+	}
+}
+
+// odataLiterals returns the string literals of an OData expression
+// (a doubled quote inside one stands for a quote); ok is false when a
+// literal is not terminated.
+func odataLiterals(expr string) (literals []string, ok bool) {
+	for i := 0; i < len(expr); i++ {
+		if expr[i] != '\'' {
+			continue
+		}
+		var b strings.Builder
+		for i++; ; i++ {
+			if i >= len(expr) {
+				return literals, false
+			}
+			if expr[i] == '\'' {
+				if i+1 < len(expr) && expr[i+1] == '\'' {
+					b.WriteByte('\'')
+					i++
+					continue
+				}
+				break
+			}
+			b.WriteByte(expr[i])
+		}
+		literals = append(literals, b.String())
+	}
+	return literals, true
 }
 
 func TestGuestUPNIsResolvedEncoded(t *testing.T) {
@@ -691,9 +750,12 @@ func TestUsageAndInputErrorsExit2BeforeAnyRequest(t *testing.T) {
 		{"static token off loopback", []string{"OFFBOARD_GRAPH_ENDPOINT=https://graph.microsoft.com"}, []string{"run", "--input", writeCSV(t, "principal_id"), "--report", dir}},
 		{"bad protect id", nil, []string{"run", "--input", writeCSV(t, "principal_id"), "--report", dir, "--protect", "admin"}},
 	}
+	// The tenant's log cannot see a request to a real host: a recording
+	// proxy can.
+	proxy := startRecordingProxy(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := tn.offboard(t, c.env, c.args...)
+			r := tn.offboard(t, append(proxy.env(), c.env...), c.args...)
 			wantCode(t, r, 2)
 			if len(strings.TrimSpace(r.stderr)) == 0 {
 				t.Error("no message on stderr")
@@ -703,6 +765,7 @@ func TestUsageAndInputErrorsExit2BeforeAnyRequest(t *testing.T) {
 	if n := len(tn.Requests()); n != 0 {
 		t.Errorf("%d requests were sent", n)
 	}
+	proxy.wantNothingSent(t)
 }
 
 // longTenant is a tenant whose deletes take a while: 40 principals with
@@ -732,26 +795,39 @@ func waitForDeletes(t *testing.T, tn *tenant, n int) {
 	t.Fatalf("the tenant did not see %d deletes", n)
 }
 
+// TestKillNineThenRerunLosesNothing kills the job in the 40th of its 200
+// DELETEs, once the tenant has made it: the rerun reports that removal
+// `confirmed absent on rerun` (and every other one the killed run made but
+// did not journal), keeps what the journal holds as it was, and sends a
+// write for nothing the killed run removed.
 func TestKillNineThenRerunLosesNothing(t *testing.T) {
 	tn, input, all := longTenant(t)
 	dir := t.TempDir()
 	cmd := tn.command(t, []string{"OFFBOARD_CONCURRENCY=4"}, "run", "--input", input, "--report", dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitForDeletes(t, tn, 40)
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
-	// What the tenant removed before the kill.
+	landed := killAt(t, tn.Tenant, cmd, 40, func(r *http.Request) bool { return r.Method == http.MethodDelete }).wait(t)
+	tn.ClearRules()
+	victim := filepath.Base(landed.URL.Path)
+
+	// What the tenant removed before the kill, and what the journal says
+	// was done.
 	seen := map[string]bool{}
 	for _, r := range tn.Requests() {
 		if r.Method == http.MethodDelete && r.Status == http.StatusNoContent {
 			seen[filepath.Base(r.Path)] = true
 		}
 	}
-	if len(seen) >= len(all) {
-		t.Fatal("the run finished before it was killed; make the tenant slower")
+	if !seen[victim] || len(seen) >= len(all) {
+		t.Fatalf("the tenant made %d of %d removals, the one the kill landed in (%s): %v", len(seen), len(all), victim, seen[victim])
 	}
+	journaled := map[string]bool{}
+	for k := range journaledDone(t, dir) {
+		journaled[k[strings.LastIndexByte(k, '|')+1:]] = true
+	}
+	if journaled[victim] {
+		t.Fatalf("the killed run journaled the outcome of %s, whose answer it never got", victim)
+	}
+
+	tn.ResetRequests()
 	r := tn.offboard(t, nil, "run", "--input", input, "--report", dir)
 	wantCode(t, r, 0)
 	rows := readReport(t, dir)
@@ -759,15 +835,28 @@ func TestKillNineThenRerunLosesNothing(t *testing.T) {
 	if len(got) != len(all) || len(rows) != len(all) {
 		t.Errorf("%d rows for %d assignments", len(rows), len(all))
 	}
+	confirmed := 0
 	for _, id := range all {
-		if got[id]["status"] != "removed" {
-			t.Errorf("%s: %v", id, got[id])
+		want := ""
+		if seen[id] && !journaled[id] {
+			want = "confirmed absent on rerun"
+			confirmed++
+		}
+		if got[id]["status"] != "removed" || got[id]["detail"] != want {
+			t.Errorf("%s: %v, want removed with detail %q", id, got[id], want)
 		}
 	}
-	for id := range seen {
-		if got[id]["status"] != "removed" {
-			t.Errorf("the tenant removed %s before the kill but the report says %v", id, got[id])
+	if confirmed == 0 {
+		t.Error("no removal was confirmed absent on rerun")
+	}
+	writes := tn.writes()
+	for _, w := range writes {
+		if seen[filepath.Base(w.Path)] {
+			t.Errorf("the rerun sent %s %s, removed before the kill", w.Method, w.Path)
 		}
+	}
+	if len(writes) != len(all)-len(seen) {
+		t.Errorf("the rerun sent %d writes for the %d assignments left", len(writes), len(all)-len(seen))
 	}
 	if left := tn.RoleAssignments(); len(left) != 0 {
 		t.Errorf("%d assignments left after the rerun", len(left))

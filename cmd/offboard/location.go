@@ -226,6 +226,22 @@ func (l *reportLocation) publish(ctx context.Context) error {
 	return nil
 }
 
+// Applying records that writes are about to start and, for a blob
+// location, mirrors the journal (the plan with it) before the first write:
+// a run killed before the next mirror would otherwise leave the rerun no
+// plan to confirm its removals against, and their rows would be lost.
+func (l *reportLocation) Applying() error {
+	if err := l.Dir.Applying(); err != nil || l.remote == nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := l.remote.sync(ctx); err != nil {
+		return fmt.Errorf("mirroring the plan to Blob Storage before the first removal: %w", err)
+	}
+	return nil
+}
+
 // Close closes the directory and, for a blob location, mirrors the last
 // of the journal, gives the lease back and removes the staging directory.
 func (l *reportLocation) Close() error {

@@ -128,7 +128,7 @@ func (j *jobRun) run(ctx context.Context) int {
 	runner := &job.Runner{
 		Sources:     sources,
 		Directory:   dirSvc,
-		Recorder:    dir.Dir,
+		Recorder:    dir,
 		Log:         log,
 		Concurrency: c.Concurrency,
 		MaxRemovals: c.MaxRemovals,

@@ -150,12 +150,14 @@ func TestStaticTokenOnlyOnLoopback(t *testing.T) {
 	tn := startTenant(t, simtenant.Config{Seed: 902})
 	id, _ := tn.user("nina@contoso.com", 1)
 	input := writeCSV(t, "principal_id", id)
+	proxy := startRecordingProxy(t) // sees a request to a real host, which the tenant's log cannot
 	for _, args := range [][]string{
 		{"--arm-endpoint", "https://management.azure.com", "--sources", "azure", "--azure-scopes", "all"},
 		{"--graph-endpoint", "https://graph.microsoft.com"},
 		{"--graph-endpoint", "https://127.0.0.1.nip.io"},
 	} {
-		r := tn.offboard(t, nil, append([]string{"run", "--input", input, "--report", t.TempDir()}, args...)...)
+		r := tn.offboard(t, proxy.env(), append([]string{"run", "--input", input, "--report", t.TempDir()}, args...)...)
+		proxy.wantNothingSent(t)
 		wantCode(t, r, 2)
 		if !strings.Contains(r.stderr, "OFFBOARD_STATIC_TOKEN") {
 			t.Errorf("%v: stderr does not say why:\n%s", args, r.stderr)

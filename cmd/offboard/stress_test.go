@@ -22,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/offboard/offboard/report"
 	"github.com/offboard/offboard/simtenant"
 )
 
@@ -91,6 +90,13 @@ func (m *mixed) runArgs(dir string) []string {
 // 204, 201 or 200) according to its request log.
 func (m *mixed) removalsSeen(t *testing.T) map[string]bool {
 	t.Helper()
+	return m.writesSeen(t, true)
+}
+
+// writesSeen lists the keys of the removals the tenant received, only the
+// ones it made when done is set.
+func (m *mixed) writesSeen(t *testing.T, done bool) map[string]bool {
+	t.Helper()
 	owner := map[string]string{} // assignment id (lower case) → key
 	for _, k := range m.keys {
 		parts := strings.SplitN(k, "|", 3)
@@ -98,19 +104,20 @@ func (m *mixed) removalsSeen(t *testing.T) map[string]bool {
 	}
 	seen := map[string]bool{}
 	for _, r := range m.Requests() {
+		status := func(want int) bool { return !done || r.Status == want }
 		switch {
-		case r.Method == http.MethodDelete && r.Status == http.StatusNoContent && strings.Contains(r.Path, "/roleManagement/directory/roleAssignments/"):
+		case r.Method == http.MethodDelete && status(http.StatusNoContent) && strings.Contains(r.Path, "/roleManagement/directory/roleAssignments/"):
 			seen[owner["directory|"+strings.ToLower(filepath.Base(r.Path))]] = true
-		case r.Method == http.MethodDelete && r.Status == http.StatusNoContent && strings.HasSuffix(r.Path, "/$ref"):
+		case r.Method == http.MethodDelete && status(http.StatusNoContent) && strings.HasSuffix(r.Path, "/$ref"):
 			segs := strings.Split(r.Path, "/") // /v1.0/groups/{g}/members/{m}/$ref
 			seen[strings.ToLower(segs[5])+"|groups|"+segs[3]] = true
-		case r.Method == http.MethodPost && r.Status == http.StatusCreated && strings.HasSuffix(r.Path, "/roleEligibilityScheduleRequests"):
+		case r.Method == http.MethodPost && status(http.StatusCreated) && strings.HasSuffix(r.Path, "/roleEligibilityScheduleRequests"):
 			var body struct{ PrincipalID, RoleDefinitionID string }
 			if err := json.Unmarshal(r.Body, &body); err != nil {
 				t.Fatalf("adminRemove body %q: %v", r.Body, err)
 			}
 			seen[body.PrincipalID+"|pim|"+m.eligibility[body.PrincipalID+"|"+body.RoleDefinitionID]] = true
-		case r.Method == http.MethodDelete && r.Status == http.StatusOK && strings.Contains(r.Path, "/providers/Microsoft.Authorization/roleAssignments/"):
+		case r.Method == http.MethodDelete && status(http.StatusOK) && strings.Contains(r.Path, "/providers/Microsoft.Authorization/roleAssignments/"):
 			seen[owner["azure|"+strings.ToLower(r.Path)]] = true
 		}
 	}
@@ -134,114 +141,38 @@ func (m *mixed) left() int {
 }
 
 // TestStressKillNineAtRandomInstants kills the job with SIGKILL at many
-// instants of a long run (chosen from a seed: after a random number of the
+// instants of a long run (chosen from a seed: in a random one of the
 // requests a whole run sends, each sub-request of a $batch counted as one,
-// so every phase is hit, the removals as often as the listings), reruns
-// it, and checks that nothing is lost: nothing is left in the tenant,
-// every removal the tenant made is reported removed, there is one row per
-// assignment, and the journal reads back. Every other time the journal's
-// last line is torn before the rerun, as when the kill lands in the middle
-// of a write; every other pair of kills runs with --graph-batch-size 1
-// (each removal a request of its own).
+// so every phase is hit, the removals as often as the listings; the tenant
+// kills it once it has acted on that request, before answering), reruns
+// it, and checks what killNineAndRerun checks: nothing lost, nothing done
+// twice, `confirmed absent on rerun` exactly for the removals made and not
+// journaled. A kill that would land after the run ended fails the subtest.
+// Every other time the journal's last line is torn before the rerun, as
+// when the kill lands in the middle of a write; every other pair of kills
+// runs with --graph-batch-size 1 (each removal a request of its own).
+// TestKillNineAtThreeInstants is the same at three instants, in make test.
 func TestStressKillNineAtRandomInstants(t *testing.T) {
 	stressOnly(t)
 	const principals, latency = 30, 15 * time.Millisecond
 	rng := rand.New(rand.NewPCG(*stressSeed, 0x6b696c6c))
 
-	// A whole run, to know how many requests one sends.
-	sent := func(st simtenant.Stats) int { return st.Requests - st.Batches + st.SubRequests }
-	ref := newMixed(t, *stressSeed, principals, latency)
-	wantCode(t, ref.offboard(t, []string{"OFFBOARD_CONCURRENCY=4"}, ref.runArgs(t.TempDir())...), 0)
-	total := sent(ref.Stats())
-	t.Logf("seed %d: a whole run sends %d requests (%d round trips) for %d assignments", *stressSeed, total, ref.Stats().Requests, len(ref.keys))
+	// Whole runs, to know how many requests one sends, batched and not.
+	batched := []string{"OFFBOARD_CONCURRENCY=4"}
+	single := []string{"OFFBOARD_CONCURRENCY=4", "OFFBOARD_GRAPH_BATCH_SIZE=1"}
+	totalBatched, _ := requestsOf(t, *stressSeed, principals, latency, batched)
+	totalSingle, _ := requestsOf(t, *stressSeed, principals, latency, single)
+	t.Logf("seed %d: a whole run sends %d requests (%d one a removal)", *stressSeed, totalBatched, totalSingle)
 
 	for i := range *stressKills {
-		at := rng.IntN(total + 1)
-		tear := i%2 == 1
-		env := []string{"OFFBOARD_CONCURRENCY=4"}
+		env, total := batched, totalBatched
 		if i%4 >= 2 {
-			env = append(env, "OFFBOARD_GRAPH_BATCH_SIZE=1")
+			env, total = single, totalSingle
 		}
+		at := rng.IntN(total) + 1
+		tear := i%2 == 1
 		t.Run(fmt.Sprintf("kill-%02d-after-%d-requests", i, at), func(t *testing.T) {
-			m := newMixed(t, *stressSeed, principals, latency)
-			dir := t.TempDir()
-			cmd := m.command(t, env, m.runArgs(dir)...)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan struct{})
-			go func() { _ = cmd.Wait(); close(exited) }()
-			deadline := time.Now().Add(2 * time.Minute)
-		wait:
-			for sent(m.Stats()) < at {
-				select {
-				case <-exited:
-					break wait
-				default:
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the run sent %d requests in 2 minutes, want %d", sent(m.Stats()), at)
-				}
-				time.Sleep(time.Millisecond)
-			}
-			time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-exited
-
-			killedRun := len(m.removalsSeen(t))
-			torn := false
-			if tear {
-				torn = tearJournal(t, filepath.Join(dir, "journal.jsonl"))
-			}
-			r := m.offboard(t, nil, m.runArgs(dir)...)
-			wantCode(t, r, 0)
-			if torn && !strings.Contains(r.stderr, "dropped its last line") {
-				t.Errorf("the rerun does not say it dropped the torn line:\n%s", r.stderr)
-			}
-
-			rows := readReport(t, dir)
-			got := map[string]row{}
-			for _, row := range rows {
-				k := rowKey(row)
-				if _, dup := got[k]; dup {
-					t.Errorf("two rows for %s", k)
-				}
-				got[k] = row
-				if row["status"] != "removed" {
-					t.Errorf("%s: %s %s", k, row["status"], row["detail"])
-				}
-			}
-			if len(rows) != len(m.keys) {
-				t.Errorf("%d rows for %d assignments", len(rows), len(m.keys))
-			}
-			for _, k := range m.keys {
-				if _, ok := got[k]; !ok {
-					t.Errorf("no row for %s", k)
-				}
-			}
-			seen := m.removalsSeen(t)
-			for k := range seen {
-				if got[k]["status"] != "removed" {
-					t.Errorf("the tenant removed %s, the report says %v", k, got[k])
-				}
-			}
-			if len(seen) != len(m.keys) {
-				t.Errorf("the tenant made %d removals for %d assignments", len(seen), len(m.keys))
-			}
-			if n := m.left(); n != 0 {
-				t.Errorf("%d assignments left in the tenant", n)
-			}
-			if _, err := report.ReadItems(dir); err != nil {
-				t.Errorf("the journal does not read back: %v", err)
-			}
-			confirmed := 0
-			for _, row := range rows {
-				if strings.Contains(row["detail"], "confirmed absent on rerun") {
-					confirmed++
-				}
-			}
-			t.Logf("the killed run made %d of %d removals, %d of them unrecorded (confirmed absent on rerun); journal torn: %v",
-				killedRun, len(m.keys), confirmed, torn)
+			newMixed(t, *stressSeed, principals, latency).killNineAndRerun(t, env, at, nil, tear)
 		})
 	}
 }
