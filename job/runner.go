@@ -495,9 +495,12 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 			}
 			seen[k] = true
 			holds[pr.ID]++
+			// The tenant beats the journal: an assignment listed again is
+			// held, whatever an earlier row (or a forged one) says of it.
+			// Its row starts afresh, so that its time says when it was
+			// last acted on.
 			if prev, ok := p.prev[k]; ok && prev.State.Done() {
-				p.put(prev)
-				continue
+				delete(p.prev, k)
 			}
 			switch {
 			case pr.skip != "":
