@@ -61,3 +61,49 @@ func TestRerunThatFindsItGoneKeepsTheEarlierRow(t *testing.T) {
 		t.Errorf("rows %+v, want the earlier row as it was", res.Items)
 	}
 }
+
+// lingering lists assignments that are gone (PIM lists revoked entries for
+// a while): their removal answers already-absent.
+type lingering struct {
+	*fakeSource
+	gone map[string]bool
+}
+
+func (s lingering) Remove(ctx context.Context, a Assignment) (Outcome, error) {
+	if s.gone[a.ID] {
+		s.mu.Lock()
+		s.removed = append(s.removed, a.ID)
+		s.mu.Unlock()
+		return Outcome{State: AlreadyAbsent, Detail: "HTTP 400 RoleAssignmentDoesNotExist"}, nil
+	}
+	return s.fakeSource.Remove(ctx, a)
+}
+
+// An assignment listed again whose removal finds it gone keeps the earlier
+// row, in the report and in the journal, so that the rerun is byte-identical.
+func TestRelistedButGoneKeepsTheEarlierRow(t *testing.T) {
+	prev := Item{PrincipalID: alice, Source: "directory", AssignmentID: "revoked", RoleDefinitionID: "role", Scope: "/",
+		State: Removed, Detail: "eligible", UpdatedAt: day1, Attempts: 1, Line: 2}
+	src := lingering{&fakeSource{held: map[string][]string{alice: {"revoked"}}}, map[string]bool{"revoked": true}}
+	rec := &fakeRecorder{}
+	r := newRunner(src.fakeSource, rec, day2)
+	r.Sources = []Source{src}
+	r.Previous = []Item{prev}
+	res, err := r.Run(context.Background(), []Entry{{Line: 2, PrincipalID: alice}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(src.removed, []string{"revoked"}) {
+		t.Errorf("removals sent %v, want the listed one", src.removed)
+	}
+	if len(res.Items) != 1 || !sameRow(res.Items[0], prev) {
+		t.Errorf("rows %+v, want the earlier row %+v", res.Items, prev)
+	}
+	if len(rec.outcomes) != 1 || !sameRow(rec.outcomes[0], prev) {
+		t.Errorf("journaled %+v, want the earlier row", rec.outcomes)
+	}
+}
+
+func sameRow(a, b Item) bool {
+	return a.Key() == b.Key() && a.State == b.State && a.Detail == b.Detail && a.Attempts == b.Attempts && a.UpdatedAt.Equal(b.UpdatedAt)
+}
