@@ -226,7 +226,7 @@ type plan struct {
 	// relisted holds the earlier rows, done, of assignments listed again.
 	relisted map[Key]Item
 	mu       sync.Mutex
-	items  map[Key]*Item
+	items    map[Key]*Item
 }
 
 // put adds or replaces an item, keeping the time of the previous run's row
