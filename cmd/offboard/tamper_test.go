@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/report"
@@ -418,4 +419,68 @@ func TestOpenRegularRefusesLinkAndFIFO(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = f.Close()
+}
+
+// Finding 5: the job ignored SIGTERM while it waited on its input. An
+// input that never ends (a pipe whose writer stays) no longer holds it:
+// SIGTERM stops it with exit 4, having done nothing.
+func TestSIGTERMHonouredWhileReadingInput(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 190})
+	fifo := filepath.Join(t.TempDir(), "in.csv")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A writer that never writes nor closes: opened read-write, which
+	// does not wait for a reader.
+	w, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	cmd := tn.command(t, nil, "run", "--input", fifo, "--report", t.TempDir())
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	// Once the job holds the FIFO open, it is reading it (its signal
+	// handling was set up before).
+	for !holds(cmd.Process.Pid, fifo) {
+		select {
+		case <-exited:
+			t.Fatalf("the job exited before reading its input:\n%s", stderr.String())
+		default:
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit code %d, want %d\n%s", code, exitInterrupted, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted while reading the input") {
+		t.Errorf("stderr does not say why:\n%s", stderr.String())
+	}
+	if len(tn.Requests()) != 0 {
+		t.Errorf("the interrupted job sent %d requests", len(tn.Requests()))
+	}
+}
+
+// holds reports whether process pid has path open.
+func holds(pid int, path string) bool {
+	dir := filepath.Join("/proc", itoa(pid), "fd")
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if target, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && target == path {
+			return true
+		}
+	}
+	return false
 }
