@@ -367,3 +367,33 @@ func FuzzSignedJournalTail(f *testing.F) {
 		}
 	})
 }
+
+// A restore's own journal is authenticated too: a line forged into
+// restore.jsonl stops the next restore.
+func TestForgedRestoreJournalLineIsRefused(t *testing.T) {
+	dir := signedRun(t)
+	r, err := OpenRestore(dir, signedInfo(t, "restore-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Plan([]job.Item{item("p1", "directory", "a1", job.Planned)}); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, r)
+	path := filepath.Join(dir, restoreFiles.journal)
+	good, _ := os.ReadFile(path)
+	forged := `{"type":"outcome","principal_id":"p1","source":"directory","assignment_id":"a1","line":2,"state":"restored"}` + "\n"
+	if err := os.WriteFile(path, append(good, forged...), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	for _, trust := range []bool{false, true} {
+		info := signedInfo(t, "restore-2")
+		info.TrustUnsigned = trust
+		if d, err := OpenRestore(dir, info); !errors.Is(err, ErrTampered) || !strings.Contains(err.Error(), path) {
+			if d != nil {
+				_ = d.Close()
+			}
+			t.Errorf("OpenRestore (trust %v): %v, want ErrTampered naming %s", trust, err, path)
+		}
+	}
+}
