@@ -79,19 +79,28 @@ func outside(keyPath, reportSpec string) error {
 	if err != nil {
 		return err
 	}
-	if r, err := filepath.EvalSymlinks(rep); err == nil {
-		rep = r
-	}
-	key := keyPath
-	if d, err := filepath.EvalSymlinks(filepath.Dir(keyPath)); err == nil {
-		key = filepath.Join(d, filepath.Base(keyPath))
-	}
-	rel, err := filepath.Rel(rep, key)
+	rel, err := filepath.Rel(resolved(rep), resolved(keyPath))
 	if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return fmt.Errorf("the journal key file %s is inside the report location %s, whose writers must not hold it: "+
 			"set %s, or %s to a path elsewhere", keyPath, reportSpec, journalKeyEnv, journalKeyFileEnv)
 	}
 	return nil
+}
+
+// resolved returns the absolute path p with the links of its longest
+// existing ancestor resolved, so that two spellings of one place compare
+// equal before either exists.
+func resolved(p string) string {
+	rest := ""
+	for dir := p; ; dir = filepath.Dir(dir) {
+		if r, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(r, rest)
+		}
+		if filepath.Dir(dir) == dir {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+	}
 }
 
 // readOrCreateKeyFile reads the key file at path, or creates it with 32

@@ -484,3 +484,31 @@ func holds(pid int, path string) bool {
 	}
 	return false
 }
+
+// A key file is inside the report location however the two are spelled:
+// through a link, or before either exists.
+func TestKeyFileInsideReportLocationRefused(t *testing.T) {
+	root := t.TempDir()
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(root, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ key, report string }{
+		{filepath.Join(root, "reports", "k", "journal.key"), filepath.Join(root, "reports")},
+		{filepath.Join(link, "reports", "journal.key"), filepath.Join(root, "reports")},
+		{filepath.Join(root, "reports", "journal.key"), filepath.Join(link, "reports")},
+		{filepath.Join(root, "journal.key"), root},
+	} {
+		if err := outside(tc.key, tc.report); err == nil {
+			t.Errorf("key %s accepted inside report %s", tc.key, tc.report)
+		}
+	}
+	for _, tc := range []struct{ key, report string }{
+		{filepath.Join(root, "config", "journal.key"), filepath.Join(root, "reports")},
+		{filepath.Join(root, "reports-key"), filepath.Join(root, "reports")},
+	} {
+		if err := outside(tc.key, tc.report); err != nil {
+			t.Errorf("key %s refused beside report %s: %v", tc.key, tc.report, err)
+		}
+	}
+}
