@@ -43,6 +43,10 @@ param maxRemovals int = 1000
 
 @description('E-mail address told when an execution of the job fails (any exit code but 0: rows failed or invalid, a guard, an interruption, a crash).')
 param alertEmail string
+@description('OFFBOARD_JOURNAL_KEY: the key that authenticates the journal and summaries (at least 32 characters; openssl rand -base64 32). Whoever can write the reports container must not know it. Keep it: without it, restore refuses the reports written under it.')
+@secure()
+@minLength(32)
+param journalKey string
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${name}-id'
@@ -118,6 +122,10 @@ resource env 'Microsoft.App/managedEnvironments@2024-03-01' = {
 // incoming with the account's connection string, kept as a secret of the
 // job; the job itself never sees it.
 var scalerSecret = 'storage-connection'
+// The journal key, a secret of the job given to the container as
+// OFFBOARD_JOURNAL_KEY (secretRef): it is in no plain setting, and the
+// reports container's writers do not hold it.
+var journalKeySecret = 'journal-key'
 var storageConnection = 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}'
 
 resource job 'Microsoft.App/jobs@2024-03-01' = {
@@ -161,7 +169,8 @@ resource job 'Microsoft.App/jobs@2024-03-01' = {
           ]
         }
       } : null
-      secrets: trigger == 'Event' ? [ { name: scalerSecret, value: storageConnection } ] : []
+      secrets: concat([ { name: journalKeySecret, value: journalKey } ],
+        trigger == 'Event' ? [ { name: scalerSecret, value: storageConnection } ] : [])
       replicaTimeout: replicaTimeout
       // Reruns are the job's own business: a rerun into the same report
       // directory finishes what a failed run left.
@@ -185,6 +194,8 @@ resource job 'Microsoft.App/jobs@2024-03-01' = {
             { name: 'OFFBOARD_PROTECT', value: protect }
             { name: 'OFFBOARD_MAX_REMOVALS', value: string(maxRemovals) }
             { name: 'OFFBOARD_LOG_FORMAT', value: 'json' }
+            // Authenticates journal lines and summaries (SECURITY.md).
+            { name: 'OFFBOARD_JOURNAL_KEY', secretRef: journalKeySecret }
             // The run's own deadline, five minutes before the platform's:
             // it stops starting removals, leaves what was cut off planned,
             // writes the report and exits 4, so the rerun knows where it

@@ -152,13 +152,16 @@ func (r *Restore) Run(ctx context.Context, removed []Item) (Result, error) {
 				held: map[string][]Assignment{}, references: map[Key]string{}, unconfirmed: map[Key]bool{}}
 			sources[it.Source] = src
 		}
-		src.held[it.PrincipalID] = append(src.held[it.PrincipalID], Assignment{
-			Source: it.Source, ID: it.AssignmentID, PrincipalID: it.PrincipalID,
-			RoleDefinitionID: it.RoleDefinitionID, Scope: it.Scope, Raw: it.Raw,
-		})
 		src.references[k] = it.Reference
 		p, ok := prev[k]
 		if !ok || !p.State.Done() {
+			// What an earlier restore finished is not listed: the Runner
+			// plans again whatever a listing returns, and keeps the
+			// earlier row of what it does not.
+			src.held[it.PrincipalID] = append(src.held[it.PrincipalID], Assignment{
+				Source: it.Source, ID: it.AssignmentID, PrincipalID: it.PrincipalID,
+				RoleDefinitionID: it.RoleDefinitionID, Scope: it.Scope, Raw: it.Raw,
+			})
 			pending++
 		}
 		src.unconfirmed[k] = ok && p.Unconfirmed

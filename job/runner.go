@@ -147,7 +147,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 	})
 	defer stopGrace()
 
-	p := &plan{runner: r, prev: map[Key]Item{}, items: map[Key]*Item{}, unavailable: &unavailableParts{log: r.Log}}
+	p := &plan{runner: r, prev: map[Key]Item{}, relisted: map[Key]Item{}, items: map[Key]*Item{}, unavailable: &unavailableParts{log: r.Log}}
 	for _, it := range r.Previous {
 		p.prev[it.Key()] = it
 	}
@@ -200,7 +200,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 	if err := r.Recorder.Applying(); err != nil {
 		return Result{}, fmt.Errorf("recording the start of removals: %w", err)
 	}
-	err = r.apply(ctx, reqCtx, pending, p.unavailable)
+	err = r.apply(ctx, reqCtx, pending, p.relisted, p.unavailable)
 	res.interrupted(ctx)
 	res.Items = p.sorted()
 	return res, err
@@ -237,8 +237,10 @@ func (r *Runner) defaults() {
 type plan struct {
 	runner *Runner
 	prev   map[Key]Item
-	mu     sync.Mutex
-	items  map[Key]*Item
+	// relisted holds the earlier rows, done, of assignments listed again.
+	relisted map[Key]Item
+	mu       sync.Mutex
+	items    map[Key]*Item
 	// unavailable gathers the parts the services said cannot exist in
 	// this tenant, from listings and from removals.
 	unavailable *unavailableParts
@@ -680,9 +682,14 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 			}
 			seen[k] = true
 			holds[pr.ID]++
+			// The tenant beats the journal: an assignment listed again is
+			// held, whatever an earlier row (or a forged one) says of it,
+			// and planned again. Its row starts afresh, unless the removal
+			// finds it gone (PIM lists revoked entries for a while): then
+			// the earlier row stays as it was.
 			if prev, ok := p.prev[k]; ok && prev.State.Done() {
-				p.put(prev)
-				continue
+				delete(p.prev, k)
+				p.relisted[k] = prev
 			}
 			switch {
 			case pr.skip != "":
@@ -750,7 +757,7 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 // apply removes the pending items, at most Concurrency at a time, recording
 // each outcome as it arrives. It stops starting new removals when ctx is
 // done or the journal fails.
-func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, unavailable *unavailableParts) error {
+func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, relisted map[Key]Item, unavailable *unavailableParts) error {
 	sources := map[string]Source{}
 	for _, s := range r.Sources {
 		sources[s.Name()] = s
@@ -801,11 +808,16 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, unavailable
 			}
 		}
 		mu.Lock()
-		// The plan's detail says what the assignment is (a group's
-		// name); the outcome's says what happened to it.
-		it.State, it.Detail = out.State, JoinDetail(it.Detail, out.Detail)
-		it.Attempts = attempts
-		it.UpdatedAt = r.Now().UTC()
+		if prev, ok := relisted[it.Key()]; ok && err == nil && (out.State == AlreadyAbsent || out.State == AlreadyPresent) {
+			// Listed again, found gone: the earlier row stands.
+			*it = prev
+		} else {
+			// The plan's detail says what the assignment is (a group's
+			// name); the outcome's says what happened to it.
+			it.State, it.Detail = out.State, JoinDetail(it.Detail, out.Detail)
+			it.Attempts = attempts
+			it.UpdatedAt = r.Now().UTC()
+		}
 		rec := *it
 		mu.Unlock()
 		if err := r.Recorder.Outcome(rec); err != nil {

@@ -3,11 +3,14 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -110,9 +113,17 @@ func keysOf(it job.Item) []string {
 // lineEncoder encodes records as JSON lines into a reusable buffer. HTML
 // characters are kept as they are, so raw payloads stay verbatim (up to
 // insignificant whitespace, which a line cannot hold).
+//
+// With a key, each line is authenticated (auth.go): chain is the MAC of the
+// line before, or the journal's seed.
 type lineEncoder struct {
 	buf bytes.Buffer
 	enc *json.Encoder
+
+	key     *Key
+	chain   []byte
+	scratch bytes.Buffer
+	senc    *json.Encoder
 }
 
 func newLineEncoder() *lineEncoder {
@@ -122,12 +133,29 @@ func newLineEncoder() *lineEncoder {
 	return e
 }
 
+// signing makes the encoder authenticate every line under key, chained
+// from chain.
+func (e *lineEncoder) signing(key *Key, chain []byte) {
+	e.key, e.chain = key, chain
+	e.senc = json.NewEncoder(&e.scratch)
+	e.senc.SetEscapeHTML(false)
+}
+
 // encode appends v and a newline. The records hold only strings, numbers,
 // booleans and raw JSON checked beforehand, so encoding cannot fail.
 func (e *lineEncoder) encode(v any) {
-	if err := e.enc.Encode(v); err != nil {
+	if e.key == nil {
+		if err := e.enc.Encode(v); err != nil {
+			panic(fmt.Sprintf("report: encode journal record: %v", err))
+		}
+		return
+	}
+	e.scratch.Reset()
+	if err := e.senc.Encode(v); err != nil {
 		panic(fmt.Sprintf("report: encode journal record: %v", err))
 	}
+	b := e.scratch.Bytes()
+	e.chain = e.key.signLine(&e.buf, e.chain, b[:len(b)-1])
 }
 
 func (e *lineEncoder) bytes() []byte { return e.buf.Bytes() }
@@ -148,6 +176,10 @@ func parseTime(s string) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, s)
 }
 
+// errTamperedLine is what a journal line that is not authentic wraps: a
+// tampered journal is a corrupt report directory too.
+var errTamperedLine = fmt.Errorf("%w: %w", ErrTampered, ErrCorrupt)
+
 // journalState is the journal replayed.
 type journalState struct {
 	runs    []runRecord
@@ -155,6 +187,26 @@ type journalState struct {
 	entries map[job.Key]*entry
 	good    int64  // bytes up to the end of the last good line
 	torn    string // non-empty: the last line was dropped, and why
+
+	// key verifies the lines that carry a MAC; nil reads them unverified
+	// (ReadItems, for tools and tests).
+	key *Key
+	// seed digests the unauthenticated lines before the first
+	// authenticated one; chain is the MAC of the last good line, nil
+	// before the first authenticated one.
+	seed  hash.Hash
+	chain []byte
+	// signed and unsigned count the good lines with and without a MAC;
+	// firstUnsigned is the number of the first without.
+	signed, unsigned, firstUnsigned int
+}
+
+// next is what the line after the last good one chains from.
+func (st *journalState) next() []byte {
+	if st.chain != nil {
+		return st.chain
+	}
+	return st.seed.Sum(nil)
 }
 
 type entry struct {
@@ -165,9 +217,9 @@ type entry struct {
 
 // loadJournal reads and replays the journal at path. The error wraps
 // fs.ErrNotExist when there is none, with an empty state.
-func loadJournal(path string) (*journalState, error) {
-	st := &journalState{entries: map[job.Key]*entry{}}
-	f, err := os.Open(path)
+func loadJournal(path string, key *Key) (*journalState, error) {
+	st := &journalState{entries: map[job.Key]*entry{}, key: key, seed: newChainSeed(filepath.Base(path))}
+	f, err := openNoFollow(path, os.O_RDONLY, 0)
 	if err != nil {
 		return st, fmt.Errorf("report: open journal: %w", err)
 	}
@@ -181,6 +233,9 @@ func loadJournal(path string) (*journalState, error) {
 // read replays r. A last line that is torn (no newline, or not JSON) is
 // dropped and noted in st.torn; any other bad line is ErrCorrupt.
 func (st *journalState) read(r io.Reader, path string) error {
+	if st.seed == nil {
+		st.seed = newChainSeed(filepath.Base(path))
+	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	badLine := 0 // a line that is not JSON: fine only if it is the last
 	for n := 1; ; n++ {
@@ -199,13 +254,38 @@ func (st *journalState) read(r io.Reader, path string) error {
 			break
 		}
 		var rec anyRecord
-		if err := json.Unmarshal(b, &rec); err != nil {
-			var syn *json.SyntaxError
-			if errors.As(err, &syn) {
-				badLine = n
-				continue
+		if body, mac, signed := splitLine(b); signed {
+			// A complete line with a MAC that does not verify is not a
+			// torn write: someone else wrote it.
+			if st.key != nil && !hmac.Equal(mac, st.key.lineMAC(st.next(), body)) {
+				return fmt.Errorf("report: %s line %d: its mac does not verify (altered, forged, moved, or written under another key): %w",
+					path, n, errTamperedLine)
 			}
-			return fmt.Errorf("report: %s line %d: %v: %w", path, n, err, ErrCorrupt)
+			if err := json.Unmarshal(body, &rec); err != nil {
+				return fmt.Errorf("report: %s line %d: %v: %w", path, n, err, ErrCorrupt)
+			}
+			st.chain = mac
+			st.signed++
+		} else {
+			if err := json.Unmarshal(b, &rec); err != nil {
+				var syn *json.SyntaxError
+				if errors.As(err, &syn) {
+					badLine = n
+					continue
+				}
+				return fmt.Errorf("report: %s line %d: %v: %w", path, n, err, ErrCorrupt)
+			}
+			switch {
+			case bytes.Contains(b, []byte(`"mac"`)) && hasMACField(b):
+				return fmt.Errorf("report: %s line %d: its mac is not where the job writes it: %w", path, n, errTamperedLine)
+			case st.signed > 0:
+				return fmt.Errorf("report: %s line %d carries no MAC after authenticated lines: %w", path, n, errTamperedLine)
+			}
+			st.seed.Write(b)
+			st.unsigned++
+			if st.firstUnsigned == 0 {
+				st.firstUnsigned = n
+			}
 		}
 		if err := st.apply(&rec); err != nil {
 			return fmt.Errorf("report: %s line %d: %v: %w", path, n, err, ErrCorrupt)

@@ -4,6 +4,7 @@ package report
 
 import (
 	"errors"
+	"fmt"
 	"os"
 )
 
@@ -16,3 +17,12 @@ func lockDir(string) (*os.File, error) { return nil, errNoLock }
 func unlockDir(*os.File) error { return errNoLock }
 
 func writable(string) error { return nil }
+
+// openNoFollow opens path, refusing a symbolic link in its last element
+// (checked, then opened: this system has no O_NOFOLLOW).
+func openNoFollow(path string, flag int, perm os.FileMode) (*os.File, error) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return nil, fmt.Errorf("%s is a symbolic link, which the job does not follow in a report location: %w", path, ErrTampered)
+	}
+	return os.OpenFile(path, flag, perm)
+}

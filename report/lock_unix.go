@@ -14,7 +14,7 @@ import (
 // never blocks the next one. flock belongs to the open file description, so
 // a second open in the same process is refused too.
 func lockDir(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, filePerm)
+	f, err := openNoFollow(path, os.O_RDWR|os.O_CREATE, filePerm)
 	if err != nil {
 		return nil, fmt.Errorf("report: open lock: %w", err)
 	}
@@ -47,4 +47,15 @@ func unlockDir(f *os.File) error {
 func writable(dir string) error {
 	const wOK = 0x2 // access(2)'s W_OK
 	return syscall.Access(dir, wOK)
+}
+
+// openNoFollow opens path, refusing a symbolic link in its last element:
+// whoever can write the report location must not make the job write
+// through a link to a file elsewhere.
+func openNoFollow(path string, flag int, perm os.FileMode) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW, perm)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s is a symbolic link, which the job does not follow in a report location: %w", path, ErrTampered)
+	}
+	return f, err
 }

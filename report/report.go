@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -67,6 +68,14 @@ type RunInfo struct {
 	ID        string
 	StartedAt time.Time
 	DryRun    bool
+	// Key authenticates the records the run reads and writes (auth.go).
+	// Without one, records are written and read unauthenticated, as
+	// before issue 18: for tests of the format only; the command always
+	// gives one.
+	Key *Key
+	// TrustUnsigned lets a restore read a run's records written before
+	// records were authenticated (restore --trust-unsigned).
+	TrustUnsigned bool
 }
 
 // Dir is an open, locked report directory. It records the run's journal
@@ -77,6 +86,7 @@ type Dir struct {
 	files    files
 	input    string // the sha256 of the input the directory belongs to
 	lock     *os.File
+	key      *Key
 	prev     []job.Item
 	runItems []job.Item // a restore's: the run's items
 	warnings []string
@@ -130,14 +140,66 @@ func Open(dir string, inputSHA256 string, run RunInfo) (_ *Dir, err error) {
 	})
 }
 
+// unsigned refuses, unless trusted, a journal with lines that carry no
+// MAC (a restore's).
+func unsigned(path string, st *journalState, trusted bool) error {
+	if st.unsigned == 0 || trusted {
+		return nil
+	}
+	return fmt.Errorf("report: %s line %d carries no MAC: it was written before records were authenticated, or by someone else than the job: %w",
+		path, st.firstUnsigned, ErrUnsigned)
+}
+
+// checkSummary refuses a summary that does not verify, and one without a
+// MAC in a directory whose journal never held a line without one (it was
+// never written unauthenticated).
+func checkSummary(dir, name string, st *journalState, key *Key) error {
+	path := filepath.Join(dir, name)
+	f, err := openNoFollow(path, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSummary+1))
+	if err != nil {
+		return fmt.Errorf("report: read %s: %w", path, err)
+	}
+	_, err = key.verifySummary(name, b)
+	switch {
+	case err == nil, errors.Is(err, ErrUnsigned) && st.unsigned > 0:
+		return nil
+	case errors.Is(err, ErrUnsigned):
+		return fmt.Errorf("report: %s carries no MAC, and the directory was never written unauthenticated: %w", path, ErrTampered)
+	}
+	return fmt.Errorf("report: %s: %w", dir, err)
+}
+
 // begin replays the journal of fl in dir, which the caller holds locked
 // with lock, lets check refuse it, then records the start of a run in it.
 func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo, check func(*journalState) error) (_ *Dir, err error) {
 	jpath := filepath.Join(dir, fl.journal)
-	st, err := loadJournal(jpath)
+	st, err := loadJournal(jpath, run.Key)
 	created := errors.Is(err, fs.ErrNotExist)
 	if err != nil && !created {
 		return nil, err
+	}
+	var warnings []string
+	if run.Key == nil {
+		if st.signed > 0 {
+			return nil, fmt.Errorf("report: %s is authenticated, and no key was given to read it", jpath)
+		}
+	} else {
+		if err := checkSummary(dir, fl.summary, st, run.Key); err != nil {
+			return nil, err
+		}
+		if st.unsigned > 0 {
+			warnings = append(warnings, fmt.Sprintf("%s: lines %d to %d were written before records were authenticated: "+
+				"the run reads them (what the tenant still holds is planned again whatever they say); restore needs --trust-unsigned",
+				jpath, st.firstUnsigned, st.firstUnsigned+st.unsigned-1))
+		}
 	}
 	if check != nil {
 		if err := check(st); err != nil {
@@ -146,7 +208,7 @@ func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo,
 	}
 
 	// Every check has passed: from here on the directory changes.
-	f, err := os.OpenFile(jpath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, filePerm)
+	f, err := openNoFollow(jpath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, filePerm)
 	if err != nil {
 		return nil, fmt.Errorf("report: open journal: %w", err)
 	}
@@ -155,7 +217,6 @@ func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo,
 			_ = f.Close()
 		}
 	}()
-	var warnings []string
 	if st.torn != "" {
 		if err := f.Truncate(st.good); err != nil {
 			return nil, fmt.Errorf("report: truncate torn journal: %w", err)
@@ -163,6 +224,9 @@ func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo,
 		warnings = append(warnings, st.torn)
 	}
 	enc := newLineEncoder()
+	if run.Key != nil {
+		enc.signing(run.Key, st.next())
+	}
 	enc.encode(runRecord{
 		Type:        "run",
 		RunID:       run.ID,
@@ -189,6 +253,7 @@ func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo,
 		files:    fl,
 		input:    inputSHA256,
 		lock:     lock,
+		key:      run.Key,
 		prev:     st.items(),
 		warnings: warnings,
 		journal:  f,
@@ -416,9 +481,30 @@ func (d *Dir) Close() error {
 // returns every item as it stands, sorted as the report lists them. A torn
 // last line is ignored. The error wraps fs.ErrNotExist when dir has no
 // journal.
+//
+// ReadItems does not verify the records (it is for tools and tests): a
+// command that acts on them uses ReadRunItems.
 func ReadItems(dir string) ([]job.Item, error) {
-	st, err := loadJournal(filepath.Join(dir, journalName))
+	st, err := loadJournal(filepath.Join(dir, journalName), nil)
 	if err != nil {
+		return nil, err
+	}
+	return st.items(), nil
+}
+
+// ReadRunItems is ReadItems for a command that acts on the items: every
+// line must verify under key; lines without a MAC (written before records
+// were authenticated) are refused with ErrUnsigned unless trustUnsigned.
+func ReadRunItems(dir string, key *Key, trustUnsigned bool) ([]job.Item, error) {
+	if key == nil {
+		return nil, errors.New("report: no key to verify the journal with")
+	}
+	path := filepath.Join(dir, journalName)
+	st, err := loadJournal(path, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := unsigned(path, st, trustUnsigned); err != nil {
 		return nil, err
 	}
 	return st.items(), nil

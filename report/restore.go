@@ -50,14 +50,21 @@ func OpenRestore(dir string, run RunInfo) (_ *Dir, err error) {
 			_ = unlockDir(lock)
 		}
 	}()
-	runs, err := loadJournal(jpath)
+	runs, err := loadJournal(jpath, run.Key)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || err == nil && len(runs.runs) == 0:
 		return nil, fmt.Errorf("report: %s holds no run in %s: %w", dir, journalName, ErrNoJournal)
 	case err != nil:
 		return nil, err
 	}
-	d, err := begin(dir, lock, restoreFiles, runs.runs[0].InputSHA256, run, nil)
+	// Without a key (tests of the format) nothing is authenticated.
+	trusted := run.TrustUnsigned || run.Key == nil
+	if err := unsigned(jpath, runs, trusted); err != nil {
+		return nil, err
+	}
+	d, err := begin(dir, lock, restoreFiles, runs.runs[0].InputSHA256, run, func(st *journalState) error {
+		return unsigned(filepath.Join(dir, restoreFiles.journal), st, trusted)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -46,15 +46,46 @@ func (d *Dir) WriteSummary(s Summary) error {
 	if err != nil {
 		return fmt.Errorf("report: encode summary: %w", err)
 	}
-	b = append(b, '\n')
+	if d.key != nil {
+		b = d.key.signSummary(d.files.summary, b)
+	} else {
+		b = append(b, '\n')
+	}
 	return writeAtomic(d.path, d.files.summary, func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	})
 }
 
-// ReadSummary reads dir's summary.json. The error wraps fs.ErrNotExist when
-// there is none, and ErrCorrupt when it is not a summary.
+// maxSummary bounds what is read of a summary: the job's are a few hundred
+// bytes.
+const maxSummary = 1 << 20
+
+// ReadAuthenticSummary reads dir's summary.json and returns it only when
+// it verifies under key (see ParseSummary). The error wraps fs.ErrNotExist
+// when there is none.
+func ReadAuthenticSummary(dir string, key *Key) (Summary, error) {
+	path := filepath.Join(dir, summaryName)
+	f, err := openNoFollow(path, os.O_RDONLY, 0)
+	if err != nil {
+		return Summary{}, fmt.Errorf("report: read summary: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSummary+1))
+	if err != nil {
+		return Summary{}, fmt.Errorf("report: read summary: %w", err)
+	}
+	s, err := ParseSummary(summaryName, b, key)
+	if err != nil {
+		return Summary{}, fmt.Errorf("%w (in %s)", err, dir)
+	}
+	return s, nil
+}
+
+// ReadSummary reads dir's summary.json without verifying it (for tools,
+// tests and ownership checks: a command that acts on a summary uses
+// ReadAuthenticSummary). The error wraps fs.ErrNotExist when there is
+// none, and ErrCorrupt when it is not a summary.
 func ReadSummary(dir string) (Summary, error) {
 	path := filepath.Join(dir, summaryName)
 	b, err := os.ReadFile(path)

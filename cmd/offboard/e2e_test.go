@@ -162,7 +162,10 @@ func (tn *tenant) command(t *testing.T, env []string, args ...string) *exec.Cmd 
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	base := []string{asMain + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
-		"OFFBOARD_STATIC_TOKEN=" + tn.Token(), "OFFBOARD_GRAPH_ENDPOINT=" + tn.url}
+		"OFFBOARD_STATIC_TOKEN=" + tn.Token(), "OFFBOARD_GRAPH_ENDPOINT=" + tn.url,
+		// Every run and restore of a test shares one journal key (HOME,
+		// where a key file would be, is new for each).
+		journalKeyEnv + "=" + testJournalKey}
 	cmd.Env = append(base, env...)
 	return cmd
 }
@@ -993,8 +996,9 @@ func TestPIMAndGroupsSources(t *testing.T) {
 		}
 	}
 
-	// The revoked eligibility lingers in PIM's listing: the rerun keeps
-	// its row and sends nothing.
+	// The revoked eligibility lingers in PIM's listing: the tenant beats
+	// the journal (issue 18), so the rerun asks its removal again, finds
+	// it gone, keeps its row, and sends nothing else.
 	before, _ := os.ReadFile(filepath.Join(dir, "report.csv"))
 	tn.ResetRequests()
 	wantCode(t, tn.offboard(t, nil, "run", "--input", input, "--report", dir), 0)
@@ -1002,8 +1006,10 @@ func TestPIMAndGroupsSources(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Errorf("the rerun changed report.csv:\n%s\n---\n%s", before, after)
 	}
-	if w := tn.writes(); len(w) != 0 {
-		t.Errorf("the rerun sent %s %s", w[0].Method, w[0].Path)
+	for _, w := range tn.writes() {
+		if !strings.HasSuffix(w.Path, "/roleEligibilityScheduleRequests") || !strings.Contains(string(w.Body), "adminRemove") {
+			t.Errorf("the rerun sent %s %s", w.Method, w.Path)
+		}
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"go.uber.org/zap"
 
@@ -56,7 +56,7 @@ func (j *jobRun) readInputAt(ctx context.Context, spec string) ([]byte, error) {
 		return nil, err
 	}
 	if !isBlob {
-		return readInput(spec, j.io.in)
+		return readInput(ctx, spec, j.io.in, j.dropped)
 	}
 	store, err := j.blobStore(loc)
 	if err != nil {
@@ -258,14 +258,16 @@ func (l *reportLocation) Close() error {
 	return err
 }
 
-// readSummaryAt reads the summary of a report location, if it has one.
+// readSummaryAt reads the summary of a report location, if it has one
+// that verifies under the journal key: a summary anyone else wrote is no
+// summary (the run that follows refuses a forged one).
 func (j *jobRun) readSummaryAt(ctx context.Context, spec string) (report.Summary, bool) {
 	loc, isBlob, err := blob.Parse(spec)
 	if err != nil {
 		return report.Summary{}, false
 	}
 	if !isBlob {
-		s, err := report.ReadSummary(spec)
+		s, err := report.ReadAuthenticSummary(spec, j.key)
 		return s, err == nil
 	}
 	store, err := j.blobStore(loc)
@@ -273,11 +275,11 @@ func (j *jobRun) readSummaryAt(ctx context.Context, spec string) (report.Summary
 		return report.Summary{}, false
 	}
 	data, err := store.Read(ctx, loc.Join(summaryName).Path, 1<<20)
-	var s report.Summary
-	if err != nil || json.Unmarshal(data, &s) != nil {
+	if err != nil {
 		return report.Summary{}, false
 	}
-	return s, true
+	s, err := report.ParseSummary(summaryName, data, j.key)
+	return s, err == nil
 }
 
 // dropFile is one CSV of a drop folder.
@@ -285,6 +287,22 @@ type dropFile struct {
 	spec     string // path or blob URL
 	name     string // file name without .csv
 	modified time.Time
+	refused  string // why the file is not read, if it is not
+}
+
+// dropNameProblem says why a drop-folder file's name (without .csv) cannot
+// name a report location under the report root: a name of dots would be
+// the root or its parent, a separator another place.
+func dropNameProblem(name string) string {
+	switch {
+	case strings.Trim(name, ".") == "":
+		return "its name without .csv is empty or only dots"
+	case strings.ContainsAny(name, `/\`):
+		return "its name holds a path separator"
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return "its name holds a control character"
+	}
+	return ""
 }
 
 // dropFolder lists the CSVs of a drop folder, oldest first; ok is false
@@ -310,7 +328,8 @@ func (j *jobRun) dropFolder(ctx context.Context, spec string) (files []dropFile,
 			base := o.Name[strings.LastIndex(o.Name, "/")+1:]
 			u := loc
 			u.Path = o.Name
-			files = append(files, dropFile{spec: u.String(), name: strings.TrimSuffix(base, filepath.Ext(base)), modified: o.Modified})
+			name := strings.TrimSuffix(base, filepath.Ext(base))
+			files = append(files, dropFile{spec: u.String(), name: name, modified: o.Modified, refused: dropNameProblem(name)})
 		}
 		return files, true, nil
 	}
@@ -329,11 +348,16 @@ func (j *jobRun) dropFolder(ctx context.Context, spec string) (files []dropFile,
 		if e.IsDir() || !strings.EqualFold(filepath.Ext(e.Name()), ".csv") {
 			continue
 		}
-		info, err := e.Info()
+		info, err := e.Info() // of the entry itself: a link is not followed
 		if err != nil {
 			return nil, true, err
 		}
-		files = append(files, dropFile{spec: filepath.Join(spec, e.Name()), name: strings.TrimSuffix(e.Name(), filepath.Ext(e.Name())), modified: info.ModTime()})
+		name := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
+		f := dropFile{spec: filepath.Join(spec, e.Name()), name: name, modified: info.ModTime(), refused: dropNameProblem(name)}
+		if f.refused == "" && !info.Mode().IsRegular() {
+			f.refused = fmt.Sprintf("it is not a regular file (%s): a link, a FIFO or a device is not read", info.Mode().Type())
+		}
+		files = append(files, f)
 	}
 	slices.SortFunc(files, func(a, b dropFile) int {
 		if c := a.modified.Compare(b.modified); c != 0 {
@@ -362,15 +386,47 @@ func (j *jobRun) runFolder(ctx context.Context, files []dropFile) int {
 		if ctx.Err() != nil {
 			return exitInterrupted
 		}
+		if f.refused != "" {
+			j.log.Error("drop-folder file refused: it is left where it is", zap.String("input", f.spec), zap.String("reason", f.refused))
+			worst = max(worst, exitUsage)
+			continue
+		}
 		sub := *j
 		sub.cfg.Input, sub.cfg.Report = f.spec, joinReport(j.cfg.Report, f.name)
-		if j.finishedCleanly(ctx, sub.cfg.Input, sub.cfg.Report) {
+		_, isBlob, _ := blob.Parse(f.spec)
+		sub.dropped = !isBlob
+		if problem := reportDirProblem(sub.cfg.Report); problem != "" {
+			j.log.Error("drop-folder file refused: its report location is not one the job made", zap.String("input", f.spec),
+				zap.String("report", sub.cfg.Report), zap.String("reason", problem))
+			worst = max(worst, exitUsage)
+			continue
+		}
+		if sub.finishedCleanly(ctx, sub.cfg.Input, sub.cfg.Report) {
 			j.log.Info("already finished cleanly: skipped", zap.String("input", f.spec), zap.String("report", sub.cfg.Report))
 			continue
 		}
 		worst = max(worst, sub.run(ctx))
 	}
 	return worst
+}
+
+// reportDirProblem says why the local report location of a drop-folder
+// file cannot be used: something other than a directory is there (a
+// planted link would send the report into another file's directory).
+func reportDirProblem(spec string) string {
+	if _, isBlob, _ := blob.Parse(spec); isBlob {
+		return ""
+	}
+	fi, err := os.Lstat(spec)
+	switch {
+	case err != nil:
+		return "" // none yet: the run makes it
+	case fi.Mode()&os.ModeSymlink != 0:
+		return "it is a symbolic link"
+	case !fi.IsDir():
+		return "it is not a directory"
+	}
+	return ""
 }
 
 // finishedCleanly reports whether a report location holds a finished,

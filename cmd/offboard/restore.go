@@ -24,6 +24,9 @@ type restoreConfig struct {
 	config
 	// Principals are object ids or UPNs; empty means every principal.
 	Principals []string
+	// TrustUnsigned reads a run's records written before records were
+	// authenticated.
+	TrustUnsigned bool
 }
 
 // listFlag is a flag that may be repeated, each value a comma-separated
@@ -54,6 +57,8 @@ func parseRestoreFlags(args []string, env func(string) (string, bool), out io.Wr
 	fs.BoolVar(&c.DryRun, "dry-run", false, "plan only; send no write request")
 	fs.Var(&principals, "principal", "object id or UPN (as the run's report records it) of a principal to restore; "+
 		"repeat it or separate with commas (default: every principal the run removed something from)")
+	fs.BoolVar(&c.TrustUnsigned, "trust-unsigned", false, "read a report written before records were authenticated "+
+		"(its journal lines carry no MAC): only after checking that nobody else wrote it")
 	c.serviceFlags(fs)
 	fs.Lookup("max-removals").Usage = "guard: stop before any change when the restore holds more restorations"
 	if err := parseWithEnv(fs, args, env); err != nil {
@@ -92,14 +97,28 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 	runID := newRunID()
 	log = log.With(zap.String("run_id", runID))
 
-	// Read once before anything happens, so that a wrong directory or
-	// principal changes nothing, and again under the lock.
-	items, err := report.ReadItems(c.Report)
-	if errors.Is(err, fs.ErrNotExist) {
-		log.Error("nothing to restore: the report directory holds no run journal (journal.jsonl)", zap.String("report", c.Report))
+	key, err := keyFor(log, sio.env, c.Report)
+	if err != nil {
 		return exitUsage
 	}
-	if err != nil {
+	// Read once before anything happens, so that a wrong directory or
+	// principal changes nothing, and again under the lock. Only records
+	// the job wrote are acted on: a forged or altered line stops the
+	// restore here.
+	items, err := report.ReadRunItems(c.Report, key, c.TrustUnsigned)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		log.Error("nothing to restore: the report directory holds no run journal (journal.jsonl)", zap.String("report", c.Report))
+		return exitUsage
+	case errors.Is(err, report.ErrTampered):
+		log.Error("the run's journal holds a record the job did not write (forged, altered, or written under another key): nothing is restored",
+			zap.String("report", c.Report), zap.Error(err))
+		return exitUsage
+	case errors.Is(err, report.ErrUnsigned):
+		log.Error("the run's journal was written before records were authenticated: check that nobody else wrote it, then rerun with --trust-unsigned",
+			zap.String("report", c.Report), zap.Error(err))
+		return exitUsage
+	case err != nil:
 		log.Error("the run's journal cannot be read", zap.String("report", c.Report), zap.Error(err))
 		return exitUsage
 	}
@@ -116,7 +135,8 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 		return exitUsage
 	}
 
-	dir, err := report.OpenRestore(c.Report, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun})
+	dir, err := report.OpenRestore(c.Report, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun,
+		Key: key, TrustUnsigned: c.TrustUnsigned})
 	if err != nil {
 		log.Error("the report directory cannot be used", zap.String("report", c.Report), zap.Error(err))
 		return exitUsage
@@ -131,7 +151,7 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 	}
 	selected, _ = job.SelectRemoved(dir.RunItems(), c.Principals)
 
-	j := &jobRun{cfg: c.config, log: log, io: sio, creds: creds, display: disp}
+	j := &jobRun{cfg: c.config, log: log, io: sio, creds: creds, display: disp, key: key}
 	sources, _, _, err := j.services(creds, creds.forAudience(c.GraphEndpoint))
 	if err != nil {
 		log.Error("setting up the services", zap.Error(err))

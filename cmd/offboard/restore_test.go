@@ -402,7 +402,7 @@ func TestRestoreRefusals(t *testing.T) {
 	wantCode(t, tn.offboard(t, nil, "restore"), 2)
 
 	// A run (or restore) holding the directory keeps a restore out.
-	held, err := report.Open(dir, readSummary(t, dir).InputSHA256, report.RunInfo{ID: "held"})
+	held, err := report.Open(dir, readSummary(t, dir).InputSHA256, report.RunInfo{ID: "held", Key: e2eKey(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/arm"
+	"github.com/offboard/offboard/job/blob"
 	"github.com/offboard/offboard/job/csvinput"
 	"github.com/offboard/offboard/job/graph"
 	"github.com/offboard/offboard/job/transport"
@@ -47,16 +48,28 @@ func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
 	log, disp := newOutput(&c, sio.err, false)
 	defer func() { _ = log.Sync() }()
 	defer disp.stop() // what was written last is shown
+	// A location with a query (a SAS URL) is refused here, before any log
+	// line could repeat it.
+	for _, spec := range []string{c.Input, c.Report} {
+		if _, _, err := blob.Parse(spec); err != nil {
+			log.Error("the location cannot be used", zap.Error(err))
+			return exitUsage
+		}
+	}
 	creds, err := newCredentials(c, sio.env)
 	if err != nil {
 		log.Error("authentication is not configured", zap.Error(err))
 		return exitUsage
 	}
-	j := &jobRun{cfg: c, log: log, io: sio, creds: creds, display: disp}
+	key, err := keyFor(log, sio.env, c.Report)
+	if err != nil {
+		return exitUsage
+	}
+	j := &jobRun{cfg: c, log: log, io: sio, creds: creds, display: disp, key: key}
 	files, folder, err := j.dropFolder(ctx, c.Input)
 	switch {
 	case err != nil:
-		log.Error("the drop folder cannot be listed", zap.String("input", c.Input), zap.Error(err))
+		log.Error("the drop folder cannot be listed", zap.Error(err))
 		return exitUsage
 	case folder:
 		return j.runFolder(ctx, files)
@@ -72,6 +85,26 @@ type jobRun struct {
 	creds credentials
 	// display is the terminal's live view; nil when nobody watches.
 	display *display
+	// key authenticates the report location's records.
+	key *report.Key
+	// dropped: the input is a file of a local drop folder, read only when
+	// it is a regular file (not a link, a FIFO, a device).
+	dropped bool
+}
+
+// keyFor loads the journal key for a command working in reportSpec, and logs
+// where it came from; the error is logged.
+func keyFor(log *zap.Logger, env func(string) (string, bool), reportSpec string) (*report.Key, error) {
+	jk, err := loadJournalKey(env, reportSpec)
+	if err != nil {
+		log.Error("the journal key is not usable: records cannot be authenticated", zap.Error(err))
+		return nil, err
+	}
+	if jk.created {
+		log.Warn("created the journal key file: keep it (or set OFFBOARD_JOURNAL_KEY); without it, restore refuses the records written now",
+			zap.String("key_file", jk.source))
+	}
+	return jk.key, nil
 }
 
 func (j *jobRun) run(ctx context.Context) int {
@@ -82,6 +115,10 @@ func (j *jobRun) run(ctx context.Context) int {
 
 	data, err := j.readInputAt(ctx, c.Input)
 	if err != nil {
+		if ctx.Err() != nil {
+			log.Error("interrupted while reading the input: nothing was done", zap.Error(err))
+			return exitInterrupted
+		}
 		log.Error("the input cannot be read", zap.Error(err))
 		return exitUsage
 	}
@@ -106,7 +143,7 @@ func (j *jobRun) run(ctx context.Context) int {
 		}
 	}
 
-	dir, err := j.openReport(ctx, c.Report, inputSHA, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun})
+	dir, err := j.openReport(ctx, c.Report, inputSHA, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun, Key: j.key})
 	if err != nil {
 		log.Error("the report directory cannot be used", zap.String("report", c.Report), zap.Error(err))
 		return exitUsage
@@ -309,12 +346,42 @@ func baseTransport(concurrency int, requestTimeout time.Duration) http.RoundTrip
 	}
 }
 
-// readInput reads the CSV from a path or standard input ("-"), bounded.
-func readInput(path string, stdin io.Reader) ([]byte, error) {
+// readInput reads the CSV from a path or standard input ("-"), bounded;
+// a file of a drop folder (regular) only when it is a regular file. It
+// returns when ctx is done, even while a read blocks (a pipe with no
+// writer): SIGTERM is honoured while the input is read.
+func readInput(ctx context.Context, path string, stdin io.Reader, regular bool) ([]byte, error) {
+	type answer struct {
+		data []byte
+		err  error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		data, err := readInputNow(path, stdin, regular)
+		done <- answer{data, err}
+	}()
+	select {
+	case a := <-done:
+		return a.data, a.err
+	case <-ctx.Done():
+		// The read goes on until the process exits; nothing waits for it.
+		return nil, fmt.Errorf("reading %s: %w", path, ctx.Err())
+	}
+}
+
+func readInputNow(path string, stdin io.Reader, regular bool) ([]byte, error) {
 	var r io.Reader
-	if path == "-" {
+	switch {
+	case path == "-":
 		r = stdin
-	} else {
+	case regular:
+		f, err := openRegular(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	default:
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, err

@@ -118,8 +118,11 @@ func runDemo(ctx context.Context, args []string, sio stdio) int {
 		len(tenant.Groups()), len(tenant.ARMRoleAssignments()), len(sample.ARM.Scopes))
 	fmt.Fprintf(sio.out, "Running: offboard run %s\n\n", strings.Join(runArgs, " "))
 	env := func(name string) (string, bool) {
-		if name == "OFFBOARD_STATIC_TOKEN" {
+		switch name {
+		case "OFFBOARD_STATIC_TOKEN":
 			return tenant.Token(), true
+		case journalKeyEnv, journalKeyFileEnv:
+			return sio.env(name)
 		}
 		return "", false
 	}

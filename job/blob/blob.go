@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -46,10 +47,17 @@ func Parse(raw string) (loc Location, ok bool, err error) {
 	if !strings.HasPrefix(raw, "https://") && !strings.HasPrefix(raw, "http://") {
 		return Location{}, false, nil
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return Location{}, true, fmt.Errorf("%q is not a blob URL without query, fragment or user info", raw)
+	// A query is where a SAS signature travels: refused, and never
+	// repeated in an error, which a log would keep.
+	shown := raw
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		shown = raw[:i]
 	}
+	u, err := url.Parse(raw)
+	if err != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
+		return Location{}, true, fmt.Errorf("%q is not a blob URL without query, fragment or user info (a query or user info is not shown)", shown)
+	}
+	raw = shown
 	segs := strings.SplitN(strings.TrimPrefix(u.EscapedPath(), "/"), "/", 3)
 	host := strings.ToLower(u.Hostname())
 	switch {
@@ -79,7 +87,37 @@ func location(service, containerName, path, raw string) (Location, bool, error) 
 	if err != nil || p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, "//") {
 		return Location{}, true, fmt.Errorf("%q: bad blob path", raw)
 	}
+	// A dot segment would let a location name another's blobs (a report
+	// written into its parent's); tools read "\" as "/".
+	for _, seg := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if strings.Trim(seg, ".") == "" {
+			return Location{}, true, fmt.Errorf("%q: a blob path with a %q segment is refused", raw, seg)
+		}
+	}
 	return Location{Container: service + "/" + containerName, Name: containerName, Path: p}, true, nil
+}
+
+// Redact returns s with the query of every URL in it removed: a SAS
+// signature must reach no log and no error.
+func Redact(s string) string {
+	return urlQuery.ReplaceAllString(s, "$1")
+}
+
+var urlQuery = regexp.MustCompile(`(?i)(https?://[^\s"'?#]*)[?#][^\s"']*`)
+
+// scrubbed is an error of the service's SDK whose text loses the query of
+// the URLs it names (a network error names the signed URL of a SAS
+// connection string); errors.Is and As still see the original.
+type scrubbed struct{ err error }
+
+func (e scrubbed) Error() string { return Redact(e.err.Error()) }
+func (e scrubbed) Unwrap() error { return e.err }
+
+func scrub(err error) error {
+	if err == nil {
+		return nil
+	}
+	return scrubbed{err}
 }
 
 func isLoopback(host string) bool {
@@ -139,7 +177,7 @@ func Open(l Location, cr Credentials) (*Store, error) {
 		c, err = container.NewClient(l.Container, cr.Token, opts)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("blob: %s: %w", l.Container, err)
+		return nil, fmt.Errorf("blob: %s: %w", l.Container, scrub(err))
 	}
 	return &Store{c: c}, nil
 }
@@ -154,12 +192,12 @@ func (s *Store) Read(ctx context.Context, name string, max int64) ([]byte, error
 		if bloberror.HasCode(err, bloberror.BlobNotFound, bloberror.ContainerNotFound) {
 			return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
 		}
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+		return nil, fmt.Errorf("reading %s: %w", name, scrub(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+		return nil, fmt.Errorf("reading %s: %w", name, scrub(err))
 	}
 	if int64(len(data)) > max {
 		return nil, fmt.Errorf("%s is larger than %d bytes", name, max)
@@ -181,7 +219,7 @@ func (s *Store) List(ctx context.Context, prefix, suffix string) ([]Object, erro
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", prefix, err)
+			return nil, fmt.Errorf("listing %s: %w", prefix, scrub(err))
 		}
 		for _, b := range page.Segment.BlobItems {
 			if b.Name == nil || !strings.HasSuffix(strings.ToLower(*b.Name), suffix) {
@@ -212,7 +250,7 @@ func (s *Store) List(ctx context.Context, prefix, suffix string) ([]Object, erro
 func (s *Store) Upload(ctx context.Context, name string, data []byte) error {
 	_, err := s.c.NewBlockBlobClient(name).UploadBuffer(ctx, data, nil)
 	if err != nil {
-		return fmt.Errorf("uploading %s: %w", name, err)
+		return fmt.Errorf("uploading %s: %w", name, scrub(err))
 	}
 	return nil
 }
@@ -240,7 +278,7 @@ func (s *Store) Journal(ctx context.Context, name string, prev []byte, local io.
 	if len(prev) > 0 && int64(len(prev)) <= size && bytes.Equal(head, prev) {
 		j.sent = int64(len(prev))
 	} else if _, err := j.c.Create(ctx, nil); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", name, err)
+		return nil, fmt.Errorf("creating %s: %w", name, scrub(err))
 	}
 	return j, j.Sync(ctx, local, size)
 }
@@ -261,7 +299,7 @@ func (j *Journal) Sync(ctx context.Context, local io.ReaderAt, size int64) error
 		}
 		chunk := buf[:end+1]
 		if _, err := j.c.AppendBlock(ctx, streaming.NopCloser(bytes.NewReader(chunk)), nil); err != nil {
-			return fmt.Errorf("appending to the journal blob: %w", err)
+			return fmt.Errorf("appending to the journal blob: %w", scrub(err))
 		}
 		j.sent += int64(len(chunk))
 	}
@@ -300,20 +338,20 @@ func (s *Store) Lock(ctx context.Context, name string) (*Lock, error) {
 	bb := s.c.NewBlockBlobClient(name)
 	if _, err := bb.GetProperties(ctx, nil); bloberror.HasCode(err, bloberror.BlobNotFound) {
 		if _, err := bb.UploadBuffer(ctx, nil, nil); err != nil && !bloberror.HasCode(err, bloberror.LeaseIDMissing) {
-			return nil, fmt.Errorf("creating the lock blob %s: %w", name, err)
+			return nil, fmt.Errorf("creating the lock blob %s: %w", name, scrub(err))
 		}
 	} else if err != nil {
-		return nil, fmt.Errorf("reading the lock blob %s: %w", name, err)
+		return nil, fmt.Errorf("reading the lock blob %s: %w", name, scrub(err))
 	}
 	lc, err := lease.NewBlobClient(bb, nil)
 	if err != nil {
-		return nil, err
+		return nil, scrub(err)
 	}
 	if _, err := lc.AcquireLease(ctx, int32(LeaseDuration/time.Second), nil); err != nil {
 		if bloberror.HasCode(err, bloberror.LeaseAlreadyPresent) {
 			return nil, ErrBusy
 		}
-		return nil, fmt.Errorf("taking the lease on %s: %w", name, err)
+		return nil, fmt.Errorf("taking the lease on %s: %w", name, scrub(err))
 	}
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	l := &Lock{l: lc, stop: stop, done: make(chan struct{}), period: LeaseDuration / 3}
@@ -333,7 +371,7 @@ func (l *Lock) renew(ctx context.Context) {
 		}
 		if _, err := l.l.RenewLease(ctx, nil); err != nil && ctx.Err() == nil {
 			l.mu.Lock()
-			l.lost = err
+			l.lost = scrub(err)
 			l.mu.Unlock()
 		}
 	}
@@ -351,7 +389,7 @@ func (l *Lock) Release(ctx context.Context) error {
 	l.stop()
 	<-l.done
 	if _, err := l.l.ReleaseLease(ctx, nil); err != nil {
-		return fmt.Errorf("releasing the lease: %w", err)
+		return fmt.Errorf("releasing the lease: %w", scrub(err))
 	}
 	return nil
 }
