@@ -67,6 +67,14 @@ type Group struct {
 	ID                 string
 	DisplayName        string
 	IsAssignableToRole bool
+	// Dynamic: groupTypes holds DynamicMembership; members follow a rule
+	// and cannot be added or removed. OnPremisesSynced: the group is
+	// mastered on premises (onPremisesSyncEnabled); its members cannot be
+	// changed in the cloud. Graph refuses a role-assignable group that is
+	// dynamic; the tenant takes any combination, so that a client's
+	// defences can be tested (group_access.go).
+	Dynamic          bool
+	OnPremisesSynced bool
 }
 
 // RoleDefinition is an Entra role. Built-in roles have ID == TemplateID.
@@ -168,6 +176,9 @@ type Config struct {
 	// request stays listed (PIM keeps removed entries visible for a while;
 	// the permission is gone at once). Default 0: it leaves at once.
 	RevokedLinger time.Duration
+	// NoP2 is a tenant without Entra ID P2 or Governance: PIM for Groups
+	// answers 400 AadPremiumLicenseRequired.
+	NoP2 bool
 	// Now is the clock for throttling, the request log and violation
 	// checks (default time.Now).
 	Now func() time.Time
@@ -232,9 +243,11 @@ type Tenant struct {
 	stats         Stats
 	violations    []string
 	requestSeq    uint64
-	members       membership // group memberships (groups.go)
-	pim           pimState   // eligibilities and PIM-managed assignments (pim.go)
-	arm           armState   // Azure Resource Manager (arm.go)
+	members       membership               // group memberships (groups.go)
+	owners        membership               // group owners (group_access.go)
+	groupPIM      map[string]GroupSchedule // PIM for Groups schedules by id (group_access.go)
+	pim           pimState                 // eligibilities and PIM-managed assignments (pim.go)
+	arm           armState                 // Azure Resource Manager (arm.go)
 }
 
 // New returns a tenant holding the built-in role definitions and the calling
@@ -256,6 +269,8 @@ func New(cfg Config) *Tenant {
 		seen:        map[string]int{},
 		retryAfter:  map[string]time.Time{},
 		members:     newMembership(),
+		owners:      newMembership(),
+		groupPIM:    map[string]GroupSchedule{},
 		pim:         newPIMState(),
 		graphRead:   newBucket(cfg.ReadRU, cfg.ReadWindow),
 		graphWrite:  newRateBucket(cfg.WriteRate, cfg.WriteBurst),
@@ -273,6 +288,7 @@ func New(cfg Config) *Tenant {
 	t.addGraphUserRoutes()
 	t.addGraphPIMRoutes()
 	t.addGraphGroupRoutes()
+	t.addGroupAccessRoutes()
 	t.registerARM()
 	return t
 }
