@@ -456,9 +456,16 @@ func (t *Tenant) postGroupScheduleRequest(active bool) func(*call) {
 		if !c.decodeJSON(&r) {
 			return
 		}
-		sr := scheduleRequest{Action: r.Action, PrincipalID: r.PrincipalID, ScheduleInfo: r.ScheduleInfo}
+		// The roles' request, with the group standing in for role and
+		// scope, checks the action and the principal.
+		sr := scheduleRequest{Action: r.Action, PrincipalID: r.PrincipalID, RoleDefinitionID: r.GroupID,
+			DirectoryScopeID: r.GroupID, ScheduleInfo: r.ScheduleInfo}
 		if msg := sr.check(); msg != "" {
-			c.badRequest(msg)
+			c.badRequest(strings.ReplaceAll(strings.ReplaceAll(msg, "'roleDefinitionId'", "'groupId'"), "'directoryScopeId'", "'groupId'"))
+			return
+		}
+		if r.Action = sr.Action; !isGUID(r.GroupID) {
+			c.badRequest("Invalid value for property 'groupId': '" + r.GroupID + "'.")
 			return
 		}
 		access, ok := lookupFold([]string{AccessMember, AccessOwner}, r.AccessID)
