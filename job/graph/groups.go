@@ -79,11 +79,12 @@ func assignmentID(groupID, kind string) string {
 	return groupID + "/" + kind
 }
 
-// splitAssignmentID reads a group id and a kind from an assignment id.
-func splitAssignmentID(id string) (groupID, kind string, err error) {
+// splitAssignmentID reads a group id and a kind from a principal's
+// assignment id, both ids checked to be GUIDs.
+func splitAssignmentID(id, principalID string) (groupID, kind string, err error) {
 	groupID, kind, _ = strings.Cut(id, "/")
-	if !job.IsGUID(groupID) {
-		return "", "", fmt.Errorf("group %q is not a GUID", groupID)
+	if !job.IsGUID(groupID) || !job.IsGUID(principalID) {
+		return "", "", fmt.Errorf("group %q or member %q is not a GUID", groupID, principalID)
 	}
 	switch kind {
 	case kindMember, kindOwner, kindEligibleMember, kindEligibleOwner, kindActiveMember, kindActiveOwner:
@@ -176,7 +177,7 @@ func groupOutcome(err error) (job.Outcome, error) {
 
 // removal builds the request that removes an access of its kind.
 func (s Memberships) removal(ctx context.Context, a job.Assignment) (*abstractions.RequestInformation, error) {
-	groupID, kind, err := splitAssignmentID(a.ID)
+	groupID, kind, err := splitAssignmentID(a.ID, a.PrincipalID)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +295,7 @@ func (s Memberships) Check(_ context.Context, items []*job.Item) (string, error)
 		if it.Source != job.SourceGroups || it.State != job.Planned {
 			continue
 		}
-		groupID, kind, err := splitAssignmentID(it.AssignmentID)
+		groupID, kind, err := splitAssignmentID(it.AssignmentID, it.PrincipalID)
 		if err != nil {
 			continue
 		}

@@ -139,7 +139,7 @@ func eligibilitySchedule(raw json.RawMessage) (job.Schedule, error) {
 // directoryObjects URL, or a PIM for Groups adminAssign request with the
 // schedule the journal recorded, resumed at now.
 func (s Memberships) Restore(ctx context.Context, a job.Assignment) (job.Outcome, error) {
-	groupID, kind, err := splitAssignmentID(a.ID)
+	groupID, kind, err := splitAssignmentID(a.ID, a.PrincipalID)
 	if err != nil {
 		return job.Outcome{}, err
 	}
