@@ -33,6 +33,7 @@ const (
 	codeLicenceRequired        = "AadPremiumLicenseRequired"
 	messageLicenceRequired     = "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license."
 	messageMemberOfSegment     = "Resource not found for the segment 'memberOf'."
+	messageLastOwner           = "The last owner of a group cannot be removed."
 	messageOwnerAlready        = "One or more added object references already exist for the following modified properties: 'owners'."
 	messageGetByIdsLimit       = "Too many ids: getByIds takes at most 1000."
 	messageGroupPIMNeedsFilter = "The request needs a $filter on groupId or principalId."
@@ -318,18 +319,32 @@ func (t *Tenant) addOwnerRef(c *call) {
 }
 
 // removeOwnerRef serves DELETE /groups/{id}/owners/{owner}/$ref: 204; 404
-// when the group does not exist or the object is not an owner.
+// when the group does not exist or the object is not an owner; 400 for a
+// group's last owner that is a user ("once owners are assigned to a group,
+// the last owner (a user object) of the group cannot be removed", Graph's
+// reference; the code and message are *unconfirmed*).
 func (t *Tenant) removeOwnerRef(c *call) {
 	gid, oid := c.param("id"), c.param("owner")
-	if _, ok := t.Group(gid); !ok {
+	gk, ok := strings.ToLower(gid), strings.ToLower(oid)
+	t.mu.Lock()
+	_, groupExists := t.groups[gk]
+	owner := t.owners.members[gk][ok]
+	_, isUser := t.users[ok]
+	last := owner && isUser && len(t.owners.members[gk]) == 1
+	if owner && !last {
+		t.owners.remove(gk, ok)
+	}
+	t.mu.Unlock()
+	switch {
+	case !groupExists:
 		c.notFound(gid)
-		return
-	}
-	if !t.RemoveOwner(gid, oid) {
+	case !owner:
 		c.notFound(oid)
-		return
+	case last:
+		c.error(http.StatusBadRequest, "Request_BadRequest", messageLastOwner)
+	default:
+		c.noContent()
 	}
-	c.noContent()
 }
 
 // groupScheduleSpec is what the PIM for Groups schedules accept: $filter
