@@ -39,3 +39,19 @@ func TestGuardSkippedRowKeepsItsTimeOnRerun(t *testing.T) {
 		t.Errorf("rerun rows %+v, want the skipped row of %v", second.Items, day1)
 	}
 }
+
+// A group's last member who holds its membership through an active PIM
+// for Groups assignment as well loses it by either removal: both are
+// skipped when the group holds the tenant's last Global Administrator.
+func TestLastGlobalAdminCountsActiveGroupMembers(t *testing.T) {
+	const grp = "66666666-6666-6666-6666-666666666666"
+	admins := &fakeAdmins{holders: []AdminHolder{{AssignmentID: "g", PrincipalID: grp, Group: true, Members: []string{bob}}}}
+	items := []*Item{membership(bob, grp), membership(bob, grp+"/active-member"), membership(bob, grp+"/owner")}
+	if _, err := (LastGlobalAdmin{Admins: admins}).Check(context.Background(), items); err != nil {
+		t.Fatal(err)
+	}
+	if items[0].State != Skipped || items[1].State != Skipped || items[2].State != Planned {
+		t.Errorf("states %s %s %s, want the membership and the active assignment skipped, the ownership planned",
+			items[0].State, items[1].State, items[2].State)
+	}
+}
