@@ -117,3 +117,63 @@ func TestGroupIndexWithoutP2(t *testing.T) {
 		t.Error("the tenant refused no PIM for Groups listing")
 	}
 }
+
+// With many groups and few principals, each principal's access is listed
+// by its type after a getByIds: the same assignments as the index of
+// every group gives.
+func TestTypedListingIsTheIndex(t *testing.T) {
+	lt, _ := accessTenant(t, simtenant.Config{Seed: 5})
+	for i := range 40 {
+		lt.AddGroup(simtenant.Group{DisplayName: fmt.Sprintf("Other %d", i), IsAssignableToRole: true})
+	}
+	sp := lt.AddServicePrincipal(simtenant.ServicePrincipal{DisplayName: "app"})
+	groups := lt.Groups()
+	if err := lt.AddMember(groups[0].ID, sp.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := lt.AddOwner(groups[1].ID, sp.ID); err != nil {
+		t.Fatal(err)
+	}
+	few := append(slices.Clone(lt.principals[:2]), job.Principal{ID: sp.ID}, job.Principal{ID: groups[2].ID})
+	lt.ResetRequests()
+	typed, err := lt.client(t, 20).Memberships().Find(t.Context(), few)
+	if err != nil {
+		t.Fatal(err)
+	}
+	getByIDs := 0
+	for _, r := range lt.Requests() {
+		if strings.HasSuffix(r.Path, "/getByIds") {
+			getByIDs++
+		}
+	}
+	if getByIDs != 1 {
+		t.Errorf("%d getByIds requests, want 1", getByIDs)
+	}
+	// Many principals (unknown ones pad the run) make the index cheaper.
+	many := slices.Clone(few)
+	for range 60 {
+		many = append(many, job.Principal{ID: lt.NewID()})
+	}
+	lt.ResetRequests()
+	indexed, err := lt.client(t, 20).Memberships().Find(t.Context(), many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range lt.Requests() {
+		if strings.HasSuffix(r.Path, "/getByIds") {
+			t.Error("getByIds sent for a run that the index serves")
+		}
+	}
+	if !slices.Equal(assignmentKeys(typed), assignmentKeys(indexed)) || len(typed) == 0 {
+		t.Errorf("by principal:\n%s\nby group:\n%s", strings.Join(assignmentKeys(typed), "\n"), strings.Join(assignmentKeys(indexed), "\n"))
+	}
+	spHolds := 0
+	for _, a := range typed {
+		if a.PrincipalID == sp.ID {
+			spHolds++
+		}
+	}
+	if spHolds != 2 {
+		t.Errorf("the service principal holds %d, want its membership and its ownership", spHolds)
+	}
+}

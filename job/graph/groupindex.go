@@ -31,9 +31,10 @@ const codeLicence = "AadPremiumLicenseRequired"
 // page of 999) and four first pages a group (members, owners, PIM for
 // Groups eligibilities and active assignments), sent in $batch: for the
 // sample tenant's three groups, two round trips in all, however many
-// principals the run has. Per principal it would be one memberOf, one
-// ownedObjects and two PIM listings each, after a getByIds to learn each
-// principal's type.
+// principals the run has. When the run's principals are few and the
+// groups many, each principal's access is listed instead: a getByIds to
+// learn each principal's type, then its typed memberOf and ownedObjects
+// and its two PIM for Groups listings (grouptyped.go).
 type groupIndex struct {
 	mu   sync.Mutex
 	done bool
@@ -42,6 +43,9 @@ type groupIndex struct {
 	groups      map[string]*groupFacts // by lower-case id
 	held        map[string][]heldAccess
 	unavailable *job.UnavailableError
+	// typed: each principal's access is listed by Find (grouptyped.go)
+	// rather than every group's by build.
+	typed bool
 }
 
 // groupFacts is what the index knows of one role-assignable group.
@@ -62,12 +66,14 @@ type heldAccess struct {
 }
 
 // get builds the index on the first call and answers it (or its failure)
-// to every call of the run.
-func (x *groupIndex) get(ctx context.Context, c *Client) (*groupIndex, error) {
+// to every call of the run. The groups are listed first; then, for n
+// principals, whichever costs fewer round trips: each group's access
+// (listAccess), or each principal's own, by its type (typed, grouptyped.go).
+func (x *groupIndex) get(ctx context.Context, c *Client, n int) (*groupIndex, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if !x.done {
-		x.err = x.build(ctx, c)
+		x.err = x.build(ctx, c, n)
 		// A listing cut off by ctx is not the tenant's answer: the next
 		// call may try again.
 		x.done = x.err == nil || ctx.Err() == nil
@@ -120,9 +126,10 @@ func readAll[P page[V], V any](ctx context.Context, firstURL string, first *tran
 	return out, nil
 }
 
-// build lists the groups, then their members, owners and schedules.
-func (x *groupIndex) build(ctx context.Context, c *Client) error {
-	x.groups, x.held, x.unavailable = map[string]*groupFacts{}, map[string][]heldAccess{}, nil
+// build lists the groups, then, unless listing each principal's access
+// costs fewer round trips, their members, owners and schedules.
+func (x *groupIndex) build(ctx context.Context, c *Client, n int) error {
+	x.groups, x.held, x.unavailable, x.typed = map[string]*groupFacts{}, map[string][]heldAccess{}, nil, false
 	eventual := abstractions.NewRequestHeaders()
 	eventual.Add("ConsistencyLevel", "eventual")
 	filter, count, top := "isAssignableToRole eq true", true, int32(999)
@@ -165,6 +172,9 @@ func (x *groupIndex) build(ctx context.Context, c *Client) error {
 			x.groups[job.NormalizeGUID(id)] = f
 			order = append(order, f)
 		}
+	}
+	if x.typed = typedIsCheaper(len(order), n, c.batchSize); x.typed {
+		return nil
 	}
 	return x.listAccess(ctx, c, order)
 }
@@ -317,12 +327,21 @@ func (x *groupIndex) add(principalID string, g *groupFacts, kind string, raw jso
 // licence notes a tenant without PIM for Groups and reports whether err
 // says so.
 func (x *groupIndex) licence(err error) bool {
+	if ue := licenceError(err); ue != nil {
+		x.unavailable = ue
+		return true
+	}
+	return false
+}
+
+// licenceError is PIM for Groups unavailable when err is Graph's answer
+// to a tenant without its licence, or nil.
+func licenceError(err error) *job.UnavailableError {
 	var ge *Error
 	if !errors.As(err, &ge) || ge.Status != http.StatusBadRequest || ge.Code != codeLicence {
-		return false
+		return nil
 	}
-	x.unavailable = &job.UnavailableError{Part: PartGroupsPIM, Reason: ge.Error()}
-	return true
+	return &job.UnavailableError{Part: PartGroupsPIM, Reason: ge.Error()}
 }
 
 // goneIsEmpty takes a group deleted since it was listed as holding nothing.

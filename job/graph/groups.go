@@ -57,9 +57,14 @@ func (c *Client) Memberships() Memberships { return Memberships{c: c, idx: &grou
 // Name implements job.Source.
 func (Memberships) Name() string { return job.SourceGroups }
 
-// GroupSize implements job.Grouper: the index is built once, whatever the
-// grouping; a group of principals is only matched against it.
-func (s Memberships) GroupSize() int { return s.c.batchSize }
+// GroupSize implements job.Grouper: every principal of the run comes in
+// one Find, which learns how many there are before it chooses how to list
+// (groupIndex.get); its requests go in batches of the client's size all
+// the same.
+func (s Memberships) GroupSize() int { return maxPrincipals }
+
+// maxPrincipals is more principals than a run holds.
+const maxPrincipals = 1 << 30
 
 // The kinds of access to a group, as the end of an assignment id says.
 const (
@@ -97,16 +102,26 @@ func splitAssignmentID(id, principalID string) (groupID, kind string, err error)
 // groups, from the index. A tenant without PIM for Groups (no P2 licence)
 // answers the rest with a *job.UnavailableError for the part "groups-pim".
 func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
-	idx, err := s.idx.get(ctx, s.c)
-	if err != nil {
-		return nil, err
-	}
-	var out []job.Assignment
 	for _, p := range principals {
 		if !job.IsGUID(p.ID) {
 			return nil, fmt.Errorf("principal id %q is not a GUID", p.ID)
 		}
-		for _, h := range idx.held[job.NormalizeGUID(p.ID)] {
+	}
+	idx, err := s.idx.get(ctx, s.c, len(principals))
+	if err != nil {
+		return nil, err
+	}
+	var failed job.ListingErrors
+	if idx.typed {
+		failed = idx.listTyped(ctx, s.c, principals)
+	}
+	held := idx.heldBy(principals)
+	var out []job.Assignment
+	for _, p := range principals {
+		if _, ok := failed[p.ID]; ok {
+			continue
+		}
+		for _, h := range held[job.NormalizeGUID(p.ID)] {
 			raw := h.raw
 			if raw == nil {
 				raw = h.group.raw
@@ -121,10 +136,14 @@ func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]jo
 			})
 		}
 	}
-	if idx.unavailable != nil {
-		return out, idx.unavailable
+	var errs []error
+	if len(failed) > 0 {
+		errs = append(errs, failed)
 	}
-	return out, nil
+	if u := idx.unavailableErr(); u != nil {
+		errs = append(errs, u)
+	}
+	return out, errors.Join(errs...)
 }
 
 // kindNote says in words what an access is.
