@@ -96,6 +96,12 @@ func TestGroupAccessEndpoints(t *testing.T) {
 	if a := h.do("POST", "/v1.0/groups/"+admins.ID+"/owners/$ref", ref(sp.ID)); a.status != 204 {
 		t.Fatalf("add a second owner: %d %s", a.status, a.body)
 	}
+	if got := accessIDs(t, h.do("GET", "/v1.0/servicePrincipals/"+sp.ID+"/ownedObjects?$select=id")); !slices.Equal(got, []string{admins.ID}) {
+		t.Errorf("the service principal owns %v", got)
+	}
+	if a := h.do("GET", "/v1.0/users/"+sp.ID+"/ownedObjects"); a.status != 404 {
+		t.Errorf("a service principal's ownedObjects as a user's: %d", a.status)
+	}
 	if a := h.do("DELETE", "/v1.0/groups/"+admins.ID+"/owners/"+user.ID+"/$ref"); a.status != 204 || len(tn.Owners(admins.ID)) != 1 {
 		t.Errorf("remove owner: %d", a.status)
 	}
