@@ -177,3 +177,19 @@ func TestTypedListingIsTheIndex(t *testing.T) {
 		t.Errorf("the service principal holds %d, want its membership and its ownership", spHolds)
 	}
 }
+
+// An owner's DELETE without /$ref would delete the owner object itself:
+// it never leaves the process, as a member's does not.
+func TestOwnerDeleteWithoutRefIsRefused(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/v1.0/groups/" + g1 + "/owners/" + p1:             true,
+		"/v1.0/groups/" + g1 + "/owners/" + p1 + "/":       true,
+		"/v1.0/groups/" + g1 + "/owners/" + p1 + "/$ref":   false,
+		"/v1.0/groups/" + g1 + "/owners/" + p1 + "/%24ref": false,
+		"/v1.0/groups/" + g1 + "/members/" + p1:            true,
+	} {
+		if got := deletesMember(path); got != want {
+			t.Errorf("deletesMember(%s) = %v, want %v", path, got, want)
+		}
+	}
+}
