@@ -86,11 +86,17 @@ func (g LastGlobalAdmin) Check(ctx context.Context, items []*Item) (string, erro
 		}
 		stays := false
 		for _, m := range h.Members {
-			if it := planned[Key{PrincipalID: NormalizeGUID(m), Source: SourceGroups, AssignmentID: h.PrincipalID}]; it != nil {
-				doomed = append(doomed, it)
-			} else {
-				stays = true
+			// A member leaves the group by its membership's removal or
+			// by the removal of the PIM for Groups active assignment
+			// that made it a member (groups' {group}/active-member).
+			leaves := false
+			for _, id := range []string{h.PrincipalID, h.PrincipalID + "/active-member"} {
+				if it := planned[Key{PrincipalID: NormalizeGUID(m), Source: SourceGroups, AssignmentID: id}]; it != nil {
+					doomed = append(doomed, it)
+					leaves = true
+				}
 			}
+			stays = stays || !leaves
 		}
 		if stays {
 			remaining++

@@ -186,6 +186,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 			}
 		}
 		pending = p.pending()
+		p.keepUnchanged()
 	}
 	if res.Guard != "" {
 		r.Log.Warn("guard stopped the run before any change", zap.String("guard", res.Guard))
@@ -327,6 +328,22 @@ func (p *plan) put(it Item) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.items[k] = &it
+}
+
+// keepUnchanged does for the rows a guard changed what put does: a row
+// the guard left as the previous run's (skipped, with the same detail)
+// keeps that row's time.
+func (p *plan) keepUnchanged() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, it := range p.items {
+		if prev, ok := p.prev[k]; ok && prev.State == it.State && prev.Detail == it.Detail {
+			it.UpdatedAt = prev.UpdatedAt
+			if it.Attempts == 0 {
+				it.Attempts = prev.Attempts
+			}
+		}
+	}
 }
 
 func (p *plan) list() []*Item {

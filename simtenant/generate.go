@@ -109,6 +109,16 @@ type Sample struct {
 	// holds Global Administrator at "/", and none of its members is
 	// departing.
 	GlobalAdminGroup string
+	// GroupOwnerships are the (group id, owner id) ownerships of
+	// role-assignable groups that a correct run removes, sorted; each
+	// group keeps an owner who stays.
+	GroupOwnerships [][2]string
+	// LastOwner is the (group id, owner id) of a departing principal who
+	// is the only owner of a role-assignable group: skipped, last-owner.
+	LastOwner [2]string
+	// GroupSchedules are the ids of the PIM for Groups schedules (eligible
+	// and active, member and owner) that a correct run removes, sorted.
+	GroupSchedules []string
 }
 
 // Generate builds a tenant with a realistic population and a sample CSV of
@@ -319,6 +329,7 @@ func Generate(cfg Config, principals int) (*Tenant, Sample) {
 		}
 	}
 	g.sampleGroupsAndPIM(&s)
+	g.groupAccess(&s)
 
 	// Azure comes last of all: assignments at every scope for the
 	// principals a correct run acts on, and an orphan (a principal deleted
@@ -622,4 +633,57 @@ func (g *generator) pastDate(now time.Time) string {
 		return ""
 	}
 	return now.AddDate(0, 0, -g.rng.IntN(10)).Format(time.DateOnly)
+}
+
+// groupAccess adds the other paths to the role-assignable groups' roles:
+// owners and PIM for Groups schedules. It draws nothing from the seeded
+// sources and creates no object, so everything generated before stays as
+// it was. Tier0 Admins is owned by a member who stays; Helpdesk Operators
+// by a break-glass account and the first acting member; Security
+// Operators by the second acting member alone (last-owner). Acting
+// members, in turn: an eligible membership of Security Operators, an
+// eligible ownership of Helpdesk Operators, an active (PIM) membership of
+// the group they are a member of.
+func (g *generator) groupAccess(s *Sample) {
+	t := g.t
+	byName := map[string]string{}
+	for _, gr := range t.Groups() {
+		byName[gr.DisplayName] = gr.ID
+	}
+	tier0, helpdesk, secops := byName["Tier0 Admins"], byName["Helpdesk Operators"], byName["Security Operators"]
+	var acting []string
+	groupOf := map[string]string{}
+	for _, m := range s.AssignableMemberships {
+		if _, ok := groupOf[m[1]]; !ok {
+			acting = append(acting, m[1])
+			groupOf[m[1]] = m[0]
+		}
+	}
+	slices.Sort(acting)
+	if stay := t.Members(tier0); len(stay) > 0 {
+		_ = t.AddOwner(tier0, stay[0])
+	}
+	if len(s.BreakGlass) > 0 {
+		_ = t.AddOwner(helpdesk, s.BreakGlass[0])
+	}
+	if len(acting) > 0 && t.AddOwner(helpdesk, acting[0]) == nil {
+		s.GroupOwnerships = append(s.GroupOwnerships, [2]string{helpdesk, acting[0]})
+	}
+	if len(acting) > 1 && t.AddOwner(secops, acting[1]) == nil {
+		s.LastOwner = [2]string{secops, acting[1]}
+	}
+	for i, id := range acting {
+		var sched GroupSchedule
+		switch i % 3 {
+		case 0:
+			sched = GroupSchedule{GroupID: secops, PrincipalID: id, AccessID: AccessMember}
+		case 1:
+			sched = GroupSchedule{GroupID: helpdesk, PrincipalID: id, AccessID: AccessOwner}
+		default:
+			sched = GroupSchedule{GroupID: groupOf[id], PrincipalID: id, AccessID: AccessMember, Active: true}
+		}
+		s.GroupSchedules = append(s.GroupSchedules, t.AddGroupSchedule(sched).ID)
+	}
+	slices.SortFunc(s.GroupOwnerships, func(a, b [2]string) int { return strings.Compare(a[0]+"/"+a[1], b[0]+"/"+b[1]) })
+	slices.Sort(s.GroupSchedules)
 }

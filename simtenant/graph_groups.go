@@ -28,7 +28,11 @@ func (t *Tenant) addGraphGroupRoutes() {
 	t.handle(http.MethodPost, "/v1.0/groups/{id}/members/$ref", t.addMemberRef)
 	t.handle(http.MethodDelete, "/v1.0/groups/{id}/members/{member}/$ref", t.removeMemberRef)
 	t.handle(http.MethodDelete, "/v1.0/groups/{id}/members/{member}", t.deleteMemberObject)
-	for _, kind := range []string{"users", "servicePrincipals", "groups", "directoryObjects"} {
+	// Graph has no memberOf on the base type: /directoryObjects/{id}/memberOf
+	// is answered 400 (memberOfSegment).
+	t.handle(http.MethodGet, "/v1.0/directoryObjects/{id}/memberOf", t.memberOfSegment)
+	t.handle(http.MethodGet, "/v1.0/directoryObjects/{id}/memberOf/{cast}", t.memberOfSegment)
+	for _, kind := range []string{"users", "servicePrincipals", "groups"} {
 		base := "/v1.0/" + kind + "/{id}/memberOf"
 		t.handle(http.MethodGet, base, t.listMemberOf(kind, false))
 		// Graph takes the cast in full or, as the kiota SDKs send it, short.
@@ -377,13 +381,15 @@ func (t *Tenant) addMemberRef(c *call) {
 		return
 	}
 	t.mu.Lock()
-	_, groupExists := t.groups[strings.ToLower(gid)]
+	group, groupExists := t.groups[strings.ToLower(gid)]
 	var err error
-	if groupExists {
+	if groupExists && fixedMembers(group) == "" {
 		err = t.addMemberLocked(gid, mid)
 	}
 	t.mu.Unlock()
 	switch {
+	case groupExists && fixedMembers(group) != "":
+		c.error(http.StatusBadRequest, "Request_BadRequest", fixedMembers(group))
 	case !groupExists:
 		c.notFound(gid)
 	case err == nil:
@@ -406,10 +412,13 @@ func (t *Tenant) removeMemberRef(c *call) {
 	gid, mid := c.param("id"), c.param("member")
 	gk, mk := strings.ToLower(gid), strings.ToLower(mid)
 	t.mu.Lock()
-	_, groupExists := t.groups[gk]
-	removed := groupExists && t.removeMemberLocked(gk, mk)
+	group, groupExists := t.groups[gk]
+	fixed := fixedMembers(group)
+	removed := groupExists && fixed == "" && t.removeMemberLocked(gk, mk)
 	t.mu.Unlock()
 	switch {
+	case groupExists && fixed != "":
+		c.error(http.StatusBadRequest, "Request_BadRequest", fixed)
 	case !groupExists:
 		c.notFound(gid)
 	case !removed:

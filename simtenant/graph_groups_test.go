@@ -174,11 +174,12 @@ func TestMemberOf(t *testing.T) {
 	}{
 		{"sp", "/v1.0/servicePrincipals/" + f.sp.ID + "/memberOf", 200, []string{f.admins.ID}},
 		{"group", "/v1.0/groups/" + f.sub.ID + "/memberOf", 200, []string{f.staff.ID}},
-		{"directoryObjects", "/v1.0/directoryObjects/" + f.sp.ID + "/memberOf/microsoft.graph.group", 200, []string{f.admins.ID}},
+		{"directoryObjects", "/v1.0/directoryObjects/" + f.sp.ID + "/memberOf/microsoft.graph.group", 400, nil},
 		{"user by UPN", "/v1.0/users/" + f.user.UserPrincipalName + "/memberOf/graph.group", 200, []string{f.admins.ID, f.staff.ID}},
 		{"no memberships", "/v1.0/servicePrincipals/" + tn.CallerID() + "/memberOf", 200, nil},
 		{"sp as user", "/v1.0/users/" + f.sp.ID + "/memberOf", 404, nil},
-		{"unknown", "/v1.0/directoryObjects/" + tn.NewID() + "/memberOf", 404, nil},
+		{"unknown", "/v1.0/directoryObjects/" + tn.NewID() + "/memberOf", 400, nil},
+		{"unknown user", "/v1.0/users/" + tn.NewID() + "/memberOf", 404, nil},
 	}
 	for _, tt := range tests {
 		a := h.do("GET", tt.path)

@@ -66,7 +66,7 @@ func servicePrincipalProps() []string {
 }
 
 func groupProps() []string {
-	return []string{"id", "displayName", "isAssignableToRole", "securityEnabled", "mailEnabled"}
+	return []string{"id", "displayName", "isAssignableToRole", "securityEnabled", "mailEnabled", "groupTypes", "onPremisesSyncEnabled"}
 }
 
 func userJSON(u User, sel selection) map[string]any {
@@ -107,11 +107,13 @@ func servicePrincipalJSON(sp ServicePrincipal, sel selection) map[string]any {
 
 func groupJSON(g Group, sel selection) map[string]any {
 	return pick(map[string]any{
-		"id":                 g.ID,
-		"displayName":        g.DisplayName,
-		"isAssignableToRole": g.IsAssignableToRole,
-		"securityEnabled":    true,
-		"mailEnabled":        false,
+		"id":                    g.ID,
+		"displayName":           g.DisplayName,
+		"isAssignableToRole":    g.IsAssignableToRole,
+		"securityEnabled":       true,
+		"mailEnabled":           false,
+		"groupTypes":            groupTypes(g),
+		"onPremisesSyncEnabled": onPremisesSyncEnabled(g),
 	}, sel)
 }
 

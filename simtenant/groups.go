@@ -206,5 +206,11 @@ func (t *Tenant) deleteObjectLocked(id string) bool {
 	for _, m := range slices.Clone(t.members.membersOf(key)) {
 		t.removeMemberLocked(key, m)
 	}
+	for _, g := range t.owners.groupsOf(key) {
+		t.owners.remove(g, key)
+	}
+	for _, o := range slices.Clone(t.owners.membersOf(key)) {
+		t.owners.remove(key, o)
+	}
 	return true
 }

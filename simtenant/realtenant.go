@@ -24,14 +24,17 @@ const (
 // Graph application permissions the tenant's token grants by default,
 // and the permission each kind of call needs (permissionFor).
 const (
-	PermRoleManagement = "RoleManagement.ReadWrite.Directory"
-	PermGroupMember    = "GroupMember.ReadWrite.All"
-	PermUserRead       = "User.Read.All"
+	PermRoleManagement  = "RoleManagement.ReadWrite.Directory"
+	PermGroupMember     = "GroupMember.ReadWrite.All"
+	PermUserRead        = "User.Read.All"
+	PermApplicationRead = "Application.Read.All"
+	PermGroupEligible   = "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"
+	PermGroupActive     = "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"
 )
 
 // defaultRoles are the roles claim of the tenant's token, less Config.Deny.
 func defaultRoles(deny []string) []string {
-	roles := []string{PermRoleManagement, PermGroupMember, PermUserRead}
+	roles := []string{PermRoleManagement, PermGroupMember, PermUserRead, PermApplicationRead, PermGroupEligible, PermGroupActive}
 	return slices.DeleteFunc(roles, func(r string) bool {
 		return slices.ContainsFunc(deny, func(d string) bool { return strings.EqualFold(d, r) })
 	})
@@ -58,9 +61,15 @@ func permissionFor(lower string) string {
 	switch {
 	case strings.HasPrefix(lower, "/v1.0/rolemanagement/"):
 		return PermRoleManagement
-	case strings.HasPrefix(lower, "/v1.0/groups/"),
-		strings.Contains(lower, "/memberof"):
+	case strings.HasPrefix(lower, "/v1.0/identitygovernance/privilegedaccess/group/eligibility"):
+		return PermGroupEligible
+	case strings.HasPrefix(lower, "/v1.0/identitygovernance/privilegedaccess/group/assignment"):
+		return PermGroupActive
+	case strings.HasPrefix(lower, "/v1.0/groups"),
+		strings.Contains(lower, "/memberof"), strings.Contains(lower, "/ownedobjects"):
 		return PermGroupMember
+	case strings.HasPrefix(lower, "/v1.0/serviceprincipals/"):
+		return PermApplicationRead
 	case strings.HasPrefix(lower, "/v1.0/users"):
 		return PermUserRead
 	}

@@ -444,7 +444,8 @@ func (t *Tenant) admit(c *call) bool {
 	if isARMPath(c.r.URL.Path) {
 		return t.admitARM(c)
 	}
-	write := isWrite(c.r.Method)
+	// getByIds is a read sent as a POST (group_access.go).
+	write := isWrite(c.r.Method) && !isGetByIDs(c.r.URL.Path)
 	t.mu.Lock()
 	var wait time.Duration
 	if write {

@@ -71,6 +71,14 @@ type Group struct {
 	ID                 string
 	DisplayName        string
 	IsAssignableToRole bool
+	// Dynamic: groupTypes holds DynamicMembership; members follow a rule
+	// and cannot be added or removed. OnPremisesSynced: the group is
+	// mastered on premises (onPremisesSyncEnabled); its members cannot be
+	// changed in the cloud. Graph refuses a role-assignable group that is
+	// dynamic; the tenant takes any combination, so that a client's
+	// defences can be tested (group_access.go).
+	Dynamic          bool
+	OnPremisesSynced bool
 }
 
 // RoleDefinition is an Entra role. Built-in roles have ID == TemplateID.
@@ -249,9 +257,11 @@ type Tenant struct {
 	stats         Stats
 	violations    []string
 	requestSeq    uint64
-	members       membership // group memberships (groups.go)
-	pim           pimState   // eligibilities and PIM-managed assignments (pim.go)
-	arm           armState   // Azure Resource Manager (arm.go)
+	members       membership               // group memberships (groups.go)
+	owners        membership               // group owners (group_access.go)
+	groupPIM      map[string]GroupSchedule // PIM for Groups schedules by id (group_access.go)
+	pim           pimState                 // eligibilities and PIM-managed assignments (pim.go)
+	arm           armState                 // Azure Resource Manager (arm.go)
 }
 
 // New returns a tenant holding the built-in role definitions and the calling
@@ -273,6 +283,8 @@ func New(cfg Config) *Tenant {
 		seen:        map[string]int{},
 		retryAfter:  map[string]time.Time{},
 		members:     newMembership(),
+		owners:      newMembership(),
+		groupPIM:    map[string]GroupSchedule{},
 		pim:         newPIMState(),
 		graphRead:   newBucket(cfg.ReadRU, cfg.ReadWindow),
 		graphWrite:  newRateBucket(cfg.WriteRate, cfg.WriteBurst),
@@ -291,6 +303,7 @@ func New(cfg Config) *Tenant {
 	t.addGraphUserRoutes()
 	t.addGraphPIMRoutes()
 	t.addGraphGroupRoutes()
+	t.addGroupAccessRoutes()
 	t.registerARM()
 	return t
 }

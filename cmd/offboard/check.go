@@ -49,13 +49,15 @@ type checkResult struct {
 var graphNeeds = map[string][]string{
 	job.SourceDirectory: {"RoleManagement.ReadWrite.Directory"},
 	job.SourcePIM:       {"RoleManagement.ReadWrite.Directory"},
-	job.SourceGroups:    {"GroupMember.ReadWrite.All", "RoleManagement.ReadWrite.Directory"},
-	"users":             {"User.Read.All"},
+	job.SourceGroups: {"GroupMember.ReadWrite.All", "RoleManagement.ReadWrite.Directory", "Application.Read.All",
+		"PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup", "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"},
+	"users": {"User.Read.All"},
 }
 
 var graphImplied = map[string][]string{
 	"GroupMember.ReadWrite.All": {"Group.ReadWrite.All", "Directory.ReadWrite.All"},
 	"User.Read.All":             {"User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	"Application.Read.All":      {"Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
 }
 
 // grantCommand is the README's command that grants an application

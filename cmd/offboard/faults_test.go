@@ -37,7 +37,7 @@ var sourceCases = []sourceCase{
 		writeMethod: http.MethodDelete, writePath: "/roleManagement/directory/roleAssignments/", pages: true},
 	{name: "pim", listPath: "/roleManagement/directory/roleEligibilitySchedules", listQuery: "principalId",
 		writeMethod: http.MethodPost, writePath: "/roleEligibilityScheduleRequests", pages: true},
-	{name: "groups", listPath: "/memberOf",
+	{name: "groups", listPath: "/members", // the index of the role-assignable groups lists their members
 		writeMethod: http.MethodDelete, writePath: "/members/"},
 	{name: "azure", listPath: "/providers/Microsoft.Authorization/roleAssignments", listQuery: "principalId",
 		writeMethod: http.MethodDelete, writePath: "/providers/Microsoft.Authorization/roleAssignments/", pages: true},

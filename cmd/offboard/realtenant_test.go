@@ -68,11 +68,18 @@ func TestNoP2TenantLeavesPIMOutAndRemovesTheRest(t *testing.T) {
 		t.Errorf("members left in the role-assignable group: %v", got)
 	}
 	s := readSummary(t, dir)
-	if reason := s.Unavailable["pim"]; !strings.Contains(reason, "AadPremiumLicenseRequired") || len(s.Unavailable) != 1 {
-		t.Errorf("summary.json unavailable: %v", s.Unavailable)
+	// Both PIM parts: pim's Entra roles, and the groups source's PIM for
+	// Groups; the groups source's memberships and ownerships are listed.
+	for _, part := range []string{"pim", "groups-pim"} {
+		if reason := s.Unavailable[part]; !strings.Contains(reason, "AadPremiumLicenseRequired") {
+			t.Errorf("summary.json unavailable[%s]: %v", part, s.Unavailable)
+		}
+		if n := countLines(r.stderr, `"level":"warn"`, `"part":"`+part+`"`); n != 1 {
+			t.Errorf("%d warnings about %s, want 1:\n%s", n, part, r.stderr)
+		}
 	}
-	if n := countLines(r.stderr, `"level":"warn"`, `"part":"pim"`); n != 1 {
-		t.Errorf("%d warnings about pim, want 1:\n%s", n, r.stderr)
+	if len(s.Unavailable) != 2 {
+		t.Errorf("summary.json unavailable: %v", s.Unavailable)
 	}
 	// Once PIM is known to be unavailable, no more PIM requests: the
 	// first $batch of listings answered it.

@@ -178,6 +178,13 @@ func (j *jobRun) run(ctx context.Context) int {
 		Guards:      []job.Guard{job.LastGlobalAdmin{Admins: admins, Log: log}},
 		Observer:    j.observer(),
 	}
+	for _, s := range sources {
+		// A source that knows what it must not remove (groups: a
+		// group's last owner, a dynamic group's members) guards it.
+		if g, ok := s.(job.Guard); ok {
+			runner.Guards = append(runner.Guards, g)
+		}
+	}
 	log.Info("run starting", zap.String("input", c.Input), zap.String("input_sha256", inputSHA),
 		zap.Int("entries", len(entries)), zap.Strings("sources", c.Sources), zap.Bool("dry_run", c.DryRun))
 	runCtx, cancel := withTimeout(ctx, started, c.Timeout)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 
 	"github.com/offboard/offboard/job"
@@ -48,15 +49,26 @@ func (c *Client) GlobalAdmins(ctx context.Context) ([]job.AdminHolder, error) {
 
 // members lists a group's direct members' ids.
 func (c *Client) members(ctx context.Context, groupID string) ([]string, error) {
+	return c.relation(ctx, groupID, "members")
+}
+
+// relation lists the ids of a group's direct members or its owners.
+func (c *Client) relation(ctx context.Context, groupID, relation string) ([]string, error) {
 	if !job.IsGUID(groupID) {
 		return nil, fmt.Errorf("group id %q is not a GUID", groupID)
 	}
 	var out []string
-	next := c.base + "/groups/" + url.PathEscape(groupID) + "/members?%24select=id&%24top=999"
+	next := c.base + "/groups/" + url.PathEscape(groupID) + "/" + relation + "?%24select=id&%24top=999"
 	for pages := 1; next != ""; pages++ {
-		page, err := groups.NewItemMembersRequestBuilder(next, c.adapter).Get(ctx, nil)
+		var page models.DirectoryObjectCollectionResponseable
+		var err error
+		if relation == "owners" {
+			page, err = groups.NewItemOwnersRequestBuilder(next, c.adapter).Get(ctx, nil)
+		} else {
+			page, err = groups.NewItemMembersRequestBuilder(next, c.adapter).Get(ctx, nil)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("listing the members of group %s (page %d): %w", groupID, pages, classify(err))
+			return nil, fmt.Errorf("listing the %s of group %s (page %d): %w", relation, groupID, pages, classify(err))
 		}
 		for _, m := range page.GetValue() {
 			out = append(out, deref(m.GetId()))

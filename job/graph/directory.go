@@ -115,7 +115,7 @@ func (s DirectoryRoles) Remove(ctx context.Context, a job.Assignment) (job.Outco
 			return job.Outcome{}, notThroughPIM(refused, ue)
 		}
 		out, perr := s.removeThroughPIM(ctx, a)
-		if ue, ok := licenceError(perr); ok {
+		if ue, ok := licenceError(perr, job.SourcePIM); ok {
 			return job.Outcome{}, notThroughPIM(refused, s.c.notePIMUnavailable(ue))
 		}
 		return throughPIM(refused, out, perr)
@@ -157,7 +157,7 @@ func (s DirectoryRoles) RemoveBatch(ctx context.Context, as []job.Assignment) []
 	for k, i := range at {
 		out[i].Attempts += pim[k].Attempts
 		out[i].Resent = out[i].Resent || pim[k].Resent
-		if ue, ok := licenceError(pim[k].Err); ok {
+		if ue, ok := licenceError(pim[k].Err, job.SourcePIM); ok {
 			out[i].Outcome, out[i].Err = job.Outcome{}, notThroughPIM(refused[i], s.c.notePIMUnavailable(ue))
 			continue
 		}

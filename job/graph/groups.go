@@ -5,139 +5,208 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
+	"time"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
+	"github.com/microsoftgraph/msgraph-sdk-go/identitygovernance"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
-	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/offboard/offboard/job"
-	"github.com/offboard/offboard/job/transport"
 )
 
-// Memberships is the `groups` source: a principal's memberships in
-// role-assignable groups, which hand the group's roles to their members.
-// Other groups are left alone. A group cannot be a member of a
-// role-assignable group, so every such membership is direct.
+// Memberships is the `groups` source: everything that makes a
+// role-assignable group's roles reachable for a principal. Its direct
+// memberships and ownerships of those groups (an owner can add anyone to
+// the group, itself included), and its PIM for Groups eligibilities and
+// active assignments, member and owner (an eligible member is not in
+// members until it activates). Other groups are left alone. A group cannot
+// be a member of a role-assignable group, so every such membership is
+// direct.
+//
+// Graph has no memberOf on directoryObjects, and a principal's ownerships
+// and PIM for Groups schedules would each take one more request a
+// principal: the source lists the tenant's role-assignable groups (at most
+// 500) once, with their members, owners and schedules, and matches the
+// principals against that index (groupindex.go).
+//
+// Assignment ids, one kind each, so that report rows and reruns stay
+// unique: {group-id} for a membership, {group-id}/owner for an ownership,
+// {group-id}/eligible-member and {group-id}/eligible-owner for PIM for
+// Groups eligibilities, {group-id}/active-member and {group-id}/active-owner
+// for its active assignments.
 type Memberships struct {
 	c *Client
+	// idx is built by the first Find and shared by every copy of the
+	// source, its guard included.
+	idx *groupIndex
 }
 
 var (
 	_ job.Source       = Memberships{}
 	_ job.Grouper      = Memberships{}
 	_ job.BatchRemover = Memberships{}
+	_ job.Guard        = Memberships{}
 )
 
 // Memberships returns the `groups` source.
-func (c *Client) Memberships() Memberships { return Memberships{c: c} }
+func (c *Client) Memberships() Memberships { return Memberships{c: c, idx: &groupIndex{}} }
 
 // Name implements job.Source.
 func (Memberships) Name() string { return job.SourceGroups }
 
-// GroupSize implements job.Grouper: with batching, a group's first pages
-// go in one $batch; without, each principal is a group of its own.
-func (s Memberships) GroupSize() int { return s.c.batchSize }
+// GroupSize implements job.Grouper: every principal of the run comes in
+// one Find, which learns how many there are before it chooses how to list
+// (groupIndex.get); its requests go in batches of the client's size all
+// the same.
+func (s Memberships) GroupSize() int { return maxPrincipals }
 
-// Find implements job.Source. It reads /directoryObjects/{id}/memberOf,
-// which serves users, service principals and groups alike, without a
-// $filter (an advanced query), and keeps the objects that are groups with
-// isAssignableToRole: memberOf also returns directoryRole objects. Each
-// principal takes a request of its own; with batching, those of the group
-// travel in one $batch.
-func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
-	return s.c.listGroup(ctx, principals, func(p job.Principal) (*abstractions.RequestInformation, error) {
-		first, err := s.firstPage(p)
-		if err != nil {
-			return nil, err
-		}
-		return users.NewItemMemberOfRequestBuilder(first, s.c.adapter).ToGetRequestInformation(ctx, nil)
-	}, s.list)
-}
+// maxPrincipals is more principals than a run holds.
+const maxPrincipals = 1 << 30
 
-// firstPage is the URL of a principal's first page of memberships.
-func (s Memberships) firstPage(p job.Principal) (string, error) {
-	if !job.IsGUID(p.ID) {
-		return "", fmt.Errorf("principal id %q is not a GUID", p.ID)
+// The kinds of access to a group, as the end of an assignment id says.
+const (
+	kindMember         = ""
+	kindOwner          = "owner"
+	kindEligibleMember = "eligible-member"
+	kindEligibleOwner  = "eligible-owner"
+	kindActiveMember   = "active-member"
+	kindActiveOwner    = "active-owner"
+)
+
+// assignmentID is the id of a kind of access to a group.
+func assignmentID(groupID, kind string) string {
+	if kind == kindMember {
+		return groupID
 	}
-	return s.c.base + "/directoryObjects/" + url.PathEscape(p.ID) + "/memberOf?%24top=999", nil
+	return groupID + "/" + kind
 }
 
-// list lists one principal's memberships of role-assignable groups, from
-// its first page's answer in a batch, or (first nil) sending that page
-// itself, following every @odata.nextLink.
-func (s Memberships) list(ctx context.Context, p job.Principal, first *transport.SubAnswer) ([]job.Assignment, error) {
-	next, err := s.firstPage(p)
+// splitAssignmentID reads a group id and a kind from a principal's
+// assignment id, both ids checked to be GUIDs.
+func splitAssignmentID(id, principalID string) (groupID, kind string, err error) {
+	groupID, kind, _ = strings.Cut(id, "/")
+	if !job.IsGUID(groupID) || !job.IsGUID(principalID) {
+		return "", "", fmt.Errorf("group %q or member %q is not a GUID", groupID, principalID)
+	}
+	switch kind {
+	case kindMember, kindOwner, kindEligibleMember, kindEligibleOwner, kindActiveMember, kindActiveOwner:
+		return groupID, kind, nil
+	}
+	return "", "", fmt.Errorf("assignment %q is no kind of group access", id)
+}
+
+// Find implements job.Source: the principals' access to role-assignable
+// groups, from the index. A tenant without PIM for Groups (no P2 licence)
+// answers the rest with a *job.UnavailableError for the part "groups-pim".
+func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
+	for _, p := range principals {
+		if !job.IsGUID(p.ID) {
+			return nil, fmt.Errorf("principal id %q is not a GUID", p.ID)
+		}
+	}
+	idx, err := s.idx.get(ctx, s.c, len(principals))
 	if err != nil {
 		return nil, err
 	}
+	var failed job.ListingErrors
+	if idx.typed {
+		failed = idx.listTyped(ctx, s.c, principals)
+	}
+	held := idx.heldBy(principals)
 	var out []job.Assignment
-	for pages := 1; next != ""; pages++ {
-		var page models.DirectoryObjectCollectionResponseable
-		if pages == 1 && first != nil {
-			page, err = readPage[models.DirectoryObjectCollectionResponseable](*first,
-				models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue)
-		} else {
-			page, err = users.NewItemMemberOfRequestBuilder(next, s.c.adapter).Get(ctx, nil)
-			err = classify(err)
+	for _, p := range principals {
+		if _, ok := failed[p.ID]; ok {
+			continue
 		}
-		if errors.Is(err, job.ErrNotFound) && pages == 1 {
-			// The object is gone from the directory (HR deleted the
-			// account first): it is a member of nothing.
-			break
-		} else if err != nil {
-			return nil, fmt.Errorf("listing memberships (page %d): %w", pages, err)
-		}
-		for _, o := range page.GetValue() {
-			g, ok := o.(models.Groupable)
-			if !ok || deref(o.GetOdataType()) != "#microsoft.graph.group" {
-				continue
-			}
-			if a := g.GetIsAssignableToRole(); a == nil || !*a {
-				continue
+		for _, h := range held[job.NormalizeGUID(p.ID)] {
+			raw := h.raw
+			if raw == nil {
+				raw = h.group.raw
 			}
 			out = append(out, job.Assignment{
 				Source:      s.Name(),
-				ID:          deref(g.GetId()),
+				ID:          assignmentID(h.group.id, h.kind),
 				PrincipalID: p.ID,
-				Scope:       "/groups/" + deref(g.GetId()),
-				Note:        "group " + deref(g.GetDisplayName()),
-				Raw:         raw(g),
+				Scope:       "/groups/" + h.group.id,
+				Note:        kindNote(h.kind, h.group.name),
+				Raw:         raw,
 			})
 		}
-		next = deref(page.GetOdataNextLink())
 	}
-	return out, nil
+	var errs []error
+	if len(failed) > 0 {
+		errs = append(errs, failed)
+	}
+	if u := idx.unavailableErr(); u != nil {
+		errs = append(errs, u)
+	}
+	return out, errors.Join(errs...)
+}
+
+// kindNote says in words what an access is.
+func kindNote(kind, name string) string {
+	switch kind {
+	case kindOwner:
+		return "owner of group " + name
+	case kindEligibleMember:
+		return "eligible member of group " + name + " (PIM for Groups)"
+	case kindEligibleOwner:
+		return "eligible owner of group " + name + " (PIM for Groups)"
+	case kindActiveMember:
+		return "active member of group " + name + " (PIM for Groups)"
+	case kindActiveOwner:
+		return "active owner of group " + name + " (PIM for Groups)"
+	}
+	return "group " + name
 }
 
 // Remove implements job.Source.
 func (s Memberships) Remove(ctx context.Context, a job.Assignment) (job.Outcome, error) {
-	return deleteOutcome(classify(s.removeMember(ctx, a.ID, a.PrincipalID)))
+	info, err := s.removal(ctx, a)
+	if err != nil {
+		return job.Outcome{}, err
+	}
+	return groupOutcome(classify(s.c.adapter.SendNoContent(ctx, info, abstractions.ErrorMappings{
+		"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue,
+	})))
 }
 
 // BatchSize implements job.BatchRemover.
 func (s Memberships) BatchSize() int { return s.c.batchSize }
 
-// RemoveBatch implements job.BatchRemover: the DELETEs of the references
-// go in batches.
+// RemoveBatch implements job.BatchRemover: the removals go in batches.
 func (s Memberships) RemoveBatch(ctx context.Context, as []job.Assignment) []job.BatchResult {
 	return s.c.removeBatch(ctx, as, func(a job.Assignment) (*abstractions.RequestInformation, error) {
-		return s.memberRef(ctx, a.ID, a.PrincipalID)
-	}, deleteOutcome)
+		return s.removal(ctx, a)
+	}, groupOutcome)
 }
 
-// removeMember removes a membership with the request memberRef builds.
-func (s Memberships) removeMember(ctx context.Context, groupID, memberID string) error {
-	info, err := s.memberRef(ctx, groupID, memberID)
-	if err != nil {
-		return err
+// groupOutcome classifies the answer to a removal of any kind: 404 for a
+// reference that is gone, 400 RoleAssignmentDoesNotExist for a PIM
+// schedule that is.
+func groupOutcome(err error) (job.Outcome, error) {
+	if out, err2 := deleteOutcome(err); err2 == nil {
+		return out, nil
 	}
-	return s.c.adapter.SendNoContent(ctx, info, abstractions.ErrorMappings{
-		"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue,
-	})
+	return scheduleOutcome(err)
+}
+
+// removal builds the request that removes an access of its kind.
+func (s Memberships) removal(ctx context.Context, a job.Assignment) (*abstractions.RequestInformation, error) {
+	groupID, kind, err := splitAssignmentID(a.ID, a.PrincipalID)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case kindMember:
+		return s.memberRef(ctx, groupID, a.PrincipalID)
+	case kindOwner:
+		return s.ownerRef(ctx, groupID, a.PrincipalID)
+	}
+	return s.scheduleRequest(ctx, groupID, kind, a, true)
 }
 
 // memberRef is the one place that builds the removal of a membership,
@@ -153,9 +222,138 @@ func (s Memberships) memberRef(ctx context.Context, groupID, memberID string) (*
 		ByGroupId(groupID).Members().ByDirectoryObjectId(memberID).Ref().ToDeleteRequestInformation(ctx, nil)
 }
 
+// ownerRef builds the removal of an ownership: .../owners/{id}/$ref, the
+// reference, never the owner object.
+func (s Memberships) ownerRef(ctx context.Context, groupID, ownerID string) (*abstractions.RequestInformation, error) {
+	if !job.IsGUID(groupID) || !job.IsGUID(ownerID) {
+		return nil, fmt.Errorf("group %q or owner %q is not a GUID", groupID, ownerID)
+	}
+	return groups.NewGroupsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).
+		ByGroupId(groupID).Owners().ByDirectoryObjectId(ownerID).Ref().ToDeleteRequestInformation(ctx, nil)
+}
+
+// scheduleRequest builds a PIM for Groups schedule request: adminRemove
+// (remove) or adminAssign with the schedule the journal recorded, resumed
+// at now.
+func (s Memberships) scheduleRequest(ctx context.Context, groupID, kind string, a job.Assignment, remove bool) (*abstractions.RequestInformation, error) {
+	if !job.IsGUID(a.PrincipalID) {
+		return nil, fmt.Errorf("principal %q is not a GUID", a.PrincipalID)
+	}
+	action := models.ADMINREMOVE_SCHEDULEREQUESTACTIONS
+	var info models.RequestScheduleable
+	if !remove {
+		action = models.ADMINASSIGN_SCHEDULEREQUESTACTIONS
+		sched, err := eligibilitySchedule(a.Raw)
+		if err != nil {
+			return nil, err
+		}
+		if sched, _, err = sched.Resume(time.Now()); err != nil {
+			return nil, err
+		}
+		info = requestSchedule(sched)
+	}
+	access := models.MEMBER_PRIVILEGEDACCESSGROUPRELATIONSHIPS
+	if kind == kindEligibleOwner || kind == kindActiveOwner {
+		access = models.OWNER_PRIVILEGEDACCESSGROUPRELATIONSHIPS
+	}
+	principal := a.PrincipalID
+	if kind == kindEligibleMember || kind == kindEligibleOwner {
+		req := models.NewPrivilegedAccessGroupEligibilityScheduleRequest()
+		req.SetAction(&action)
+		req.SetAccessId(&access)
+		req.SetGroupId(&groupID)
+		req.SetPrincipalId(&principal)
+		req.SetJustification(&a.Justification)
+		if info != nil {
+			req.SetScheduleInfo(info)
+		}
+		return identitygovernance.NewPrivilegedAccessGroupEligibilityScheduleRequestsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).
+			ToPostRequestInformation(ctx, req, nil)
+	}
+	req := models.NewPrivilegedAccessGroupAssignmentScheduleRequest()
+	req.SetAction(&action)
+	req.SetAccessId(&access)
+	req.SetGroupId(&groupID)
+	req.SetPrincipalId(&principal)
+	req.SetJustification(&a.Justification)
+	if info != nil {
+		req.SetScheduleInfo(info)
+	}
+	return identitygovernance.NewPrivilegedAccessGroupAssignmentScheduleRequestsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).
+		ToPostRequestInformation(ctx, req, nil)
+}
+
+// requestSchedule is a schedule as a request's scheduleInfo.
+func requestSchedule(sched job.Schedule) models.RequestScheduleable {
+	info := models.NewRequestSchedule()
+	info.SetStartDateTime(&sched.Start)
+	expiration := models.NewExpirationPattern()
+	kind := models.NOEXPIRATION_EXPIRATIONPATTERNTYPE
+	if !sched.End.IsZero() {
+		kind = models.AFTERDATETIME_EXPIRATIONPATTERNTYPE
+		expiration.SetEndDateTime(&sched.End)
+	}
+	expiration.SetTypeEscaped(&kind)
+	info.SetExpiration(expiration)
+	return info
+}
+
+// Check implements job.Guard for what Graph lets through but the job must
+// not do: remove every owner of a group (the owner rows are skipped,
+// last-owner), or change the members of a group whose membership is not
+// the cloud's to change (dynamic, or synced from on premises: skipped,
+// the detail saying which). It decides from the index the listing built;
+// without one (the source's listing failed) there is nothing planned of it.
+func (s Memberships) Check(_ context.Context, items []*job.Item) (string, error) {
+	idx := s.idx.built()
+	if idx == nil {
+		return "", nil
+	}
+	ownerRows := map[string][]*job.Item{} // group → its planned owner removals
+	for _, it := range items {
+		if it.Source != job.SourceGroups || it.State != job.Planned {
+			continue
+		}
+		groupID, kind, err := splitAssignmentID(it.AssignmentID, it.PrincipalID)
+		if err != nil {
+			continue
+		}
+		g := idx.groups[job.NormalizeGUID(groupID)]
+		if g == nil {
+			continue
+		}
+		switch {
+		case kind == kindMember && g.dynamic:
+			it.State, it.Detail = job.Skipped, "dynamic-membership: group "+g.name+"'s members follow its membership rule; change the rule or the principal's attributes"
+		case kind == kindMember && g.synced:
+			it.State, it.Detail = job.Skipped, "on-premises-synced: group "+g.name+"'s members are managed in the on-premises directory"
+		case kind == kindOwner:
+			ownerRows[g.id] = append(ownerRows[g.id], it)
+		}
+	}
+	for id, rows := range ownerRows {
+		g := idx.groups[job.NormalizeGUID(id)]
+		leaving := map[string]bool{}
+		for _, it := range rows {
+			leaving[job.NormalizeGUID(it.PrincipalID)] = true
+		}
+		stays := false
+		for _, o := range g.owners {
+			stays = stays || !leaving[o]
+		}
+		if stays {
+			continue
+		}
+		for _, it := range rows {
+			it.State, it.Detail = job.Skipped, "last-owner"
+		}
+	}
+	return "", nil
+}
+
 // memberGuard refuses, before it leaves the process, any DELETE of a
-// group member that does not address the reference (/$ref): that request
-// would delete the user or service principal itself.
+// group member or owner that does not address the reference (/$ref): that
+// request would delete the user or service principal itself.
 type memberGuard struct {
 	next http.RoundTripper
 }
@@ -176,7 +374,7 @@ func deletesMember(escapedPath string) bool {
 	p := strings.ToLower(strings.TrimRight(escapedPath, "/"))
 	segs := strings.Split(p, "/")
 	for i := 0; i+3 < len(segs); i++ {
-		if segs[i] == "groups" && segs[i+2] == "members" {
+		if segs[i] == "groups" && (segs[i+2] == "members" || segs[i+2] == "owners") {
 			rest := segs[i+4:]
 			return !(len(rest) == 1 && (rest[0] == "$ref" || rest[0] == "%24ref"))
 		}

@@ -56,7 +56,7 @@ func (s Eligibilities) Find(ctx context.Context, principals []job.Principal) ([]
 		}
 		return s.schedules().ToGetRequestInformation(ctx, config)
 	}, s.list)
-	if ue, ok := licenceError(err); ok {
+	if ue, ok := licenceError(err, job.SourcePIM); ok {
 		return nil, s.c.notePIMUnavailable(ue)
 	}
 	return found, err

@@ -23,12 +23,13 @@ const licenceCode = "AadPremiumLicenseRequired"
 
 // licenceError reports whether err (a single listing's or removal's
 // error, or a ListingErrors holding them) is Graph saying the tenant lacks
-// the licence PIM needs, and if so the unavailability it means.
-func licenceError(err error) (*job.UnavailableError, bool) {
+// the licence PIM needs, and if so the unavailability of part it means
+// (pim, or PIM for Groups).
+func licenceError(err error, part string) (*job.UnavailableError, bool) {
 	var le job.ListingErrors
 	if errors.As(err, &le) {
 		for _, e := range le {
-			if ue, ok := licenceError(e); ok {
+			if ue, ok := licenceError(e, part); ok {
 				return ue, true
 			}
 		}
@@ -36,7 +37,7 @@ func licenceError(err error) (*job.UnavailableError, bool) {
 	}
 	var ge *Error
 	if errors.As(err, &ge) && ge.Status == http.StatusBadRequest && strings.EqualFold(ge.Code, licenceCode) {
-		return &job.UnavailableError{Part: job.SourcePIM, Reason: strings.TrimPrefix(ge.Code+": "+ge.Message, ": ")}, true
+		return &job.UnavailableError{Part: part, Reason: strings.TrimPrefix(ge.Code+": "+ge.Message, ": ")}, true
 	}
 	return nil, false
 }
@@ -55,7 +56,7 @@ func (c *Client) notePIMUnavailable(ue *job.UnavailableError) *job.UnavailableEr
 // pimCheck turns a PIM request's error into the source's unavailability
 // when it is the licence's answer; other errors pass as they are.
 func (c *Client) pimCheck(err error) error {
-	if ue, ok := licenceError(err); ok {
+	if ue, ok := licenceError(err, job.SourcePIM); ok {
 		return c.notePIMUnavailable(ue)
 	}
 	return err

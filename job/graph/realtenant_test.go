@@ -24,7 +24,7 @@ func TestLicenceError(t *testing.T) {
 		{"none", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ue, ok := licenceError(tc.err)
+			ue, ok := licenceError(tc.err, job.SourcePIM)
 			if ok != tc.want {
 				t.Fatalf("licenceError = %v, want %v", ok, tc.want)
 			}

@@ -9,9 +9,11 @@ import (
 	"strings"
 	"time"
 
+	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoft/kiota-abstractions-go/serialization"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 
 	"github.com/offboard/offboard/job"
@@ -132,30 +134,51 @@ func eligibilitySchedule(raw json.RawMessage) (job.Schedule, error) {
 	return s, nil
 }
 
-// Restore implements job.Restorer: POST /groups/{id}/members/$ref with the
-// member's directoryObjects URL.
+// Restore implements job.Restorer, each kind of access its own way: POST
+// /groups/{id}/members/$ref or /owners/$ref with the principal's
+// directoryObjects URL, or a PIM for Groups adminAssign request with the
+// schedule the journal recorded, resumed at now.
 func (s Memberships) Restore(ctx context.Context, a job.Assignment) (job.Outcome, error) {
-	groupID, memberID := a.ID, a.PrincipalID
-	if !job.IsGUID(groupID) || !job.IsGUID(memberID) {
-		return job.Outcome{}, fmt.Errorf("group %q or member %q is not a GUID", groupID, memberID)
+	groupID, kind, err := splitAssignmentID(a.ID, a.PrincipalID)
+	if err != nil {
+		return job.Outcome{}, err
+	}
+	memberID := a.PrincipalID
+	if !job.IsGUID(memberID) {
+		return job.Outcome{}, fmt.Errorf("principal %q is not a GUID", memberID)
+	}
+	if kind != kindMember && kind != kindOwner {
+		info, err := s.scheduleRequest(ctx, groupID, kind, a, false)
+		if err != nil {
+			return job.Outcome{}, err
+		}
+		return createOutcome(s.c.adapter.SendNoContent(ctx, info, abstractions.ErrorMappings{
+			"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue,
+		}))
 	}
 	ref := models.NewReferenceCreate()
 	odataID := s.c.base + "/directoryObjects/" + memberID
 	ref.SetOdataId(&odataID)
-	err := classify(groups.NewGroupsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).
-		ByGroupId(groupID).Members().Ref().Post(ctx, ref, nil))
+	item := groups.NewGroupsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).ByGroupId(groupID)
+	relation := "members"
+	if kind == kindOwner {
+		relation = "owners"
+		err = classify(item.Owners().Ref().Post(ctx, ref, nil))
+	} else {
+		err = classify(item.Members().Ref().Post(ctx, ref, nil))
+	}
 	var ge *Error
 	switch {
 	case err == nil:
 		return job.Outcome{State: job.Restored}, nil
 	case errors.As(err, &ge) && ge.Status == http.StatusBadRequest:
-		// Graph answers a member already present with 400
+		// Graph answers a reference already present with 400
 		// Request_BadRequest, the code of its other refusals too (a group
-		// nested in a role-assignable one): the memberships are listed to
-		// tell them apart.
-		if held, lerr := s.Find(ctx, []job.Principal{{ID: memberID}}); lerr == nil {
+		// nested in a role-assignable one): the group's members (owners)
+		// are listed to tell them apart.
+		if held, lerr := s.c.relation(ctx, groupID, relation); lerr == nil {
 			for _, h := range held {
-				if strings.EqualFold(h.ID, groupID) {
+				if strings.EqualFold(h, memberID) {
 					return job.Outcome{State: job.AlreadyPresent, Detail: ge.Error()}, nil
 				}
 			}

@@ -1,0 +1,358 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	abstractions "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoft/kiota-abstractions-go/serialization"
+	"github.com/microsoftgraph/msgraph-sdk-go/groups"
+	"github.com/microsoftgraph/msgraph-sdk-go/identitygovernance"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+
+	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
+)
+
+// PartGroupsPIM names PIM for Groups in summary.json's "unavailable" when
+// the tenant has no licence for it.
+const PartGroupsPIM = "groups-pim"
+
+// groupIndex is the tenant's role-assignable groups and who holds each,
+// built once a run. It costs one listing of the groups (at most 500, one
+// page of 999) and four first pages a group (members, owners, PIM for
+// Groups eligibilities and active assignments), sent in $batch: for the
+// sample tenant's three groups, two round trips in all, however many
+// principals the run has. When the run's principals are few and the
+// groups many, each principal's access is listed instead: a getByIds to
+// learn each principal's type, then its typed memberOf and ownedObjects
+// and its two PIM for Groups listings (grouptyped.go).
+type groupIndex struct {
+	mu   sync.Mutex
+	done bool
+	err  error
+
+	groups      map[string]*groupFacts // by lower-case id
+	held        map[string][]heldAccess
+	unavailable *job.UnavailableError
+	// typed: each principal's access is listed by Find (grouptyped.go)
+	// rather than every group's by build.
+	typed bool
+}
+
+// groupFacts is what the index knows of one role-assignable group.
+type groupFacts struct {
+	id, name string
+	dynamic  bool // groupTypes holds DynamicMembership
+	synced   bool // onPremisesSyncEnabled
+	owners   []string
+	raw      json.RawMessage
+}
+
+// heldAccess is one access of a principal to a group; raw is the PIM
+// schedule as listed (nil: the group's).
+type heldAccess struct {
+	group *groupFacts
+	kind  string
+	raw   json.RawMessage
+}
+
+// get builds the index on the first call and answers it (or its failure)
+// to every call of the run. The groups are listed first; then, for n
+// principals, whichever costs fewer round trips: each group's access
+// (listAccess), or each principal's own, by its type (typed, grouptyped.go).
+func (x *groupIndex) get(ctx context.Context, c *Client, n int) (*groupIndex, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.done {
+		x.err = x.build(ctx, c, n)
+		// A listing cut off by ctx is not the tenant's answer: the next
+		// call may try again.
+		x.done = x.err == nil || ctx.Err() == nil
+	}
+	if x.err != nil {
+		return nil, fmt.Errorf("listing the role-assignable groups: %w", x.err)
+	}
+	return x, nil
+}
+
+// built is the index when it was built without error, or nil.
+func (x *groupIndex) built() *groupIndex {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.done || x.err != nil {
+		return nil
+	}
+	return x
+}
+
+// groupPage, memberPage and the schedule pages are the collections the
+// index reads.
+type page[V any] interface {
+	serialization.Parsable
+	GetValue() []V
+	GetOdataNextLink() *string
+}
+
+// readAll reads a collection: its first page from a batch's answer (or,
+// first nil, fetched with get), then every @odata.nextLink with get.
+func readAll[P page[V], V any](ctx context.Context, firstURL string, first *transport.SubAnswer,
+	create serialization.ParsableFactory, get func(context.Context, string) (P, error)) ([]V, error) {
+	var out []V
+	next := firstURL
+	for pages := 1; next != ""; pages++ {
+		var p P
+		var err error
+		if pages == 1 && first != nil {
+			p, err = readPage[P](*first, create)
+		} else {
+			p, err = get(ctx, next)
+			err = classify(err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("page %d: %w", pages, err)
+		}
+		out = append(out, p.GetValue()...)
+		next = deref(p.GetOdataNextLink())
+	}
+	return out, nil
+}
+
+// build lists the groups, then, unless listing each principal's access
+// costs fewer round trips, their members, owners and schedules.
+func (x *groupIndex) build(ctx context.Context, c *Client, n int) error {
+	x.groups, x.held, x.unavailable, x.typed = map[string]*groupFacts{}, map[string][]heldAccess{}, nil, false
+	eventual := abstractions.NewRequestHeaders()
+	eventual.Add("ConsistencyLevel", "eventual")
+	filter, count, top := "isAssignableToRole eq true", true, int32(999)
+	list := groups.NewGroupsRequestBuilderInternal(c.pathParams(), c.adapter)
+	info, err := list.ToGetRequestInformation(ctx, &groups.GroupsRequestBuilderGetRequestConfiguration{
+		Headers: eventual,
+		QueryParameters: &groups.GroupsRequestBuilderGetQueryParameters{
+			Filter: &filter, Count: &count, Top: &top,
+			Select: []string{"id", "displayName", "isAssignableToRole", "groupTypes", "onPremisesSyncEnabled"},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	firstURL, err := info.GetUri()
+	if err != nil {
+		return err
+	}
+	found, err := readAll(ctx, firstURL.String(), nil, models.CreateGroupCollectionResponseFromDiscriminatorValue,
+		func(ctx context.Context, u string) (models.GroupCollectionResponseable, error) {
+			return groups.NewGroupsRequestBuilder(u, c.adapter).Get(ctx, &groups.GroupsRequestBuilderGetRequestConfiguration{Headers: eventual})
+		})
+	if err != nil {
+		return err
+	}
+	var order []*groupFacts
+	for _, g := range found {
+		id := deref(g.GetId())
+		if a := g.GetIsAssignableToRole(); a == nil || !*a || !job.IsGUID(id) {
+			continue
+		}
+		f := &groupFacts{id: id, name: deref(g.GetDisplayName()), raw: raw(g)}
+		for _, t := range g.GetGroupTypes() {
+			f.dynamic = f.dynamic || strings.EqualFold(t, "DynamicMembership")
+		}
+		if s := g.GetOnPremisesSyncEnabled(); s != nil && *s {
+			f.synced = true
+		}
+		if x.groups[job.NormalizeGUID(id)] == nil {
+			x.groups[job.NormalizeGUID(id)] = f
+			order = append(order, f)
+		}
+	}
+	if x.typed = typedIsCheaper(len(order), n, c.batchSize); x.typed {
+		return nil
+	}
+	return x.listAccess(ctx, c, order)
+}
+
+// The four listings of a group, in the order of their first pages.
+const (
+	listMembers = iota
+	listOwners
+	listEligible
+	listActive
+	listings
+)
+
+// listAccess lists each group's members, owners and schedules: the first
+// pages in $batch (or alone without batching), the rest alone.
+func (x *groupIndex) listAccess(ctx context.Context, c *Client, order []*groupFacts) error {
+	urls := make([]string, len(order)*listings)
+	subs := make([]transport.SubRequest, len(urls))
+	answers := make([]*transport.SubAnswer, len(urls))
+	var idx []int
+	for gi, g := range order {
+		for k := range listings {
+			i := gi*listings + k
+			info, err := firstPage(ctx, c, g.id, k)
+			if err != nil {
+				return err
+			}
+			u, err := info.GetUri()
+			if err != nil {
+				return err
+			}
+			urls[i] = u.String()
+			if c.batchSize > 1 {
+				if subs[i], err = c.subRequest(info); err != nil {
+					return err
+				}
+				idx = append(idx, i)
+			}
+		}
+	}
+	if c.batchSize > 1 && len(idx) > 0 {
+		for i, a := range c.sendBatch(ctx, subs, idx) {
+			answers[i] = &a
+		}
+	}
+	for gi, g := range order {
+		at := func(k int) (string, *transport.SubAnswer) { i := gi*listings + k; return urls[i], answers[i] }
+
+		u, first := at(listMembers)
+		members, err := readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+			func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
+				return groups.NewItemMembersRequestBuilder(u, c.adapter).Get(ctx, nil)
+			})
+		if err = goneIsEmpty(err); err != nil {
+			return fmt.Errorf("the members of group %s: %w", g.id, err)
+		}
+		for _, m := range members {
+			x.add(deref(m.GetId()), g, kindMember, nil)
+		}
+
+		u, first = at(listOwners)
+		owners, err := readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+			func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
+				return groups.NewItemOwnersRequestBuilder(u, c.adapter).Get(ctx, nil)
+			})
+		if err = goneIsEmpty(err); err != nil {
+			return fmt.Errorf("the owners of group %s: %w", g.id, err)
+		}
+		for _, o := range owners {
+			id := deref(o.GetId())
+			g.owners = append(g.owners, job.NormalizeGUID(id))
+			x.add(id, g, kindOwner, nil)
+		}
+
+		if x.unavailable != nil {
+			continue
+		}
+		u, first = at(listEligible)
+		eligible, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupEligibilityScheduleCollectionResponseFromDiscriminatorValue,
+			func(ctx context.Context, u string) (models.PrivilegedAccessGroupEligibilityScheduleCollectionResponseable, error) {
+				return identitygovernance.NewPrivilegedAccessGroupEligibilitySchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
+			})
+		if x.licence(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("the PIM for Groups eligibilities of group %s: %w", g.id, err)
+		}
+		u, first = at(listActive)
+		active, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupAssignmentScheduleCollectionResponseFromDiscriminatorValue,
+			func(ctx context.Context, u string) (models.PrivilegedAccessGroupAssignmentScheduleCollectionResponseable, error) {
+				return identitygovernance.NewPrivilegedAccessGroupAssignmentSchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
+			})
+		if x.licence(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("the PIM for Groups assignments of group %s: %w", g.id, err)
+		}
+		for _, e := range eligible {
+			if direct(e.GetMemberType()) && strings.EqualFold(deref(e.GetGroupId()), g.id) {
+				x.add(deref(e.GetPrincipalId()), g, scheduleKind(e.GetAccessId(), false), raw(e))
+			}
+		}
+		for _, a := range active {
+			if direct(a.GetMemberType()) && strings.EqualFold(deref(a.GetGroupId()), g.id) {
+				x.add(deref(a.GetPrincipalId()), g, scheduleKind(a.GetAccessId(), true), raw(a))
+			}
+		}
+	}
+	return nil
+}
+
+// firstPage builds the first page of one of a group's listings.
+func firstPage(ctx context.Context, c *Client, groupID string, k int) (*abstractions.RequestInformation, error) {
+	top := int32(999)
+	filter := "groupId eq '" + groupID + "'" // a GUID: checked when the group was listed
+	item := groups.NewGroupsRequestBuilderInternal(c.pathParams(), c.adapter).ByGroupId(groupID)
+	switch k {
+	case listMembers:
+		return item.Members().ToGetRequestInformation(ctx, &groups.ItemMembersRequestBuilderGetRequestConfiguration{
+			QueryParameters: &groups.ItemMembersRequestBuilderGetQueryParameters{Select: []string{"id"}, Top: &top},
+		})
+	case listOwners:
+		return item.Owners().ToGetRequestInformation(ctx, &groups.ItemOwnersRequestBuilderGetRequestConfiguration{
+			QueryParameters: &groups.ItemOwnersRequestBuilderGetQueryParameters{Select: []string{"id"}, Top: &top},
+		})
+	case listEligible:
+		return identitygovernance.NewPrivilegedAccessGroupEligibilitySchedulesRequestBuilderInternal(c.pathParams(), c.adapter).
+			ToGetRequestInformation(ctx, &identitygovernance.PrivilegedAccessGroupEligibilitySchedulesRequestBuilderGetRequestConfiguration{
+				QueryParameters: &identitygovernance.PrivilegedAccessGroupEligibilitySchedulesRequestBuilderGetQueryParameters{Filter: &filter},
+			})
+	default:
+		return identitygovernance.NewPrivilegedAccessGroupAssignmentSchedulesRequestBuilderInternal(c.pathParams(), c.adapter).
+			ToGetRequestInformation(ctx, &identitygovernance.PrivilegedAccessGroupAssignmentSchedulesRequestBuilderGetRequestConfiguration{
+				QueryParameters: &identitygovernance.PrivilegedAccessGroupAssignmentSchedulesRequestBuilderGetQueryParameters{Filter: &filter},
+			})
+	}
+}
+
+// add records that a principal holds an access to a group.
+func (x *groupIndex) add(principalID string, g *groupFacts, kind string, raw json.RawMessage) {
+	if !job.IsGUID(principalID) {
+		return
+	}
+	k := job.NormalizeGUID(principalID)
+	x.held[k] = append(x.held[k], heldAccess{group: g, kind: kind, raw: raw})
+}
+
+// licence notes a tenant without PIM for Groups and reports whether err
+// says so.
+func (x *groupIndex) licence(err error) bool {
+	if ue, ok := licenceError(err, PartGroupsPIM); ok {
+		x.unavailable = ue
+		return true
+	}
+	return false
+}
+
+// goneIsEmpty takes a group deleted since it was listed as holding nothing.
+func goneIsEmpty(err error) error {
+	if errors.Is(err, job.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// direct reports whether a schedule is the principal's own (memberType
+// direct), not one it has through another group.
+func direct(t *models.PrivilegedAccessGroupMemberType) bool {
+	return t == nil || *t == models.DIRECT_PRIVILEGEDACCESSGROUPMEMBERTYPE
+}
+
+func scheduleKind(access *models.PrivilegedAccessGroupRelationships, active bool) string {
+	owner := access != nil && *access == models.OWNER_PRIVILEGEDACCESSGROUPRELATIONSHIPS
+	switch {
+	case active && owner:
+		return kindActiveOwner
+	case active:
+		return kindActiveMember
+	case owner:
+		return kindEligibleOwner
+	}
+	return kindEligibleMember
+}

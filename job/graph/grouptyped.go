@@ -1,0 +1,312 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	abstractions "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/directoryobjects"
+	"github.com/microsoftgraph/msgraph-sdk-go/identitygovernance"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
+)
+
+// Each principal's access to the role-assignable groups, listed by its
+// type: Graph has memberOf and ownedObjects on users and service
+// principals, not on directoryObjects. A group cannot be a member (nor an
+// owner) of a role-assignable group, so a group principal, like one
+// getByIds does not know (deleted), holds none.
+
+// getByIDsMax is how many ids one getByIds takes.
+const getByIDsMax = 1000
+
+// typedIsCheaper reports whether listing n principals' access one by one
+// (a getByIds a thousand, then four first pages each, batched) costs fewer
+// round trips than listing the access of g groups (four first pages each).
+// Further pages and the owners of owned groups are left out of both: they
+// are few.
+func typedIsCheaper(g, n, batchSize int) bool {
+	per := max(batchSize, 1)
+	perGroup := (4*g + per - 1) / per
+	perPrincipal := (n+getByIDsMax-1)/getByIDsMax + (4*n+per-1)/per
+	return perPrincipal < perGroup
+}
+
+// heldBy copies the index's access of the principals.
+func (x *groupIndex) heldBy(principals []job.Principal) map[string][]heldAccess {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := make(map[string][]heldAccess, len(principals))
+	for _, p := range principals {
+		k := job.NormalizeGUID(p.ID)
+		out[k] = x.held[k]
+	}
+	return out
+}
+
+func (x *groupIndex) unavailableErr() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.unavailable == nil {
+		return nil
+	}
+	return x.unavailable
+}
+
+// principalTypes learns each principal's type with getByIds: "user",
+// "servicePrincipal", "group", or absent for an object the directory does
+// not have.
+func principalTypes(ctx context.Context, c *Client, principals []job.Principal) (map[string]string, error) {
+	out := map[string]string{}
+	for start := 0; start < len(principals); start += getByIDsMax {
+		chunk := principals[start:min(start+getByIDsMax, len(principals))]
+		ids := make([]string, len(chunk))
+		for i, p := range chunk {
+			ids[i] = p.ID
+		}
+		body := directoryobjects.NewGetByIdsPostRequestBody()
+		body.SetIds(ids)
+		body.SetTypes([]string{"user", "servicePrincipal", "group"})
+		resp, err := directoryobjects.NewGetByIdsRequestBuilderInternal(c.pathParams(), c.adapter).PostAsGetByIdsPostResponse(ctx, body, nil)
+		if err != nil {
+			return nil, fmt.Errorf("learning the principals' types (getByIds): %w", classify(err))
+		}
+		for _, o := range resp.GetValue() {
+			kind := strings.TrimPrefix(deref(o.GetOdataType()), "#microsoft.graph.")
+			out[job.NormalizeGUID(deref(o.GetId()))] = kind
+		}
+	}
+	return out, nil
+}
+
+// The four listings of a principal, in the order of their first pages.
+const (
+	listMemberOf = iota
+	listOwned
+	listMyEligible
+	listMyActive
+)
+
+// listTyped lists the access of each principal by its type and adds it
+// to the index, with the owners of the role-assignable groups they own
+// (for the last-owner guard). A principal whose listing failed is named
+// in the answer and holds nothing in the index.
+func (x *groupIndex) listTyped(ctx context.Context, c *Client, principals []job.Principal) job.ListingErrors {
+	failed := job.ListingErrors{}
+	types, err := principalTypes(ctx, c, principals)
+	if err != nil {
+		for _, p := range principals {
+			failed[p.ID] = err
+		}
+		return failed
+	}
+	var listed []job.Principal
+	for _, p := range principals {
+		if t := types[job.NormalizeGUID(p.ID)]; t == "user" || t == "servicePrincipal" {
+			listed = append(listed, p)
+		}
+	}
+	urls := make([]string, len(listed)*listings)
+	subs := make([]transport.SubRequest, len(urls))
+	answers := make([]*transport.SubAnswer, len(urls))
+	var idx []int
+	for pi, p := range listed {
+		for k := range listings {
+			i := pi*listings + k
+			info, err := principalPage(ctx, c, p.ID, types[job.NormalizeGUID(p.ID)], k)
+			var u *url.URL
+			if err == nil {
+				u, err = info.GetUri()
+			}
+			if err != nil {
+				failed[p.ID] = err
+				continue
+			}
+			urls[i] = u.String()
+			if c.batchSize > 1 {
+				if subs[i], err = c.subRequest(info); err != nil {
+					failed[p.ID] = err
+					continue
+				}
+				idx = append(idx, i)
+			}
+		}
+	}
+	if c.batchSize > 1 && len(idx) > 0 {
+		for i, a := range c.sendBatch(ctx, subs, idx) {
+			answers[i] = &a
+		}
+	}
+
+	x.mu.Lock()
+	groupsByID := x.groups
+	x.mu.Unlock()
+	held := map[string][]heldAccess{}
+	var unavailable *job.UnavailableError
+	owned := map[string][]string{} // group → the principals owning it
+	for pi, p := range listed {
+		if _, ok := failed[p.ID]; ok {
+			continue
+		}
+		at := func(k int) (string, *transport.SubAnswer) { i := pi*listings + k; return urls[i], answers[i] }
+		k := job.NormalizeGUID(p.ID)
+		add := func(groupID, kind string, raw []byte) {
+			if g := groupsByID[job.NormalizeGUID(groupID)]; g != nil {
+				held[k] = append(held[k], heldAccess{group: g, kind: kind, raw: raw})
+				if kind == kindOwner {
+					owned[g.id] = append(owned[g.id], p.ID)
+				}
+			}
+		}
+		isSP := types[k] == "servicePrincipal"
+		u, first := at(listMemberOf)
+		memberOf, err := readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+			func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
+				if isSP {
+					return serviceprincipals.NewItemMemberOfRequestBuilder(u, c.adapter).Get(ctx, nil)
+				}
+				return users.NewItemMemberOfRequestBuilder(u, c.adapter).Get(ctx, nil)
+			})
+		if err = goneIsEmpty(err); err != nil {
+			failed[p.ID] = fmt.Errorf("listing memberships: %w", err)
+			continue
+		}
+		u, first = at(listOwned)
+		ownedObjects, err := readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+			func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
+				if isSP {
+					return serviceprincipals.NewItemOwnedObjectsRequestBuilder(u, c.adapter).Get(ctx, nil)
+				}
+				return users.NewItemOwnedObjectsRequestBuilder(u, c.adapter).Get(ctx, nil)
+			})
+		if err = goneIsEmpty(err); err != nil {
+			failed[p.ID] = fmt.Errorf("listing ownerships: %w", err)
+			continue
+		}
+		for _, o := range memberOf {
+			add(deref(o.GetId()), kindMember, nil)
+		}
+		for _, o := range ownedObjects {
+			add(deref(o.GetId()), kindOwner, nil)
+		}
+		if unavailable != nil {
+			continue
+		}
+		u, first = at(listMyEligible)
+		eligible, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupEligibilityScheduleCollectionResponseFromDiscriminatorValue,
+			func(ctx context.Context, u string) (models.PrivilegedAccessGroupEligibilityScheduleCollectionResponseable, error) {
+				return identitygovernance.NewPrivilegedAccessGroupEligibilitySchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
+			})
+		if ue, ok := licenceError(err, PartGroupsPIM); ok {
+			unavailable = ue
+			continue
+		}
+		if err != nil {
+			failed[p.ID] = fmt.Errorf("listing PIM for Groups eligibilities: %w", err)
+			continue
+		}
+		u, first = at(listMyActive)
+		active, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupAssignmentScheduleCollectionResponseFromDiscriminatorValue,
+			func(ctx context.Context, u string) (models.PrivilegedAccessGroupAssignmentScheduleCollectionResponseable, error) {
+				return identitygovernance.NewPrivilegedAccessGroupAssignmentSchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
+			})
+		if ue, ok := licenceError(err, PartGroupsPIM); ok {
+			unavailable = ue
+			continue
+		}
+		if err != nil {
+			failed[p.ID] = fmt.Errorf("listing PIM for Groups assignments: %w", err)
+			continue
+		}
+		for _, e := range eligible {
+			if direct(e.GetMemberType()) && strings.EqualFold(deref(e.GetPrincipalId()), p.ID) {
+				add(deref(e.GetGroupId()), scheduleKind(e.GetAccessId(), false), raw(e))
+			}
+		}
+		for _, a := range active {
+			if direct(a.GetMemberType()) && strings.EqualFold(deref(a.GetPrincipalId()), p.ID) {
+				add(deref(a.GetGroupId()), scheduleKind(a.GetAccessId(), true), raw(a))
+			}
+		}
+	}
+	// The last-owner guard needs every owner of the groups they own.
+	owners := map[string][]string{}
+	for g, by := range owned {
+		ids, err := c.relation(ctx, g, "owners")
+		if err != nil {
+			for _, p := range by {
+				failed[p] = err
+			}
+			continue
+		}
+		for _, id := range ids {
+			owners[g] = append(owners[g], job.NormalizeGUID(id))
+		}
+	}
+
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for g, ids := range owners {
+		x.groups[job.NormalizeGUID(g)].owners = ids
+	}
+	for k, hs := range held {
+		if _, ok := failed[principalOf(principals, k)]; !ok {
+			x.held[k] = hs
+		}
+	}
+	if unavailable != nil && x.unavailable == nil {
+		x.unavailable = unavailable
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return failed
+}
+
+// principalOf is the id, as given, of the principal with a lower-case key.
+func principalOf(principals []job.Principal, key string) string {
+	for _, p := range principals {
+		if job.NormalizeGUID(p.ID) == key {
+			return p.ID
+		}
+	}
+	return key
+}
+
+// principalPage builds the first page of one of a principal's listings.
+func principalPage(ctx context.Context, c *Client, id, kind string, k int) (*abstractions.RequestInformation, error) {
+	top := int32(999)
+	filter := "principalId eq '" + id + "'" // a GUID: Find checked it
+	sel := []string{"id"}
+	switch {
+	case k == listMemberOf && kind == "servicePrincipal":
+		return serviceprincipals.NewServicePrincipalsRequestBuilderInternal(c.pathParams(), c.adapter).ByServicePrincipalId(id).MemberOf().
+			ToGetRequestInformation(ctx, &serviceprincipals.ItemMemberOfRequestBuilderGetRequestConfiguration{
+				QueryParameters: &serviceprincipals.ItemMemberOfRequestBuilderGetQueryParameters{Select: sel, Top: &top}})
+	case k == listMemberOf:
+		return users.NewUsersRequestBuilderInternal(c.pathParams(), c.adapter).ByUserId(id).MemberOf().
+			ToGetRequestInformation(ctx, &users.ItemMemberOfRequestBuilderGetRequestConfiguration{
+				QueryParameters: &users.ItemMemberOfRequestBuilderGetQueryParameters{Select: sel, Top: &top}})
+	case k == listOwned && kind == "servicePrincipal":
+		return serviceprincipals.NewServicePrincipalsRequestBuilderInternal(c.pathParams(), c.adapter).ByServicePrincipalId(id).OwnedObjects().
+			ToGetRequestInformation(ctx, &serviceprincipals.ItemOwnedObjectsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &serviceprincipals.ItemOwnedObjectsRequestBuilderGetQueryParameters{Select: sel, Top: &top}})
+	case k == listOwned:
+		return users.NewUsersRequestBuilderInternal(c.pathParams(), c.adapter).ByUserId(id).OwnedObjects().
+			ToGetRequestInformation(ctx, &users.ItemOwnedObjectsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &users.ItemOwnedObjectsRequestBuilderGetQueryParameters{Select: sel, Top: &top}})
+	case k == listMyEligible:
+		return identitygovernance.NewPrivilegedAccessGroupEligibilitySchedulesRequestBuilderInternal(c.pathParams(), c.adapter).
+			ToGetRequestInformation(ctx, &identitygovernance.PrivilegedAccessGroupEligibilitySchedulesRequestBuilderGetRequestConfiguration{
+				QueryParameters: &identitygovernance.PrivilegedAccessGroupEligibilitySchedulesRequestBuilderGetQueryParameters{Filter: &filter}})
+	}
+	return identitygovernance.NewPrivilegedAccessGroupAssignmentSchedulesRequestBuilderInternal(c.pathParams(), c.adapter).
+		ToGetRequestInformation(ctx, &identitygovernance.PrivilegedAccessGroupAssignmentSchedulesRequestBuilderGetRequestConfiguration{
+			QueryParameters: &identitygovernance.PrivilegedAccessGroupAssignmentSchedulesRequestBuilderGetQueryParameters{Filter: &filter}})
+}
