@@ -495,6 +495,14 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 			}
 			seen[k] = true
 			holds[pr.ID]++
+			if c, ok := l.source.(IDChecker); ok {
+				if err := c.CheckID(a); err != nil {
+					r.Log.Warn(UnexpectedID, zap.String("source", name), zap.String("principal_id", pr.ID), zap.Error(err))
+					it.State, it.Detail, it.Raw = Failed, UnexpectedID, nil
+					p.put(it)
+					continue
+				}
+			}
 			if prev, ok := p.prev[k]; ok && prev.State.Done() {
 				p.put(prev)
 				continue

@@ -222,6 +222,7 @@ func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Sour
 	graphTransport := &transport.Transport{
 		Base:           baseTransport(c.Concurrency, c.RequestTimeout),
 		Token:          graphToken,
+		Endpoints:      []string{c.GraphEndpoint},
 		MaxAttempts:    c.MaxAttempts,
 		AttemptTimeout: c.RequestTimeout,
 		Log:            j.log,
@@ -334,6 +335,7 @@ func (j *jobRun) azure(creds credentials) (job.Source, error) {
 		AttemptTimeout: c.RequestTimeout,
 		Log:            j.log,
 		Pace:           paces.pace,
+		Endpoints:      []string{c.ARMEndpoint},
 	}
 	u, _ := url.Parse(c.ARMEndpoint)
 	return arm.New(arm.Config{

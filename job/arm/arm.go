@@ -25,6 +25,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 // Config says where ARM is and how to reach it.
@@ -110,9 +111,9 @@ func (s *Source) resolveScopes(ctx context.Context) ([]string, error) {
 				}
 				continue
 			}
-			pager := s.subscriptions.NewListPager(nil)
+			pager, lctx := s.subscriptions.NewListPager(nil), transport.Listing(ctx)
 			for pager.More() {
-				page, err := pager.NextPage(ctx)
+				page, err := pager.NextPage(lctx)
 				if err != nil {
 					s.err = fmt.Errorf("listing subscriptions: %w", classify(err))
 					return
@@ -155,9 +156,11 @@ func (s *Source) Find(ctx context.Context, principals []job.Principal) ([]job.As
 		// (Azure/azure-sdk-for-go#20847); the eligibility client encodes it.
 		escaped := strings.ReplaceAll(url.QueryEscape(filter), "+", "%20")
 		for _, scope := range scopes {
-			pager := s.assignments.NewListForScopePager(scope, &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: &escaped})
+			// Each pager is one listing: a page it has read, or one past
+			// the cap, is refused (transport.Listing).
+			pager, lctx := s.assignments.NewListForScopePager(scope, &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: &escaped}), transport.Listing(ctx)
 			for pager.More() {
-				page, err := pager.NextPage(ctx)
+				page, err := pager.NextPage(lctx)
 				if err != nil {
 					return nil, fmt.Errorf("listing role assignments at %s: %w", scope, classify(err))
 				}
@@ -167,9 +170,9 @@ func (s *Source) Find(ctx context.Context, principals []job.Principal) ([]job.As
 					}
 				}
 			}
-			epager := s.eligibilities.NewListForScopePager(scope, &armauthorization.RoleEligibilitySchedulesClientListForScopeOptions{Filter: &filter})
+			epager, ectx := s.eligibilities.NewListForScopePager(scope, &armauthorization.RoleEligibilitySchedulesClientListForScopeOptions{Filter: &filter}), transport.Listing(ctx)
 			for epager.More() {
-				page, err := epager.NextPage(ctx)
+				page, err := epager.NextPage(ectx)
 				if err != nil {
 					return nil, fmt.Errorf("listing role eligibility schedules at %s: %w", scope, classify(err))
 				}

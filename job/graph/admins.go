@@ -9,6 +9,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 var _ job.Admins = (*Client)(nil)
@@ -18,15 +19,16 @@ var _ job.Admins = (*Client)(nil)
 func (c *Client) GlobalAdmins(ctx context.Context) ([]job.AdminHolder, error) {
 	filter := "roleDefinitionId eq '" + job.GlobalAdministrator + "'"
 	list := rolemanagement.NewDirectoryRoleAssignmentsRequestBuilderInternal(c.pathParams(), c.adapter)
-	page, err := list.Get(ctx, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
+	pages := transport.Listing(ctx)
+	page, err := list.Get(pages, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{
 			Filter: &filter, Expand: []string{"principal"},
 		},
 	})
 	var out []job.AdminHolder
-	for pages := 1; ; pages++ {
+	for n := 1; ; n++ {
 		if err != nil {
-			return nil, fmt.Errorf("listing Global Administrator assignments (page %d): %w", pages, classify(err))
+			return nil, fmt.Errorf("listing Global Administrator assignments (page %d): %w", n, classify(err))
 		}
 		for _, a := range page.GetValue() {
 			h := job.AdminHolder{AssignmentID: deref(a.GetId()), PrincipalID: job.NormalizeGUID(deref(a.GetPrincipalId()))}
@@ -42,7 +44,7 @@ func (c *Client) GlobalAdmins(ctx context.Context) ([]job.AdminHolder, error) {
 		if next == nil || *next == "" {
 			return out, nil
 		}
-		page, err = list.WithUrl(*next).Get(ctx, nil)
+		page, err = list.WithUrl(*next).Get(pages, nil)
 	}
 }
 
@@ -52,6 +54,7 @@ func (c *Client) members(ctx context.Context, groupID string) ([]string, error) 
 		return nil, fmt.Errorf("group id %q is not a GUID", groupID)
 	}
 	var out []string
+	ctx = transport.Listing(ctx)
 	next := c.base + "/groups/" + url.PathEscape(groupID) + "/members?%24select=id&%24top=999"
 	for pages := 1; next != ""; pages++ {
 		page, err := groups.NewItemMembersRequestBuilder(next, c.adapter).Get(ctx, nil)
