@@ -95,9 +95,10 @@ type Pace struct {
 	limiter *rate.Limiter
 	max     rate.Limit
 	min     rate.Limit
-	// now is the clock of the pace's decisions (time.Now; tests fake it).
-	// Waiting itself uses real timers.
-	now func() time.Time
+	// now is the clock of the pace's decisions and sleep waits on it
+	// (time.Now and real timers; tests drive both on a virtual clock).
+	now   func() time.Time
+	sleep func(ctx context.Context, until time.Time) error
 
 	mu      sync.Mutex
 	current rate.Limit
@@ -134,6 +135,7 @@ func newPace(gate *Gate, perSecond float64, burst int, now func() time.Time) *Pa
 		max:     limit,
 		current: limit,
 		now:     now,
+		sleep:   sleepUntil,
 	}
 	if limit != rate.Inf {
 		p.min = limit / 64
@@ -172,7 +174,7 @@ func (p *Pace) wait(ctx context.Context, n int) error {
 			// deadline: fail now rather than sleep until it.
 			return fmt.Errorf("the pace is held until %s: %w", until.UTC().Format(time.RFC3339), ErrBeyondDeadline)
 		}
-		if err := sleepUntil(ctx, p.gate.Until()); err != nil {
+		if err := p.sleep(ctx, p.gate.Until()); err != nil {
 			return err
 		}
 		now := p.now()
@@ -182,7 +184,7 @@ func (p *Pace) wait(ctx context.Context, n int) error {
 			r.CancelAt(now)
 			return fmt.Errorf("waiting %s for a token of the pace: %w", at.Sub(now).Round(time.Millisecond), ErrBeyondDeadline)
 		}
-		if err := sleepUntil(ctx, at); err != nil {
+		if err := p.sleep(ctx, at); err != nil {
 			r.CancelAt(p.now())
 			return err
 		}
