@@ -213,6 +213,9 @@ type Tenant struct {
 	mu            sync.Mutex
 	ids           *rand.Rand // object ids, in the order objects are created
 	jitter        *rand.Rand
+	// delay holds an answer back for its latency; nil: (*call).wait.
+	// Tests replace it to see each latency without sleeping.
+	delay func(c *call, d time.Duration) bool
 	users         map[string]User // by lower-case id
 	upns          map[string]string
 	sps           map[string]ServicePrincipal
