@@ -241,3 +241,16 @@ type IDChecker interface {
 // UnexpectedID is the detail of the row of an assignment whose id its
 // source refused.
 const UnexpectedID = "unexpected id from the service"
+
+// Holder is implemented by a source whose service throttles parts of it
+// apart from each other (ARM, each subscription on its own). While a lane
+// is held (a throttled answer asked its requests to wait), the runner gives
+// a free worker to an assignment of another lane rather than let every
+// worker wait behind the one lane.
+type Holder interface {
+	// Lane names the part of the service a's requests count against.
+	Lane(a Assignment) string
+	// HeldUntil is when the lane's requests may go again; a time not
+	// after now (the zero time) means it is not held.
+	HeldUntil(lane string) time.Time
+}

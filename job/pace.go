@@ -264,6 +264,9 @@ func (p *Pace) Succeeded() {
 	p.limiter.SetLimitAt(now, p.current)
 }
 
+// Gate is the gate the pace waits behind.
+func (p *Pace) Gate() *Gate { return p.gate }
+
 // Rate is the pace's current rate per second (+Inf when unlimited).
 func (p *Pace) Rate() float64 {
 	if p.max == rate.Inf {

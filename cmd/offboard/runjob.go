@@ -345,6 +345,9 @@ func (j *jobRun) azure(creds credentials) (job.Source, error) {
 		Transport:    t,
 		InsecureHTTP: u.Scheme == "http" && isLoopback(u),
 		Scopes:       c.AzureScopes,
+		HeldUntil: func(scope string) time.Time {
+			return paces.pace(&http.Request{Method: http.MethodDelete, URL: &url.URL{Path: scope}}).Gate().Until()
+		},
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -45,6 +46,9 @@ type Config struct {
 	// Scopes are the ARM scopes to clean; "all" means every subscription the
 	// identity can list.
 	Scopes []string
+	// HeldUntil says until when ARM asked the requests to a scope's
+	// subscription to wait (nil: never held); see Source.Lane.
+	HeldUntil func(scope string) time.Time
 }
 
 // Source is the `azure` source.
@@ -54,6 +58,7 @@ type Source struct {
 	requests      *armauthorization.RoleEligibilityScheduleRequestsClient
 	subscriptions *armsubscriptions.Client
 	wanted        []string
+	heldUntil     func(scope string) time.Time
 
 	once   sync.Once
 	scopes []string
@@ -76,7 +81,7 @@ func New(cfg Config) (*Source, error) {
 		Retry:                           policy.RetryOptions{MaxRetries: -1},
 		InsecureAllowCredentialWithHTTP: cfg.InsecureHTTP,
 	}}
-	s := &Source{wanted: cfg.Scopes}
+	s := &Source{wanted: cfg.Scopes, heldUntil: cfg.HeldUntil}
 	var err error
 	// The subscription id of the client is unused by the *ForScope and
 	// *ByID calls the source makes.
