@@ -209,13 +209,13 @@ type Tenant struct {
 	callerAppID string
 	token       string
 	routes      []route // built by New, read-only afterwards
+	// delay holds an answer back for its latency; nil: (*call).wait.
+	// Tests replace it to see each latency without sleeping.
+	delay func(c *call, d time.Duration) bool
 
 	mu            sync.Mutex
 	ids           *rand.Rand // object ids, in the order objects are created
 	jitter        *rand.Rand
-	// delay holds an answer back for its latency; nil: (*call).wait.
-	// Tests replace it to see each latency without sleeping.
-	delay func(c *call, d time.Duration) bool
 	users         map[string]User // by lower-case id
 	upns          map[string]string
 	sps           map[string]ServicePrincipal
