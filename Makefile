@@ -70,7 +70,8 @@ build-static: build
 
 ## bench: the binary against a simulated tenant served by another process
 ## (budget, overcommitted, latency, resolution, footprint); prints one table.
-## BENCH_FLAGS=-quick for a smoke run. See BENCHMARKS.md.
+## BENCH_FLAGS=-quick for a smoke run. Fails when a row misses its target;
+## BENCH_FLAGS=-explore does not. See BENCHMARKS.md.
 BENCH_FLAGS ?=
 bench:
 	$(GO) build -o bin/offboard ./cmd/offboard

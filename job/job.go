@@ -332,3 +332,31 @@ func IsGUID(s string) bool { return guidPattern.MatchString(s) }
 // NormalizeGUID lower-cases a GUID so that the same principal written in
 // two cases is one principal.
 func NormalizeGUID(s string) string { return strings.ToLower(s) }
+
+// IDChecker is implemented by a source that knows the shape of the ids its
+// service hands out. The runner asks it about every assignment a listing
+// returns, before the assignment enters the plan: an id it refuses (a
+// lock's id where a role assignment's should be, "..") becomes a failed
+// row and is never put in a request.
+type IDChecker interface {
+	// CheckID answers nil when the assignment's ids are what the service
+	// issues, and why not otherwise.
+	CheckID(a Assignment) error
+}
+
+// UnexpectedID is the detail of the row of an assignment whose id its
+// source refused.
+const UnexpectedID = "unexpected id from the service"
+
+// Holder is implemented by a source whose service throttles parts of it
+// apart from each other (ARM, each subscription on its own). While a lane
+// is held (a throttled answer asked its requests to wait), the runner gives
+// a free worker to an assignment of another lane rather than let every
+// worker wait behind the one lane.
+type Holder interface {
+	// Lane names the part of the service a's requests count against.
+	Lane(a Assignment) string
+	// HeldUntil is when the lane's requests may go again; a time not
+	// after now (the zero time) means it is not held.
+	HeldUntil(lane string) time.Time
+}

@@ -99,9 +99,10 @@ type Pace struct {
 	limiter *rate.Limiter
 	max     rate.Limit
 	min     rate.Limit
-	// now is the clock of the pace's decisions (time.Now; tests fake it).
-	// Waiting itself uses real timers.
-	now func() time.Time
+	// now is the clock of the pace's decisions and sleep waits on it
+	// (time.Now and real timers; tests drive both on a virtual clock).
+	now   func() time.Time
+	sleep func(ctx context.Context, until time.Time) error
 
 	mu      sync.Mutex
 	current rate.Limit
@@ -138,6 +139,7 @@ func newPace(gate *Gate, perSecond float64, burst int, now func() time.Time) *Pa
 		max:     limit,
 		current: limit,
 		now:     now,
+		sleep:   sleepUntil,
 	}
 	if limit != rate.Inf {
 		p.min = limit / 64
@@ -176,7 +178,7 @@ func (p *Pace) wait(ctx context.Context, n int) error {
 			// deadline: fail now rather than sleep until it.
 			return fmt.Errorf("the pace is held until %s: %w", until.UTC().Format(time.RFC3339), ErrBeyondDeadline)
 		}
-		if err := sleepUntil(ctx, p.gate.Until()); err != nil {
+		if err := p.sleep(ctx, p.gate.Until()); err != nil {
 			return err
 		}
 		now := p.now()
@@ -186,7 +188,7 @@ func (p *Pace) wait(ctx context.Context, n int) error {
 			r.CancelAt(now)
 			return fmt.Errorf("waiting %s for a token of the pace: %w", at.Sub(now).Round(time.Millisecond), ErrBeyondDeadline)
 		}
-		if err := sleepUntil(ctx, at); err != nil {
+		if err := p.sleep(ctx, at); err != nil {
 			r.CancelAt(p.now())
 			return err
 		}
@@ -289,6 +291,9 @@ func (p *Pace) Remaining(n, reserve int) {
 		p.limiter.ReserveN(now, min(int(math.Ceil(excess)), p.limiter.Burst()))
 	}
 }
+
+// Gate is the gate the pace waits behind.
+func (p *Pace) Gate() *Gate { return p.gate }
 
 // Rate is the pace's current rate per second (+Inf when unlimited).
 func (p *Pace) Rate() float64 {

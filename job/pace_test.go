@@ -1,7 +1,6 @@
 package job
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"math"
@@ -169,8 +168,8 @@ func TestPaceWaitHonoursTheGate(t *testing.T) {
 	}
 }
 
-// The pace against a simulated service, on a fake clock: workers take a
-// token, send, and the service (a token bucket like Graph's, charged when
+// The pace against a simulated service, on a virtual clock: workers take
+// a token with the real Pace.Wait, send, and the service (a token bucket like Graph's, charged when
 // the request arrives) answers 429 with Retry-After in whole seconds when
 // its bucket is empty, as simtenant does. Everything is counted in events,
 // so the verdict does not depend on how fast the machine is.
@@ -228,72 +227,62 @@ type paceResult struct {
 
 // simulatePace runs writes requests through workers sharing one pace
 // against a service bucket of granted per second holding serviceBurst.
-// Latency varies between latency and 1.5 × latency (seeded), which is what
-// makes requests arrive bunched.
+// Each worker is a goroutine calling the real Pace.Wait on a virtual clock
+// (virtualClock): it takes a token, sends, and the answer arrives after a
+// latency that varies between latency and 1.5 × latency (seeded), which is
+// what makes requests arrive bunched; a throttled write is sent again after
+// its Retry-After.
 func simulatePace(configured float64, burst int, granted float64, serviceBurst, writes, workers int, latency time.Duration, spurious func(int, time.Duration) bool) paceResult {
-	clk := newFakeClock()
+	clk := newVirtualClock()
 	start := clk.Now()
 	gate := &Gate{}
-	p := newPace(gate, configured, burst, clk.Now)
+	p := virtualPace(clk, gate, configured, burst)
 	rng := rand.New(rand.NewPCG(1, 2))
 	svc := serviceBucket{interval: time.Duration(float64(time.Second) / granted)}
 	svc.depth = svc.interval * time.Duration(serviceBurst)
 
-	var q events
-	for w := range workers {
-		heap.Push(&q, event{at: clk.Now(), seq: w, kind: ready})
-	}
-	seq := workers
-	push := func(at time.Time, kind int) {
-		seq++
-		heap.Push(&q, event{at: at, seq: seq, kind: kind})
-	}
+	// Only one worker runs at a time (virtualClock), so they share these
+	// without a lock.
 	var res paceResult
 	var first, last time.Time
-	started, done, answers := workers, 0, 0
-	for q.Len() > 0 {
-		ev := heap.Pop(&q).(event)
-		clk.t = ev.at
-		now := ev.at
-		switch ev.kind {
-		case ready: // Pace.Wait, step by step
-			if until := gate.Until(); now.Before(until) {
-				push(until, ready)
-				continue
-			}
-			r := p.limiter.ReserveN(now, 1)
-			push(now.Add(r.DelayFrom(now)), token)
-		case token:
-			if now.Before(gate.Until()) {
-				push(gate.Until(), ready)
-				continue
-			}
-			res.sent++
-			push(now.Add(latency+time.Duration(rng.Int64N(int64(latency/2)))), answer)
-		case answer: // the service charges its bucket on arrival, as simtenant does
-			wait := svc.take(now)
-			if answers++; spurious != nil && spurious(answers, now.Sub(start)) {
-				wait = max(wait, time.Millisecond)
-			}
-			if wait > 0 {
-				res.throttled++
-				retryAfter := time.Duration(math.Ceil(wait.Seconds())) * time.Second
-				p.Throttled(retryAfter)
-				push(now.Add(retryAfter), ready)
-				continue
-			}
-			p.Succeeded()
-			done++
-			if first.IsZero() {
-				first = now
-			}
-			last = now
-			if started < writes {
+	started, done, answers := 0, 0, 0
+	ctx := context.Background()
+	for range workers {
+		clk.goAt(start, func() {
+			for started < writes {
 				started++
-				push(now, ready)
+				for {
+					if err := p.Wait(ctx); err != nil {
+						panic(err)
+					}
+					res.sent++
+					_ = clk.sleepUntil(ctx, clk.Now().Add(latency+time.Duration(rng.Int64N(int64(latency/2)))))
+					// The service charges its bucket on arrival, as
+					// simtenant does.
+					now := clk.Now()
+					wait := svc.take(now)
+					if answers++; spurious != nil && spurious(answers, now.Sub(start)) {
+						wait = max(wait, time.Millisecond)
+					}
+					if wait > 0 {
+						res.throttled++
+						retryAfter := time.Duration(math.Ceil(wait.Seconds())) * time.Second
+						p.Throttled(retryAfter)
+						_ = clk.sleepUntil(ctx, now.Add(retryAfter))
+						continue
+					}
+					p.Succeeded()
+					done++
+					if first.IsZero() {
+						first = now
+					}
+					last = now
+					break
+				}
 			}
-		}
+		})
 	}
+	clk.run()
 	if done != writes {
 		panic("simulatePace lost writes")
 	}
@@ -321,16 +310,12 @@ func (b *serviceBucket) take(now time.Time) time.Duration {
 	return 0
 }
 
-const (
-	ready = iota
-	token
-	answer
-)
-
+// event is a sleeper of virtualClock: when it wakes, and in what order
+// among those that wake at the same time.
 type event struct {
 	at   time.Time
 	seq  int
-	kind int
+	wake chan struct{}
 }
 
 type events []event

@@ -699,6 +699,14 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 			}
 			seen[k] = true
 			holds[pr.ID]++
+			if c, ok := l.source.(IDChecker); ok {
+				if err := c.CheckID(a); err != nil {
+					r.Log.Warn(UnexpectedID, zap.String("source", name), zap.String("principal_id", pr.ID), zap.Error(err))
+					it.State, it.Detail, it.Raw = Failed, UnexpectedID, nil
+					p.put(it)
+					continue
+				}
+			}
 			// The tenant beats the journal: an assignment listed again is
 			// held, whatever an earlier row (or a forged one) says of it,
 			// and planned again. Its row starts afresh, unless the removal
@@ -857,16 +865,30 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, relisted ma
 	}
 
 	var g errgroup.Group
-	g.SetLimit(r.Concurrency)
+	// A worker is taken before its task is chosen, so that the task is
+	// one whose lane is not held (lanes.next).
+	workers := make(chan struct{}, r.Concurrency)
 	// No new work once ctx is done or requests can no longer be sent:
 	// reqCtx carries the deadline on a timer of its own, which may fire
 	// a moment before ctx's.
 	stopped := func() bool { return runCtx.Err() != nil || reqCtx.Err() != nil }
-	for _, tk := range r.tasks(sources, pending) {
+	queue := newLanes(r.tasks(sources, pending))
+	for !stopped() {
+		select {
+		case workers <- struct{}{}:
+		case <-runCtx.Done():
+		case <-reqCtx.Done():
+		}
 		if stopped() {
 			break
 		}
+		tk, ok := queue.next(time.Now())
+		if !ok {
+			<-workers
+			break
+		}
 		g.Go(func() error {
+			defer func() { <-workers }()
 			if stopped() {
 				return nil
 			}
@@ -921,6 +943,62 @@ type task struct {
 	src   Source
 	batch BatchRemover // set for a chunk
 	items []*Item
+}
+
+// lanes queues the tasks by lane (a source's Holder lane; a source
+// without one is one lane), each in the plan's order.
+type lanes struct {
+	order []string // lanes in the order of their first task
+	queue map[string][]task
+	at    map[*Item]int // a task's place in the plan
+	held  map[string]func() time.Time
+}
+
+func newLanes(tasks []task) *lanes {
+	l := &lanes{queue: map[string][]task{}, at: map[*Item]int{}, held: map[string]func() time.Time{}}
+	for i, tk := range tasks {
+		key := tk.src.Name()
+		if h, ok := tk.src.(Holder); ok && tk.batch == nil {
+			lane := h.Lane(Assignment{Source: tk.items[0].Source, ID: tk.items[0].AssignmentID, Scope: tk.items[0].Scope})
+			key += "\x00" + lane
+			l.held[key] = func() time.Time { return h.HeldUntil(lane) }
+		}
+		if _, ok := l.queue[key]; !ok {
+			l.order = append(l.order, key)
+		}
+		l.queue[key] = append(l.queue[key], tk)
+		l.at[tk.items[0]] = i
+	}
+	return l
+}
+
+// next takes the first task in the plan's order whose lane is not held
+// at now, or, when every lane with work is held, the first task: it waits
+// in the pace, as it would have anyway. ok is false when none is left.
+func (l *lanes) next(now time.Time) (task, bool) {
+	best, bestFree := "", ""
+	for _, key := range l.order {
+		q := l.queue[key]
+		if len(q) == 0 {
+			continue
+		}
+		if best == "" || l.at[q[0].items[0]] < l.at[l.queue[best][0].items[0]] {
+			best = key
+		}
+		free := l.held[key] == nil || !l.held[key]().After(now)
+		if free && (bestFree == "" || l.at[q[0].items[0]] < l.at[l.queue[bestFree][0].items[0]]) {
+			bestFree = key
+		}
+	}
+	if bestFree != "" {
+		best = bestFree
+	}
+	if best == "" {
+		return task{}, false
+	}
+	tk := l.queue[best][0]
+	l.queue[best] = l.queue[best][1:]
+	return tk, true
 }
 
 // tasks splits the pending items into tasks, in the plan's order: an item

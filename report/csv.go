@@ -67,6 +67,12 @@ func reportRow(it *job.Item) []string {
 		// An invalid row's id is what the input said, not a service's id.
 		id = neutralize(id)
 	}
+	assignment := it.AssignmentID
+	if it.State == job.Failed && it.Detail == job.UnexpectedID {
+		// The service's id was refused: it is not an id, and may be
+		// anything.
+		assignment = neutralize(assignment)
+	}
 	updated := ""
 	if !it.UpdatedAt.IsZero() {
 		updated = it.UpdatedAt.UTC().Format(time.RFC3339)
@@ -76,7 +82,7 @@ func reportRow(it *job.Item) []string {
 		neutralize(it.UPN),
 		neutralize(it.Reference),
 		it.Source,
-		it.AssignmentID,
+		assignment,
 		it.RoleDefinitionID,
 		it.Scope,
 		string(it.State),

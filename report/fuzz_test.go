@@ -5,8 +5,10 @@ import (
 	"encoding/csv"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/offboard/offboard/job"
@@ -73,30 +75,81 @@ func sameItem(a, b job.Item) bool {
 		a.UpdatedAt.Equal(b.UpdatedAt) && a.Unconfirmed == b.Unconfirmed && bytes.Equal(a.Raw, b.Raw)
 }
 
-// FuzzReportRow renders arbitrary text as a report row: a spreadsheet never
-// runs a cell the input or a service could fill, every cell is UTF-8, and
-// the row reads back from report.csv as it was written.
+// FuzzReportRow renders arbitrary values in all 11 cells of a report row:
+// a spreadsheet never runs a cell the input could fill (user_principal_name,
+// reference, detail, an invalid row's principal_id) nor a service id the
+// job refused; the ids the services hand out (principal, assignment, role
+// definition, scope) and the job's own words (source, status) are written
+// as they are, since a Graph role assignment id may begin with "-"; every
+// cell is UTF-8; and the row reads back from report.csv as it was written.
 func FuzzReportRow(f *testing.F) {
-	f.Add("11111111-1111-1111-1111-111111111111", "alice@contoso.com", "HR-1", "HTTP 403: no", "removed")
-	f.Add("=1+1", "", "", "line 2: principal_id \"=1+1\" is not a GUID", "invalid")
-	f.Add("", "@x", `=HYPERLINK("http://x")`, "\tdetail", "failed")
-	f.Add("", "+1", "-1", "\r\n=x", "planned")
-	f.Add("", "\xff\xfe", "a\"b,c\nd", "", "skipped")
-	f.Fuzz(func(t *testing.T, pid, upn, ref, detail, state string) {
-		it := job.Item{PrincipalID: pid, UPN: upn, Reference: ref, Detail: detail, State: job.State(state),
-			Source: "directory", AssignmentID: "a1"}
+	f.Add("11111111-1111-1111-1111-111111111111", "alice@contoso.com", "HR-1", "directory",
+		"lAPpYvVpN0KRkAEhdxReEJC2sEqbR_9Hr48lds9SGHI-1", "62e90394-69f5-4237-9190-012177145e10", "/", "removed", "HTTP 403: no", 1, int64(1795000000))
+	f.Add("=1+1", "", "", "", "", "", "", "invalid", "line 2: principal_id \"=1+1\" is not a GUID", 0, int64(0))
+	f.Add("", "@x", `=HYPERLINK("http://x")`, "azure", "-x", "+r", "-/s", "failed", "\tdetail", 3, int64(-1))
+	f.Add("p", "+1", "-1", "groups", "=cmd|' /C calc'!A0", "", "", "failed", job.UnexpectedID, 1, int64(1))
+	f.Add("", "+1", "-1", "pim", "@a", "\tr", "\rs", "planned", "\r\n=x", -5, int64(253402300799))
+	f.Add("\xff", "\xff\xfe", "a\"b,c\nd", "\xff", "\xfe", "\xff", "\xff", "skipped", "", 0, int64(0))
+	f.Fuzz(func(t *testing.T, pid, upn, ref, source, aid, role, scope, state, detail string, attempts int, updated int64) {
+		it := job.Item{PrincipalID: pid, UPN: upn, Reference: ref, Source: source, AssignmentID: aid,
+			RoleDefinitionID: role, Scope: scope, State: job.State(state), Detail: detail, Attempts: attempts}
+		if updated != 0 {
+			it.UpdatedAt = time.Unix(updated, 0)
+		}
 		cells := reportRow(&it)
 		if len(cells) != len(header) {
 			t.Fatalf("%d cells", len(cells))
 		}
-		neutral := []int{1, 2, 8} // user_principal_name, reference, detail
+		const (
+			cPrincipal = iota
+			cUPN
+			cReference
+			cSource
+			cAssignment
+			cRole
+			cScope
+			cStatus
+			cDetail
+			cAttempts
+			cUpdated
+		)
+		neutral := []int{cUPN, cReference, cDetail}
+		asIs := map[int]string{cSource: source, cRole: role, cScope: scope, cStatus: state}
 		if it.State == job.Invalid {
-			neutral = append(neutral, 0) // principal_id as the input gave it
+			neutral = append(neutral, cPrincipal) // as the input gave it
+		} else {
+			asIs[cPrincipal] = pid
+		}
+		if it.State == job.Failed && it.Detail == job.UnexpectedID {
+			neutral = append(neutral, cAssignment) // refused: not an id
+		} else {
+			asIs[cAssignment] = aid
 		}
 		for _, i := range neutral {
 			if c := cells[i]; c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
 				t.Fatalf("%s cell %q would run as a formula", header[i], c)
 			}
+		}
+		for _, i := range []int{cUPN, cReference, cDetail} {
+			in := []string{cUPN: upn, cReference: ref, cDetail: detail}[i]
+			if c := cells[i]; c != validUTF8(in) && c != "'"+validUTF8(in) {
+				t.Fatalf("%s cell %q for %q: more than a leading quote changed", header[i], c, in)
+			}
+		}
+		for i, in := range asIs {
+			if cells[i] != validUTF8(in) {
+				t.Fatalf("%s cell %q, want %q as it is", header[i], cells[i], in)
+			}
+		}
+		if cells[cAttempts] != strconv.Itoa(attempts) {
+			t.Fatalf("attempts cell %q for %d", cells[cAttempts], attempts)
+		}
+		wantUpdated := ""
+		if updated != 0 {
+			wantUpdated = time.Unix(updated, 0).UTC().Format(time.RFC3339)
+		}
+		if cells[cUpdated] != wantUpdated {
+			t.Fatalf("updated_at cell %q, want %q", cells[cUpdated], wantUpdated)
 		}
 		for _, c := range cells {
 			if !utf8.ValidString(c) {

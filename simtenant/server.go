@@ -204,7 +204,11 @@ func (t *Tenant) serve(w http.ResponseWriter, r *http.Request) {
 	c := t.begin(w, r)
 	defer t.finish(c)
 
-	if !c.wait(t.latency()) {
+	delay := (*call).wait
+	if t.delay != nil {
+		delay = t.delay
+	}
+	if !delay(c, t.latency()) {
 		return
 	}
 	if c.rule = t.matchRule(r); c.rule != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -433,14 +434,41 @@ func TestLatencyHonoursCancellation(t *testing.T) {
 	}
 }
 
+// TestLatencyAndJitter: every answer is held back for Latency plus a
+// jitter in [0, Jitter) drawn from the seed: the delays the tenant asks
+// for are those a twin tenant of the same seed draws, and they vary.
 func TestLatencyAndJitter(t *testing.T) {
-	tn := New(Config{Latency: time.Millisecond, Jitter: time.Millisecond})
-	req := httptest.NewRequest("GET", assignmentsPath, nil)
-	req.Header.Set("Authorization", "Bearer "+tn.Token())
-	rec := httptest.NewRecorder()
-	tn.Handler().ServeHTTP(rec, req)
-	if rec.Code != 200 {
-		t.Fatalf("%d", rec.Code)
+	const latency, jitter = 5 * time.Millisecond, 3 * time.Millisecond
+	cfg := Config{Seed: 7, Latency: latency, Jitter: jitter}
+	tn, twin := New(cfg), New(cfg)
+	var got []time.Duration
+	tn.delay = func(_ *call, d time.Duration) bool {
+		got = append(got, d)
+		return true
+	}
+	var want []time.Duration
+	for range 20 {
+		req := httptest.NewRequest("GET", assignmentsPath, nil)
+		req.Header.Set("Authorization", "Bearer "+tn.Token())
+		rec := httptest.NewRecorder()
+		tn.Handler().ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("%d", rec.Code)
+		}
+		want = append(want, twin.latency())
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("delays %v, want the seed's %v", got, want)
+	}
+	distinct := map[time.Duration]bool{}
+	for _, d := range got {
+		if d < latency || d >= latency+jitter {
+			t.Errorf("delay %s outside [%s, %s)", d, latency, latency+jitter)
+		}
+		distinct[d] = true
+	}
+	if len(distinct) < 10 {
+		t.Errorf("%d distinct delays in 20: the jitter is not applied", len(distinct))
 	}
 }
 

@@ -233,6 +233,9 @@ type Tenant struct {
 	token       string
 	roles       []string // the token's roles claim: the permissions granted
 	routes      []route  // built by New, read-only afterwards
+	// delay holds an answer back for its latency; nil: (*call).wait.
+	// Tests replace it to see each latency without sleeping.
+	delay func(c *call, d time.Duration) bool
 
 	mu            sync.Mutex
 	ids           *rand.Rand // object ids, in the order objects are created

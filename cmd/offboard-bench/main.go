@@ -73,6 +73,7 @@ type options struct {
 	only     map[string]bool
 	keep     bool
 	verbose  bool
+	explore  bool
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -93,6 +94,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	})
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (CSVs, reports, logs) and print where it is")
 	fs.BoolVar(&o.verbose, "v", false, "say what runs as it runs")
+	fs.BoolVar(&o.explore, "explore", false, "exploratory run: exit 0 even when a row misses its target")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -151,8 +153,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 		b.say("%s done in %s", sc.name, time.Since(started).Round(time.Second))
 		rows = append(rows, r...)
 	}
-	printTable(stdout, rows)
-	return nil
+	return verdict(printTable(stdout, rows), o.explore)
+}
+
+// verdict fails a run in which a row missed its target (the process
+// exits 1), unless the run is exploratory.
+func verdict(missed []string, explore bool) error {
+	if len(missed) == 0 || explore {
+		return nil
+	}
+	return fmt.Errorf("%d rows missed their target (%s); -explore exits 0 all the same", len(missed), strings.Join(missed, ", "))
 }
 
 // row is one line of the table.
@@ -163,9 +173,14 @@ type row struct {
 	ratio    float64
 	target   float64 // the ratio must be at most this; 0: no target
 	note     string
+	// missed: a target of the row's own, not a ratio (said in note),
+	// was missed.
+	missed bool
 }
 
-func printTable(w io.Writer, rows []row) {
+// printTable prints the rows and returns the scenarios of those that
+// missed their target.
+func printTable(w io.Writer, rows []row) (missed []string) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tfigure\tbound\tratio\ttarget\t\tnotes")
 	for _, r := range rows {
@@ -177,9 +192,13 @@ func printTable(w io.Writer, rows []row) {
 				verdict = "MISSED"
 			}
 		}
+		if verdict == "MISSED" || r.missed {
+			missed = append(missed, r.scenario)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%s\t%s\t%s\n", r.scenario, r.figure, r.bound, r.ratio, target, verdict, r.note)
 	}
 	_ = tw.Flush()
+	return missed
 }
 
 type bench struct {
@@ -333,6 +352,7 @@ func (b *bench) resolution() ([]row, error) {
 			r.note += fmt.Sprintf("; target ≤ %d round trips", n/10)
 			if st.Requests > n/10 {
 				r.note += ": MISSED"
+				r.missed = true
 			}
 		}
 		rows = append(rows, r)

@@ -1178,14 +1178,20 @@ func TestAzureThrottledSubscriptionSlowsOnlyItself(t *testing.T) {
 		}
 	}
 	var throttledAt time.Time
+	const retryAfter = 3 * time.Second
 	a.AddRule(simtenant.Rule{Method: "DELETE", PathContains: a.sub1, Times: 1, Status: 429,
-		Header: http.Header{"Retry-After": {"2"}}, After: func(*http.Request, int) { throttledAt = time.Now() }})
+		Header: http.Header{"Retry-After": {"3"}}, After: func(*http.Request, int) { throttledAt = time.Now() }})
 	a.AddRule(simtenant.Rule{Method: "DELETE", Delay: 100 * time.Millisecond})
 	env := []string{"OFFBOARD_ARM_ENDPOINT=" + a.url, "OFFBOARD_SOURCES=azure", "OFFBOARD_CONCURRENCY=4"}
 	wantCode(t, a.offboard(t, env, "run", "--input", writeCSV(t, lines...), "--report", t.TempDir(), "--azure-scopes", "all"), 0)
-	var inS1, inS2 int
+	var inS1, inS2, s2After int
 	for _, r := range a.Requests() {
-		if r.Method != http.MethodDelete || !r.At.After(throttledAt) || !r.At.Before(throttledAt.Add(2*time.Second)) {
+		if r.Method == http.MethodDelete && !strings.Contains(r.Path, a.sub1) && !r.At.Before(throttledAt.Add(retryAfter)) {
+			// Starvation: the other subscription's removals waited
+			// for the throttled one's workers to be free.
+			s2After++
+		}
+		if r.Method != http.MethodDelete || !r.At.After(throttledAt) || !r.At.Before(throttledAt.Add(retryAfter)) {
 			continue
 		}
 		if strings.Contains(r.Path, a.sub1) {
@@ -1193,6 +1199,9 @@ func TestAzureThrottledSubscriptionSlowsOnlyItself(t *testing.T) {
 		} else {
 			inS2++
 		}
+	}
+	if s2After > 0 {
+		t.Errorf("%d deletes of the other subscription waited until the throttled one's Retry-After ended (%d sent within it)", s2After, inS2)
 	}
 	if inS1 > 3 {
 		t.Errorf("%d deletes in the throttled subscription within its Retry-After", inS1)

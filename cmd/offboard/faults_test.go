@@ -643,23 +643,37 @@ var batchedFaultCases = []faultCase{
 
 // TestTimeoutIsAnInterruption: at --timeout the run starts no new work,
 // cuts off what is in flight (left planned: its outcome is unknown), writes
-// its report and exits 4, like a SIGTERM; the rerun finishes the job.
+// its report and exits 4, like a SIGTERM; the rerun finishes the job. How
+// many removals fit before the deadline depends on the machine: the rows
+// must match what the service answered, whatever that was.
 func TestTimeoutIsAnInterruption(t *testing.T) {
 	tn := startTenant(t, simtenant.Config{Seed: 701})
 	id, ids := tn.user("olga@contoso.com", 10)
-	// Three removals go through, then the service stops answering them.
+	// Up to three removals go through, then the service stops answering.
 	tn.AddRule(simtenant.Rule{Method: http.MethodDelete, Times: 3})
 	tn.AddRule(simtenant.Rule{Method: http.MethodDelete, Delay: time.Hour})
 	dir := t.TempDir()
 	input := writeCSV(t, "principal_id", id)
-	// One request a removal, so that three are answered before the one
+	// One request a removal, so that those answered come before the one
 	// that hangs (batched, all ten would be in the one batch cut off:
-	// job.TestRunnerChunkCutOffInFlight covers that).
-	r := tn.offboard(t, []string{"OFFBOARD_TIMEOUT=4s"}, "run", "--input", input, "--report", dir, "--concurrency", "1",
+	// job.TestRunnerChunkCutOffInFlight covers that). The timeout leaves
+	// start-up and the listing room on a loaded machine; the hanging
+	// DELETE, not the timeout, decides when the run is cut off.
+	r := tn.offboard(t, []string{"OFFBOARD_TIMEOUT=8s"}, "run", "--input", input, "--report", dir, "--concurrency", "1",
 		"--graph-batch-size", "1")
 	wantCode(t, r, 4)
 	if !strings.Contains(r.stderr, "--timeout") {
 		t.Errorf("stderr does not say the run reached its --timeout:\n%s", r.stderr)
+	}
+	answered, sent := 0, 0
+	for _, q := range tn.Requests() {
+		if q.Method != http.MethodDelete {
+			continue
+		}
+		sent++
+		if q.Status == http.StatusNoContent {
+			answered++
+		}
 	}
 	got := byAssignment(readReport(t, dir))
 	counts := map[string]int{}
@@ -669,14 +683,15 @@ func TestTimeoutIsAnInterruption(t *testing.T) {
 			counts["cut off"]++
 		}
 	}
-	if counts["removed"] != 3 || counts["planned"] != 7 || counts["cut off"] != 1 || len(got) != len(ids) {
-		t.Errorf("rows %v, want 3 removed and 7 planned, one of them cut off in flight", counts)
+	if counts["removed"] != answered || counts["planned"] != len(ids)-answered || counts["cut off"] != 1 || len(got) != len(ids) {
+		t.Errorf("rows %v with %d DELETEs answered 204: want that many removed, the rest planned, one of them cut off in flight",
+			counts, answered)
 	}
-	if s := readSummary(t, dir); s.ExitCode != 4 || s.Counts["planned"] != 7 {
+	if sent != answered+1 {
+		t.Errorf("%d DELETEs sent, %d answered: want one more, the one cut off: no new work after the deadline", sent, answered)
+	}
+	if s := readSummary(t, dir); s.ExitCode != 4 || s.Counts["planned"] != len(ids)-answered || s.Counts["removed"] != answered {
 		t.Errorf("summary %+v", s)
-	}
-	if n := tn.Stats().ByMethod[http.MethodDelete]; n != 4 {
-		t.Errorf("%d DELETEs sent, want 3 and the one cut off: no new work after the deadline", n)
 	}
 
 	tn.ClearRules()

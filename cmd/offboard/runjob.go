@@ -300,6 +300,7 @@ func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Sour
 	graphTransport := &transport.Transport{
 		Base:           baseTransport(c.Concurrency, c.RequestTimeout),
 		Token:          graphToken,
+		Endpoints:      []string{c.GraphEndpoint},
 		MaxAttempts:    c.MaxAttempts,
 		AttemptTimeout: c.RequestTimeout,
 		Log:            j.log,
@@ -442,6 +443,7 @@ func (j *jobRun) azure(creds credentials) (job.Source, error) {
 		AttemptTimeout: c.RequestTimeout,
 		Log:            j.log,
 		Pace:           paces.pace,
+		Endpoints:      []string{c.ARMEndpoint},
 	}
 	u, _ := url.Parse(c.ARMEndpoint)
 	return arm.New(arm.Config{
@@ -452,6 +454,9 @@ func (j *jobRun) azure(creds credentials) (job.Source, error) {
 		InsecureHTTP: u.Scheme == "http" && isLoopback(u),
 		Scopes:       c.AzureScopes,
 		Concurrency:  c.Concurrency,
+		HeldUntil: func(scope string) time.Time {
+			return paces.pace(&http.Request{Method: http.MethodDelete, URL: &url.URL{Path: scope}}).Gate().Until()
+		},
 	})
 }
 

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -34,6 +35,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 // Config says where ARM is and how to reach it.
@@ -59,6 +61,9 @@ type Config struct {
 	// PerPrincipal turns off unfiltered listing: every scope is listed
 	// with one filtered request per principal (for comparisons).
 	PerPrincipal bool
+	// HeldUntil says until when ARM asked the requests to a scope's
+	// subscription to wait (nil: never held); see Source.Lane.
+	HeldUntil func(scope string) time.Time
 }
 
 // Source is the `azure` source.
@@ -72,6 +77,7 @@ type Source struct {
 	wanted             []string
 	concurrency        int
 	perPrincipal       bool
+	heldUntil          func(scope string) time.Time
 
 	once   sync.Once
 	scopes []scope
@@ -114,7 +120,7 @@ func New(cfg Config) (*Source, error) {
 		Retry:                           policy.RetryOptions{MaxRetries: -1},
 		InsecureAllowCredentialWithHTTP: cfg.InsecureHTTP,
 	}}
-	s := &Source{wanted: cfg.Scopes, concurrency: cfg.Concurrency, perPrincipal: cfg.PerPrincipal, probeDone: make(chan struct{})}
+	s := &Source{wanted: cfg.Scopes, concurrency: cfg.Concurrency, perPrincipal: cfg.PerPrincipal, heldUntil: cfg.HeldUntil, probeDone: make(chan struct{})}
 	if s.concurrency <= 0 {
 		s.concurrency = 8
 	}
@@ -178,9 +184,9 @@ func (s *Source) resolveScopes(ctx context.Context) ([]scope, error) {
 		for _, w := range s.wanted {
 			if mg, ok := managementGroupID(w); ok {
 				add(w, true)
-				pager := s.groups.NewGetDescendantsPager(mg, nil)
+				pager, lctx := s.groups.NewGetDescendantsPager(mg, nil), transport.Listing(ctx)
 				for pager.More() {
-					page, err := pager.NextPage(ctx)
+					page, err := pager.NextPage(lctx)
 					if err != nil {
 						s.err = fmt.Errorf("listing the descendants of management group %s: %w", mg, classify(err))
 						return
@@ -202,9 +208,9 @@ func (s *Source) resolveScopes(ctx context.Context) ([]scope, error) {
 				add(w, false)
 				continue
 			}
-			pager := s.subscriptions.NewListPager(nil)
+			pager, lctx := s.subscriptions.NewListPager(nil), transport.Listing(ctx)
 			for pager.More() {
-				page, err := pager.NextPage(ctx)
+				page, err := pager.NextPage(lctx)
 				if err != nil {
 					s.err = fmt.Errorf("listing subscriptions: %w", classify(err))
 					return
@@ -473,6 +479,9 @@ func licenceMissing(err error) (*Error, bool) {
 // maxPages above zero stops it with errTooManyPages when more pages are
 // left after that many.
 func (s *Source) list(ctx context.Context, at string, k kind, filter string, maxPages int) ([]job.Assignment, error) {
+	// One listing: a page it has read, or one past the cap, is refused
+	// (transport.Listing).
+	ctx = transport.Listing(ctx)
 	var out []job.Assignment
 	pages := 0
 	more := func() error {

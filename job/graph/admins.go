@@ -10,6 +10,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 var _ job.Admins = (*Client)(nil)
@@ -19,15 +20,16 @@ var _ job.Admins = (*Client)(nil)
 func (c *Client) GlobalAdmins(ctx context.Context) ([]job.AdminHolder, error) {
 	filter := "roleDefinitionId eq '" + job.GlobalAdministrator + "'"
 	list := rolemanagement.NewDirectoryRoleAssignmentsRequestBuilderInternal(c.pathParams(), c.adapter)
-	page, err := list.Get(ctx, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
+	pages := transport.Listing(ctx)
+	page, err := list.Get(pages, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{
 			Filter: &filter, Expand: []string{"principal"},
 		},
 	})
 	var out []job.AdminHolder
-	for pages := 1; ; pages++ {
+	for n := 1; ; n++ {
 		if err != nil {
-			return nil, fmt.Errorf("listing Global Administrator assignments (page %d): %w", pages, classify(err))
+			return nil, fmt.Errorf("listing Global Administrator assignments (page %d): %w", n, classify(err))
 		}
 		for _, a := range page.GetValue() {
 			h := job.AdminHolder{AssignmentID: deref(a.GetId()), PrincipalID: job.NormalizeGUID(deref(a.GetPrincipalId()))}
@@ -43,7 +45,7 @@ func (c *Client) GlobalAdmins(ctx context.Context) ([]job.AdminHolder, error) {
 		if next == nil || *next == "" {
 			return out, nil
 		}
-		page, err = list.WithUrl(*next).Get(ctx, nil)
+		page, err = list.WithUrl(*next).Get(pages, nil)
 	}
 }
 
@@ -58,6 +60,7 @@ func (c *Client) relation(ctx context.Context, groupID, relation string) ([]stri
 		return nil, fmt.Errorf("group id %q is not a GUID", groupID)
 	}
 	var out []string
+	ctx = transport.Listing(ctx)
 	next := c.base + "/groups/" + url.PathEscape(groupID) + "/" + relation + "?%24select=id&%24top=999"
 	for pages := 1; next != ""; pages++ {
 		var page models.DirectoryObjectCollectionResponseable

@@ -12,6 +12,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 // DirectoryRoles is the `directory` source: active Entra ID role
@@ -73,6 +74,8 @@ func (s DirectoryRoles) find(ctx context.Context, principals []job.Principal) ([
 	if err != nil {
 		return nil, err
 	}
+	// One listing: a page it has read, or one past the cap, is refused.
+	ctx = transport.Listing(ctx)
 	list := s.assignments()
 	page, err := list.Get(ctx, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{Filter: &filter},

@@ -102,6 +102,8 @@ type page[V any] interface {
 // first nil, fetched with get), then every @odata.nextLink with get.
 func readAll[P page[V], V any](ctx context.Context, firstURL string, first *transport.SubAnswer,
 	create serialization.ParsableFactory, get func(context.Context, string) (P, error)) ([]V, error) {
+	// One listing: a page it has read, or one past the cap, is refused.
+	ctx = transport.Listing(ctx)
 	var out []V
 	next := firstURL
 	for pages := 1; next != ""; pages++ {

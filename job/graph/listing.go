@@ -25,7 +25,8 @@ import (
 // listed alone and list sends the first page itself.
 type listFunc func(ctx context.Context, p job.Principal, first *transport.SubAnswer) ([]job.Assignment, error)
 
-// listGroup lists the principals with list. Without batching, or for one
+// listGroup lists the principals with list, each principal's pages one
+// listing (transport.Listing). Without batching, or for one
 // principal, it is the single path of old: one listing after the other,
 // the first failure failing them all. Otherwise the first pages, built by
 // first, go in batches.
@@ -34,7 +35,7 @@ func (c *Client) listGroup(ctx context.Context, principals []job.Principal,
 	var out []job.Assignment
 	if c.batchSize < 2 || len(principals) < 2 {
 		for _, p := range principals {
-			found, err := list(ctx, p, nil)
+			found, err := list(transport.Listing(ctx), p, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -69,7 +70,7 @@ func (c *Client) listGroup(ctx context.Context, principals []job.Principal,
 			// principal's trouble does not become its own.
 			first = nil
 		}
-		found, err := list(ctx, p, first)
+		found, err := list(transport.Listing(ctx), p, first)
 		if err != nil {
 			failed[p.ID] = err
 			continue

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -105,6 +106,13 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 		}
 		return answers
 	}
+	if u, err := url.Parse(endpoint); err != nil || t.allowed(u) != nil {
+		err = fmt.Errorf("POST %s: %w", redactURL(endpoint), ErrOtherHost)
+		for i := range answers {
+			answers[i].Err = err
+		}
+		return answers
+	}
 	maxAttempts := max(t.MaxAttempts, 1)
 	paces := make([]*job.Pace, len(reqs))
 	for i, r := range reqs {
@@ -157,6 +165,10 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 		}
 		job.CountAttempt(ctx)
 		resp, err := t.attempt(ctx, req, true)
+		if errors.Is(err, ErrTooLarge) {
+			fail(pending, fmt.Errorf("POST %s: %w", redactURL(endpoint), err))
+			return answers
+		}
 		if ctx.Err() != nil && (err != nil || resp.StatusCode != http.StatusOK) {
 			// Cut off without a whole answer. A whole 200 that arrived
 			// as the run was cut off is still read: its outcomes are

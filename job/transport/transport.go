@@ -8,6 +8,7 @@ package transport
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -41,6 +42,10 @@ type Transport struct {
 	// network error. Zero means no bound but the request's context.
 	AttemptTimeout time.Duration
 	Log            *zap.Logger
+	// Endpoints are the service roots (scheme and host) requests may go
+	// to; a request to any other is refused, so the token never leaves
+	// for a host a service's answer (a nextLink) names. Empty: any.
+	Endpoints []string
 }
 
 // ErrBeyondDeadline is returned when the service asks for a wait that would
@@ -53,7 +58,7 @@ var ErrBeyondDeadline = job.ErrBeyondDeadline
 const MaxRetryAfter = 15 * time.Minute
 
 // maxBuffered is how much of an answer is read into memory inside the retry
-// loop; what is beyond it streams to the caller. Graph pages (999 objects at
+// loop; a longer answer fails (ErrTooLarge). Graph pages (999 objects at
 // most) and ARM pages are far smaller.
 const maxBuffered = 32 << 20
 
@@ -62,6 +67,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	body, err := readBody(req)
 	if err != nil {
+		return nil, err
+	}
+	if err := t.allowed(req.URL); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", req.Method, redact(req), err)
+	}
+	if err := visit(ctx, req); err != nil {
 		return nil, err
 	}
 	attempts := max(t.MaxAttempts, 1)
@@ -87,6 +98,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		job.CountAttempt(ctx)
 		resp, err := t.attempt(ctx, out, false)
+		if errors.Is(err, ErrTooLarge) {
+			return nil, fmt.Errorf("%s %s: %w", req.Method, redact(req), err)
+		}
 		verdict := Classify(resp, err)
 		if ctx.Err() != nil {
 			if resp != nil {
@@ -169,12 +183,14 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request, whole bool) 
 	switch {
 	case Classify(resp, nil).Retry:
 		// Retried for its status anyway, Retry-After included.
-	case resp.StatusCode/100 == 2 && !isRead(req.Method) && !whole:
+	case resp.StatusCode/100 == 2 && !isRead(req.Method) && !whole && !errors.Is(err, ErrTooLarge):
 		if t.Log != nil {
 			t.Log.Warn("the answer to a write was cut off after its status; the status stands",
 				zap.String("method", req.Method), zap.String("path", req.URL.Path),
 				zap.Int("status", resp.StatusCode), zap.Error(err))
 		}
+	case errors.Is(err, ErrTooLarge):
+		return nil, err
 	default:
 		return nil, fmt.Errorf("the answer (HTTP %d) was cut off: %w", resp.StatusCode, err)
 	}
@@ -183,7 +199,8 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request, whole bool) 
 }
 
 // readAnswer replaces resp.Body with its content read into memory, up to
-// maxBuffered (a longer body streams on, and done runs when it is closed).
+// maxBuffered: a longer body fails with ErrTooLarge, its status kept (a
+// retryable status is retried for the status, whatever its body).
 func readAnswer(resp *http.Response, done context.CancelFunc) error {
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBuffered+1))
 	if err != nil {
@@ -192,27 +209,16 @@ func readAnswer(resp *http.Response, done context.CancelFunc) error {
 		return err
 	}
 	if len(b) > maxBuffered {
-		resp.Body = &streamRest{Reader: io.MultiReader(bytes.NewReader(b), resp.Body), body: resp.Body, done: done}
-		return nil
+		_ = resp.Body.Close()
+		done()
+		resp.Body = http.NoBody
+		return ErrTooLarge
 	}
 	_ = resp.Body.Close()
 	done()
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	resp.ContentLength = int64(len(b))
 	return nil
-}
-
-// streamRest is an answer too long to buffer: what was read, then the rest.
-type streamRest struct {
-	io.Reader
-	body io.Closer
-	done context.CancelFunc
-}
-
-func (s *streamRest) Close() error {
-	err := s.body.Close()
-	s.done()
-	return err
 }
 
 // isRead reports whether a request only reads.
