@@ -448,7 +448,10 @@ func (t *Tenant) admit(c *call) bool {
 	t.mu.Lock()
 	var wait time.Duration
 	if write {
-		wait = t.graphWrite.take(t.cfg.Now(), 1)
+		now := t.cfg.Now()
+		if wait = t.graphWrite.take(now, 1); wait <= 0 {
+			t.limitPercentageLocked(c.w.Header(), c.requestID, now)
+		}
 	} else {
 		wait = t.graphRead.take(t.cfg.Now(), readCost(c.r.URL.Query()))
 	}
