@@ -328,9 +328,10 @@ const (
 )
 
 type event struct {
-	at   time.Time
-	seq  int
-	kind int
+	at     time.Time
+	seq    int
+	kind   int
+	worker int
 }
 
 type events []event

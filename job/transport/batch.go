@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -125,6 +126,14 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 			fail(pending, ctxError(ctx, err))
 			return answers
 		}
+		// While the service's budget sets the pace, a batch carries
+		// fewer sub-requests (Pace.BatchSize); the rest go in the next
+		// round of this loop.
+		var rest []int
+		if k := batchSize(paces, pending); k < len(pending) {
+			rest = slices.Clone(pending[k:])
+			pending = pending[:k]
+		}
 		if err := t.batchPace(ctx, paces, pending); err != nil {
 			fail(pending, fmt.Errorf("POST %s: %w", redactURL(endpoint), err))
 			return answers
@@ -210,7 +219,7 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 		default:
 			retry, waits = t.batchAnswers(resp, reqs, pending, paces, answers, maxAttempts)
 		}
-		pending = pending[:0]
+		pending = append(pending[:0], rest...)
 		notBefore = time.Time{}
 		deadline, hasDeadline := ctx.Deadline()
 		now := time.Now()
@@ -276,6 +285,9 @@ func (t *Transport) batchAnswers(resp *http.Response, reqs []SubRequest, pending
 			t.throttled(paces, []int{i}, wait)
 		} else {
 			t.succeeded(paces, []int{i})
+			if share, ok := LimitShare(h); ok && paces[i] != nil {
+				paces[i].NearLimit(share)
+			}
 		}
 		if verdict.Retry && answers[i].Attempts < maxAttempts {
 			retry, waits = append(retry, i), append(waits, wait)
@@ -290,6 +302,18 @@ func (t *Transport) batchAnswers(resp *http.Response, reqs []SubRequest, pending
 		answers[i].Status, answers[i].Header, answers[i].Body = r.Status, h, subBody(r.Body)
 	}
 	return retry, waits
+}
+
+// batchSize is how many of the pending sub-requests the next batch
+// carries: what the most constrained of their paces allows.
+func batchSize(paces []*job.Pace, pending []int) int {
+	k := len(pending)
+	for _, i := range pending {
+		if paces[i] != nil {
+			k = min(k, paces[i].BatchSize(k))
+		}
+	}
+	return max(k, 1)
 }
 
 // batchPace waits, for each pace the pending sub-requests use, for the
