@@ -134,18 +134,24 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 			rest = slices.Clone(pending[k:])
 			pending = pending[:k]
 		}
+		// A failure before the batch is answered is every pending
+		// sub-request's, sent in this batch or not.
+		failAll := func(err error) {
+			fail(pending, err)
+			fail(rest, err)
+		}
 		if err := t.batchPace(ctx, paces, pending); err != nil {
-			fail(pending, fmt.Errorf("POST %s: %w", redactURL(endpoint), err))
+			failAll(fmt.Errorf("POST %s: %w", redactURL(endpoint), err))
 			return answers
 		}
 		body, err := json.Marshal(batchBody(reqs, pending))
 		if err != nil {
-			fail(pending, fmt.Errorf("encoding the batch: %w", err))
+			failAll(fmt.Errorf("encoding the batch: %w", err))
 			return answers
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 		if err != nil {
-			fail(pending, err)
+			failAll(err)
 			return answers
 		}
 		for k, vs := range header {
@@ -156,7 +162,7 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 		if t.Token != nil {
 			tok, err := t.Token(ctx)
 			if err != nil {
-				fail(pending, fmt.Errorf("getting a token: %w", err))
+				failAll(fmt.Errorf("getting a token: %w", err))
 				return answers
 			}
 			req.Header.Set("Authorization", "Bearer "+tok)
@@ -173,7 +179,7 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 			if resp != nil {
 				drain(resp)
 			}
-			fail(pending, ctxError(ctx, err))
+			failAll(ctxError(ctx, err))
 			return answers
 		}
 		verdict := Classify(resp, err)

@@ -2,8 +2,10 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/simtenant"
@@ -55,4 +57,29 @@ func TestBatchShrinksWhenTheServiceNearsItsLimit(t *testing.T) {
 		}
 	}
 	t.Logf("second batch of 20 sent as %v", got)
+}
+
+// When a batch is sent in parts and the wait for a later part fails (here
+// a gate held past the deadline), every sub-request not yet answered gets
+// the error: none is left without an answer.
+func TestBatchInPartsFailsEveryUnsentPart(t *testing.T) {
+	tn, tr, _, endpoint, subs := batchTenant(t, simtenant.Config{Seed: 5, WriteRate: -1}, 20)
+	gate := &job.Gate{}
+	pace := job.NewPace(gate, 400, 100)
+	pace.Throttled(time.Millisecond) // pressed: batches of 5
+	tr.Pace = func(*http.Request) *job.Pace { return pace }
+	tn.AddRule(simtenant.Rule{Method: http.MethodPost, PathContains: "$batch", Times: 1,
+		Before: func(*http.Request) { gate.Hold(time.Now().Add(time.Hour)) }})
+	time.Sleep(2 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	answers := tr.Batch(ctx, endpoint, nil, subs)
+	for i, a := range answers {
+		switch {
+		case i < 5 && a.Status != http.StatusNoContent:
+			t.Fatalf("sub-request %d of the first part: %d (%v), want 204", i, a.Status, a.Err)
+		case i >= 5 && !errors.Is(a.Err, job.ErrBeyondDeadline):
+			t.Fatalf("sub-request %d, not sent: status %d, error %v; want ErrBeyondDeadline", i, a.Status, a.Err)
+		}
+	}
 }
