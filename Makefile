@@ -69,7 +69,8 @@ build-static: build
 	@echo "bin/offboard is statically linked"
 
 ## bench: the binary against a simulated tenant served by another process
-## (budget, overcommitted, latency, resolution, footprint); prints one table.
+## (budget and overcommitted on the default and strict models, latency,
+## resolution, azure listing, footprint); prints one table.
 ## BENCH_FLAGS=-quick for a smoke run. Fails when a row misses its target;
 ## BENCH_FLAGS=-explore does not. See BENCHMARKS.md.
 BENCH_FLAGS ?=

@@ -313,9 +313,11 @@ func (b *serviceBucket) take(now time.Time) time.Duration {
 // event is a sleeper of virtualClock: when it wakes, and in what order
 // among those that wake at the same time.
 type event struct {
-	at   time.Time
-	seq  int
-	wake chan struct{}
+	at     time.Time
+	seq    int
+	wake   chan struct{}
+	kind   int // pace_strict_test's simulation
+	worker int
 }
 
 type events []event

@@ -45,15 +45,17 @@ type pimState struct {
 	eligibilities map[string]EligibilitySchedule // by id
 	ids           []string                       // sorted ids; rebuilt when stale
 	stale         bool
-	revoked       map[string]time.Time // revoked by a request, listed until then (Config.RevokedLinger)
-	managed       map[string]bool      // role assignment ids made through PIM
-	requests      map[string]int       // schedule requests seen per key, for repeatable request ids
+	revoked       map[string]time.Time       // revoked by a request, listed until then (Config.RevokedLinger)
+	byPrincipal   map[string]map[string]bool // ids by lower-case principal id
+	managed       map[string]bool            // role assignment ids made through PIM
+	requests      map[string]int             // schedule requests seen per key, for repeatable request ids
 }
 
 func newPIMState() pimState {
 	return pimState{
 		eligibilities: map[string]EligibilitySchedule{},
 		revoked:       map[string]time.Time{},
+		byPrincipal:   map[string]map[string]bool{},
 		managed:       map[string]bool{},
 		requests:      map[string]int{},
 	}
@@ -70,15 +72,34 @@ func (p *pimState) sortedIDs() []string {
 }
 
 func (p *pimState) remove(id string) bool {
-	if _, ok := p.eligibilities[id]; !ok {
+	e, ok := p.eligibilities[id]
+	if !ok {
 		return false
 	}
+	p.unindex(e)
 	delete(p.eligibilities, id)
 	delete(p.revoked, id)
 	if i, found := slices.BinarySearch(p.ids, id); !p.stale && found {
 		p.ids = slices.Delete(p.ids, i, i+1)
 	}
 	return true
+}
+
+// index and unindex keep byPrincipal in step with eligibilities.
+func (p *pimState) index(e EligibilitySchedule) {
+	key := strings.ToLower(e.PrincipalID)
+	if p.byPrincipal[key] == nil {
+		p.byPrincipal[key] = map[string]bool{}
+	}
+	p.byPrincipal[key][e.ID] = true
+}
+
+func (p *pimState) unindex(e EligibilitySchedule) {
+	key := strings.ToLower(e.PrincipalID)
+	delete(p.byPrincipal[key], e.ID)
+	if len(p.byPrincipal[key]) == 0 {
+		delete(p.byPrincipal, key)
+	}
 }
 
 // purgeRevokedLocked drops revoked eligibilities whose linger has passed.
@@ -120,11 +141,14 @@ func (t *Tenant) addEligibilityLocked(e EligibilitySchedule) EligibilitySchedule
 	if e.CreatedUsing == "" {
 		e.CreatedUsing = e.ID
 	}
-	if _, ok := t.pim.eligibilities[e.ID]; !ok {
+	if old, ok := t.pim.eligibilities[e.ID]; !ok {
 		t.pim.stale = true
+	} else {
+		t.pim.unindex(old)
 	}
 	delete(t.pim.revoked, e.ID)
 	t.pim.eligibilities[e.ID] = e
+	t.pim.index(e)
 	return e
 }
 
@@ -159,9 +183,19 @@ func (t *Tenant) Eligibilities() []EligibilitySchedule {
 // EligibilitiesOf returns the live eligibilities of one principal (id
 // compared case-insensitively), whatever their member type, sorted by id.
 func (t *Tenant) EligibilitiesOf(principalID string) []EligibilitySchedule {
-	return t.eligibilitiesWhere(func(e EligibilitySchedule) bool {
-		return strings.EqualFold(e.PrincipalID, principalID)
-	})
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.purgeRevokedLocked()
+	// From the index, not a scan of every eligibility (nor a sort of
+	// them all each time one was added): Generate asks this of every
+	// principal and group.
+	var out []EligibilitySchedule
+	for _, id := range slices.Sorted(maps.Keys(t.pim.byPrincipal[strings.ToLower(principalID)])) {
+		if !t.isRevokedLocked(id) {
+			out = append(out, t.pim.eligibilities[id])
+		}
+	}
+	return out
 }
 
 func (t *Tenant) eligibilitiesWhere(keep func(EligibilitySchedule) bool) []EligibilitySchedule {

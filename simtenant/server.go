@@ -101,8 +101,11 @@ func (w *recorder) WriteHeader(status int) {
 		return
 	}
 	w.status = status
-	if wait, ok := retryAfter(w.Header(), w.c.t.cfg.Now()); ok {
-		w.c.t.noteRetryAfter(w.c, wait)
+	// One reading of the clock: an HTTP date is a moment, and reading
+	// the clock again to add the wait to would move it later.
+	now := w.c.t.cfg.Now()
+	if wait, ok := retryAfter(w.Header(), now); ok {
+		w.c.t.noteRetryAfter(w.c, now.Add(wait))
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
@@ -150,10 +153,10 @@ func retryKey(r *http.Request, body []byte) string {
 
 // noteRetryAfter remembers when the request answered with a wait may come
 // back at the earliest.
-func (t *Tenant) noteRetryAfter(c *call, wait time.Duration) {
+func (t *Tenant) noteRetryAfter(c *call, until time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.retryAfter[retryKey(c.r, c.body)] = t.cfg.Now().Add(wait)
+	t.retryAfter[retryKey(c.r, c.body)] = until
 }
 
 // Handler serves the tenant's HTTP API: Graph under /v1.0, ARM under
@@ -453,7 +456,10 @@ func (t *Tenant) admit(c *call) bool {
 	t.mu.Lock()
 	var wait time.Duration
 	if write {
-		wait = t.graphWrite.take(t.cfg.Now(), 1)
+		now := t.cfg.Now()
+		if wait = t.graphWrite.take(now, 1); wait <= 0 {
+			t.limitPercentageLocked(c.w.Header(), c.requestID, now)
+		}
 	} else {
 		wait = t.graphRead.take(t.cfg.Now(), readCost(c.r.URL.Query()))
 	}

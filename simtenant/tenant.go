@@ -163,6 +163,10 @@ type Config struct {
 	// [0, Jitter). Waits use real timers and end when the request does.
 	Latency time.Duration
 	Jitter  time.Duration
+	// LimitSignal (0..1) is the share of admitted Graph writes, made
+	// while more than 0.8 of the write budget is used, whose answer
+	// carries x-ms-throttle-limit-percentage (profile.go). 0: never.
+	LimitSignal float64
 	// FaultRate (0..1) is the share of requests answered 500/502/503/504,
 	// chosen by hashing the request and how often it was seen, so the same
 	// Seed and the same requests give the same faults in any interleaving.
@@ -539,9 +543,18 @@ func (t *Tenant) RoleAssignments() []RoleAssignment {
 // RoleAssignmentsOf returns the assignments held by one principal (id
 // compared case-insensitively), ghosts included, sorted by id.
 func (t *Tenant) RoleAssignmentsOf(principalID string) []RoleAssignment {
-	return t.roleAssignmentsWhere(func(a RoleAssignment) bool {
-		return strings.EqualFold(a.PrincipalID, principalID)
-	})
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// From the index, not a scan: Generate asks this of every principal.
+	ids := slices.Sorted(slices.Values(t.byPrincipal[strings.ToLower(principalID)]))
+	out := make([]RoleAssignment, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, t.assignments[id])
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 func (t *Tenant) roleAssignmentsWhere(keep func(RoleAssignment) bool) []RoleAssignment {

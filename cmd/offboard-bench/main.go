@@ -6,7 +6,8 @@
 //
 // Every scenario starts a fresh `offboard simulate --shape bench` (each
 // principal holds exactly --per-principal directory role assignments and
-// nothing else) on a free port, runs `offboard run` against it, and reads
+// nothing else; --profile strict for the second service model, --shape
+// azure for the Azure listing) on a free port, runs `offboard run` against it, and reads
 // what the tenant saw from GET /_sim/stats. The write phase is timed from
 // the job's own outcome lines (first to last); peak memory and CPU come
 // from the operating system's accounting of the job's process.
@@ -84,7 +85,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.bin, "bin", "bin/offboard", "the offboard binary that serves the simulated tenant")
 	fs.StringVar(&o.job, "job", "", "the offboard binary measured (default: -bin), e.g. an older build to compare")
 	fs.BoolVar(&o.quick, "quick", false, "small sizes: a smoke run of a minute, not a measurement")
-	fs.StringVar(&only, "only", "", "comma-separated scenarios to run: budget, overcommitted, latency, resolution, footprint (default: all)")
+	fs.StringVar(&only, "only", "", "comma-separated scenarios to run: budget, overcommitted, budget-strict, overcommitted-strict, latency, resolution, azure, footprint (default: all)")
 	fs.Func("job-env", "KEY=VALUE added to the measured job's environment only (repeatable), e.g. GOMEMLIMIT=100MiB", func(v string) error {
 		if !strings.Contains(v, "=") {
 			return fmt.Errorf("%q is not KEY=VALUE", v)
@@ -138,8 +139,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}{
 		{"budget", b.budget},
 		{"overcommitted", b.overcommitted},
+		{"budget-strict", b.budgetStrict},
+		{"overcommitted-strict", b.overcommittedStrict},
 		{"latency", b.latency},
 		{"resolution", b.resolution},
+		{"azure", b.azure},
 		{"footprint", b.footprint},
 	} {
 		if len(o.only) > 0 && !o.only[sc.name] {
@@ -225,19 +229,45 @@ func (b *bench) dir(name string) (string, error) {
 // budget is the budget-bound row: the job's pace set to the tenant's
 // write budget exactly.
 func (b *bench) budget() ([]row, error) {
-	return b.budgetRun("budget-bound", budgetRate, 1.05)
+	return b.budgetRun("budget-bound", modelDefault, budgetRate, 1.05)
 }
 
 // overcommitted is the same tenant with the job's pace at 4× its budget.
 func (b *bench) overcommitted() ([]row, error) {
-	return b.budgetRun("overcommitted", overcommitRate, 1.25)
+	return b.budgetRun("overcommitted", modelDefault, overcommitRate, 1.25)
 }
 
-func (b *bench) budgetRun(name string, jobRate float64, target float64) ([]row, error) {
+// budgetStrict and overcommittedStrict are the same two on the second
+// service model (simulate --profile strict), with the job at
+// --concurrency 16 as issue 14 measured it.
+func (b *bench) budgetStrict() ([]row, error) {
+	return b.budgetRun("budget-bound strict", modelStrict, budgetRate, 1.05)
+}
+
+func (b *bench) overcommittedStrict() ([]row, error) {
+	return b.budgetRun("overcommitted strict", modelStrict, overcommitRate, 1.25)
+}
+
+// model is a service model the budget scenarios run on: the tenant's
+// flags and the job's concurrency.
+type model struct {
+	sim         []string
+	concurrency int
+}
+
+var (
+	modelDefault = model{sim: []string{"--write-rate", fmt.Sprint(budgetRate), "--write-burst", fmt.Sprint(budgetBurst),
+		"--latency", budgetLatency.String()}, concurrency: 8}
+	// The strict profile's bucket and latency are the same figures
+	// (simtenant.StrictWriteRate, StrictWriteBurst, StrictLatency).
+	modelStrict = model{sim: []string{"--profile", "strict"}, concurrency: 16}
+)
+
+func (b *bench) budgetRun(name string, m model, jobRate float64, target float64) ([]row, error) {
 	n := b.sz.budgetWrites
-	res, st, err := b.once(name, n, 1,
-		[]string{"--write-rate", fmt.Sprint(budgetRate), "--write-burst", fmt.Sprint(budgetBurst), "--latency", budgetLatency.String()},
-		[]string{"--graph-write-rate", fmt.Sprint(jobRate), "--graph-write-burst", fmt.Sprint(budgetBurst)})
+	res, st, err := b.once(name, n, 1, m.sim,
+		[]string{"--graph-write-rate", fmt.Sprint(jobRate), "--graph-write-burst", fmt.Sprint(budgetBurst),
+			"--concurrency", fmt.Sprint(m.concurrency)})
 	if err != nil {
 		return nil, err
 	}
@@ -254,8 +284,8 @@ func (b *bench) budgetRun(name string, jobRate float64, target float64) ([]row, 
 		bound:    fmt.Sprintf("(%d−%d)/%d/s = %.2fs", n, budgetBurst, budgetRate, bound.Seconds()),
 		ratio:    res.writePhase.Seconds() / bound.Seconds(),
 		target:   target,
-		note: fmt.Sprintf("job paced at %g/s; %d of %d writes answered 429 (%.2f%%)",
-			jobRate, throttled, deletes, 100*share),
+		note: fmt.Sprintf("job paced at %g/s, --concurrency %d; %d of %d writes answered 429 (%.2f%%)",
+			jobRate, m.concurrency, throttled, deletes, 100*share),
 	}}
 	if jobRate > budgetRate {
 		rows = append(rows, row{
@@ -395,6 +425,63 @@ func (b *bench) hrKeys(n, listing int) ([]row, error) {
 			note:     note,
 		},
 	}, nil
+}
+
+// azure counts the round trips of planning the azure source (--azure-scopes
+// all) over principals × subscriptions: listed by scope (ARM lists every
+// subscription unfiltered, a few pages), and with the tenant refusing
+// unfiltered listings, so one listing a principal a subscription (the
+// per-principal count). Targets (issue 14): 300 × 10 at most 60 round
+// trips, 2 × 3 at most 13.
+func (b *bench) azure() ([]row, error) {
+	var rows []row
+	for _, tt := range []struct{ principals, subscriptions, most int }{{300, 10, 60}, {2, 3, 13}} {
+		count := func(extra ...string) (int, error) {
+			name := fmt.Sprintf("azure-%dx%d%s", tt.principals, tt.subscriptions, strings.Join(extra, ""))
+			dir, err := b.dir(name)
+			if err != nil {
+				return 0, err
+			}
+			sim := append([]string{"--shape", "azure", "--subscriptions", fmt.Sprint(tt.subscriptions)}, extra...)
+			t, err := startTenant(b.opts.bin, dir, tt.principals, 1, sim)
+			if err != nil {
+				return 0, err
+			}
+			defer t.stop()
+			args := []string{"plan", "--input", t.csv, "--report", filepath.Join(dir, "report"), "--sources", "azure",
+				"--azure-scopes", "all", "--graph-endpoint", t.url, "--arm-endpoint", t.url}
+			if _, err := runJob(b.opts.job, append([]string{"OFFBOARD_STATIC_TOKEN=" + t.token}, b.opts.jobEnv...),
+				filepath.Join(dir, "job.log"), args); err != nil {
+				return 0, err
+			}
+			st, err := t.stats()
+			if err != nil {
+				return 0, err
+			}
+			return st.Requests, nil
+		}
+		byScope, err := count()
+		if err != nil {
+			return nil, err
+		}
+		perPrincipal, err := count("--arm-filter-required")
+		if err != nil {
+			return nil, err
+		}
+		verdict := "met"
+		if byScope > tt.most {
+			verdict = "MISSED"
+		}
+		rows = append(rows, row{
+			scenario: fmt.Sprintf("azure listing %d×%d", tt.principals, tt.subscriptions),
+			figure:   fmt.Sprintf("%d round trips", byScope),
+			bound:    fmt.Sprintf("%d per principal", perPrincipal),
+			ratio:    float64(byScope) / float64(max(perPrincipal, 1)),
+			note: fmt.Sprintf("%d principals × %d subscriptions, plan --azure-scopes all; target ≤ %d round trips: %s",
+				tt.principals, tt.subscriptions, tt.most, verdict),
+		})
+	}
+	return rows, nil
 }
 
 // footprint removes ten assignments of each of many principals with no

@@ -31,6 +31,7 @@ type tenantFlags struct {
 	pageSize    int
 	armPageSize int
 	legacyError bool
+	profile     string
 }
 
 func (tf *tenantFlags) register(fs *flag.FlagSet, principals int) {
@@ -45,6 +46,9 @@ func (tf *tenantFlags) register(fs *flag.FlagSet, principals int) {
 	fs.IntVar(&tf.pageSize, "page-size", 100, "page size of lists")
 	fs.IntVar(&tf.armPageSize, "arm-page-size", 100, "page size of ARM lists (nextLink)")
 	fs.BoolVar(&tf.legacyError, "legacy-errors", false, `answer errors in the older {"odata.error":...} shape`)
+	fs.StringVar(&tf.profile, "profile", "default", "service model: default (the flags above), or strict (a Graph write "+
+		"bucket of 100/s holding 100, 20ms a round trip, x-ms-throttle-limit-percentage now and then above 0.8 of the "+
+		"budget; replaces --write-rate, --write-burst, --latency and --jitter)")
 }
 
 func (tf *tenantFlags) config() (simtenant.Config, error) {
@@ -54,11 +58,16 @@ func (tf *tenantFlags) config() (simtenant.Config, error) {
 	if tf.principals < 1 || tf.principals > 1_000_000 {
 		return simtenant.Config{}, fmt.Errorf("--principals %d: between 1 and 1000000", tf.principals)
 	}
-	return simtenant.Config{
+	cfg := simtenant.Config{
 		Seed: tf.seed, Latency: tf.latency, Jitter: tf.jitter, FaultRate: tf.faultRate,
 		WriteRate: tf.writeRate, WriteBurst: tf.writeBurst, ReadRU: tf.readRU,
 		PageSize: tf.pageSize, LegacyErrors: tf.legacyError, ARM: simtenant.ARMConfig{PageSize: tf.armPageSize},
-	}, nil
+	}
+	cfg, err := simtenant.WithProfile(cfg, tf.profile)
+	if err != nil {
+		return simtenant.Config{}, fmt.Errorf("--profile: %w", err)
+	}
+	return cfg, nil
 }
 
 // runDemo is `offboard demo`: the whole job against an in-process
@@ -168,10 +177,13 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 	listen := fs.String("listen", "127.0.0.1:8080", "address to serve on (loopback; port 0 picks a free one)")
 	csvPath := fs.String("csv", "", "where to write the sample CSV (default: a temporary file)")
 	shape := fs.String("shape", "sample", "sample: a realistic tenant whose CSV shows every status; "+
-		"bench: --principals users each holding exactly --per-principal directory role assignments and nothing else")
+		"bench: --principals users each holding exactly --per-principal directory role assignments and nothing else; "+
+		"azure: --principals principals each holding one Azure role assignment (one in three also an eligibility) in one of --subscriptions subscriptions")
 	perPrincipal := fs.Int("per-principal", 10, "with --shape bench: directory role assignments of each principal")
 	keys := fs.String("keys", "id", "with --shape bench: what the CSV names users by: id (principal_id), or hr "+
 		"(user_principal_name, mail and employee_id in turn)")
+	subscriptions := fs.Int("subscriptions", 10, "with --shape azure: Azure subscriptions")
+	filterRequired := fs.Bool("arm-filter-required", false, "ARM role assignment and eligibility listings without a $filter answer 400 (a client then lists one principal at a time)")
 	noP2 := fs.Bool("no-p2", false, "a tenant without Entra ID P2 or Governance: Graph's and ARM's PIM endpoints answer 400 AadPremiumLicenseRequired")
 	var deny stringList
 	fs.Var(&deny, "deny", "withhold this Graph application permission (repeatable): its calls answer 403 Authorization_RequestDenied and the token lacks it")
@@ -183,6 +195,7 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 	}
 	cfg, err := tf.config()
 	cfg.NoP2, cfg.Deny = *noP2, deny
+	cfg.ARM.FilterRequired = *filterRequired
 	if err == nil && (*perPrincipal < 0 || *perPrincipal > 1000) {
 		err = fmt.Errorf("--per-principal %d: between 0 and 1000", *perPrincipal)
 	}
@@ -209,8 +222,11 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 			return exitUsage
 		}
 		sources = []string{job.SourceDirectory}
+	case "azure":
+		tenant, sample = simtenant.GenerateAzureUniform(cfg, tf.principals, *subscriptions)
+		sources = []string{job.SourceAzure}
 	default:
-		fmt.Fprintf(sio.err, "offboard simulate: --shape %q: sample or bench\n", *shape)
+		fmt.Fprintf(sio.err, "offboard simulate: --shape %q: sample, bench or azure\n", *shape)
 		return exitUsage
 	}
 	// The job's identity may remove role assignments everywhere, as the

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -133,18 +134,32 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 			fail(pending, ctxError(ctx, err))
 			return answers
 		}
+		// While the service's budget sets the pace, a batch carries
+		// fewer sub-requests (Pace.BatchSize); the rest go in the next
+		// round of this loop.
+		var rest []int
+		if k := batchSize(paces, pending); k < len(pending) {
+			rest = slices.Clone(pending[k:])
+			pending = pending[:k]
+		}
+		// A failure before the batch is answered is every pending
+		// sub-request's, sent in this batch or not.
+		failAll := func(err error) {
+			fail(pending, err)
+			fail(rest, err)
+		}
 		if err := t.batchPace(ctx, paces, pending); err != nil {
-			fail(pending, fmt.Errorf("POST %s: %w", redactURL(endpoint), err))
+			failAll(fmt.Errorf("POST %s: %w", redactURL(endpoint), err))
 			return answers
 		}
 		body, err := json.Marshal(batchBody(reqs, pending))
 		if err != nil {
-			fail(pending, fmt.Errorf("encoding the batch: %w", err))
+			failAll(fmt.Errorf("encoding the batch: %w", err))
 			return answers
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 		if err != nil {
-			fail(pending, err)
+			failAll(err)
 			return answers
 		}
 		for k, vs := range header {
@@ -155,7 +170,7 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 		if t.Token != nil {
 			tok, err := t.Token(ctx)
 			if err != nil {
-				fail(pending, fmt.Errorf("getting a token: %w", err))
+				failAll(fmt.Errorf("getting a token: %w", err))
 				return answers
 			}
 			req.Header.Set("Authorization", "Bearer "+tok)
@@ -176,7 +191,7 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 			if resp != nil {
 				drain(resp)
 			}
-			fail(pending, ctxError(ctx, err))
+			failAll(ctxError(ctx, err))
 			return answers
 		}
 		verdict := Classify(resp, err)
@@ -222,7 +237,7 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 		default:
 			retry, waits = t.batchAnswers(resp, reqs, pending, paces, answers, maxAttempts)
 		}
-		pending = pending[:0]
+		pending = append(pending[:0], rest...)
 		notBefore = time.Time{}
 		deadline, hasDeadline := ctx.Deadline()
 		now := time.Now()
@@ -288,6 +303,9 @@ func (t *Transport) batchAnswers(resp *http.Response, reqs []SubRequest, pending
 			t.throttled(paces, []int{i}, wait)
 		} else {
 			t.succeeded(paces, []int{i})
+			if share, ok := LimitShare(h); ok && paces[i] != nil {
+				paces[i].NearLimit(share)
+			}
 		}
 		if verdict.Retry && answers[i].Attempts < maxAttempts {
 			retry, waits = append(retry, i), append(waits, wait)
@@ -302,6 +320,18 @@ func (t *Transport) batchAnswers(resp *http.Response, reqs []SubRequest, pending
 		answers[i].Status, answers[i].Header, answers[i].Body = r.Status, h, subBody(r.Body)
 	}
 	return retry, waits
+}
+
+// batchSize is how many of the pending sub-requests the next batch
+// carries: what the most constrained of their paces allows.
+func batchSize(paces []*job.Pace, pending []int) int {
+	k := len(pending)
+	for _, i := range pending {
+		if paces[i] != nil {
+			k = min(k, paces[i].BatchSize(k))
+		}
+	}
+	return max(k, 1)
 }
 
 // batchPace waits, for each pace the pending sub-requests use, for the

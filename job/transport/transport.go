@@ -111,6 +111,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !verdict.Retry {
 			if pace != nil && verdict.Status != http.StatusTooManyRequests {
 				pace.Succeeded()
+				if share, ok := LimitShare(resp.Header); ok {
+					pace.NearLimit(share)
+				}
 			}
 			return resp, err
 		}
@@ -286,6 +289,22 @@ func Classify(resp *http.Response, err error) Verdict {
 		return Verdict{Retry: true, Status: resp.StatusCode, After: after, Reason: fmt.Sprintf("HTTP %d", resp.StatusCode)}
 	}
 	return Verdict{Status: resp.StatusCode}
+}
+
+// LimitShare reads Graph's x-ms-throttle-limit-percentage: the share of
+// its budget the app has used, sent only above 0.8 (0.8 to 1.8), and not
+// always (SERVICE_FACTS.md). ok is false when it is absent or not a share
+// in that range.
+func LimitShare(h http.Header) (share float64, ok bool) {
+	v := strings.TrimSpace(h.Get("x-ms-throttle-limit-percentage"))
+	if v == "" {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f >= 0.8 && f <= 1.8) {
+		return 0, false
+	}
+	return f, true
 }
 
 // RetryAfter reads the wait a response names: x-ms-retry-after-ms or
