@@ -19,11 +19,10 @@ import (
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/arm"
-	"github.com/offboard/offboard/job/blob"
 	"github.com/offboard/offboard/job/csvinput"
 	"github.com/offboard/offboard/job/graph"
 	"github.com/offboard/offboard/job/transport"
-	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/location"
 )
 
 // The statuses of a check.
@@ -84,8 +83,13 @@ func runCheck(ctx context.Context, args []string, sio stdio) int {
 		log.Error("authentication is not configured", zap.Error(err))
 		return exitUsage
 	}
-	j := &jobRun{cfg: c, log: log, io: sio, creds: creds}
-	results := j.check(ctx)
+	j := &jobRun{cfg: c, log: log, io: sio, creds: creds, storage: newStorage(sio, creds, log)}
+	// Each location is parsed here only; one that cannot be used is a
+	// failed check, not a usage error.
+	inputErr, reportErr := error(nil), error(nil)
+	j.input, inputErr = location.Parse(c.Input)
+	j.report, reportErr = location.Parse(c.Report)
+	results := j.check(ctx, inputErr, reportErr)
 	code := exitOK
 	for _, r := range results {
 		if r.Status != checkOK && r.Status != checkSkipped {
@@ -164,11 +168,11 @@ func cmpOr(a, b string) string {
 }
 
 // check runs every check and returns their results, in a stable order.
-func (j *jobRun) check(ctx context.Context) []checkResult {
+func (j *jobRun) check(ctx context.Context, inputErr, reportErr error) []checkResult {
 	c := j.cfg
 	var out []checkResult
-	out = append(out, j.checkInput(ctx)...)
-	out = append(out, j.checkReport()...)
+	out = append(out, j.checkInput(ctx, inputErr)...)
+	out = append(out, j.checkReport(reportErr)...)
 
 	graphToken := j.creds.forAudience(c.GraphEndpoint)
 	tok, err := graphToken(ctx)
@@ -251,7 +255,7 @@ func (j *jobRun) check(ctx context.Context) []checkResult {
 }
 
 // checkInput reads the input as a run would, when one is given.
-func (j *jobRun) checkInput(ctx context.Context) []checkResult {
+func (j *jobRun) checkInput(ctx context.Context, parseErr error) []checkResult {
 	spec := j.cfg.Input
 	r := checkResult{Check: "input", Name: spec, Status: checkOK}
 	switch spec {
@@ -262,7 +266,11 @@ func (j *jobRun) checkInput(ctx context.Context) []checkResult {
 		r.Status, r.Detail = checkSkipped, "standard input is not read by a check"
 		return []checkResult{r}
 	}
-	files, folder, err := j.dropFolder(ctx, spec)
+	files, folder, err := j.storage.DropFolder(ctx, j.input)
+	if parseErr != nil {
+		err = parseErr
+	}
+	input := j.input
 	switch {
 	case err != nil:
 		r.Status, r.Detail = checkError, "the drop folder cannot be listed: "+err.Error()
@@ -272,9 +280,10 @@ func (j *jobRun) checkInput(ctx context.Context) []checkResult {
 		return []checkResult{r}
 	case folder:
 		// The file the next run takes first stands for the folder.
-		r.Name = files[0].spec
+		input = files[0].Input
+		r.Name = input.String()
 	}
-	data, err := j.readInputAt(ctx, r.Name)
+	data, err := j.storage.ReadInput(ctx, input)
 	if err != nil {
 		r.Status, r.Detail = checkError, err.Error()
 		return []checkResult{r}
@@ -300,25 +309,24 @@ func (j *jobRun) checkInput(ctx context.Context) []checkResult {
 // checkReport checks that a run could open the report location: a local
 // directory writable and lockable, nothing left behind. A blob location
 // is not probed: a probe would have to write.
-func (j *jobRun) checkReport() []checkResult {
+func (j *jobRun) checkReport(parseErr error) []checkResult {
 	spec := j.cfg.Report
 	r := checkResult{Check: "report", Name: spec, Status: checkOK}
 	if spec == "" {
 		r.Name, r.Status, r.Detail = "-", checkSkipped, "no --report given"
 		return []checkResult{r}
 	}
-	_, isBlob, err := blob.Parse(spec)
-	switch {
+	if parseErr != nil {
+		r.Status, r.Detail = checkError, parseErr.Error()
+		return []checkResult{r}
+	}
+	switch probed, err := location.Probe(j.report); {
+	case !probed:
+		r.Status, r.Detail = checkSkipped, "a blob location is not probed (that would write)"
 	case err != nil:
 		r.Status, r.Detail = checkError, err.Error()
-	case isBlob:
-		r.Status, r.Detail = checkSkipped, "a blob location is not probed (that would write)"
 	default:
-		if err := report.Probe(spec); err != nil {
-			r.Status, r.Detail = checkError, err.Error()
-		} else {
-			r.Detail = "writable and lockable"
-		}
+		r.Detail = "writable and lockable"
 	}
 	return []checkResult{r}
 }

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -23,16 +22,12 @@ import (
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/arm"
-	"github.com/offboard/offboard/job/blob"
 	"github.com/offboard/offboard/job/csvinput"
 	"github.com/offboard/offboard/job/graph"
 	"github.com/offboard/offboard/job/transport"
 	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/location"
 )
-
-// maxInput bounds what is read of the input: a nightly list of departures
-// is kilobytes; a hostile stream must not fill the memory.
-const maxInput = 64 << 20
 
 // runJob is `offboard run` (and `plan`, with dryRun).
 func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
@@ -49,24 +44,28 @@ func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
 	defer func() { _ = log.Sync() }()
 	defer disp.stop() // what was written last is shown
 	// A location with a query (a SAS URL) is refused here, before any log
-	// line could repeat it.
-	for _, spec := range []string{c.Input, c.Report} {
-		if _, _, err := blob.Parse(spec); err != nil {
-			log.Error("the location cannot be used", zap.Error(err))
-			return exitUsage
-		}
+	// line could repeat it; each is parsed here only.
+	input, err := location.Parse(c.Input)
+	var rep location.Location
+	if err == nil {
+		rep, err = location.Parse(c.Report)
+	}
+	if err != nil {
+		log.Error("the location cannot be used", zap.Error(err))
+		return exitUsage
 	}
 	creds, err := newCredentials(c, sio.env)
 	if err != nil {
 		log.Error("authentication is not configured", zap.Error(err))
 		return exitUsage
 	}
-	key, err := keyFor(log, sio.env, c.Report)
+	key, err := keyFor(log, sio.env, rep)
 	if err != nil {
 		return exitUsage
 	}
-	j := &jobRun{cfg: c, log: log, io: sio, creds: creds, display: disp, key: key}
-	files, folder, err := j.dropFolder(ctx, c.Input)
+	j := &jobRun{cfg: c, log: log, io: sio, creds: creds, display: disp, key: key, input: input, report: rep,
+		storage: newStorage(sio, creds, log)}
+	files, folder, err := j.storage.DropFolder(ctx, input)
 	switch {
 	case err != nil:
 		log.Error("the drop folder cannot be listed", zap.Error(err))
@@ -87,24 +86,37 @@ type jobRun struct {
 	display *display
 	// key authenticates the report location's records.
 	key *report.Key
-	// dropped: the input is a file of a local drop folder, read only when
-	// it is a regular file (not a link, a FIFO, a device).
-	dropped bool
+	// input and report are --input and --report, parsed.
+	input, report location.Location
+	// storage reads and writes them.
+	storage *location.Storage
 }
+
+// newStorage reaches the locations of a command with its credentials.
+func newStorage(sio stdio, creds credentials, log *zap.Logger) *location.Storage {
+	cs, _ := sio.env("AZURE_STORAGE_CONNECTION_STRING")
+	return &location.Storage{ConnectionString: cs, Token: creds.arm(), StaticToken: creds.static != "", Stdin: sio.in, Log: log}
+}
+
+// The variables that give the journal key (report/location).
+const (
+	journalKeyEnv     = location.KeyEnv
+	journalKeyFileEnv = location.KeyFileEnv
+)
 
 // keyFor loads the journal key for a command working in reportSpec, and logs
 // where it came from; the error is logged.
-func keyFor(log *zap.Logger, env func(string) (string, bool), reportSpec string) (*report.Key, error) {
-	jk, err := loadJournalKey(env, reportSpec)
+func keyFor(log *zap.Logger, env func(string) (string, bool), rep location.Location) (*report.Key, error) {
+	jk, err := location.LoadKey(env, rep)
 	if err != nil {
 		log.Error("the journal key is not usable: records cannot be authenticated", zap.Error(err))
 		return nil, err
 	}
-	if jk.created {
+	if jk.Created {
 		log.Warn("created the journal key file: keep it (or set OFFBOARD_JOURNAL_KEY); without it, restore refuses the records written now",
-			zap.String("key_file", jk.source))
+			zap.String("key_file", jk.Source))
 	}
-	return jk.key, nil
+	return jk.Key, nil
 }
 
 func (j *jobRun) run(ctx context.Context) int {
@@ -113,7 +125,7 @@ func (j *jobRun) run(ctx context.Context) int {
 	runID := newRunID()
 	log := j.log.With(zap.String("run_id", runID))
 
-	data, err := j.readInputAt(ctx, c.Input)
+	data, err := j.storage.ReadInput(ctx, j.input)
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Error("interrupted while reading the input: nothing was done", zap.Error(err))
@@ -143,7 +155,7 @@ func (j *jobRun) run(ctx context.Context) int {
 		}
 	}
 
-	dir, err := j.openReport(ctx, c.Report, inputSHA, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun, Key: j.key})
+	dir, err := j.storage.OpenReport(ctx, j.report, inputSHA, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun, Key: j.key})
 	if err != nil {
 		log.Error("the report directory cannot be used", zap.String("report", c.Report), zap.Error(err))
 		return exitUsage
@@ -210,7 +222,7 @@ func (j *jobRun) run(ctx context.Context) int {
 	if c.DryRun {
 		end.command, end.rerun = "plan", rerunCommand("plan", c.Input, c.Report, c.Changed)
 	}
-	return finish(log, dir, "run finished", job.States, res, summary, code, c.Report, func() error { return dir.publish(ctx) }, end)
+	return finish(log, dir, "run finished", job.States, res, summary, code, j.report, func() error { return dir.Publish(ctx) }, end)
 }
 
 // withTimeout gives ctx the --timeout deadline counted from started, when
@@ -245,7 +257,7 @@ type ending struct {
 // event with the counts. It returns the exit code, at least 1 when the
 // report could not be written.
 func finish(log *zap.Logger, dir reportWriter, event string, states []job.State, res job.Result,
-	summary report.Summary, code int, location string, publish func() error, end ending) int {
+	summary report.Summary, code int, where location.Location, publish func() error, end ending) int {
 	if end.display != nil {
 		// The bars stay as last drawn; what follows goes below them.
 		defer end.display.stop()
@@ -267,7 +279,7 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 		log.Error("writing the summary", zap.Error(err))
 		return max(code, exitRowsFailed)
 	}
-	page := report.Page{Summary: summary, Command: end.command, Location: location, Rerun: end.rerun, Items: res.Items}
+	page := report.Page{Summary: summary, Command: end.command, Location: where.String(), Rerun: end.rerun, Items: res.Items}
 	if err := dir.WriteSummaryHTML(page); err != nil {
 		log.Error("writing the summary page", zap.Error(err))
 		return max(code, exitRowsFailed)
@@ -281,11 +293,13 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 	if res.Guard != "" {
 		fields = append(fields, zap.String("guard", res.Guard))
 	}
-	fields = append(fields, zap.String("report", location), zap.Duration("elapsed", time.Since(summary.StartedAt).Round(time.Millisecond)))
+	fields = append(fields, zap.String("report", where.String()), zap.Duration("elapsed", time.Since(summary.StartedAt).Round(time.Millisecond)))
 	log.Info(event, fields...)
 	if end.display != nil {
 		end.display.stop()
-		printSummary(end.display, end.command, states, res, summary, location, end.files, end.rerun)
+		files := end.files
+		files.at = where.At
+		printSummary(end.display, end.command, states, res, summary, where.String(), files, end.rerun)
 	}
 	return code
 }
@@ -352,62 +366,6 @@ func baseTransport(concurrency int, requestTimeout time.Duration) http.RoundTrip
 		ResponseHeaderTimeout: requestTimeout,
 		ExpectContinueTimeout: time.Second,
 	}
-}
-
-// readInput reads the CSV from a path or standard input ("-"), bounded;
-// a file of a drop folder (regular) only when it is a regular file. It
-// returns when ctx is done, even while a read blocks (a pipe with no
-// writer): SIGTERM is honoured while the input is read.
-func readInput(ctx context.Context, path string, stdin io.Reader, regular bool) ([]byte, error) {
-	type answer struct {
-		data []byte
-		err  error
-	}
-	done := make(chan answer, 1)
-	go func() {
-		data, err := readInputNow(path, stdin, regular)
-		done <- answer{data, err}
-	}()
-	select {
-	case a := <-done:
-		return a.data, a.err
-	case <-ctx.Done():
-		// The read goes on until the process exits; nothing waits for it.
-		return nil, fmt.Errorf("reading %s: %w", path, ctx.Err())
-	}
-}
-
-func readInputNow(path string, stdin io.Reader, regular bool) ([]byte, error) {
-	var r io.Reader
-	switch {
-	case path == "-":
-		r = stdin
-	case regular:
-		f, err := openRegular(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
-	default:
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if st, err := f.Stat(); err == nil && st.IsDir() {
-			return nil, fmt.Errorf("%s is a directory", path)
-		}
-		r = f
-	}
-	data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if len(data) > maxInput {
-		return nil, fmt.Errorf("%s is larger than %d MiB", path, maxInput>>20)
-	}
-	return data, nil
 }
 
 func newRunID() string {

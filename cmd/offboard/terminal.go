@@ -28,7 +28,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/offboard/offboard/job"
-	"github.com/offboard/offboard/job/blob"
 	"github.com/offboard/offboard/report"
 )
 
@@ -292,20 +291,17 @@ func clean(s string, max int) string {
 
 // reportFiles are the names of the files a person looks at, in the
 // report location.
-type reportFiles struct{ csv, json, html string }
+type reportFiles struct {
+	csv, json, html string
+	// at names a file in the report location (location.Location.At);
+	// a local path's join when nil.
+	at func(name string) string
+}
 
 var (
-	runReportFiles     = reportFiles{"report.csv", "summary.json", "summary.html"}
-	restoreReportFiles = reportFiles{"restore.csv", "restore-summary.json", "restore-summary.html"}
+	runReportFiles     = reportFiles{csv: "report.csv", json: "summary.json", html: "summary.html"}
+	restoreReportFiles = reportFiles{csv: "restore.csv", json: "restore-summary.json", html: "restore-summary.html"}
 )
-
-// at names a file in a report location, local or in Blob Storage.
-func at(location, name string) string {
-	if _, isBlob, _ := blob.Parse(location); isBlob {
-		return strings.TrimSuffix(location, "/") + "/" + name
-	}
-	return filepath.Join(location, name)
-}
 
 // maxFailureGroups is how many kinds of failure the table shows.
 const maxFailureGroups = 5
@@ -314,7 +310,11 @@ const maxFailureGroups = 5
 // and status, the guard and the unavailable sources, the first failures
 // grouped by detail, and where the report is.
 func printSummary(w io.Writer, command string, states []job.State, res job.Result, s report.Summary,
-	location string, files reportFiles, rerun string) {
+	where string, files reportFiles, rerun string) {
+	at := files.at
+	if at == nil {
+		at = func(name string) string { return filepath.Join(where, name) }
+	}
 	fmt.Fprintf(w, "\noffboard %s finished in %s: exit %d (%s)\n\n", command,
 		s.FinishedAt.Sub(s.StartedAt).Round(time.Millisecond), s.ExitCode, report.ExitMeaning(s.ExitCode))
 
@@ -412,8 +412,8 @@ func printSummary(w io.Writer, command string, states []job.State, res job.Resul
 		}
 	}
 
-	fmt.Fprintf(w, "\nReport: %s\n        %s\n        %s\n", clean(at(location, files.csv), 400),
-		clean(at(location, files.json), 400), clean(at(location, files.html), 400))
+	fmt.Fprintf(w, "\nReport: %s\n        %s\n        %s\n", clean(at(files.csv), 400),
+		clean(at(files.json), 400), clean(at(files.html), 400))
 	if rerun != "" && s.ExitCode != exitOK {
 		fmt.Fprintf(w, "Rerun:  %s\n", clean(rerun, 1000))
 	}
