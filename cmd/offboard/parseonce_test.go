@@ -79,8 +79,8 @@ func TestLocationParsedOncePerFlag(t *testing.T) {
 	}
 	calls, inLoop := parseCalls(t, ".", "location")
 	want := map[string]int{
-		"runjob.go:runJob":              2, // --input, --report
-		"check.go:runCheck":             2, // --input, --report
+		"runjob.go:runJob":             2, // --input, --report
+		"check.go:runCheck":            2, // --input, --report
 		"restore.go:parseRestoreFlags": 1, // --report
 	}
 	if !reflect.DeepEqual(calls, want) {
