@@ -140,18 +140,11 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 	storage := newStorage(sio, creds, log)
 	dir, err := storage.OpenRestore(c.report, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun,
 		Key: key, TrustUnsigned: c.TrustUnsigned})
-	if err != nil {
-		log.Error("the report directory cannot be used", zap.String("report", c.Report), zap.Error(err))
+	closeDir, ok := opened(log, c.report, dir, err)
+	if !ok {
 		return exitUsage
 	}
-	defer func() {
-		if err := dir.Close(); err != nil {
-			log.Error("closing the report directory", zap.Error(err))
-		}
-	}()
-	for _, w := range dir.Warnings() {
-		log.Warn(w)
-	}
+	defer closeDir()
 	selected, _ = job.SelectRemoved(dir.RunItems(), c.Principals)
 
 	j := &jobRun{cfg: c.config, log: log, io: sio, creds: creds, display: disp, key: key, report: c.report, storage: storage}

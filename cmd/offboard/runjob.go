@@ -9,22 +9,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"net/url"
-	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/offboard/offboard/job"
-	"github.com/offboard/offboard/job/arm"
 	"github.com/offboard/offboard/job/csvinput"
-	"github.com/offboard/offboard/job/graph"
-	"github.com/offboard/offboard/job/transport"
 	"github.com/offboard/offboard/report"
 	"github.com/offboard/offboard/report/location"
 )
@@ -156,18 +146,11 @@ func (j *jobRun) run(ctx context.Context) int {
 	}
 
 	dir, err := j.storage.OpenReport(ctx, j.report, inputSHA, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun, Key: j.key})
-	if err != nil {
-		log.Error("the report directory cannot be used", zap.String("report", c.Report), zap.Error(err))
+	closeDir, ok := opened(log, j.report, dir, err)
+	if !ok {
 		return exitUsage
 	}
-	defer func() {
-		if err := dir.Close(); err != nil {
-			log.Error("closing the report directory", zap.Error(err))
-		}
-	}()
-	for _, w := range dir.Warnings() {
-		log.Warn(w)
-	}
+	defer closeDir()
 
 	sources, dirSvc, admins, err := j.services(creds, graphToken)
 	if err != nil {
@@ -225,239 +208,8 @@ func (j *jobRun) run(ctx context.Context) int {
 	return finish(log, dir, "run finished", job.States, res, summary, code, j.report, func() error { return dir.Publish(ctx) }, end)
 }
 
-// withTimeout gives ctx the --timeout deadline counted from started, when
-// there is one: the runner starts no work after it and cuts off what is in
-// flight; the report is still written.
-func withTimeout(ctx context.Context, started time.Time, timeout time.Duration) (context.Context, context.CancelFunc) {
-	if timeout <= 0 {
-		return ctx, func() {}
-	}
-	return context.WithDeadline(ctx, started.Add(timeout))
-}
-
-// reportWriter is a report location a run or a restore ends with.
-type reportWriter interface {
-	WriteReport(items []job.Item) error
-	WriteSummary(s report.Summary) error
-	WriteSummaryHTML(p report.Page) error
-}
-
-// ending is what the end of a run or a restore shows a person: the
-// command that ran and how to run it again (summary.html, the terminal),
-// and the terminal's display, if any.
-type ending struct {
-	command string
-	rerun   string
-	files   reportFiles
-	display *display
-}
-
-// finish writes the report and the summary of a run or a restore that
-// ended with code, counting states, then publish (when not nil), and logs
-// event with the counts. It returns the exit code, at least 1 when the
-// report could not be written.
-func finish(log *zap.Logger, dir reportWriter, event string, states []job.State, res job.Result,
-	summary report.Summary, code int, where location.Location, publish func() error, end ending) int {
-	if end.display != nil {
-		// The bars stay as last drawn; what follows goes below them.
-		defer end.display.stop()
-	}
-	if err := dir.WriteReport(res.Items); err != nil {
-		log.Error("writing the report", zap.Error(err))
-		return max(code, exitRowsFailed)
-	}
-	counts := res.Counts()
-	summary.FinishedAt, summary.ExitCode, summary.Guard = time.Now().UTC(), code, res.Guard
-	summary.Unavailable = res.Unavailable
-	summary.Counts = map[string]int{}
-	fields := []zap.Field{zap.Int("exit_code", code)}
-	for _, s := range states {
-		summary.Counts[string(s)] = counts[s]
-		fields = append(fields, zap.Int(string(s), counts[s]))
-	}
-	if err := dir.WriteSummary(summary); err != nil {
-		log.Error("writing the summary", zap.Error(err))
-		return max(code, exitRowsFailed)
-	}
-	page := report.Page{Summary: summary, Command: end.command, Location: where.String(), Rerun: end.rerun, Items: res.Items}
-	if err := dir.WriteSummaryHTML(page); err != nil {
-		log.Error("writing the summary page", zap.Error(err))
-		return max(code, exitRowsFailed)
-	}
-	if publish != nil {
-		if err := publish(); err != nil {
-			log.Error("uploading the report", zap.Error(err))
-			return max(code, exitRowsFailed)
-		}
-	}
-	if res.Guard != "" {
-		fields = append(fields, zap.String("guard", res.Guard))
-	}
-	fields = append(fields, zap.String("report", where.String()), zap.Duration("elapsed", time.Since(summary.StartedAt).Round(time.Millisecond)))
-	log.Info(event, fields...)
-	if end.display != nil {
-		end.display.stop()
-		files := end.files
-		files.at = where.At
-		printSummary(end.display, end.command, states, res, summary, where.String(), files, end.rerun)
-	}
-	return code
-}
-
-// services builds the sources the configuration selects, over one paced,
-// retrying transport per service.
-func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Source, job.Directory, job.Admins, error) {
-	c := j.cfg
-	gate := &job.Gate{OnThrottled: j.onThrottled()}
-	reads := job.NewPace(gate, 0, 1)
-	writes := job.NewPace(gate, c.GraphWriteRate, c.GraphWriteBurst)
-	graphTransport := &transport.Transport{
-		Base:           baseTransport(c.Concurrency, c.RequestTimeout),
-		Token:          graphToken,
-		Endpoints:      []string{c.GraphEndpoint},
-		MaxAttempts:    c.MaxAttempts,
-		AttemptTimeout: c.RequestTimeout,
-		Log:            j.log,
-		Pace: func(r *http.Request) *job.Pace {
-			if r.Method == http.MethodGet || r.Method == http.MethodHead {
-				return reads
-			}
-			return writes
-		},
-	}
-	gc, err := graph.New(graph.Config{Root: c.GraphEndpoint, Transport: graphTransport, UserAgent: version,
-		BatchSize: c.GraphBatchSize, Log: j.log})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var sources []job.Source
-	for _, name := range c.Sources {
-		switch name {
-		case job.SourceDirectory:
-			sources = append(sources, gc.DirectoryRoles())
-		case job.SourcePIM:
-			sources = append(sources, gc.Eligibilities())
-		case job.SourceGroups:
-			sources = append(sources, gc.Memberships())
-		case job.SourceAzure:
-			src, err := j.azure(creds)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			sources = append(sources, src)
-		default:
-			return nil, nil, nil, fmt.Errorf("source %q is not available in this build", name)
-		}
-	}
-	return sources, gc, gc, nil
-}
-
-// baseTransport sends one attempt of a request; requestTimeout bounds the
-// wait for the answer's headers (the transport bounds the whole attempt).
-func baseTransport(concurrency int, requestTimeout time.Duration) http.RoundTripper {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          4 * concurrency,
-		MaxIdleConnsPerHost:   2 * concurrency,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: requestTimeout,
-		ExpectContinueTimeout: time.Second,
-	}
-}
-
 func newRunID() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
-}
-
-// newLogger builds the run's one logger, writing to w.
-func newLogger(format string, w io.Writer) *zap.Logger {
-	var enc zapcore.Encoder
-	if format == "console" {
-		ec := zap.NewDevelopmentEncoderConfig()
-		ec.EncodeTime = zapcore.ISO8601TimeEncoder
-		enc = zapcore.NewConsoleEncoder(ec)
-	} else {
-		ec := zap.NewProductionEncoderConfig()
-		ec.EncodeTime = zapcore.RFC3339NanoTimeEncoder
-		enc = zapcore.NewJSONEncoder(ec)
-	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zap.InfoLevel))
-}
-
-// azure builds the `azure` source over a transport that paces ARM per
-// subscription, as ARM throttles: deletes (and the PUTs of eligibility
-// requests) at --arm-delete-rate, reads at ARM's 25 a second.
-func (j *jobRun) azure(creds credentials) (job.Source, error) {
-	c := j.cfg
-	paces := &subscriptionPaces{deleteRate: c.ARMDeleteRate, deleteBurst: c.ARMDeleteBurst, onThrottled: j.onThrottled()}
-	t := &transport.Transport{
-		Base:           &armCounters{next: baseTransport(c.Concurrency, c.RequestTimeout), paces: paces, reserve: c.Concurrency},
-		MaxAttempts:    c.MaxAttempts,
-		AttemptTimeout: c.RequestTimeout,
-		Log:            j.log,
-		Pace:           paces.pace,
-		Endpoints:      []string{c.ARMEndpoint},
-	}
-	u, _ := url.Parse(c.ARMEndpoint)
-	return arm.New(arm.Config{
-		Cloud:        clouds[c.Cloud].azcore,
-		Endpoint:     c.armOverride(),
-		Credential:   creds.arm(),
-		Transport:    t,
-		InsecureHTTP: u.Scheme == "http" && isLoopback(u),
-		Scopes:       c.AzureScopes,
-		Concurrency:  c.Concurrency,
-		HeldUntil: func(scope string) time.Time {
-			return paces.pace(&http.Request{Method: http.MethodDelete, URL: &url.URL{Path: scope}}).Gate().Until()
-		},
-	})
-}
-
-// subscriptionPaces holds one gate and two buckets per subscription, made
-// on first use; requests outside a subscription share the tenant's.
-type subscriptionPaces struct {
-	deleteRate  float64
-	deleteBurst int
-	onThrottled func()
-	mu          sync.Mutex
-	bySub       map[string][3]*job.Pace
-}
-
-func (s *subscriptionPaces) pace(r *http.Request) *job.Pace {
-	sub := subscriptionOf(r.URL.Path)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.bySub == nil {
-		s.bySub = map[string][3]*job.Pace{}
-	}
-	p, ok := s.bySub[sub]
-	if !ok {
-		// ARM counts reads, deletes and writes in buckets of their own;
-		// writes (eligibility removal requests) are paced as deletes.
-		gate := &job.Gate{OnThrottled: s.onThrottled}
-		p = [3]*job.Pace{job.NewPace(gate, 25, 250), job.NewPace(gate, s.deleteRate, s.deleteBurst),
-			job.NewPace(gate, s.deleteRate, s.deleteBurst)}
-		s.bySub[sub] = p
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		return p[0]
-	case http.MethodDelete:
-		return p[1]
-	}
-	return p[2]
-}
-
-// subscriptionOf returns the subscription id a path is under, or "".
-func subscriptionOf(path string) string {
-	segs := strings.Split(strings.Trim(path, "/"), "/")
-	if len(segs) >= 2 && strings.EqualFold(segs[0], "subscriptions") {
-		return strings.ToLower(segs[1])
-	}
-	return ""
 }
