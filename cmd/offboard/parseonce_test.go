@@ -4,8 +4,9 @@ package main
 // type makes a second parse needless (a location.Location has no exported
 // fields: only location.Parse and its own methods make one, and every
 // storage call takes one); this test makes it visible: blob.Parse is
-// called by location.Parse only, and location.Parse only where a command
-// takes its flags, once per flag, never in a loop.
+// called by report/location only, location.Parse only where a command
+// takes its flags, once per flag, never in a loop, and report/location
+// parses only strings it has just made (a drop folder's blobs).
 
 import (
 	"go/ast"
@@ -19,9 +20,9 @@ import (
 )
 
 // parseCalls counts, in the non-test Go files under root, the calls of
-// pkg.Parse by enclosing function ("file.go:func"), and reports those
-// inside a loop.
-func parseCalls(t *testing.T, root, pkg string) (map[string]int, []string) {
+// pkg.Parse (of a bare name, when pkg is "") by enclosing function
+// ("file.go:func"), and reports those inside a loop.
+func parseCalls(t *testing.T, root, pkg, name string) (map[string]int, []string) {
 	t.Helper()
 	calls := map[string]int{}
 	var inLoop []string
@@ -49,12 +50,18 @@ func parseCalls(t *testing.T, root, pkg string) (map[string]int, []string) {
 							return false
 						}
 					case *ast.CallExpr:
-						if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Parse" {
-							if id, ok := sel.X.(*ast.Ident); ok && id.Name == pkg {
-								calls[where]++
-								if loop {
-									inLoop = append(inLoop, where)
-								}
+						called := false
+						switch f := n.Fun.(type) {
+						case *ast.SelectorExpr:
+							id, ok := f.X.(*ast.Ident)
+							called = ok && pkg != "" && id.Name == pkg && f.Sel.Name == name
+						case *ast.Ident:
+							called = pkg == "" && f.Name == name
+						}
+						if called {
+							calls[where]++
+							if loop {
+								inLoop = append(inLoop, where)
 							}
 						}
 					}
@@ -73,11 +80,11 @@ func parseCalls(t *testing.T, root, pkg string) (map[string]int, []string) {
 
 func TestLocationParsedOncePerFlag(t *testing.T) {
 	root := filepath.Join("..", "..")
-	blobCalls, _ := parseCalls(t, root, "blob")
-	if want := map[string]int{"location.go:Parse": 1}; !reflect.DeepEqual(blobCalls, want) {
-		t.Errorf("blob.Parse called at %v, want only by location.Parse", blobCalls)
+	blobCalls, _ := parseCalls(t, root, "blob", "Parse")
+	if want := map[string]int{"location.go:parse": 1}; !reflect.DeepEqual(blobCalls, want) {
+		t.Errorf("blob.Parse called at %v, want only by report/location's parse", blobCalls)
 	}
-	calls, inLoop := parseCalls(t, ".", "location")
+	calls, inLoop := parseCalls(t, ".", "location", "Parse")
 	want := map[string]int{
 		"runjob.go:runJob":             2, // --input, --report
 		"check.go:runCheck":            2, // --input, --report
@@ -89,9 +96,16 @@ func TestLocationParsedOncePerFlag(t *testing.T) {
 	if len(inLoop) > 0 {
 		t.Errorf("location.Parse called in a loop at %v", inLoop)
 	}
-	// Nothing in report/location parses a location again.
-	inner, _ := parseCalls(t, filepath.Join(root, "report", "location"), "location")
-	if len(inner) > 0 {
-		t.Errorf("report/location calls location.Parse at %v", inner)
+	// report/location parses a flag's string (Parse), and the strings a
+	// listing makes, each new: a drop folder's blob (blobFolder), its
+	// report location (Join). Nothing else, and Parse is not called
+	// again inside.
+	dir := filepath.Join(root, "report", "location")
+	if inner, _ := parseCalls(t, dir, "", "Parse"); len(inner) > 0 {
+		t.Errorf("report/location calls Parse at %v", inner)
+	}
+	inner, _ := parseCalls(t, dir, "", "parse")
+	if want := map[string]int{"location.go:Parse": 1, "location.go:Join": 1, "drop.go:blobFolder": 1}; !reflect.DeepEqual(inner, want) {
+		t.Errorf("report/location calls parse at %v, want %v", inner, want)
 	}
 }

@@ -95,7 +95,7 @@ func (s *Storage) blobFolder(ctx context.Context, l Location) ([]DropFile, bool,
 		u := l.blob
 		u.Path = o.Name
 		name := strings.TrimSuffix(base, filepath.Ext(base))
-		files = append(files, DropFile{Input: Location{spec: u.String(), isBlob: true, blob: u}, Name: name,
+		files = append(files, DropFile{Input: parse(u.String()), Name: name,
 			Modified: o.Modified, Refused: dropNameProblem(name)})
 	}
 	return files, true, nil

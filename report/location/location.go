@@ -27,17 +27,31 @@ type Location struct {
 	// dropped: a file of a local drop folder, read only when it is a
 	// regular file (not a link, a FIFO, a device).
 	dropped bool
+	// err is why a location made from a listing (a drop folder's blob,
+	// its report location) cannot be used; every use of it fails so.
+	err error
 }
 
 // Parse tells a blob URL from a local path. A blob URL with a query (a
 // SAS signature), user info, a fragment or a dot segment is refused, and
 // the query is never repeated in the error.
 func Parse(spec string) (Location, error) {
+	l := parse(spec)
+	if l.err != nil {
+		return Location{}, l.err
+	}
+	return l, nil
+}
+
+// parse parses a location string: a flag's (Parse), or one made from a
+// listing (a drop folder's blob, its report location), each once. The
+// latter keeps its error: a blob name can make a URL that is refused.
+func parse(spec string) Location {
 	loc, isBlob, err := blob.Parse(spec)
 	if err != nil {
-		return Location{}, err
+		return Location{spec: spec, isBlob: isBlob, err: err}
 	}
-	return Location{spec: spec, isBlob: isBlob, blob: loc}, nil
+	return Location{spec: spec, isBlob: isBlob, blob: loc}
 }
 
 // String is the location as given: a path, "-", or a blob URL.
@@ -56,10 +70,7 @@ func (l Location) Stdin() bool { return !l.isBlob && l.spec == "-" }
 // report root.
 func (l Location) Join(name string) Location {
 	if l.isBlob {
-		spec := strings.TrimSuffix(l.spec, "/") + "/" + name + "/"
-		b := l.blob
-		b.Path = b.Prefix() + name + "/"
-		return Location{spec: spec, isBlob: true, blob: b}
+		return parse(strings.TrimSuffix(l.spec, "/") + "/" + name + "/")
 	}
 	return Location{spec: filepath.Join(l.spec, name)}
 }

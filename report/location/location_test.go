@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/offboard/offboard/report"
 )
 
 // Join makes a drop-folder file's report location without parsing a
@@ -38,6 +40,27 @@ func TestParseRefusesQueryAndDotSegments(t *testing.T) {
 			t.Errorf("%s accepted", spec)
 		} else if strings.Contains(err.Error(), "SECRET") {
 			t.Errorf("%s: the error repeats the query: %v", spec, err)
+		}
+	}
+}
+
+// A drop folder's blob whose name makes a URL that is refused (a query, a
+// dot segment) gives a location every use of which fails, as its string
+// would have: it is never read, nor written to.
+func TestJoinedNameMakingARefusedURLFails(t *testing.T) {
+	root := mustParse(t, "https://acct.blob.core.windows.net/reports/nightly/")
+	s := &Storage{}
+	for _, name := range []string{"hr?sig=SECRET", "hr#frag", "a/../b"} {
+		l := root.Join(name)
+		_, want := Parse(l.String())
+		if want == nil {
+			t.Fatalf("%s: %s parses", name, l)
+		}
+		if _, err := s.ReadInput(t.Context(), l); err == nil || err.Error() != want.Error() {
+			t.Errorf("%s: read: %v, want %v", name, err, want)
+		}
+		if _, err := s.OpenReport(t.Context(), l, "", report.RunInfo{}); err == nil || err.Error() != want.Error() {
+			t.Errorf("%s: opened: %v, want %v", name, err, want)
 		}
 	}
 }

@@ -32,6 +32,9 @@ type Storage struct {
 
 // store opens the container of a blob location.
 func (s *Storage) store(l Location) (*blob.Store, error) {
+	if l.err != nil {
+		return nil, l.err
+	}
 	if s.ConnectionString != "" {
 		return blob.Open(l.blob, blob.Credentials{ConnectionString: s.ConnectionString})
 	}
