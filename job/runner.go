@@ -379,36 +379,33 @@ func (p *plan) pending() []*Item {
 // bulk lookup, a line whose keys disagree or match several users is
 // refused, duplicates are merged.
 func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal {
-	r := p.runner
-	today := r.Now().UTC().Truncate(24 * time.Hour)
-	// A key an earlier run resolved still names the same principal when
-	// the account has since been deleted (HR often deletes it next): UPNs
-	// from the rows, mails and employee ids from the keys the journal
-	// kept.
-	known := map[string]DirectoryUser{}
-	for _, it := range r.Previous {
-		if !IsGUID(it.PrincipalID) {
+	active, deferred := p.triage(entries)
+	answers := p.runner.resolve(ctx, reqCtx, active)
+	byID, order := p.principals(active, answers)
+	// A principal named on an active line is acted on even when another
+	// line names it with a later date.
+	for _, e := range deferred {
+		if e.PrincipalID != "" && byID[e.PrincipalID] != nil {
 			continue
 		}
-		u := DirectoryUser{ID: it.PrincipalID, UPN: it.UPN}
-		if it.UPN != "" {
-			known[UserKey{Kind: KeyUPN, Value: it.UPN}.String()] = u
-		}
-		if it.Keys != nil {
-			for _, k := range *it.Keys {
-				known[k] = u
-			}
-		}
+		p.put(Item{PrincipalID: e.PrincipalID, UPN: e.UPN, Reference: e.Reference, State: Deferred, Line: e.Line,
+			Detail: "effective " + e.EffectiveDate.Format(time.DateOnly)})
 	}
+	return order
+}
 
-	type pending struct {
-		e    Entry
-		id   string
-		upn  string   // the directory's UPN, for a line that gave none
-		keys []string // the line's mail and employee id, for the journal
-	}
-	var active []*pending
-	var deferred []Entry
+// admitted is an active line on its way to a principal.
+type admitted struct {
+	e    Entry
+	id   string
+	upn  string   // the directory's UPN, for a line that gave none
+	keys []string // the line's mail and employee id, for the journal
+}
+
+// triage puts the rows of invalid lines and splits the others into those
+// effective today and those deferred to a later date.
+func (p *plan) triage(entries []Entry) (active []*admitted, deferred []Entry) {
+	today := p.runner.Now().UTC().Truncate(24 * time.Hour)
 	for _, e := range entries {
 		switch {
 		case e.Problem != "":
@@ -416,12 +413,15 @@ func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal 
 		case !e.EffectiveDate.IsZero() && e.EffectiveDate.After(today):
 			deferred = append(deferred, e)
 		default:
-			active = append(active, &pending{e: e, id: e.PrincipalID})
+			active = append(active, &admitted{e: e, id: e.PrincipalID})
 		}
 	}
+	return active, deferred
+}
 
-	// Every key of every active line, once, in one call: the directory
-	// groups them into as few requests as it can.
+// resolve looks every key of every active line up, once, in one call: the
+// directory groups them into as few requests as it can.
+func (r *Runner) resolve(ctx, reqCtx context.Context, active []*admitted) map[UserKey]Resolution {
 	var keys []UserKey
 	asked := map[UserKey]bool{}
 	for _, a := range active {
@@ -435,15 +435,46 @@ func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal 
 			}
 		}
 	}
-	var answers map[UserKey]Resolution
-	if len(keys) > 0 && ctx.Err() == nil {
-		var resolved atomic.Int64
-		endPhase := r.observePhase(PhaseResolving, len(keys), func() int { return int(resolved.Load()) })
-		answers = r.Directory.Resolve(reqCtx, keys)
-		resolved.Store(int64(len(keys)))
-		endPhase()
+	if len(keys) == 0 || ctx.Err() != nil {
+		return nil
 	}
+	var resolved atomic.Int64
+	endPhase := r.observePhase(PhaseResolving, len(keys), func() int { return int(resolved.Load()) })
+	answers := r.Directory.Resolve(reqCtx, keys)
+	resolved.Store(int64(len(keys)))
+	endPhase()
+	return answers
+}
 
+// knownKeys are the keys an earlier run resolved. They still name the same
+// principal when the account has since been deleted (HR often deletes it
+// next): UPNs from the rows, mails and employee ids from the keys the
+// journal kept.
+func knownKeys(previous []Item) map[string]DirectoryUser {
+	known := map[string]DirectoryUser{}
+	for _, it := range previous {
+		if !IsGUID(it.PrincipalID) {
+			continue
+		}
+		u := DirectoryUser{ID: it.PrincipalID, UPN: it.UPN}
+		if it.UPN != "" {
+			known[UserKey{Kind: KeyUPN, Value: it.UPN}.String()] = u
+		}
+		if it.Keys != nil {
+			for _, k := range *it.Keys {
+				known[k] = u
+			}
+		}
+	}
+	return known
+}
+
+// principals turns the active lines into principals, in the input's
+// order: a line whose keys do not resolve is a row instead, and lines
+// naming one principal are merged.
+func (p *plan) principals(active []*admitted, answers map[UserKey]Resolution) (map[string]*principal, []*principal) {
+	r := p.runner
+	known := knownKeys(r.Previous)
 	byID := map[string]*principal{}
 	var order []*principal
 	for _, a := range active {
@@ -488,16 +519,7 @@ func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal 
 			pr.Keys = &ks
 		}
 	}
-	// A principal named on an active line is acted on even when another
-	// line names it with a later date.
-	for _, e := range deferred {
-		if e.PrincipalID != "" && byID[e.PrincipalID] != nil {
-			continue
-		}
-		p.put(Item{PrincipalID: e.PrincipalID, UPN: e.UPN, Reference: e.Reference, State: Deferred, Line: e.Line,
-			Detail: "effective " + e.EffectiveDate.Format(time.DateOnly)})
-	}
-	return order
+	return byID, order
 }
 
 // entryKeys are the keys a line names a user by, besides its principal_id.
@@ -584,13 +606,30 @@ func cmpOr(a, b string) string {
 // find lists every source for every principal and turns what it found,
 // and what earlier runs recorded, into items.
 func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
-	r := p.runner
-	type listing struct {
-		source Source
-		group  []*principal
-		found  []Assignment
-		err    error
+	listings := p.runner.listings(principals)
+	p.runner.list(ctx, reqCtx, listings)
+	m := &merged{holds: map[string]int{}, interned: map[string]string{}, listedOK: map[[2]string]bool{}, seen: map[Key]bool{}}
+	for _, l := range listings {
+		p.merge(l, m)
+		// The items hold what they need of it; at 100,000 assignments
+		// the listing is worth dropping before the plan is copied.
+		l.found = nil
 	}
+	p.carry(principals, m)
+	p.noAssignments(principals, m.holds)
+}
+
+// listing is one Find: a source asked about a group of principals.
+type listing struct {
+	source Source
+	group  []*principal
+	found  []Assignment
+	err    error
+}
+
+// listings are the Finds the run makes: per source, its principals in
+// groups of the size it lists by.
+func (r *Runner) listings(principals []*principal) []*listing {
 	var listings []*listing
 	for _, src := range r.Sources {
 		size := 1
@@ -601,14 +640,15 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 			listings = append(listings, &listing{source: src, group: chunk})
 		}
 	}
-	// Listing thousands of principals takes minutes: say how far it got.
+	return listings
+}
+
+// list makes the Finds, at most Concurrency at a time, and says how far
+// it got: listing thousands of principals takes minutes.
+func (r *Runner) list(ctx, reqCtx context.Context, listings []*listing) {
 	var listed atomic.Int64
-	progressCtx, stopProgress := context.WithCancel(ctx)
-	progressDone := make(chan struct{})
-	go func() {
-		defer close(progressDone)
-		r.progress(progressCtx, "listing progress", time.Now(), len(listings), func() int { return int(listed.Load()) })
-	}()
+	stopProgress := r.startProgress(ctx, "listing progress", len(listings), func() int { return int(listed.Load()) })
+	defer stopProgress()
 	var g errgroup.Group
 	g.SetLimit(r.Concurrency)
 	for _, l := range listings {
@@ -627,125 +667,145 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 		})
 	}
 	_ = g.Wait()
-	stopProgress()
-	<-progressDone
+}
 
-	holds := map[string]int{} // rows per principal id
+// merged is what merging the listings into the plan has learnt so far.
+type merged struct {
+	holds    map[string]int     // rows per principal id
+	listedOK map[[2]string]bool // {principal id, source} listed in full
+	seen     map[Key]bool       // assignments listed
 	// Thousands of assignments share a handful of roles and scopes: one
 	// copy of each string is kept, not one per item.
-	interned := map[string]string{}
-	intern := func(s string) string {
-		if v, ok := interned[s]; ok {
-			return v
-		}
-		interned[s] = s
-		return s
+	interned map[string]string
+}
+
+func (m *merged) intern(s string) string {
+	if v, ok := m.interned[s]; ok {
+		return v
 	}
-	listedOK := map[[2]string]bool{}
-	seen := map[Key]bool{}
-	for _, l := range listings {
-		name := l.source.Name()
-		members := map[string]*principal{}
-		for _, pr := range l.group {
-			members[pr.ID] = pr
-		}
-		// An unavailable part has no rows; the rest of the source stands.
-		// When the part is not the whole source, its earlier rows cannot
-		// be told from the rest's: none of the source's is settled as
-		// gone on this listing's word.
-		ue, lerr := withoutUnavailable(l.err)
-		partial := false
-		if ue != nil {
-			p.unavailable.note(ue)
-			l.err, partial = lerr, ue.Part != name
-		}
-		failed := listingFailures(l.err, l.group)
-		for _, pr := range l.group {
-			if err, ok := failed[pr.ID]; ok {
-				p.put(Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, State: Failed, Line: pr.Line, Keys: pr.Keys,
-					Detail: "listing failed: " + err.Error()})
-				holds[pr.ID]++
-				continue
-			}
-			if !partial {
-				listedOK[[2]string{pr.ID, name}] = true
-			}
-		}
-		if len(failed) > 0 {
-			r.Log.Warn("listing failed", zap.String("source", name), zap.Int("principals", len(failed)), zap.Error(l.err))
-		}
-		if len(failed) == len(l.group) {
-			// The whole group's listing failed: nothing of it stands.
-			l.found = nil
-		}
-		for _, a := range l.found {
-			id := NormalizeGUID(a.PrincipalID)
-			if _, ok := failed[id]; ok {
-				// What a failed listing found is not all there is: its
-				// principal is reported failed, holding nothing.
-				continue
-			}
-			pr := members[id]
-			if pr == nil {
-				r.Log.Warn("the service listed an assignment of a principal it was not asked about",
-					zap.String("source", name), zap.String("assignment_id", a.ID))
-				continue
-			}
-			it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, AssignmentID: a.ID, Keys: pr.Keys,
-				RoleDefinitionID: intern(a.RoleDefinitionID), Scope: intern(a.Scope), Detail: a.Note, Raw: a.Raw, Line: pr.Line}
-			k := it.Key()
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			holds[pr.ID]++
-			if c, ok := l.source.(IDChecker); ok {
-				if err := c.CheckID(a); err != nil {
-					r.Log.Warn(UnexpectedID, zap.String("source", name), zap.String("principal_id", pr.ID), zap.Error(err))
-					it.State, it.Detail, it.Raw = Failed, UnexpectedID, nil
-					p.put(it)
-					continue
-				}
-			}
-			// The tenant beats the journal: an assignment listed again is
-			// held, whatever an earlier row (or a forged one) says of it,
-			// and planned again. Its row starts afresh, unless the removal
-			// finds it gone (PIM lists revoked entries for a while): then
-			// the earlier row stays as it was.
-			if prev, ok := p.prev[k]; ok && prev.State.Done() {
-				delete(p.prev, k)
-				p.relisted[k] = prev
-			}
-			switch {
-			case pr.skip != "":
-				it.State, it.Detail = Skipped, pr.skip
-			default:
-				it.State = Planned
-			}
-			p.put(it)
-		}
-		// The items hold what they need of it; at 100,000 assignments
-		// the listing is worth dropping before the plan is copied.
+	m.interned[s] = s
+	return s
+}
+
+// merge puts one listing's rows into the plan: its failed principals,
+// then what it found.
+func (p *plan) merge(l *listing, m *merged) {
+	name := l.source.Name()
+	// An unavailable part has no rows; the rest of the source stands.
+	// When the part is not the whole source, its earlier rows cannot
+	// be told from the rest's: none of the source's is settled as
+	// gone on this listing's word.
+	ue, lerr := withoutUnavailable(l.err)
+	partial := false
+	if ue != nil {
+		p.unavailable.note(ue)
+		l.err, partial = lerr, ue.Part != name
+	}
+	failed := p.listingFailed(l, m, partial)
+	if len(failed) == len(l.group) {
+		// The whole group's listing failed: nothing of it stands.
 		l.found = nil
 	}
+	members := map[string]*principal{}
+	for _, pr := range l.group {
+		members[pr.ID] = pr
+	}
+	for _, a := range l.found {
+		id := NormalizeGUID(a.PrincipalID)
+		if _, ok := failed[id]; ok {
+			// What a failed listing found is not all there is: its
+			// principal is reported failed, holding nothing.
+			continue
+		}
+		pr := members[id]
+		if pr == nil {
+			p.runner.Log.Warn("the service listed an assignment of a principal it was not asked about",
+				zap.String("source", name), zap.String("assignment_id", a.ID))
+			continue
+		}
+		p.found(l.source, pr, a, m)
+	}
+}
 
-	// Rows of earlier runs whose assignment was not listed again.
+// listingFailed puts a failed row for each principal whose listing
+// failed, and notes the others as listed in full (unless only part of the
+// source was listed). It returns the failures by principal id.
+func (p *plan) listingFailed(l *listing, m *merged, partial bool) map[string]error {
+	name := l.source.Name()
+	failed := listingFailures(l.err, l.group)
+	for _, pr := range l.group {
+		if err, ok := failed[pr.ID]; ok {
+			p.put(Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, State: Failed, Line: pr.Line, Keys: pr.Keys,
+				Detail: "listing failed: " + err.Error()})
+			m.holds[pr.ID]++
+			continue
+		}
+		if !partial {
+			m.listedOK[[2]string{pr.ID, name}] = true
+		}
+	}
+	if len(failed) > 0 {
+		p.runner.Log.Warn("listing failed", zap.String("source", name), zap.Int("principals", len(failed)), zap.Error(l.err))
+	}
+	return failed
+}
+
+// found puts the row of an assignment a source listed for a principal.
+func (p *plan) found(src Source, pr *principal, a Assignment, m *merged) {
+	name := src.Name()
+	it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, AssignmentID: a.ID, Keys: pr.Keys,
+		RoleDefinitionID: m.intern(a.RoleDefinitionID), Scope: m.intern(a.Scope), Detail: a.Note, Raw: a.Raw, Line: pr.Line}
+	k := it.Key()
+	if m.seen[k] {
+		return
+	}
+	m.seen[k] = true
+	m.holds[pr.ID]++
+	if c, ok := src.(IDChecker); ok {
+		if err := c.CheckID(a); err != nil {
+			p.runner.Log.Warn(UnexpectedID, zap.String("source", name), zap.String("principal_id", pr.ID), zap.Error(err))
+			it.State, it.Detail, it.Raw = Failed, UnexpectedID, nil
+			p.put(it)
+			return
+		}
+	}
+	// The tenant beats the journal: an assignment listed again is
+	// held, whatever an earlier row (or a forged one) says of it,
+	// and planned again. Its row starts afresh, unless the removal
+	// finds it gone (PIM lists revoked entries for a while): then
+	// the earlier row stays as it was.
+	if prev, ok := p.prev[k]; ok && prev.State.Done() {
+		delete(p.prev, k)
+		p.relisted[k] = prev
+	}
+	switch {
+	case pr.skip != "":
+		it.State, it.Detail = Skipped, pr.skip
+	default:
+		it.State = Planned
+	}
+	p.put(it)
+}
+
+// carry puts the rows of earlier runs whose assignment was not listed
+// again.
+func (p *plan) carry(principals []*principal, m *merged) {
 	inRun := map[string]*principal{}
 	for _, pr := range principals {
 		inRun[pr.ID] = pr
 	}
 	for k, prev := range p.prev {
-		if prev.AssignmentID == "" || seen[k] {
+		if prev.AssignmentID == "" || m.seen[k] {
 			continue
 		}
 		pr := inRun[prev.PrincipalID]
-		if pr == nil || !listedOK[[2]string{prev.PrincipalID, prev.Source}] {
+		if pr == nil || !m.listedOK[[2]string{prev.PrincipalID, prev.Source}] {
 			// Not in this run, or its listing failed: what is done stays
 			// done; the rest waits for a run that can list it.
 			if prev.State.Done() {
 				p.put(prev)
 				if pr != nil {
-					holds[pr.ID]++
+					m.holds[pr.ID]++
 				}
 			}
 			continue
@@ -764,9 +824,12 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 			continue
 		}
 		p.put(it)
-		holds[pr.ID]++
+		m.holds[pr.ID]++
 	}
+}
 
+// noAssignments puts a row for each principal that holds nothing.
+func (p *plan) noAssignments(principals []*principal, holds map[string]int) {
 	for _, pr := range principals {
 		if holds[pr.ID] > 0 {
 			continue
@@ -789,90 +852,27 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, relisted ma
 	}
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-
-	var (
-		mu       sync.Mutex
-		done     int
-		journalE error
-	)
-	start := time.Now()
-	progressDone := make(chan struct{})
-	go func() {
-		defer close(progressDone)
-		r.progress(runCtx, "progress", start, len(pending), func() int {
-			mu.Lock()
-			defer mu.Unlock()
-			return done
-		})
-	}()
-
-	// cutOff leaves an item planned: the run cut its request off (the
-	// grace after a signal ran out, or the deadline came), and the
-	// service may or may not have acted on it. No outcome is recorded, so
-	// the item stays planned, and unconfirmed for the rerun, which lists
-	// it again or confirms it absent.
-	cutOff := func(it *Item, err error) {
-		mu.Lock()
-		it.Detail = JoinDetail(it.Detail, "cut off in flight by the interruption: the rerun finds out whether it took effect")
-		it.UpdatedAt = r.Now().UTC()
-		done++
-		mu.Unlock()
-		r.Log.Warn("a removal was cut off; its outcome is unknown until the rerun",
-			zap.String("principal_id", it.PrincipalID), zap.String("source", it.Source),
-			zap.String("assignment_id", it.AssignmentID), zap.Error(err))
+	a := &applying{runner: r, reqCtx: reqCtx, relisted: relisted, unavailable: unavailable, stop: stop}
+	stopProgress := r.startProgress(runCtx, "progress", len(pending), a.doneSoFar)
+	r.schedule(runCtx, reqCtx, newLanes(r.tasks(sources, pending)), a.run)
+	stop(nil)
+	stopProgress()
+	if a.journalErr != nil {
+		return fmt.Errorf("recording an outcome: %w", a.journalErr)
 	}
-	// record journals one item's outcome and logs it.
-	record := func(it *Item, out Outcome, err error, attempts int, began time.Time) {
-		if err != nil {
-			out = Outcome{State: Failed, Detail: err.Error()}
-			// A removal's fallback may learn that a part is unavailable
-			// (directory's PIM way): the row stays failed, its detail
-			// says why, and the summary names the part.
-			if ue := (*UnavailableError)(nil); errors.As(err, &ue) {
-				unavailable.note(ue)
-			}
-		}
-		mu.Lock()
-		if prev, ok := relisted[it.Key()]; ok && err == nil && (out.State == AlreadyAbsent || out.State == AlreadyPresent) {
-			// Listed again, found gone: the earlier row stands.
-			*it = prev
-		} else {
-			// The plan's detail says what the assignment is (a group's
-			// name); the outcome's says what happened to it.
-			it.State, it.Detail = out.State, JoinDetail(it.Detail, out.Detail)
-			it.Attempts = attempts
-			it.UpdatedAt = r.Now().UTC()
-		}
-		rec := *it
-		mu.Unlock()
-		if err := r.Recorder.Outcome(rec); err != nil {
-			mu.Lock()
-			if journalE == nil {
-				journalE = err
-			}
-			mu.Unlock()
-			stop(err)
-		}
-		mu.Lock()
-		done++
-		mu.Unlock()
-		r.observeItem(rec)
-		r.Log.Info("outcome",
-			zap.String("principal_id", rec.PrincipalID), zap.String("source", rec.Source),
-			zap.String("assignment_id", rec.AssignmentID), zap.String("status", string(rec.State)),
-			zap.Int("attempts", rec.Attempts), zap.Int64("latency_ms", time.Since(began).Milliseconds()),
-			zap.String("detail", rec.Detail))
-	}
+	return nil
+}
 
+// schedule runs the tasks of queue, at most Concurrency at a time, until
+// none is left or the run stops. A worker is taken before its task is
+// chosen, so that the task is one whose lane is not held (lanes.next).
+func (r *Runner) schedule(runCtx, reqCtx context.Context, queue *lanes, run func(task)) {
 	var g errgroup.Group
-	// A worker is taken before its task is chosen, so that the task is
-	// one whose lane is not held (lanes.next).
 	workers := make(chan struct{}, r.Concurrency)
 	// No new work once ctx is done or requests can no longer be sent:
 	// reqCtx carries the deadline on a timer of its own, which may fire
 	// a moment before ctx's.
 	stopped := func() bool { return runCtx.Err() != nil || reqCtx.Err() != nil }
-	queue := newLanes(r.tasks(sources, pending))
 	for !stopped() {
 		select {
 		case workers <- struct{}{}:
@@ -889,52 +889,160 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, relisted ma
 		}
 		g.Go(func() error {
 			defer func() { <-workers }()
-			if stopped() {
-				return nil
+			if !stopped() {
+				run(tk)
 			}
-			began := time.Now()
-			if tk.batch != nil {
-				as := make([]Assignment, len(tk.items))
-				for i, it := range tk.items {
-					as[i] = r.assignment(it)
-				}
-				results := tk.batch.RemoveBatch(reqCtx, as)
-				for i, it := range tk.items {
-					var res BatchResult
-					if i < len(results) {
-						res = results[i]
-					} else {
-						res.Err = errors.New("the source gave no answer for this removal")
-					}
-					// Only an assignment still unanswered when the run cut
-					// the chunk off is unknown; the others were answered.
-					if res.Err != nil && reqCtx.Err() != nil &&
-						(errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded)) {
-						cutOff(it, res.Err)
-						continue
-					}
-					record(it, settleResent(res.Outcome, res.Resent), res.Err, res.Attempts, began)
-				}
-				return nil
-			}
-			it := tk.items[0]
-			actx, attempts := WithAttempts(reqCtx)
-			out, err := tk.src.Remove(actx, r.assignment(it))
-			if err != nil && reqCtx.Err() != nil {
-				cutOff(it, err)
-				return nil
-			}
-			record(it, settleResent(out, WasResentUnanswered(actx)), err, int(attempts.Load()), began)
 			return nil
 		})
 	}
 	_ = g.Wait()
-	stop(nil)
-	<-progressDone
-	if journalE != nil {
-		return fmt.Errorf("recording an outcome: %w", journalE)
+}
+
+// applying is the state of one apply: what was done, and the journal's
+// first failure, which stops it.
+type applying struct {
+	runner      *Runner
+	reqCtx      context.Context
+	relisted    map[Key]Item
+	unavailable *unavailableParts
+	stop        context.CancelCauseFunc
+
+	mu         sync.Mutex
+	done       int
+	journalErr error
+}
+
+func (a *applying) doneSoFar() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.done
+}
+
+// run removes the items of one task and records their outcomes.
+func (a *applying) run(tk task) {
+	if tk.batch != nil {
+		a.runBatch(tk)
+		return
 	}
-	return nil
+	r, began := a.runner, time.Now()
+	it := tk.items[0]
+	actx, attempts := WithAttempts(a.reqCtx)
+	out, err := tk.src.Remove(actx, r.assignment(it))
+	if err != nil && a.reqCtx.Err() != nil {
+		a.cutOff(it, err)
+		return
+	}
+	a.record(it, settleResent(out, WasResentUnanswered(actx)), err, int(attempts.Load()), began)
+}
+
+// runBatch removes a chunk of items in one request of a source that
+// batches, and records each one's outcome.
+func (a *applying) runBatch(tk task) {
+	r, began := a.runner, time.Now()
+	as := make([]Assignment, len(tk.items))
+	for i, it := range tk.items {
+		as[i] = r.assignment(it)
+	}
+	results := tk.batch.RemoveBatch(a.reqCtx, as)
+	for i, it := range tk.items {
+		var res BatchResult
+		if i < len(results) {
+			res = results[i]
+		} else {
+			res.Err = errors.New("the source gave no answer for this removal")
+		}
+		// Only an assignment still unanswered when the run cut
+		// the chunk off is unknown; the others were answered.
+		if res.Err != nil && a.reqCtx.Err() != nil &&
+			(errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded)) {
+			a.cutOff(it, res.Err)
+			continue
+		}
+		a.record(it, settleResent(res.Outcome, res.Resent), res.Err, res.Attempts, began)
+	}
+}
+
+// cutOff leaves an item planned: the run cut its request off (the grace
+// after a signal ran out, or the deadline came), and the service may or
+// may not have acted on it. No outcome is recorded, so the item stays
+// planned, and unconfirmed for the rerun, which lists it again or
+// confirms it absent.
+func (a *applying) cutOff(it *Item, err error) {
+	r := a.runner
+	a.mu.Lock()
+	it.Detail = JoinDetail(it.Detail, "cut off in flight by the interruption: the rerun finds out whether it took effect")
+	it.UpdatedAt = r.Now().UTC()
+	a.done++
+	a.mu.Unlock()
+	r.Log.Warn("a removal was cut off; its outcome is unknown until the rerun",
+		zap.String("principal_id", it.PrincipalID), zap.String("source", it.Source),
+		zap.String("assignment_id", it.AssignmentID), zap.Error(err))
+}
+
+// record journals one item's outcome and logs it; a journal that fails
+// stops the run.
+func (a *applying) record(it *Item, out Outcome, err error, attempts int, began time.Time) {
+	r := a.runner
+	if err != nil {
+		out = Outcome{State: Failed, Detail: err.Error()}
+		// A removal's fallback may learn that a part is unavailable
+		// (directory's PIM way): the row stays failed, its detail
+		// says why, and the summary names the part.
+		if ue := (*UnavailableError)(nil); errors.As(err, &ue) {
+			a.unavailable.note(ue)
+		}
+	}
+	rec := a.settle(it, out, err, attempts)
+	if err := r.Recorder.Outcome(rec); err != nil {
+		a.mu.Lock()
+		if a.journalErr == nil {
+			a.journalErr = err
+		}
+		a.mu.Unlock()
+		a.stop(err)
+	}
+	a.mu.Lock()
+	a.done++
+	a.mu.Unlock()
+	r.observeItem(rec)
+	r.Log.Info("outcome",
+		zap.String("principal_id", rec.PrincipalID), zap.String("source", rec.Source),
+		zap.String("assignment_id", rec.AssignmentID), zap.String("status", string(rec.State)),
+		zap.Int("attempts", rec.Attempts), zap.Int64("latency_ms", time.Since(began).Milliseconds()),
+		zap.String("detail", rec.Detail))
+}
+
+// settle gives the item its outcome and returns a copy to record.
+func (a *applying) settle(it *Item, out Outcome, err error, attempts int) Item {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if prev, ok := a.relisted[it.Key()]; ok && err == nil && (out.State == AlreadyAbsent || out.State == AlreadyPresent) {
+		// Listed again, found gone: the earlier row stands.
+		*it = prev
+	} else {
+		// The plan's detail says what the assignment is (a group's
+		// name); the outcome's says what happened to it.
+		it.State, it.Detail = out.State, JoinDetail(it.Detail, out.Detail)
+		it.Attempts = attempts
+		it.UpdatedAt = a.runner.Now().UTC()
+	}
+	return *it
+}
+
+// startProgress logs event's progress in the background (progress); the
+// function it returns stops it and waits.
+func (r *Runner) startProgress(ctx context.Context, event string, total int, done func() int) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		r.progress(ctx, event, start, total, done)
+	}()
+	return func() {
+		cancel()
+		<-finished
+	}
 }
 
 // task is one worker's share of the removals: one item, or a chunk of

@@ -3,27 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"go.uber.org/zap"
 
-	"github.com/offboard/offboard/job"
-	"github.com/offboard/offboard/job/arm"
-	"github.com/offboard/offboard/job/blob"
 	"github.com/offboard/offboard/job/csvinput"
-	"github.com/offboard/offboard/job/graph"
-	"github.com/offboard/offboard/job/transport"
-	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/location"
 )
 
 // The statuses of a check.
@@ -44,29 +35,6 @@ type checkResult struct {
 	Fix    string `json:"fix,omitempty"`
 }
 
-// The Graph application permissions each part of the job needs, and those
-// that hold them too (a larger permission includes a smaller one).
-var graphNeeds = map[string][]string{
-	job.SourceDirectory: {"RoleManagement.ReadWrite.Directory"},
-	job.SourcePIM:       {"RoleManagement.ReadWrite.Directory"},
-	job.SourceGroups: {"GroupMember.ReadWrite.All", "RoleManagement.ReadWrite.Directory", "Application.Read.All",
-		"PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup", "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"},
-	"users": {"User.Read.All"},
-}
-
-var graphImplied = map[string][]string{
-	"GroupMember.ReadWrite.All": {"Group.ReadWrite.All", "Directory.ReadWrite.All"},
-	"User.Read.All":             {"User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
-	"Application.Read.All":      {"Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
-}
-
-// grantCommand is the README's command that grants an application
-// permission to the job's identity.
-func grantFix(perms []string) string {
-	return "grant the application permission " + strings.Join(perms, " and ") +
-		" to the job's identity, with admin consent (README, Deploy: Permissions)"
-}
-
 // runCheck is `offboard check`: a read-only preflight. It sends no write.
 func runCheck(ctx context.Context, args []string, sio stdio) int {
 	c, output, err := parseCheckFlags(args, sio.env, sio.err)
@@ -84,8 +52,13 @@ func runCheck(ctx context.Context, args []string, sio stdio) int {
 		log.Error("authentication is not configured", zap.Error(err))
 		return exitUsage
 	}
-	j := &jobRun{cfg: c, log: log, io: sio, creds: creds}
-	results := j.check(ctx)
+	j := &jobRun{cfg: c, log: log, io: sio, creds: creds, storage: newStorage(sio, creds, log)}
+	// Each location is parsed here only; one that cannot be used is a
+	// failed check, not a usage error.
+	inputErr, reportErr := error(nil), error(nil)
+	j.input, inputErr = location.Parse(c.Input)
+	j.report, reportErr = location.Parse(c.Report)
+	results := j.check(ctx, inputErr, reportErr)
 	code := exitOK
 	for _, r := range results {
 		if r.Status != checkOK && r.Status != checkSkipped {
@@ -156,102 +129,8 @@ func parseCheckFlags(args []string, env func(string) (string, bool), out io.Writ
 	return c, output, err
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// check runs every check and returns their results, in a stable order.
-func (j *jobRun) check(ctx context.Context) []checkResult {
-	c := j.cfg
-	var out []checkResult
-	out = append(out, j.checkInput(ctx)...)
-	out = append(out, j.checkReport()...)
-
-	graphToken := j.creds.forAudience(c.GraphEndpoint)
-	tok, err := graphToken(ctx)
-	if err != nil {
-		return append(out, checkResult{Check: "token", Name: "graph", Status: checkError, Detail: err.Error(),
-			Fix: "configure the identity (README, Authentication)"})
-	}
-	self := c.SelfID
-	if self == "" {
-		if self, err = oidOf(tok); err != nil {
-			return append(out, checkResult{Check: "token", Name: "graph", Status: checkError,
-				Detail: "the job's own object id is unknown: " + err.Error(), Fix: "pass --self-id"})
-		}
-	}
-	roles, hasRoles := rolesOf(tok)
-
-	// Sources are built as a run builds them, but with no batching: each
-	// check reads one principal, the job itself.
-	c.GraphBatchSize = 1
-	graphSources := slices.DeleteFunc(slices.Clone(c.Sources), func(s string) bool { return s == job.SourceAzure })
-	jc := *j
-	jc.cfg.Sources = graphSources
-	sources, dir, _, err := jc.services(j.creds, graphToken)
-	if err != nil {
-		return append(out, checkResult{Check: "setup", Name: "graph", Status: checkError, Detail: err.Error()})
-	}
-	me := []job.Principal{{ID: self}}
-	judge := func(part string, readErr error) checkResult {
-		r := checkResult{Check: "source", Name: part, Status: checkOK}
-		if part == "users" {
-			r.Check = "permission"
-		}
-		need := graphNeeds[part]
-		var lacking []string
-		if hasRoles {
-			for _, p := range need {
-				if !hasPermission(roles, p) {
-					lacking = append(lacking, p)
-				}
-			}
-		}
-		var ue *job.UnavailableError
-		var ge *graph.Error
-		switch {
-		case len(lacking) > 0:
-			r.Status, r.Detail, r.Fix = checkMissing, "the token's roles lack "+strings.Join(lacking, ", "), grantFix(lacking)
-		case errors.As(readErr, &ue):
-			r.Status, r.Detail = checkUnavailable, ue.Reason
-			r.Fix = "the tenant needs a Microsoft Entra ID P2 or Governance licence for PIM; without one there is nothing for " +
-				part + " to remove: leave it out of --sources"
-		case errors.As(readErr, &ge) && (ge.Status == http.StatusForbidden || ge.Status == http.StatusUnauthorized):
-			r.Status, r.Detail, r.Fix = checkMissing, readErr.Error(), grantFix(need)
-		case readErr != nil:
-			r.Status, r.Detail = checkError, readErr.Error()
-		default:
-			r.Detail = "read as the job (" + self + ")"
-			if !hasRoles {
-				r.Detail += "; the token has no roles claim: judged from the read alone"
-			}
-		}
-		return r
-	}
-	for _, src := range sources {
-		_, err := src.Find(ctx, me)
-		out = append(out, judge(src.Name(), err))
-	}
-	// Resolving the input's user keys reads /users: the job's own id is
-	// a service principal, so "no such user" proves the read works.
-	// An azure-only run lists by object id and needs none of Graph's.
-	if len(graphSources) > 0 {
-		key := job.UserKey{Kind: job.KeyUPN, Value: self}
-		res := dir.Resolve(ctx, []job.UserKey{key})[key]
-		out = append(out, judge("users", res.Err))
-	}
-
-	if slices.Contains(c.Sources, job.SourceAzure) {
-		out = append(out, j.checkAzure(ctx, self)...)
-	}
-	return out
-}
-
 // checkInput reads the input as a run would, when one is given.
-func (j *jobRun) checkInput(ctx context.Context) []checkResult {
+func (j *jobRun) checkInput(ctx context.Context, parseErr error) []checkResult {
 	spec := j.cfg.Input
 	r := checkResult{Check: "input", Name: spec, Status: checkOK}
 	switch spec {
@@ -262,7 +141,11 @@ func (j *jobRun) checkInput(ctx context.Context) []checkResult {
 		r.Status, r.Detail = checkSkipped, "standard input is not read by a check"
 		return []checkResult{r}
 	}
-	files, folder, err := j.dropFolder(ctx, spec)
+	files, folder, err := j.storage.DropFolder(ctx, j.input)
+	if parseErr != nil {
+		err = parseErr
+	}
+	input := j.input
 	switch {
 	case err != nil:
 		r.Status, r.Detail = checkError, "the drop folder cannot be listed: "+err.Error()
@@ -272,9 +155,10 @@ func (j *jobRun) checkInput(ctx context.Context) []checkResult {
 		return []checkResult{r}
 	case folder:
 		// The file the next run takes first stands for the folder.
-		r.Name = files[0].spec
+		input = files[0].Input
+		r.Name = input.String()
 	}
-	data, err := j.readInputAt(ctx, r.Name)
+	data, err := j.storage.ReadInput(ctx, input)
 	if err != nil {
 		r.Status, r.Detail = checkError, err.Error()
 		return []checkResult{r}
@@ -300,141 +184,26 @@ func (j *jobRun) checkInput(ctx context.Context) []checkResult {
 // checkReport checks that a run could open the report location: a local
 // directory writable and lockable, nothing left behind. A blob location
 // is not probed: a probe would have to write.
-func (j *jobRun) checkReport() []checkResult {
+func (j *jobRun) checkReport(parseErr error) []checkResult {
 	spec := j.cfg.Report
 	r := checkResult{Check: "report", Name: spec, Status: checkOK}
 	if spec == "" {
 		r.Name, r.Status, r.Detail = "-", checkSkipped, "no --report given"
 		return []checkResult{r}
 	}
-	_, isBlob, err := blob.Parse(spec)
-	switch {
-	case err != nil:
-		r.Status, r.Detail = checkError, err.Error()
-	case isBlob:
-		r.Status, r.Detail = checkSkipped, "a blob location is not probed (that would write)"
-	default:
-		if err := report.Probe(spec); err != nil {
-			r.Status, r.Detail = checkError, err.Error()
-		} else {
-			r.Detail = "writable and lockable"
-		}
-	}
-	return []checkResult{r}
-}
-
-// checkAzure checks, for each scope, that the identity may remove role
-// assignments and request eligibility removals there, and that Azure PIM
-// can be read (its licence).
-func (j *jobRun) checkAzure(ctx context.Context, self string) []checkResult {
-	c := j.cfg
-	t := &transport.Transport{
-		Base:           baseTransport(c.Concurrency, c.RequestTimeout),
-		MaxAttempts:    c.MaxAttempts,
-		AttemptTimeout: c.RequestTimeout,
-		Log:            j.log,
-		Pace:           (&subscriptionPaces{deleteRate: c.ARMDeleteRate, deleteBurst: c.ARMDeleteBurst}).pace,
-	}
-	u, _ := url.Parse(c.ARMEndpoint)
-	checker, err := arm.NewChecker(arm.Config{
-		Cloud:        clouds[c.Cloud].azcore,
-		Endpoint:     c.armOverride(),
-		Credential:   j.creds.arm(),
-		Transport:    t,
-		InsecureHTTP: u.Scheme == "http" && isLoopback(u),
-		Scopes:       c.AzureScopes,
-	})
-	if err != nil {
-		return []checkResult{{Check: "source", Name: job.SourceAzure, Status: checkError, Detail: err.Error()}}
-	}
-	rights, err := checker.Rights(ctx, self)
-	if err != nil {
-		r := checkResult{Check: "source", Name: job.SourceAzure, Status: checkError, Detail: err.Error()}
-		var ae *arm.Error
-		if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) {
-			r.Status, r.Fix = checkMissing, "assign the identity a role that may read and delete role assignments at the scope "+
-				"(User Access Administrator, or Role Based Access Control Administrator; README, Deploy: Permissions)"
-		}
+	if parseErr != nil {
+		r.Status, r.Detail = checkError, parseErr.Error()
 		return []checkResult{r}
 	}
-	if len(rights) == 0 {
-		return []checkResult{{Check: "source", Name: job.SourceAzure, Status: checkMissing,
-			Detail: "--azure-scopes all: the identity can list no subscription", Fix: "assign the identity a role at the subscriptions to clean"}}
+	switch probed, err := location.Probe(j.report); {
+	case !probed:
+		r.Status, r.Detail = checkSkipped, "a blob location is not probed (that would write)"
+	case err != nil:
+		r.Status, r.Detail = checkError, err.Error()
+	default:
+		r.Detail = "writable and lockable"
 	}
-	var out []checkResult
-	for _, rt := range rights {
-		r := checkResult{Check: "azure-scope", Name: rt.Scope, Status: checkOK}
-		held := "holds no role there"
-		if len(rt.Roles) > 0 {
-			held = "holds " + strings.Join(slices.Compact(slices.Sorted(slices.Values(rt.Roles))), ", ")
-		}
-		var lacking []string
-		if !rt.DeleteAssignments {
-			lacking = append(lacking, arm.ActionDeleteAssignment)
-		}
-		if !rt.RequestEligibility {
-			lacking = append(lacking, arm.ActionRequestEligibility)
-		}
-		if len(lacking) > 0 {
-			r.Status = checkMissing
-			r.Detail = "the identity " + held + ": none grants " + strings.Join(lacking, " or ")
-			r.Fix = fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal "+
-				"--role \"User Access Administrator\" --scope %s", self, rt.Scope)
-		} else {
-			r.Detail = "the identity " + held + ": it may delete role assignments and request eligibility removals"
-		}
-		out = append(out, r)
-		e := checkResult{Check: "source", Name: job.SourceAzure + "-eligibility " + rt.Scope, Status: checkOK, Detail: "Azure PIM read"}
-		if err := checker.Eligibility(ctx, self, rt.Scope); err != nil {
-			var ue *job.UnavailableError
-			var ae *arm.Error
-			switch {
-			case errors.As(err, &ue):
-				e.Status, e.Detail = checkUnavailable, ue.Reason
-				e.Fix = "the tenant needs a Microsoft Entra ID P2 or Governance licence for Azure PIM; without one it has no eligibilities to remove"
-			case errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized):
-				e.Status, e.Detail = checkMissing, err.Error()
-				e.Fix = "assign the identity a role that may read role eligibility schedules at the scope (User Access Administrator)"
-			default:
-				e.Status, e.Detail = checkError, err.Error()
-			}
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// rolesOf reads the roles claim of a JWT (the application permissions
-// granted to the identity) without checking its signature; ok is false
-// when the token has none (a static token, a managed identity's before
-// any grant).
-func rolesOf(token string) (roles []string, ok bool) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil, false
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return nil, false
-	}
-	var claims struct {
-		Roles *[]string `json:"roles"`
-	}
-	if json.Unmarshal(payload, &claims) != nil || claims.Roles == nil {
-		return nil, false
-	}
-	return *claims.Roles, true
-}
-
-// hasPermission reports whether the roles claim grants perm, itself or
-// through a permission that includes it.
-func hasPermission(roles []string, perm string) bool {
-	for _, r := range roles {
-		if strings.EqualFold(r, perm) || slices.ContainsFunc(graphImplied[perm], func(p string) bool { return strings.EqualFold(p, r) }) {
-			return true
-		}
-	}
-	return false
+	return []checkResult{r}
 }
 
 // stringList is a repeatable string flag.

@@ -14,8 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/offboard/offboard/job"
-	"github.com/offboard/offboard/job/blob"
 	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/location"
 )
 
 // restoreConfig is what `restore` needs: the flags it shares with `run`,
@@ -27,6 +27,8 @@ type restoreConfig struct {
 	// TrustUnsigned reads a run's records written before records were
 	// authenticated.
 	TrustUnsigned bool
+	// report is --report, parsed.
+	report location.Location
 }
 
 // listFlag is a flag that may be repeated, each value a comma-separated
@@ -70,10 +72,10 @@ func parseRestoreFlags(args []string, env func(string) (string, bool), out io.Wr
 	if c.Report == "" {
 		errs = append(errs, errors.New("--report is required"))
 	}
-	if _, isBlob, _ := blob.Parse(c.Report); isBlob {
-		// A blob location's lock is a lease, and its files are staged:
-		// the restore does not stage them (yet).
-		errs = append(errs, errors.New("--report: restore needs a local report directory (a mounted Azure Files share is one); copy a Blob Storage location to one first"))
+	if loc, err := location.Parse(c.Report); err != nil || loc.IsBlob() {
+		errs = append(errs, fmt.Errorf("--report: %w", location.ErrRestoreBlob))
+	} else {
+		c.report = loc
 	}
 	errs = append(errs, c.checkService()...)
 	return c, errors.Join(errs...)
@@ -97,7 +99,7 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 	runID := newRunID()
 	log = log.With(zap.String("run_id", runID))
 
-	key, err := keyFor(log, sio.env, c.Report)
+	key, err := keyFor(log, sio.env, c.report)
 	if err != nil {
 		return exitUsage
 	}
@@ -105,7 +107,7 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 	// principal changes nothing, and again under the lock. Only records
 	// the job wrote are acted on: a forged or altered line stops the
 	// restore here.
-	items, err := report.ReadRunItems(c.Report, key, c.TrustUnsigned)
+	items, err := location.ReadRunItems(c.report, key, c.TrustUnsigned)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		log.Error("nothing to restore: the report directory holds no run journal (journal.jsonl)", zap.String("report", c.Report))
@@ -135,23 +137,17 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 		return exitUsage
 	}
 
-	dir, err := report.OpenRestore(c.Report, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun,
+	storage := newStorage(sio, creds, log)
+	dir, err := storage.OpenRestore(c.report, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun,
 		Key: key, TrustUnsigned: c.TrustUnsigned})
-	if err != nil {
-		log.Error("the report directory cannot be used", zap.String("report", c.Report), zap.Error(err))
+	closeDir, ok := opened(log, c.report, dir, err)
+	if !ok {
 		return exitUsage
 	}
-	defer func() {
-		if err := dir.Close(); err != nil {
-			log.Error("closing the report directory", zap.Error(err))
-		}
-	}()
-	for _, w := range dir.Warnings() {
-		log.Warn(w)
-	}
+	defer closeDir()
 	selected, _ = job.SelectRemoved(dir.RunItems(), c.Principals)
 
-	j := &jobRun{cfg: c.config, log: log, io: sio, creds: creds, display: disp, key: key}
+	j := &jobRun{cfg: c.config, log: log, io: sio, creds: creds, display: disp, key: key, report: c.report, storage: storage}
 	sources, _, _, err := j.services(creds, creds.forAudience(c.GraphEndpoint))
 	if err != nil {
 		log.Error("setting up the services", zap.Error(err))
@@ -195,7 +191,7 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 	summary := report.Summary{RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun, StartedAt: started}
 	end := ending{command: "restore", files: restoreReportFiles, display: disp,
 		rerun: rerunCommand("restore", "", c.Report, c.Changed)}
-	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.Report, nil, end)
+	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.report, nil, end)
 }
 
 // sourcesOf lists the sources of the items, in the order of knownSources.

@@ -9,30 +9,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"net/url"
-	"os"
-	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/offboard/offboard/job"
-	"github.com/offboard/offboard/job/arm"
-	"github.com/offboard/offboard/job/blob"
 	"github.com/offboard/offboard/job/csvinput"
-	"github.com/offboard/offboard/job/graph"
-	"github.com/offboard/offboard/job/transport"
 	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/location"
 )
-
-// maxInput bounds what is read of the input: a nightly list of departures
-// is kilobytes; a hostile stream must not fill the memory.
-const maxInput = 64 << 20
 
 // runJob is `offboard run` (and `plan`, with dryRun).
 func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
@@ -49,24 +34,28 @@ func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
 	defer func() { _ = log.Sync() }()
 	defer disp.stop() // what was written last is shown
 	// A location with a query (a SAS URL) is refused here, before any log
-	// line could repeat it.
-	for _, spec := range []string{c.Input, c.Report} {
-		if _, _, err := blob.Parse(spec); err != nil {
-			log.Error("the location cannot be used", zap.Error(err))
-			return exitUsage
-		}
+	// line could repeat it; each is parsed here only.
+	input, err := location.Parse(c.Input)
+	var rep location.Location
+	if err == nil {
+		rep, err = location.Parse(c.Report)
+	}
+	if err != nil {
+		log.Error("the location cannot be used", zap.Error(err))
+		return exitUsage
 	}
 	creds, err := newCredentials(c, sio.env)
 	if err != nil {
 		log.Error("authentication is not configured", zap.Error(err))
 		return exitUsage
 	}
-	key, err := keyFor(log, sio.env, c.Report)
+	key, err := keyFor(log, sio.env, rep)
 	if err != nil {
 		return exitUsage
 	}
-	j := &jobRun{cfg: c, log: log, io: sio, creds: creds, display: disp, key: key}
-	files, folder, err := j.dropFolder(ctx, c.Input)
+	j := &jobRun{cfg: c, log: log, io: sio, creds: creds, display: disp, key: key, input: input, report: rep,
+		storage: newStorage(sio, creds, log)}
+	files, folder, err := j.storage.DropFolder(ctx, input)
 	switch {
 	case err != nil:
 		log.Error("the drop folder cannot be listed", zap.Error(err))
@@ -87,24 +76,37 @@ type jobRun struct {
 	display *display
 	// key authenticates the report location's records.
 	key *report.Key
-	// dropped: the input is a file of a local drop folder, read only when
-	// it is a regular file (not a link, a FIFO, a device).
-	dropped bool
+	// input and report are --input and --report, parsed.
+	input, report location.Location
+	// storage reads and writes them.
+	storage *location.Storage
 }
+
+// newStorage reaches the locations of a command with its credentials.
+func newStorage(sio stdio, creds credentials, log *zap.Logger) *location.Storage {
+	cs, _ := sio.env("AZURE_STORAGE_CONNECTION_STRING")
+	return &location.Storage{ConnectionString: cs, Token: creds.arm(), StaticToken: creds.static != "", Stdin: sio.in, Log: log}
+}
+
+// The variables that give the journal key (report/location).
+const (
+	journalKeyEnv     = location.KeyEnv
+	journalKeyFileEnv = location.KeyFileEnv
+)
 
 // keyFor loads the journal key for a command working in reportSpec, and logs
 // where it came from; the error is logged.
-func keyFor(log *zap.Logger, env func(string) (string, bool), reportSpec string) (*report.Key, error) {
-	jk, err := loadJournalKey(env, reportSpec)
+func keyFor(log *zap.Logger, env func(string) (string, bool), rep location.Location) (*report.Key, error) {
+	jk, err := location.LoadKey(env, rep)
 	if err != nil {
 		log.Error("the journal key is not usable: records cannot be authenticated", zap.Error(err))
 		return nil, err
 	}
-	if jk.created {
+	if jk.Created {
 		log.Warn("created the journal key file: keep it (or set OFFBOARD_JOURNAL_KEY); without it, restore refuses the records written now",
-			zap.String("key_file", jk.source))
+			zap.String("key_file", jk.Source))
 	}
-	return jk.key, nil
+	return jk.Key, nil
 }
 
 func (j *jobRun) run(ctx context.Context) int {
@@ -113,7 +115,7 @@ func (j *jobRun) run(ctx context.Context) int {
 	runID := newRunID()
 	log := j.log.With(zap.String("run_id", runID))
 
-	data, err := j.readInputAt(ctx, c.Input)
+	data, err := j.storage.ReadInput(ctx, j.input)
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Error("interrupted while reading the input: nothing was done", zap.Error(err))
@@ -143,19 +145,12 @@ func (j *jobRun) run(ctx context.Context) int {
 		}
 	}
 
-	dir, err := j.openReport(ctx, c.Report, inputSHA, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun, Key: j.key})
-	if err != nil {
-		log.Error("the report directory cannot be used", zap.String("report", c.Report), zap.Error(err))
+	dir, err := j.storage.OpenReport(ctx, j.report, inputSHA, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun, Key: j.key})
+	closeDir, ok := opened(log, j.report, dir, err)
+	if !ok {
 		return exitUsage
 	}
-	defer func() {
-		if err := dir.Close(); err != nil {
-			log.Error("closing the report directory", zap.Error(err))
-		}
-	}()
-	for _, w := range dir.Warnings() {
-		log.Warn(w)
-	}
+	defer closeDir()
 
 	sources, dirSvc, admins, err := j.services(creds, graphToken)
 	if err != nil {
@@ -210,296 +205,11 @@ func (j *jobRun) run(ctx context.Context) int {
 	if c.DryRun {
 		end.command, end.rerun = "plan", rerunCommand("plan", c.Input, c.Report, c.Changed)
 	}
-	return finish(log, dir, "run finished", job.States, res, summary, code, c.Report, func() error { return dir.publish(ctx) }, end)
-}
-
-// withTimeout gives ctx the --timeout deadline counted from started, when
-// there is one: the runner starts no work after it and cuts off what is in
-// flight; the report is still written.
-func withTimeout(ctx context.Context, started time.Time, timeout time.Duration) (context.Context, context.CancelFunc) {
-	if timeout <= 0 {
-		return ctx, func() {}
-	}
-	return context.WithDeadline(ctx, started.Add(timeout))
-}
-
-// reportWriter is a report location a run or a restore ends with.
-type reportWriter interface {
-	WriteReport(items []job.Item) error
-	WriteSummary(s report.Summary) error
-	WriteSummaryHTML(p report.Page) error
-}
-
-// ending is what the end of a run or a restore shows a person: the
-// command that ran and how to run it again (summary.html, the terminal),
-// and the terminal's display, if any.
-type ending struct {
-	command string
-	rerun   string
-	files   reportFiles
-	display *display
-}
-
-// finish writes the report and the summary of a run or a restore that
-// ended with code, counting states, then publish (when not nil), and logs
-// event with the counts. It returns the exit code, at least 1 when the
-// report could not be written.
-func finish(log *zap.Logger, dir reportWriter, event string, states []job.State, res job.Result,
-	summary report.Summary, code int, location string, publish func() error, end ending) int {
-	if end.display != nil {
-		// The bars stay as last drawn; what follows goes below them.
-		defer end.display.stop()
-	}
-	if err := dir.WriteReport(res.Items); err != nil {
-		log.Error("writing the report", zap.Error(err))
-		return max(code, exitRowsFailed)
-	}
-	counts := res.Counts()
-	summary.FinishedAt, summary.ExitCode, summary.Guard = time.Now().UTC(), code, res.Guard
-	summary.Unavailable = res.Unavailable
-	summary.Counts = map[string]int{}
-	fields := []zap.Field{zap.Int("exit_code", code)}
-	for _, s := range states {
-		summary.Counts[string(s)] = counts[s]
-		fields = append(fields, zap.Int(string(s), counts[s]))
-	}
-	if err := dir.WriteSummary(summary); err != nil {
-		log.Error("writing the summary", zap.Error(err))
-		return max(code, exitRowsFailed)
-	}
-	page := report.Page{Summary: summary, Command: end.command, Location: location, Rerun: end.rerun, Items: res.Items}
-	if err := dir.WriteSummaryHTML(page); err != nil {
-		log.Error("writing the summary page", zap.Error(err))
-		return max(code, exitRowsFailed)
-	}
-	if publish != nil {
-		if err := publish(); err != nil {
-			log.Error("uploading the report", zap.Error(err))
-			return max(code, exitRowsFailed)
-		}
-	}
-	if res.Guard != "" {
-		fields = append(fields, zap.String("guard", res.Guard))
-	}
-	fields = append(fields, zap.String("report", location), zap.Duration("elapsed", time.Since(summary.StartedAt).Round(time.Millisecond)))
-	log.Info(event, fields...)
-	if end.display != nil {
-		end.display.stop()
-		printSummary(end.display, end.command, states, res, summary, location, end.files, end.rerun)
-	}
-	return code
-}
-
-// services builds the sources the configuration selects, over one paced,
-// retrying transport per service.
-func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Source, job.Directory, job.Admins, error) {
-	c := j.cfg
-	gate := &job.Gate{OnThrottled: j.onThrottled()}
-	reads := job.NewPace(gate, 0, 1)
-	writes := job.NewPace(gate, c.GraphWriteRate, c.GraphWriteBurst)
-	graphTransport := &transport.Transport{
-		Base:           baseTransport(c.Concurrency, c.RequestTimeout),
-		Token:          graphToken,
-		Endpoints:      []string{c.GraphEndpoint},
-		MaxAttempts:    c.MaxAttempts,
-		AttemptTimeout: c.RequestTimeout,
-		Log:            j.log,
-		Pace: func(r *http.Request) *job.Pace {
-			if r.Method == http.MethodGet || r.Method == http.MethodHead {
-				return reads
-			}
-			return writes
-		},
-	}
-	gc, err := graph.New(graph.Config{Root: c.GraphEndpoint, Transport: graphTransport, UserAgent: version,
-		BatchSize: c.GraphBatchSize, Log: j.log})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var sources []job.Source
-	for _, name := range c.Sources {
-		switch name {
-		case job.SourceDirectory:
-			sources = append(sources, gc.DirectoryRoles())
-		case job.SourcePIM:
-			sources = append(sources, gc.Eligibilities())
-		case job.SourceGroups:
-			sources = append(sources, gc.Memberships())
-		case job.SourceAzure:
-			src, err := j.azure(creds)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			sources = append(sources, src)
-		default:
-			return nil, nil, nil, fmt.Errorf("source %q is not available in this build", name)
-		}
-	}
-	return sources, gc, gc, nil
-}
-
-// baseTransport sends one attempt of a request; requestTimeout bounds the
-// wait for the answer's headers (the transport bounds the whole attempt).
-func baseTransport(concurrency int, requestTimeout time.Duration) http.RoundTripper {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          4 * concurrency,
-		MaxIdleConnsPerHost:   2 * concurrency,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: requestTimeout,
-		ExpectContinueTimeout: time.Second,
-	}
-}
-
-// readInput reads the CSV from a path or standard input ("-"), bounded;
-// a file of a drop folder (regular) only when it is a regular file. It
-// returns when ctx is done, even while a read blocks (a pipe with no
-// writer): SIGTERM is honoured while the input is read.
-func readInput(ctx context.Context, path string, stdin io.Reader, regular bool) ([]byte, error) {
-	type answer struct {
-		data []byte
-		err  error
-	}
-	done := make(chan answer, 1)
-	go func() {
-		data, err := readInputNow(path, stdin, regular)
-		done <- answer{data, err}
-	}()
-	select {
-	case a := <-done:
-		return a.data, a.err
-	case <-ctx.Done():
-		// The read goes on until the process exits; nothing waits for it.
-		return nil, fmt.Errorf("reading %s: %w", path, ctx.Err())
-	}
-}
-
-func readInputNow(path string, stdin io.Reader, regular bool) ([]byte, error) {
-	var r io.Reader
-	switch {
-	case path == "-":
-		r = stdin
-	case regular:
-		f, err := openRegular(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
-	default:
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if st, err := f.Stat(); err == nil && st.IsDir() {
-			return nil, fmt.Errorf("%s is a directory", path)
-		}
-		r = f
-	}
-	data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if len(data) > maxInput {
-		return nil, fmt.Errorf("%s is larger than %d MiB", path, maxInput>>20)
-	}
-	return data, nil
+	return finish(log, dir, "run finished", job.States, res, summary, code, j.report, func() error { return dir.Publish(ctx) }, end)
 }
 
 func newRunID() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
-}
-
-// newLogger builds the run's one logger, writing to w.
-func newLogger(format string, w io.Writer) *zap.Logger {
-	var enc zapcore.Encoder
-	if format == "console" {
-		ec := zap.NewDevelopmentEncoderConfig()
-		ec.EncodeTime = zapcore.ISO8601TimeEncoder
-		enc = zapcore.NewConsoleEncoder(ec)
-	} else {
-		ec := zap.NewProductionEncoderConfig()
-		ec.EncodeTime = zapcore.RFC3339NanoTimeEncoder
-		enc = zapcore.NewJSONEncoder(ec)
-	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zap.InfoLevel))
-}
-
-// azure builds the `azure` source over a transport that paces ARM per
-// subscription, as ARM throttles: deletes (and the PUTs of eligibility
-// requests) at --arm-delete-rate, reads at ARM's 25 a second.
-func (j *jobRun) azure(creds credentials) (job.Source, error) {
-	c := j.cfg
-	paces := &subscriptionPaces{deleteRate: c.ARMDeleteRate, deleteBurst: c.ARMDeleteBurst, onThrottled: j.onThrottled()}
-	t := &transport.Transport{
-		Base:           &armCounters{next: baseTransport(c.Concurrency, c.RequestTimeout), paces: paces, reserve: c.Concurrency},
-		MaxAttempts:    c.MaxAttempts,
-		AttemptTimeout: c.RequestTimeout,
-		Log:            j.log,
-		Pace:           paces.pace,
-		Endpoints:      []string{c.ARMEndpoint},
-	}
-	u, _ := url.Parse(c.ARMEndpoint)
-	return arm.New(arm.Config{
-		Cloud:        clouds[c.Cloud].azcore,
-		Endpoint:     c.armOverride(),
-		Credential:   creds.arm(),
-		Transport:    t,
-		InsecureHTTP: u.Scheme == "http" && isLoopback(u),
-		Scopes:       c.AzureScopes,
-		Concurrency:  c.Concurrency,
-		HeldUntil: func(scope string) time.Time {
-			return paces.pace(&http.Request{Method: http.MethodDelete, URL: &url.URL{Path: scope}}).Gate().Until()
-		},
-	})
-}
-
-// subscriptionPaces holds one gate and two buckets per subscription, made
-// on first use; requests outside a subscription share the tenant's.
-type subscriptionPaces struct {
-	deleteRate  float64
-	deleteBurst int
-	onThrottled func()
-	mu          sync.Mutex
-	bySub       map[string][3]*job.Pace
-}
-
-func (s *subscriptionPaces) pace(r *http.Request) *job.Pace {
-	sub := subscriptionOf(r.URL.Path)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.bySub == nil {
-		s.bySub = map[string][3]*job.Pace{}
-	}
-	p, ok := s.bySub[sub]
-	if !ok {
-		// ARM counts reads, deletes and writes in buckets of their own;
-		// writes (eligibility removal requests) are paced as deletes.
-		gate := &job.Gate{OnThrottled: s.onThrottled}
-		p = [3]*job.Pace{job.NewPace(gate, 25, 250), job.NewPace(gate, s.deleteRate, s.deleteBurst),
-			job.NewPace(gate, s.deleteRate, s.deleteBurst)}
-		s.bySub[sub] = p
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		return p[0]
-	case http.MethodDelete:
-		return p[1]
-	}
-	return p[2]
-}
-
-// subscriptionOf returns the subscription id a path is under, or "".
-func subscriptionOf(path string) string {
-	segs := strings.Split(strings.Trim(path, "/"), "/")
-	if len(segs) >= 2 && strings.EqualFold(segs[0], "subscriptions") {
-		return strings.ToLower(segs[1])
-	}
-	return ""
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package location
 
 import (
 	"errors"
@@ -9,10 +9,10 @@ import (
 	"syscall"
 )
 
-// openRegular opens path for reading only when it is a regular file: a
+// OpenRegular opens path for reading only when it is a regular file: a
 // symbolic link is not followed, and a FIFO is opened without waiting for
 // a writer (O_NONBLOCK), then refused.
-func openRegular(path string) (*os.File, error) {
+func OpenRegular(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, fmt.Errorf("%s is a symbolic link, which is not followed", path)

@@ -1,4 +1,4 @@
-package main
+package location
 
 import (
 	"crypto/rand"
@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/offboard/offboard/job/blob"
 	"github.com/offboard/offboard/report"
 )
 
@@ -21,60 +20,61 @@ import (
 // the report location, OFFBOARD_JOURNAL_KEY_FILE or
 // {os.UserConfigDir()}/offboard/journal.key, created on first use.
 const (
-	journalKeyEnv     = "OFFBOARD_JOURNAL_KEY"
-	journalKeyFileEnv = "OFFBOARD_JOURNAL_KEY_FILE"
+	KeyEnv     = "OFFBOARD_JOURNAL_KEY"
+	KeyFileEnv = "OFFBOARD_JOURNAL_KEY_FILE"
 )
 
-// journalKey is the key and where it came from, for the log.
-type journalKey struct {
-	key     *report.Key
-	source  string // the variable's name, or the key file's path
-	created bool   // the key file was created now
+// JournalKey is the key and where it came from, for the log.
+type JournalKey struct {
+	Key     *report.Key
+	Source  string // the variable's name, or the key file's path
+	Created bool   // the key file was created now
 }
 
-// loadJournalKey returns the key for a command working in the report
-// location reportSpec. A key file inside the report location is refused:
-// whoever can write the location could read or replace it.
-func loadJournalKey(env func(string) (string, bool), reportSpec string) (journalKey, error) {
-	if v, ok := env(journalKeyEnv); ok && v != "" {
+// LoadKey returns the key for a command working in the report location
+// rep. A key file inside the report location is refused: whoever can
+// write the location could read or replace it.
+func LoadKey(env func(string) (string, bool), rep Location) (JournalKey, error) {
+	if v, ok := env(KeyEnv); ok && v != "" {
 		k, err := report.NewKey([]byte(strings.TrimSpace(v)))
 		if err != nil {
-			return journalKey{}, fmt.Errorf("%s: %w", journalKeyEnv, err)
+			return JournalKey{}, fmt.Errorf("%s: %w", KeyEnv, err)
 		}
-		return journalKey{key: k, source: journalKeyEnv}, nil
+		return JournalKey{Key: k, Source: KeyEnv}, nil
 	}
-	path, ok := env(journalKeyFileEnv)
+	path, ok := env(KeyFileEnv)
 	if !ok || path == "" {
 		dir, err := os.UserConfigDir()
 		if err != nil {
-			return journalKey{}, fmt.Errorf("no %s, and no configuration directory for a key file (%v): set %s or %s",
-				journalKeyEnv, err, journalKeyEnv, journalKeyFileEnv)
+			return JournalKey{}, fmt.Errorf("no %s, and no configuration directory for a key file (%v): set %s or %s",
+				KeyEnv, err, KeyEnv, KeyFileEnv)
 		}
 		path = filepath.Join(dir, "offboard", "journal.key")
 	}
 	path, err := filepath.Abs(path)
 	if err != nil {
-		return journalKey{}, err
+		return JournalKey{}, err
 	}
-	if err := outside(path, reportSpec); err != nil {
-		return journalKey{}, err
+	if err := outside(path, rep); err != nil {
+		return JournalKey{}, err
 	}
 	secret, created, err := readOrCreateKeyFile(path)
 	if err != nil {
-		return journalKey{}, err
+		return JournalKey{}, err
 	}
 	k, err := report.NewKey(secret)
 	if err != nil {
-		return journalKey{}, fmt.Errorf("key file %s: %w", path, err)
+		return JournalKey{}, fmt.Errorf("key file %s: %w", path, err)
 	}
-	return journalKey{key: k, source: path, created: created}, nil
+	return JournalKey{Key: k, Source: path, Created: created}, nil
 }
 
 // outside refuses a key file inside a local report location.
-func outside(keyPath, reportSpec string) error {
-	if _, isBlob, _ := blob.Parse(reportSpec); isBlob || reportSpec == "" {
+func outside(keyPath string, loc Location) error {
+	if loc.isBlob || loc.spec == "" {
 		return nil
 	}
+	reportSpec := loc.spec
 	rep, err := filepath.Abs(reportSpec)
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func outside(keyPath, reportSpec string) error {
 	rel, err := filepath.Rel(resolved(rep), resolved(keyPath))
 	if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return fmt.Errorf("the journal key file %s is inside the report location %s, whose writers must not hold it: "+
-			"set %s, or %s to a path elsewhere", keyPath, reportSpec, journalKeyEnv, journalKeyFileEnv)
+			"set %s, or %s to a path elsewhere", keyPath, reportSpec, KeyEnv, KeyFileEnv)
 	}
 	return nil
 }
@@ -150,7 +150,7 @@ func readOrCreateKeyFile(path string) ([]byte, bool, error) {
 // readKeyFile reads a key file that is a regular file only its owner can
 // read and write.
 func readKeyFile(path string) ([]byte, error) {
-	f, err := openRegular(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err

@@ -1,15 +1,15 @@
 //go:build !unix
 
-package main
+package location
 
 import (
 	"fmt"
 	"os"
 )
 
-// openRegular opens path for reading only when it is a regular file
+// OpenRegular opens path for reading only when it is a regular file
 // (checked without following a link, then opened).
-func openRegular(path string) (*os.File, error) {
+func OpenRegular(path string) (*os.File, error) {
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return nil, err

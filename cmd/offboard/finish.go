@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/location"
+)
+
+// withTimeout gives ctx the --timeout deadline counted from started, when
+// there is one: the runner starts no work after it and cuts off what is in
+// flight; the report is still written.
+func withTimeout(ctx context.Context, started time.Time, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, started.Add(timeout))
+}
+
+// reportWriter is a report location a run or a restore ends with.
+type reportWriter interface {
+	WriteReport(items []job.Item) error
+	WriteSummary(s report.Summary) error
+	WriteSummaryHTML(p report.Page) error
+}
+
+// ending is what the end of a run or a restore shows a person: the
+// command that ran and how to run it again (summary.html, the terminal),
+// and the terminal's display, if any.
+type ending struct {
+	command string
+	rerun   string
+	files   reportFiles
+	display *display
+}
+
+// finish writes the report and the summary of a run or a restore that
+// ended with code, counting states, then publish (when not nil), and logs
+// event with the counts. It returns the exit code, at least 1 when the
+// report could not be written.
+func finish(log *zap.Logger, dir reportWriter, event string, states []job.State, res job.Result,
+	summary report.Summary, code int, where location.Location, publish func() error, end ending) int {
+	if end.display != nil {
+		// The bars stay as last drawn; what follows goes below them.
+		defer end.display.stop()
+	}
+	if err := dir.WriteReport(res.Items); err != nil {
+		log.Error("writing the report", zap.Error(err))
+		return max(code, exitRowsFailed)
+	}
+	counts := res.Counts()
+	summary.FinishedAt, summary.ExitCode, summary.Guard = time.Now().UTC(), code, res.Guard
+	summary.Unavailable = res.Unavailable
+	summary.Counts = map[string]int{}
+	fields := []zap.Field{zap.Int("exit_code", code)}
+	for _, s := range states {
+		summary.Counts[string(s)] = counts[s]
+		fields = append(fields, zap.Int(string(s), counts[s]))
+	}
+	if err := dir.WriteSummary(summary); err != nil {
+		log.Error("writing the summary", zap.Error(err))
+		return max(code, exitRowsFailed)
+	}
+	page := report.Page{Summary: summary, Command: end.command, Location: where.String(), Rerun: end.rerun, Items: res.Items}
+	if err := dir.WriteSummaryHTML(page); err != nil {
+		log.Error("writing the summary page", zap.Error(err))
+		return max(code, exitRowsFailed)
+	}
+	if publish != nil {
+		if err := publish(); err != nil {
+			log.Error("uploading the report", zap.Error(err))
+			return max(code, exitRowsFailed)
+		}
+	}
+	if res.Guard != "" {
+		fields = append(fields, zap.String("guard", res.Guard))
+	}
+	fields = append(fields, zap.String("report", where.String()), zap.Duration("elapsed", time.Since(summary.StartedAt).Round(time.Millisecond)))
+	log.Info(event, fields...)
+	if end.display != nil {
+		end.display.stop()
+		files := end.files
+		files.at = where.At
+		printSummary(end.display, end.command, states, res, summary, where.String(), files, end.rerun)
+	}
+	return code
+}
+
+// opened logs what opening a report location said: why it cannot be used
+// (ok is false), or its warnings. closeDir closes it and logs a failure.
+func opened(log *zap.Logger, where location.Location, dir *location.Report, err error) (closeDir func(), ok bool) {
+	if err != nil {
+		log.Error("the report directory cannot be used", zap.String("report", where.String()), zap.Error(err))
+		return nil, false
+	}
+	for _, w := range dir.Warnings() {
+		log.Warn(w)
+	}
+	return func() {
+		if err := dir.Close(); err != nil {
+			log.Error("closing the report directory", zap.Error(err))
+		}
+	}, true
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"maps"
+	"path/filepath"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/report"
+)
+
+// reportFiles are the names of the files a person looks at, in the
+// report location.
+type reportFiles struct {
+	csv, json, html string
+	// at names a file in the report location (location.Location.At);
+	// a local path's join when nil.
+	at func(name string) string
+}
+
+var (
+	runReportFiles     = reportFiles{csv: "report.csv", json: "summary.json", html: "summary.html"}
+	restoreReportFiles = reportFiles{csv: "restore.csv", json: "restore-summary.json", html: "restore-summary.html"}
+)
+
+// maxFailureGroups is how many kinds of failure the table shows.
+const maxFailureGroups = 5
+
+// printSummary writes the end of a run for a person: the counts by source
+// and status, the guard and the unavailable sources, the first failures
+// grouped by detail, and where the report is.
+func printSummary(w io.Writer, command string, states []job.State, res job.Result, s report.Summary,
+	where string, files reportFiles, rerun string) {
+	at := files.at
+	if at == nil {
+		at = func(name string) string { return filepath.Join(where, name) }
+	}
+	fmt.Fprintf(w, "\noffboard %s finished in %s: exit %d (%s)\n\n", command,
+		s.FinishedAt.Sub(s.StartedAt).Round(time.Millisecond), s.ExitCode, report.ExitMeaning(s.ExitCode))
+
+	// Counts: a row per source, a column per status that occurs.
+	counts := map[string]map[job.State]int{}
+	totals := map[job.State]int{}
+	for _, it := range res.Items {
+		src := cmp.Or(it.Source, "(none)")
+		if counts[src] == nil {
+			counts[src] = map[job.State]int{}
+		}
+		counts[src][it.State]++
+		totals[it.State]++
+	}
+	var cols []job.State
+	for _, st := range states {
+		if totals[st] > 0 {
+			cols = append(cols, st)
+		}
+	}
+	if len(res.Items) == 0 {
+		fmt.Fprintln(w, "No rows.")
+	} else {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		header := "source\t"
+		for _, st := range cols {
+			header += string(st) + "\t"
+		}
+		fmt.Fprintln(tw, header+"total\t")
+		line := func(name string, c map[job.State]int) {
+			row, sum := clean(name, 40)+"\t", 0
+			for _, st := range cols {
+				row += fmt.Sprintf("%d\t", c[st])
+				sum += c[st]
+			}
+			fmt.Fprintln(tw, row+fmt.Sprintf("%d\t", sum))
+		}
+		for _, src := range slices.Sorted(maps.Keys(counts)) {
+			line(src, counts[src])
+		}
+		line("total", totals)
+		_ = tw.Flush()
+	}
+
+	if s.Guard != "" {
+		fmt.Fprintf(w, "\nA guard stopped the run before any change: %s\n", clean(s.Guard, 500))
+	}
+	if len(s.Unavailable) > 0 {
+		fmt.Fprintln(w, "\nUnavailable in this tenant (no rows; the exit code is not changed):")
+		for _, part := range slices.Sorted(maps.Keys(s.Unavailable)) {
+			fmt.Fprintf(w, "  %s: %s\n", clean(part, 40), clean(s.Unavailable[part], 300))
+		}
+	}
+
+	// The first failures, grouped by detail, the largest groups first.
+	type group struct {
+		detail   string
+		first    int
+		examples []string
+		n        int
+	}
+	groups := map[string]*group{}
+	bad := 0
+	for i, it := range res.Items {
+		if it.State != job.Failed && it.State != job.Invalid {
+			continue
+		}
+		bad++
+		g := groups[it.Detail]
+		if g == nil {
+			g = &group{detail: it.Detail, first: i}
+			groups[it.Detail] = g
+		}
+		g.n++
+		if len(g.examples) < 3 {
+			ex := cmp.Or(it.UPN, it.PrincipalID, "(no principal)")
+			if it.Source != "" {
+				ex += " " + it.Source
+			}
+			if it.AssignmentID != "" {
+				ex += " " + it.AssignmentID
+			}
+			g.examples = append(g.examples, ex)
+		}
+	}
+	if bad > 0 {
+		list := slices.Collect(maps.Values(groups))
+		slices.SortFunc(list, func(a, b *group) int { return cmp.Or(b.n-a.n, a.first-b.first) })
+		fmt.Fprintf(w, "\nFailed or invalid rows: %d, of %d kinds; the first:\n", bad, len(list))
+		for _, g := range list[:min(len(list), maxFailureGroups)] {
+			fmt.Fprintf(w, "  %d × %s\n", g.n, clean(cmp.Or(g.detail, "(no detail)"), 300))
+			for _, ex := range g.examples {
+				fmt.Fprintf(w, "      %s\n", clean(ex, 200))
+			}
+		}
+	}
+
+	fmt.Fprintf(w, "\nReport: %s\n        %s\n        %s\n", clean(at(files.csv), 400),
+		clean(at(files.json), 400), clean(at(files.html), 400))
+	if rerun != "" && s.ExitCode != exitOK {
+		fmt.Fprintf(w, "Rerun:  %s\n", clean(rerun, 1000))
+	}
+}

@@ -1,0 +1,66 @@
+package location
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/offboard/offboard/report"
+)
+
+// Join makes a drop-folder file's report location without parsing a
+// string again: the value is the one Parse would make of its string.
+func TestJoinIsWhatParseWouldMake(t *testing.T) {
+	for _, root := range []string{
+		"https://acct.blob.core.windows.net/reports/",
+		"https://acct.blob.core.windows.net/reports/nightly",
+		"https://acct.blob.core.windows.net/reports/nightly/",
+		"http://127.0.0.1:10000/devstoreaccount1/reports/nightly/",
+		"/var/reports",
+		"reports/",
+	} {
+		joined := mustParse(t, root).Join("hr-2026-11-29")
+		again := mustParse(t, joined.String())
+		if !reflect.DeepEqual(joined, again) {
+			t.Errorf("%s: Join made %#v, Parse of its string %#v", root, joined, again)
+		}
+	}
+}
+
+// A query (a SAS signature) or a dot segment is refused, and the query is
+// not in the error.
+func TestParseRefusesQueryAndDotSegments(t *testing.T) {
+	for _, spec := range []string{
+		"https://acct.blob.core.windows.net/c/in.csv?sig=SECRET",
+		"https://acct.blob.core.windows.net/c/a/../b/",
+		"https://acct.blob.core.windows.net/c/./in.csv",
+	} {
+		_, err := Parse(spec)
+		if err == nil {
+			t.Errorf("%s accepted", spec)
+		} else if strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("%s: the error repeats the query: %v", spec, err)
+		}
+	}
+}
+
+// A drop folder's blob whose name makes a URL that is refused (a query, a
+// dot segment) gives a location every use of which fails, as its string
+// would have: it is never read, nor written to.
+func TestJoinedNameMakingARefusedURLFails(t *testing.T) {
+	root := mustParse(t, "https://acct.blob.core.windows.net/reports/nightly/")
+	s := &Storage{}
+	for _, name := range []string{"hr?sig=SECRET", "hr#frag", "a/../b"} {
+		l := root.Join(name)
+		_, want := Parse(l.String())
+		if want == nil {
+			t.Fatalf("%s: %s parses", name, l)
+		}
+		if _, err := s.ReadInput(t.Context(), l); err == nil || err.Error() != want.Error() {
+			t.Errorf("%s: read: %v, want %v", name, err, want)
+		}
+		if _, err := s.OpenReport(t.Context(), l, "", report.RunInfo{}); err == nil || err.Error() != want.Error() {
+			t.Errorf("%s: opened: %v, want %v", name, err, want)
+		}
+	}
+}
