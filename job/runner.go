@@ -52,6 +52,10 @@ type Runner struct {
 	// Observer, when set, is told of each phase and of the rows of note
 	// as they happen (the terminal display).
 	Observer Observer
+	// RemovedDetail, when set, says what a row it removes from a
+	// principal was (`watch`: held again after offboarding); it replaces
+	// the listing's note in the row's detail.
+	RemovedDetail func(principalID string) string
 }
 
 // Guard checks a plan before the first write. It may mark items Skipped
@@ -840,6 +844,9 @@ func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, relisted ma
 			// The plan's detail says what the assignment is (a group's
 			// name); the outcome's says what happened to it.
 			it.State, it.Detail = out.State, JoinDetail(it.Detail, out.Detail)
+			if out.State == Removed && r.RemovedDetail != nil {
+				it.Detail = JoinDetail(r.RemovedDetail(it.PrincipalID), out.Detail)
+			}
 			it.Attempts = attempts
 			it.UpdatedAt = r.Now().UTC()
 		}
