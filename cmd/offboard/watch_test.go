@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -236,5 +237,30 @@ func TestWatchFlags(t *testing.T) {
 	}
 	if _, err := parseWatchFlags(nil, env, &bytes.Buffer{}, now); err == nil {
 		t.Error("no --reports accepted")
+	}
+}
+
+func TestDemoEndsWithAWatchThatRemovesAReGrant(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "demo", "--dir", dir, "--log-format", "json")
+	cmd.Env = []string{asMain + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), journalKeyEnv + "=" + testJournalKey}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), errb.String())
+	}
+	watchDir := filepath.Join(dir, "watch", time.Now().UTC().Format(time.DateOnly))
+	att := readAttestation(t, watchDir)
+	again := 0
+	for _, p := range att.Principals {
+		if p.Verdict == "removed-again" {
+			again++
+			if len(p.Rows) != 1 || !strings.HasPrefix(p.Rows[0].Detail, "held again after offboarding on ") {
+				t.Errorf("removed again: %+v", p)
+			}
+		}
+	}
+	if again != 1 || !strings.Contains(out.String(), "Removed again: directory ") {
+		t.Errorf("%d principals removed again, want 1\n%s", again, out.String())
 	}
 }
