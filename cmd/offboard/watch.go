@@ -333,7 +333,7 @@ func (j *jobRun) stageReports(ctx context.Context, spec string) (string, func(),
 	for _, o := range objs {
 		rel := strings.TrimPrefix(o.Name, prefix)
 		base := rel[strings.LastIndex(rel, "/")+1:]
-		if !slices.Contains(watchedFiles, base) || !safeRelative(rel) {
+		if !slices.Contains(watchedFiles, base) || !safeRelative(rel) || strings.HasPrefix(rel, "watch/") {
 			continue
 		}
 		data, err := store.Read(ctx, o.Name, maxWatchedFile)

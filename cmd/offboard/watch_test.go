@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -262,5 +263,22 @@ func TestDemoEndsWithAWatchThatRemovesAReGrant(t *testing.T) {
 	}
 	if again != 1 || !strings.Contains(out.String(), "Removed again: directory ") {
 		t.Errorf("%d principals removed again, want 1\n%s", again, out.String())
+	}
+}
+
+// TestDeployWatchJobUsesRealFlags: the second Container Apps job runs
+// `watch` with flags watch knows.
+func TestDeployWatchJobUsesRealFlags(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/job.bicep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`args: \[ 'watch', '--reports', '[^']*', '--within', watchWithin \]`).Find(b)
+	if m == nil {
+		t.Fatal("deploy/job.bicep has no job running watch --reports ... --within watchWithin")
+	}
+	env := func(string) (string, bool) { return "", false }
+	if _, err := parseWatchFlags([]string{"--reports", "https://acct.blob.core.windows.net/reports/", "--within", "90d"}, env, &bytes.Buffer{}, time.Now()); err != nil {
+		t.Fatal(err)
 	}
 }
