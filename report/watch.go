@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -205,7 +206,7 @@ func WatchList(evidence []Evidence, since time.Time, protect map[string]bool, se
 	}
 	var list []Watched
 	var excluded []Excluded
-	for _, id := range slicesSortedKeys(latest) {
+	for _, id := range slices.Sorted(maps.Keys(latest)) {
 		w := latest[id]
 		switch r, ok := restored[id]; {
 		case protect[id]:
@@ -221,15 +222,6 @@ func WatchList(evidence []Evidence, since time.Time, protect map[string]bool, se
 		}
 	}
 	return list, excluded
-}
-
-func slicesSortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // HeldAgain is the detail of a row a watch removed from a principal
