@@ -221,6 +221,12 @@ type attestationPage struct {
 
 func attestationView(a Attestation) attestationPage {
 	p := attestationPage{Attestation: a, ExitMeaning: ExitMeaning(a.ExitCode)}
+	switch a.ExitCode {
+	case 0:
+		p.ExitMeaning = "every watched principal is clean or was removed again"
+	case 1:
+		p.ExitMeaning = "at least one watched principal failed: see why below"
+	}
 	n := map[string]int{}
 	for _, pr := range a.Principals {
 		n[pr.Verdict]++
