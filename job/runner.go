@@ -760,6 +760,9 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 		case prev.State.Done():
 		case prev.Unconfirmed:
 			it.State, it.Detail = Removed, "confirmed absent on rerun"
+			if r.RemovedDetail != nil {
+				it.Detail = JoinDetail(r.RemovedDetail(it.PrincipalID), it.Detail)
+			}
 		case prev.State == Failed:
 			it.State, it.Detail = AlreadyAbsent, "absent on rerun"
 		default:

@@ -155,7 +155,10 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 		log.Error("the reports cannot be read", zap.String("reports", c.Reports), zap.Error(err))
 		return exitUsage
 	}
-	evidence, err := report.CollectEvidence(root, key, func(rel string) bool { return rel == "watch" })
+	// The watch's own reports are not offboardings: {ROOT}/watch/, and
+	// --report when it is elsewhere under ROOT.
+	own := relativeUnder(c.Reports, c.Report)
+	evidence, err := report.CollectEvidence(root, key, func(rel string) bool { return rel == "watch" || rel == own })
 	cleanup()
 	if err != nil {
 		log.Error("the reports cannot be read", zap.String("reports", c.Reports), zap.Error(err))
@@ -255,6 +258,27 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 		return dir.publishFiles(ctx, report.AttestationFiles)
 	}
 	return finish(log, dir, "watch finished", job.States, res, summary, code, c.Report, publish, end)
+}
+
+// relativeUnder returns the location of report relative to root, with slashes,
+// or "" when it is not under root.
+func relativeUnder(root, reportSpec string) string {
+	rl, rootBlob, err1 := blob.Parse(root)
+	pl, reportBlob, err2 := blob.Parse(reportSpec)
+	if err1 != nil || err2 != nil || rootBlob != reportBlob {
+		return ""
+	}
+	if rootBlob {
+		if rl.Container != pl.Container || !strings.HasPrefix(pl.Prefix(), rl.Prefix()) {
+			return ""
+		}
+		return strings.Trim(strings.TrimPrefix(pl.Prefix(), rl.Prefix()), "/")
+	}
+	rel, err := filepath.Rel(filepath.Clean(root), filepath.Clean(reportSpec))
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return ""
+	}
+	return filepath.ToSlash(rel)
 }
 
 // watchEntries are the runner's entries for the watch list, by object id

@@ -5,6 +5,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -236,6 +238,13 @@ func TestWatchFlags(t *testing.T) {
 	if err != nil || c.Report != filepath.Join("/r", "watch", "2026-03-04") || c.Within != 90*24*time.Hour {
 		t.Errorf("defaults: %+v, %v", c, err)
 	}
+	for _, tc := range [][3]string{{"/r", "/r/w", "w"}, {"/r/", "/r/a/b", "a/b"}, {"/r", "/rx", ""}, {"/r", "/r", ""}, {"/r", "/", ""},
+		{"https://a.blob.core.windows.net/reports/", "https://a.blob.core.windows.net/reports/w/", "w"},
+		{"https://a.blob.core.windows.net/reports/", "https://a.blob.core.windows.net/other/w/", ""}, {"/r", "https://a.blob.core.windows.net/r/", ""}} {
+		if got := relativeUnder(tc[0], tc[1]); got != tc[2] {
+			t.Errorf("relativeUnder(%q, %q) = %q, want %q", tc[0], tc[1], got, tc[2])
+		}
+	}
 	if _, err := parseWatchFlags(nil, env, &bytes.Buffer{}, now); err == nil {
 		t.Error("no --reports accepted")
 	}
@@ -280,5 +289,50 @@ func TestDeployWatchJobUsesRealFlags(t *testing.T) {
 	env := func(string) (string, bool) { return "", false }
 	if _, err := parseWatchFlags([]string{"--reports", "https://acct.blob.core.windows.net/reports/", "--within", "90d"}, env, &bytes.Buffer{}, time.Now()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWatchKilledThenRerun: a watch killed in a DELETE the tenant made; the
+// rerun into the same directory confirms it absent and keeps the watch's
+// detail on every row.
+func TestWatchKilledThenRerun(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 63, Latency: 20 * time.Millisecond})
+	lines := []string{"principal_id"}
+	var ids []string
+	for i := range 8 {
+		id, _ := tn.user(fmt.Sprintf("k%d@contoso.com", i), 1)
+		ids = append(ids, id)
+		lines = append(lines, id)
+	}
+	root := t.TempDir()
+	wantCode(t, tn.offboard(t, nil, "run", "--input", writeCSV(t, lines...), "--report", filepath.Join(root, "d1")), 0)
+	first := readSummary(t, filepath.Join(root, "d1"))
+	var again []string
+	for _, id := range ids {
+		again = append(again, tn.AddRoleAssignment(simtenant.RoleAssignment{PrincipalID: id, RoleDefinitionID: simtenant.SecurityReader, DirectoryScopeID: "/"}).ID)
+	}
+	watchDir := filepath.Join(root, "w")
+	args := []string{"watch", "--reports", root, "--report", watchDir, "--graph-batch-size", "1", "--concurrency", "2"}
+	cmd := tn.command(t, nil, args...)
+	landed := killAt(t, tn.Tenant, cmd, 3, func(r *http.Request) bool { return r.Method == http.MethodDelete }).wait(t)
+	tn.ClearRules()
+	victim := filepath.Base(landed.URL.Path)
+
+	wantCode(t, tn.offboard(t, nil, args...), 0)
+	held := "held again after offboarding on " + first.StartedAt.UTC().Format(time.DateOnly) + " (run " + first.RunID + ")"
+	got := byAssignment(readReport(t, watchDir))
+	for _, id := range again {
+		want := held
+		if id == victim {
+			want = held + "; confirmed absent on rerun"
+		}
+		if got[id]["status"] != "removed" || got[id]["detail"] != want {
+			t.Errorf("%s: %v, want removed with detail %q", id, got[id], want)
+		}
+	}
+	for _, id := range ids {
+		if n := len(tn.RoleAssignmentsOf(id)); n != 0 {
+			t.Errorf("%s still holds %d roles", id, n)
+		}
 	}
 }
