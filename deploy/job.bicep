@@ -2,7 +2,8 @@
 // identity, a Container Apps environment, a storage account with two blob
 // containers (`incoming`, HR's drop folder, and `reports`), and the job
 // itself, started nightly (trigger 'Schedule') or when a CSV lands in
-// `incoming` (trigger 'Event'). The identity gets Storage Blob Data
+// `incoming` (trigger 'Event'), and a second job, the watch (`offboard
+// watch`), nightly after it. The identity gets Storage Blob Data
 // Contributor on the account here; grant it its Graph application
 // permissions and its Azure role afterwards (see deploy/README.md).
 
@@ -40,6 +41,12 @@ param protect string
 
 @description('OFFBOARD_MAX_REMOVALS')
 param maxRemovals int = 1000
+
+@description('The watch (offboard watch): nightly at this cron expression, UTC, after the drop-folder job (watchCronExpression after cronExpression).')
+param watchCronExpression string = '0 4 * * *'
+
+@description('The watch re-checks the principals offboarded by runs started this long ago or later (--within: Nd or a Go duration).')
+param watchWithin string = '90d'
 
 @description('E-mail address told when an execution of the job fails (any exit code but 0: rows failed or invalid, a guard, an interruption, a crash).')
 param alertEmail string
@@ -213,6 +220,56 @@ resource job 'Microsoft.App/jobs@2024-03-01' = {
   dependsOn: [ blobAccess ]
 }
 
+// The watch: the same image with `watch` as its command, nightly after the
+// drop-folder job. It reads the reports the job wrote under reports/ (only
+// records that verify under the journal key), re-checks every principal
+// offboarded within watchWithin, removes what they hold again and writes
+// reports/watch/{UTC date}/attestation.json and attestation.html.
+resource watchJob 'Microsoft.App/jobs@2024-03-01' = {
+  name: '${name}-watch'
+  location: location
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identity.id}': {} }
+  }
+  properties: {
+    environmentId: env.id
+    configuration: {
+      triggerType: 'Schedule'
+      scheduleTriggerConfig: {
+        cronExpression: watchCronExpression
+        parallelism: 1
+        replicaCompletionCount: 1
+      }
+      secrets: [ { name: journalKeySecret, value: journalKey } ]
+      replicaTimeout: replicaTimeout
+      replicaRetryLimit: 0
+    }
+    template: {
+      containers: [
+        {
+          name: 'offboard'
+          image: image
+          args: [ 'watch', '--reports', '${storage.properties.primaryEndpoints.blob}${reports.name}/', '--within', watchWithin ]
+          resources: { cpu: json('0.5'), memory: '1Gi' }
+          env: [
+            { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
+            { name: 'OFFBOARD_SOURCES', value: sources }
+            { name: 'OFFBOARD_AZURE_SCOPES', value: azureScopes }
+            { name: 'OFFBOARD_PROTECT', value: protect }
+            { name: 'OFFBOARD_MAX_REMOVALS', value: string(maxRemovals) }
+            { name: 'OFFBOARD_LOG_FORMAT', value: 'json' }
+            { name: 'OFFBOARD_JOURNAL_KEY', secretRef: journalKeySecret }
+            { name: 'OFFBOARD_TIMEOUT', value: '${replicaTimeout - 300}s' }
+            { name: 'GOMEMLIMIT', value: '800MiB' }
+          ]
+        }
+      ]
+    }
+  }
+  dependsOn: [ blobAccess ]
+}
+
 // Someone is told when a night fails. The metric is the job's
 // `Executions` (Microsoft.App/jobs, dimension `state`: an execution's
 // running state, `Failed` when its replica exited with a code other
@@ -262,8 +319,41 @@ resource failedExecution 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   }
 }
 
+// The watch fails (exit 1) when a watched principal could not be checked
+// or what it holds again could not be removed; 3 when a guard stopped it.
+resource failedWatch 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: '${name}-watch-failed'
+  location: 'global'
+  properties: {
+    description: 'An execution of ${watchJob.name} failed: read reports/watch/{date}/attestation.html (the failed principals and why), fix it, start the watch again (deploy/README.md, 6).'
+    severity: 1
+    enabled: true
+    scopes: [ watchJob.id ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    autoMitigate: true
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'failed-executions'
+          metricNamespace: 'Microsoft.App/jobs'
+          metricName: 'Executions'
+          dimensions: [ { name: 'state', operator: 'Include', values: [ 'Failed' ] } ]
+          operator: 'GreaterThan'
+          threshold: 0
+          timeAggregation: 'Total'
+        }
+      ]
+    }
+    actions: [ { actionGroupId: alertGroup.id } ]
+  }
+}
+
 output identityPrincipalId string = identity.properties.principalId
 output identityClientId string = identity.properties.clientId
 output jobName string = job.name
+output watchJobName string = watchJob.name
 output storageAccount string = storage.name
 output failedExecutionAlert string = failedExecution.name

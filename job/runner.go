@@ -52,6 +52,10 @@ type Runner struct {
 	// Observer, when set, is told of each phase and of the rows of note
 	// as they happen (the terminal display).
 	Observer Observer
+	// RemovedDetail, when set, says what a row it removes from a
+	// principal was (`watch`: held again after offboarding); it replaces
+	// the listing's note in the row's detail.
+	RemovedDetail func(principalID string) string
 }
 
 // Guard checks a plan before the first write. It may mark items Skipped
@@ -816,6 +820,9 @@ func (p *plan) carry(principals []*principal, m *merged) {
 		case prev.State.Done():
 		case prev.Unconfirmed:
 			it.State, it.Detail = Removed, "confirmed absent on rerun"
+			if p.runner.RemovedDetail != nil {
+				it.Detail = JoinDetail(p.runner.RemovedDetail(it.PrincipalID), it.Detail)
+			}
 		case prev.State == Failed:
 			it.State, it.Detail = AlreadyAbsent, "absent on rerun"
 		default:
@@ -1023,6 +1030,9 @@ func (a *applying) settle(it *Item, out Outcome, err error, attempts int) Item {
 		// The plan's detail says what the assignment is (a group's
 		// name); the outcome's says what happened to it.
 		it.State, it.Detail = out.State, JoinDetail(it.Detail, out.Detail)
+		if out.State == Removed && a.runner.RemovedDetail != nil {
+			it.Detail = JoinDetail(a.runner.RemovedDetail(it.PrincipalID), out.Detail)
+		}
 		it.Attempts = attempts
 		it.UpdatedAt = a.runner.Now().UTC()
 	}

@@ -61,6 +61,7 @@ Usage:
   offboard plan --input FILE --report DIR [flags]  the same as run --dry-run
   offboard check [--input FILE] [--report DIR] [flags]  read-only preflight: permissions, licences, input, report
   offboard restore --report DIR [flags]            put back what the run in DIR removed
+  offboard watch --reports ROOT [flags]            re-check those offboarded within --within (90d): remove what they hold again, attest
   offboard demo [--dir DIR]                        the whole job against a simulated tenant
   offboard simulate [--listen ADDR] [flags]        serve a simulated tenant over HTTP
   offboard version                                 version, commit, Go version
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, io stdio) int {
 		return runCheck(ctx, args[1:], io)
 	case "restore":
 		return runRestore(ctx, args[1:], io)
+	case "watch":
+		return runWatch(ctx, args[1:], io)
 	case "demo":
 		return runDemo(ctx, args[1:], io)
 	case "simulate":

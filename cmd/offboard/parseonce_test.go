@@ -89,6 +89,7 @@ func TestLocationParsedOncePerFlag(t *testing.T) {
 		"runjob.go:runJob":             2, // --input, --report
 		"check.go:runCheck":            2, // --input, --report
 		"restore.go:parseRestoreFlags": 1, // --report
+		"watch.go:runWatch":            2, // --reports, --report (or a Join of --reports)
 	}
 	if !reflect.DeepEqual(calls, want) {
 		t.Errorf("location.Parse called at %v, want %v", calls, want)

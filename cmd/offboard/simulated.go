@@ -154,6 +154,9 @@ func runDemo(ctx context.Context, args []string, sio stdio) int {
 	_ = tw.Flush()
 	fmt.Fprintf(sio.out, "\nInput:   %s\nReport:  %s\n         %s\n         %s\n\nRun it again and nothing changes:\n  offboard run --input %s --report %s ...\n",
 		input, filepath.Join(reportDir, "report.csv"), filepath.Join(reportDir, "summary.json"), filepath.Join(reportDir, "summary.html"), input, reportDir)
+	if c := demoWatch(ctx, sio, env, tenant, *dir, reportDir, runArgs); c != exitOK {
+		code = max(code, c)
+	}
 	if v := tenant.Violations(); len(v) > 0 {
 		fmt.Fprintf(sio.err, "offboard demo: the simulated tenant saw requests a real one would punish:\n  %s\n", strings.Join(v, "\n  "))
 		return exitRowsFailed

@@ -67,7 +67,7 @@ func (l Location) IsBlob() bool { return l.isBlob }
 func (l Location) Stdin() bool { return !l.isBlob && l.spec == "-" }
 
 // Join is the report location of one drop-folder file, name, under a
-// report root.
+// report root (or a watch's, {root}/watch/{date}).
 func (l Location) Join(name string) Location {
 	if l.isBlob {
 		return parse(strings.TrimSuffix(l.spec, "/") + "/" + name + "/")

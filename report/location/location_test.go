@@ -1,6 +1,7 @@
 package location
 
 import (
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -62,5 +63,28 @@ func TestJoinedNameMakingARefusedURLFails(t *testing.T) {
 		if _, err := s.OpenReport(t.Context(), l, "", report.RunInfo{}); err == nil || err.Error() != want.Error() {
 			t.Errorf("%s: opened: %v, want %v", name, err, want)
 		}
+	}
+}
+
+func TestUnderAndTheWatchDefault(t *testing.T) {
+	for _, tc := range [][3]string{{"/r", "/r/w", "w"}, {"/r/", "/r/a/b", "a/b"}, {"/r", "/rx", ""}, {"/r", "/r", ""}, {"/r", "/", ""},
+		{"https://a.blob.core.windows.net/reports/", "https://a.blob.core.windows.net/reports/w/", "w"},
+		{"https://a.blob.core.windows.net/reports/", "https://a.blob.core.windows.net/other/w/", ""}, {"/r", "https://a.blob.core.windows.net/r/", ""}} {
+		root, err1 := Parse(tc[0])
+		l, err2 := Parse(tc[1])
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if got := l.Under(root); got != tc[2] {
+			t.Errorf("Parse(%q).Under(%q) = %q, want %q", tc[1], tc[0], got, tc[2])
+		}
+	}
+	root, _ := Parse("/r")
+	if got := root.Join("watch").Join("2026-03-04"); got.String() != filepath.Join("/r", "watch", "2026-03-04") || got.Under(root) != "watch/2026-03-04" {
+		t.Errorf("the watch's default report location: %q", got)
+	}
+	broot, _ := Parse("https://a.blob.core.windows.net/reports/")
+	if got := broot.Join("watch").Join("2026-03-04"); got.String() != "https://a.blob.core.windows.net/reports/watch/2026-03-04/" || got.Under(broot) != "watch/2026-03-04" {
+		t.Errorf("the watch's default blob report location: %q", got)
 	}
 }

@@ -227,6 +227,26 @@ func (l *Report) Publish(ctx context.Context) error {
 	return nil
 }
 
+// PublishFiles uploads more of the staged files of a Blob Storage report
+// location, each whole (a watch's attestation); a local one has them
+// already.
+func (l *Report) PublishFiles(ctx context.Context, names []string) error {
+	r := l.remote
+	if r == nil {
+		return nil
+	}
+	for _, name := range names {
+		data, err := os.ReadFile(filepath.Join(r.dir, name))
+		if err != nil {
+			return err
+		}
+		if err := r.store.Upload(ctx, r.prefix+name, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Applying records that writes are about to start and, for a blob
 // location, mirrors the journal (the plan with it) before the first write:
 // a run killed before the next mirror would otherwise leave the rerun no

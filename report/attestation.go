@@ -1,0 +1,302 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/offboard/offboard/job"
+)
+
+// The verdicts of a watched principal.
+const (
+	// VerdictClean: it holds nothing in any selected source.
+	VerdictClean = "clean"
+	// VerdictRemovedAgain: it held something again, removed now.
+	VerdictRemovedAgain = "removed-again"
+	// VerdictFailed: it could not be checked, or what it holds could not
+	// be removed.
+	VerdictFailed = "failed"
+)
+
+// Attestation is attestation.json: what a watch checked, and what it
+// found, for an auditor.
+type Attestation struct {
+	RunID       string    `json:"run_id"`
+	InputSHA256 string    `json:"input_sha256"`
+	StartedAt   time.Time `json:"started_at"`
+	FinishedAt  time.Time `json:"finished_at"`
+	Reports     string    `json:"reports"`
+	Window      Window    `json:"window"`
+	Sources     []string  `json:"sources"`
+	AzureScopes []string  `json:"azure_scopes,omitempty"`
+	// Unavailable names the parts of sources that cannot exist in the
+	// tenant (summary's "unavailable"): nothing there was checked.
+	Unavailable map[string]string `json:"unavailable,omitempty"`
+	Guard       string            `json:"guard,omitempty"`
+	ExitCode    int               `json:"exit_code"`
+	Principals  []Attested        `json:"principals"`
+	Excluded    []Excluded        `json:"excluded"`
+	// Evidence is every report directory read: the runs whose records
+	// the watch list comes from, and those kept out, with why.
+	Evidence []EvidenceRef `json:"evidence"`
+}
+
+// Window is the period whose offboardings are watched.
+type Window struct {
+	Within string    `json:"within"`
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
+}
+
+// Attested is one watched principal and its verdict.
+type Attested struct {
+	Watched
+	Verdict string `json:"verdict"`
+	// Why says why it failed.
+	Why string `json:"why,omitempty"`
+	// Rows are its rows of this watch that are not clean: removed again,
+	// or failed.
+	Rows []AttestedRow `json:"rows,omitempty"`
+}
+
+// AttestedRow is one row of a watched principal's verdict.
+type AttestedRow struct {
+	Source           string `json:"source"`
+	AssignmentID     string `json:"assignment_id"`
+	RoleDefinitionID string `json:"role_definition_id,omitempty"`
+	Scope            string `json:"scope,omitempty"`
+	Status           string `json:"status"`
+	Detail           string `json:"detail,omitempty"`
+}
+
+// EvidenceRef is one report directory read, and its runs.
+type EvidenceRef struct {
+	Report string      `json:"report"`
+	Used   bool        `json:"used"`
+	Runs   []RunRecord `json:"runs,omitempty"`
+	// Problem says why its records were not trusted (skipped whole);
+	// RestoreProblem why its restore.jsonl was not.
+	Problem        string `json:"problem,omitempty"`
+	RestoreProblem string `json:"restore_problem,omitempty"`
+}
+
+// EvidenceRefs is what an attestation names of the evidence.
+func EvidenceRefs(evidence []Evidence) []EvidenceRef {
+	out := []EvidenceRef{}
+	for _, ev := range evidence {
+		out = append(out, EvidenceRef{Report: ev.Name, Used: ev.Problem == "", Runs: ev.Runs,
+			Problem: ev.Problem, RestoreProblem: ev.RestoreProblem})
+	}
+	return out
+}
+
+// Verdicts gives each watched principal its verdict from the watch's
+// items: failed when a row failed, is invalid, or was left holding
+// (skipped by a guard, planned when the run stopped: guard says why),
+// removed-again when a row was removed, else clean.
+func Verdicts(watched []Watched, items []job.Item, guard string) []Attested {
+	byID := map[string][]job.Item{}
+	for _, it := range items {
+		byID[it.PrincipalID] = append(byID[it.PrincipalID], it)
+	}
+	out := []Attested{}
+	for _, w := range watched {
+		a := Attested{Watched: w, Verdict: VerdictClean}
+		var why []string
+		its, ok := byID[w.PrincipalID]
+		if !ok {
+			a.Verdict, why = VerdictFailed, []string{"not checked: the watch ended before its listing"}
+		}
+		for _, it := range its {
+			row := AttestedRow{Source: it.Source, AssignmentID: it.AssignmentID, RoleDefinitionID: it.RoleDefinitionID,
+				Scope: it.Scope, Status: string(it.State), Detail: it.Detail}
+			switch it.State {
+			case job.Removed:
+				if a.Verdict == VerdictClean {
+					a.Verdict = VerdictRemovedAgain
+				}
+			case job.Failed, job.Invalid:
+				a.Verdict = VerdictFailed
+				why = append(why, strings.TrimPrefix(cutSource(it)+": "+it.Detail, ": "))
+			case job.Skipped:
+				a.Verdict = VerdictFailed
+				why = append(why, strings.TrimPrefix(cutSource(it)+": held, not removed: "+it.Detail, ": "))
+			case job.Planned:
+				a.Verdict = VerdictFailed
+				reason := "the watch stopped before its removal"
+				if guard != "" {
+					reason = "a guard stopped the watch: " + guard
+				}
+				why = append(why, strings.TrimPrefix(cutSource(it)+": held, not removed: "+reason, ": "))
+			default:
+				continue // already-absent, no-assignments, deferred: nothing held
+			}
+			a.Rows = append(a.Rows, row)
+		}
+		a.Why = strings.Join(slices.Compact(why), "; ")
+		out = append(out, a)
+	}
+	return out
+}
+
+func cutSource(it job.Item) string {
+	if it.AssignmentID == "" {
+		return it.Source
+	}
+	return it.Source + " " + it.AssignmentID
+}
+
+// Attestation file names.
+const (
+	attestationName     = "attestation.json"
+	attestationHTMLName = "attestation.html"
+)
+
+// AttestationFiles are the files WriteAttestation writes.
+var AttestationFiles = []string{attestationName, attestationHTMLName}
+
+// WriteAttestation writes attestation.json (with a MAC as summaries carry
+// one, when the directory has a key) and attestation.html, atomically.
+func (d *Dir) WriteAttestation(a Attestation) error {
+	if err := d.usable(); err != nil {
+		return err
+	}
+	a.StartedAt, a.FinishedAt = a.StartedAt.UTC(), a.FinishedAt.UTC()
+	a.Window.From, a.Window.To = a.Window.From.UTC(), a.Window.To.UTC()
+	if a.Principals == nil {
+		a.Principals = []Attested{}
+	}
+	if a.Excluded == nil {
+		a.Excluded = []Excluded{}
+	}
+	b, err := json.MarshalIndent(a, "", "  ")
+	if err != nil {
+		return fmt.Errorf("report: encode attestation: %w", err)
+	}
+	if d.key != nil {
+		b = d.key.signSummary(attestationName, b)
+	} else {
+		b = append(b, '\n')
+	}
+	if err := writeAtomic(d.path, attestationName, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	}); err != nil {
+		return err
+	}
+	return writeAtomic(d.path, attestationHTMLName, func(w io.Writer) error {
+		return attestationTemplate.Execute(w, attestationView(a))
+	})
+}
+
+// ParseAttestation reads attestation.json's text and returns it only when
+// it verifies under key.
+func ParseAttestation(b []byte, key *Key) (Attestation, error) {
+	if key == nil {
+		return Attestation{}, fmt.Errorf("report: %s: no key to verify it with: %w", attestationName, ErrTampered)
+	}
+	body, err := key.verifySummary(attestationName, b)
+	if err != nil {
+		return Attestation{}, fmt.Errorf("report: %w", err)
+	}
+	var a Attestation
+	if err := json.Unmarshal(body, &a); err != nil {
+		return Attestation{}, fmt.Errorf("report: %s: %v: %w", attestationName, err, ErrCorrupt)
+	}
+	return a, nil
+}
+
+type attestationPage struct {
+	Attestation
+	Counts      [][2]string
+	Unavailable [][2]string
+	ExitMeaning string
+}
+
+func attestationView(a Attestation) attestationPage {
+	p := attestationPage{Attestation: a, ExitMeaning: ExitMeaning(a.ExitCode)}
+	switch a.ExitCode {
+	case 0:
+		p.ExitMeaning = "every watched principal is clean or was removed again"
+	case 1:
+		p.ExitMeaning = "at least one watched principal failed: see why below"
+	}
+	n := map[string]int{}
+	for _, pr := range a.Principals {
+		n[pr.Verdict]++
+	}
+	for _, v := range []string{VerdictClean, VerdictRemovedAgain, VerdictFailed} {
+		p.Counts = append(p.Counts, [2]string{v, fmt.Sprint(n[v])})
+	}
+	for _, k := range slices.Sorted(maps.Keys(a.Unavailable)) {
+		p.Unavailable = append(p.Unavailable, [2]string{k, a.Unavailable[k]})
+	}
+	return p
+}
+
+var attestationTemplate = template.Must(template.New("attestation").Funcs(template.FuncMap{
+	"date": func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+	"when": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"join": func(s []string) string { return strings.Join(s, ", ") },
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>offboard watch attestation {{.RunID}}</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
+td.n{text-align:right}
+.clean{color:#2a7d2a}.removed-again{color:#b80}.failed{color:#c22;font-weight:bold}
+.warn{background:#fee;border:1px solid #c22;padding:.5em 1em}
+td.detail{white-space:pre-wrap;word-break:break-word;max-width:50em}
+</style>
+</head>
+<body>
+<h1>Offboarded stays offboarded: attestation</h1>
+<table id="metadata">
+<tr><th>watch run id</th><td>{{.RunID}}</td></tr>
+<tr><th>watch list sha256</th><td>{{.InputSHA256}}</td></tr>
+<tr><th>reports read</th><td>{{.Reports}}</td></tr>
+<tr><th>window</th><td id="window">runs started {{when .Window.From}} to {{when .Window.To}} (within {{.Window.Within}})</td></tr>
+<tr><th>sources checked</th><td id="sources">{{join .Sources}}</td></tr>
+{{if .AzureScopes}}<tr><th>Azure scopes</th><td>{{join .AzureScopes}}</td></tr>{{end}}
+<tr><th>started</th><td>{{when .StartedAt}}</td></tr>
+<tr><th>finished</th><td>{{when .FinishedAt}}</td></tr>
+<tr><th>exit code</th><td id="exit-code">{{.ExitCode}} ({{.ExitMeaning}})</td></tr>
+</table>
+{{if .Guard}}<p class="warn" id="guard"><strong>A guard stopped the watch before any change:</strong> {{.Guard}}</p>{{end}}
+{{if .Unavailable}}<div class="warn" id="unavailable"><strong>Not checked: unavailable in this tenant</strong>
+<ul>{{range .Unavailable}}<li>{{index . 0}}: {{index . 1}}</li>{{end}}</ul></div>{{end}}
+<h2>Verdicts</h2>
+<table id="counts">{{range .Counts}}<tr><th class="{{index . 0}}">{{index . 0}}</th><td class="n">{{index . 1}}</td></tr>{{end}}</table>
+{{if .Principals}}<table id="principals">
+<tr><th>principal_id</th><th>user_principal_name</th><th>offboarded</th><th>run</th><th>report</th><th>verdict</th><th>rows</th></tr>
+{{range .Principals}}<tr><td>{{.PrincipalID}}</td><td>{{.UPN}}</td><td>{{date .Run.StartedAt}}</td><td>{{.Run.ID}}</td><td>{{.Report}}</td><td class="{{.Verdict}}">{{.Verdict}}{{if .Why}}: {{.Why}}{{end}}</td>
+<td class="detail">{{range .Rows}}{{.Status}} {{.Source}} {{.AssignmentID}} {{.RoleDefinitionID}} {{.Scope}}{{if .Detail}} ({{.Detail}}){{end}}
+{{end}}</td></tr>
+{{end}}</table>{{else}}<p>No principal was offboarded in the window.</p>{{end}}
+<h2>Not watched</h2>
+{{if .Excluded}}<table id="excluded"><tr><th>principal_id</th><th>user_principal_name</th><th>why</th></tr>
+{{range .Excluded}}<tr><td>{{.PrincipalID}}</td><td>{{.UPN}}</td><td>{{.Reason}}</td></tr>
+{{end}}</table>{{else}}<p>None.</p>{{end}}
+<h2>Evidence</h2>
+<p>Only records that verify under the journal key are read; a report that does not is named here and adds no one.</p>
+<table id="evidence"><tr><th>report</th><th>used</th><th>runs (id, input sha256, started)</th><th>problem</th></tr>
+{{range .Evidence}}<tr><td>{{.Report}}</td><td>{{if .Used}}yes{{else}}<strong>no</strong>{{end}}</td>
+<td>{{range .Runs}}{{.ID}} {{.InputSHA256}} {{when .StartedAt}}{{if .DryRun}} (dry run){{end}}<br>{{end}}</td>
+<td class="detail">{{.Problem}}{{if .RestoreProblem}} restore.jsonl not trusted: {{.RestoreProblem}}{{end}}</td></tr>
+{{end}}</table>
+<p><code>clean</code> means: nothing held in the sources checked, for the object id offboarded. An account re-created under a new object id is a new principal, and is not checked here.</p>
+</body>
+</html>
+`))

@@ -1,0 +1,113 @@
+package location
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// What `watch` reads of the reports under a root: every run's journal and
+// restore journal, from a local directory as it is or from Blob Storage
+// staged into a temporary one.
+
+// treeFiles are the files of a report location a watch reads.
+var treeFiles = []string{journalName, "restore.jsonl"}
+
+// maxTreeFile bounds what is read of one journal.
+const maxTreeFile = 1 << 32
+
+// StageTree returns a local directory holding the reports under root:
+// root itself when it is local, else a temporary copy of their journals,
+// which cleanup removes. skip names, with slashes and relative to root, a
+// report folder whose files are not copied (the watch's own).
+func (s *Storage) StageTree(ctx context.Context, root Location, skip func(rel string) bool) (dir string, cleanup func(), err error) {
+	noop := func() {}
+	if !root.isBlob {
+		fi, err := os.Stat(root.spec)
+		if err != nil {
+			return "", noop, err
+		}
+		if !fi.IsDir() {
+			return "", noop, fmt.Errorf("%s is not a directory", root.spec)
+		}
+		return root.spec, noop, nil
+	}
+	store, err := s.store(root)
+	if err != nil {
+		return "", noop, err
+	}
+	tmp, err := os.MkdirTemp("", "offboard-watch-")
+	if err != nil {
+		return "", noop, err
+	}
+	cleanup = func() { _ = os.RemoveAll(tmp) }
+	prefix := root.blob.Prefix()
+	objs, err := store.ListTree(ctx, prefix)
+	if err != nil {
+		cleanup()
+		return "", noop, err
+	}
+	for _, o := range objs {
+		rel := strings.TrimPrefix(o.Name, prefix)
+		folder, base := "", rel
+		if i := strings.LastIndex(rel, "/"); i >= 0 {
+			folder, base = rel[:i], rel[i+1:]
+		}
+		if !slices.Contains(treeFiles, base) || !safeRelative(rel) || skip(folder) {
+			continue
+		}
+		data, err := store.Read(ctx, o.Name, maxTreeFile)
+		if err != nil {
+			cleanup()
+			return "", noop, err
+		}
+		p := filepath.Join(tmp, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			cleanup()
+			return "", noop, err
+		}
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			cleanup()
+			return "", noop, err
+		}
+	}
+	return tmp, cleanup, nil
+}
+
+// safeRelative reports whether a blob name below a prefix can be a path
+// below a local directory: no empty, dot or dot-dot segment, no
+// backslash, no control character.
+func safeRelative(rel string) bool {
+	if rel == "" || strings.ContainsAny(rel, `\:`) || strings.ContainsFunc(rel, unicode.IsControl) {
+		return false
+	}
+	for _, seg := range strings.Split(rel, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+// Under returns where l is relative to root, with slashes, or "" when it
+// is not below root (or is root itself).
+func (l Location) Under(root Location) string {
+	if l.err != nil || root.err != nil || l.isBlob != root.isBlob {
+		return ""
+	}
+	if l.isBlob {
+		if l.blob.Container != root.blob.Container || !strings.HasPrefix(l.blob.Prefix(), root.blob.Prefix()) {
+			return ""
+		}
+		return strings.Trim(strings.TrimPrefix(l.blob.Prefix(), root.blob.Prefix()), "/")
+	}
+	rel, err := filepath.Rel(filepath.Clean(root.spec), filepath.Clean(l.spec))
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return ""
+	}
+	return filepath.ToSlash(rel)
+}

@@ -1,0 +1,91 @@
+package report
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/offboard/offboard/job"
+)
+
+const (
+	pA = "aaaaaaaa-0000-4000-8000-000000000001"
+	pB = "bbbbbbbb-0000-4000-8000-000000000002"
+	pC = "cccccccc-0000-4000-8000-000000000003"
+	pD = "dddddddd-0000-4000-8000-000000000004"
+)
+
+func removedBy(id string, run RunRecord) RunItem {
+	return RunItem{Item: job.Item{PrincipalID: id, Source: job.SourceDirectory, AssignmentID: "x-" + id, State: job.Removed}, Run: run}
+}
+
+func TestWatchListWindowRestoresProtect(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	since := now.Add(-90 * 24 * time.Hour)
+	old := RunRecord{ID: "old", StartedAt: now.Add(-100 * 24 * time.Hour)}
+	r1 := RunRecord{ID: "r1", StartedAt: now.Add(-30 * 24 * time.Hour)}
+	r2 := RunRecord{ID: "r2", StartedAt: now.Add(-10 * 24 * time.Hour)}
+	dry := RunRecord{ID: "dry", StartedAt: now.Add(-time.Hour), DryRun: true}
+	restoreBetween := RunRecord{ID: "restore", StartedAt: now.Add(-20 * 24 * time.Hour)}
+	evidence := []Evidence{
+		{Name: "d1", Removed: []RunItem{removedBy(pA, r1), removedBy(pB, r1), removedBy(pC, old), removedBy(pD, r1)},
+			Restored: []RunItem{removedBy(pB, restoreBetween), removedBy(pA, restoreBetween)}},
+		// pA offboarded again after its restore: watched, by r2.
+		{Name: "d2", Removed: []RunItem{removedBy(pA, r2), removedBy(pD, dry)}},
+		// A report that did not verify adds nothing, not even a restore.
+		{Name: "bad", Problem: "forged", Removed: []RunItem{removedBy(pC, r2)}, Restored: []RunItem{removedBy(pD, r2)}},
+	}
+	list, excluded := WatchList(evidence, since, map[string]bool{}, "")
+	if len(list) != 2 || list[0].PrincipalID != pA || list[0].Run.ID != "r2" || list[0].Report != "d2" || list[1].PrincipalID != pD || list[1].Run.ID != "r1" {
+		t.Fatalf("watch list %+v", list)
+	}
+	if len(excluded) != 1 || excluded[0].PrincipalID != pB || !strings.Contains(excluded[0].Reason, "restore restore") {
+		t.Errorf("excluded %+v", excluded)
+	}
+	list, excluded = WatchList(evidence, since, map[string]bool{pA: true}, strings.ToUpper(pD))
+	if len(list) != 0 || len(excluded) != 3 || excluded[0].Reason != "protected" || excluded[2].Reason != "self" {
+		t.Errorf("protect and self: %+v %+v", list, excluded)
+	}
+	if got := HeldAgain(list0(t, evidence, since)); got != "held again after offboarding on "+r2.StartedAt.Format(time.DateOnly)+" (run r2)" {
+		t.Errorf("detail %q", got)
+	}
+}
+
+func list0(t *testing.T, evidence []Evidence, since time.Time) Watched {
+	t.Helper()
+	list, _ := WatchList(evidence, since, nil, "")
+	return list[0]
+}
+
+func TestAttestationIsAuthenticatedAndEscaped(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := NewKey([]byte(strings.Repeat("k", 32)))
+	d, err := Open(dir, strings.Repeat("ab", 32), RunInfo{ID: "w1", StartedAt: time.Now(), Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	hostile := `<script>alert(1)</script>`
+	w := Watched{PrincipalID: pA, UPN: hostile, Reference: hostile, Report: hostile, Run: RunRecord{ID: "r1"}}
+	verdicts := Verdicts([]Watched{w}, []job.Item{{PrincipalID: pA, Source: "groups", AssignmentID: "g", State: job.Skipped, Detail: hostile}}, "")
+	if verdicts[0].Verdict != VerdictFailed || !strings.Contains(verdicts[0].Why, "held, not removed") {
+		t.Fatalf("a skipped row: %+v", verdicts[0])
+	}
+	if err := d.WriteAttestation(Attestation{RunID: "w1", Principals: verdicts, Evidence: []EvidenceRef{{Report: hostile, Problem: hostile}}}); err != nil {
+		t.Fatal(err)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "attestation.html"))
+	if strings.Contains(string(html), "<script>") || !strings.Contains(string(html), "&lt;script&gt;") {
+		t.Errorf("attestation.html does not escape:\n%s", html)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "attestation.json"))
+	if a, err := ParseAttestation(b, key); err != nil || a.Principals[0].UPN != hostile {
+		t.Fatalf("attestation.json does not verify: %v", err)
+	}
+	forged := strings.Replace(string(b), `"verdict": "failed"`, `"verdict": "clean"`, 1)
+	if _, err := ParseAttestation([]byte(forged), key); err == nil {
+		t.Error("an altered attestation verifies")
+	}
+}
