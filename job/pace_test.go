@@ -313,11 +313,9 @@ func (b *serviceBucket) take(now time.Time) time.Duration {
 // event is a sleeper of virtualClock: when it wakes, and in what order
 // among those that wake at the same time.
 type event struct {
-	at     time.Time
-	seq    int
-	wake   chan struct{}
-	kind   int // pace_strict_test's simulation
-	worker int
+	at   time.Time
+	seq  int
+	wake chan struct{}
 }
 
 type events []event
