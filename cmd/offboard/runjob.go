@@ -132,17 +132,9 @@ func (j *jobRun) run(ctx context.Context) int {
 	sum := sha256.Sum256(data)
 	inputSHA := hex.EncodeToString(sum[:])
 
-	creds := j.creds
-	graphToken := creds.forAudience(c.GraphEndpoint)
-	if c.SelfID == "" {
-		tok, err := graphToken(ctx)
-		if err != nil {
-			log.Error("cannot authenticate to Graph", zap.Error(err))
-			return exitUsage
-		}
-		if c.SelfID, err = oidOf(tok); err != nil {
-			log.Warn("the job's own object id is unknown: pass --self-id so that it is never touched", zap.Error(err))
-		}
+	graphToken := j.creds.forAudience(c.GraphEndpoint)
+	if !j.learnSelfID(ctx, log, graphToken) {
+		return exitUsage
 	}
 
 	dir, err := j.storage.OpenReport(ctx, j.report, inputSHA, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun, Key: j.key})
@@ -152,33 +144,10 @@ func (j *jobRun) run(ctx context.Context) int {
 	}
 	defer closeDir()
 
-	sources, dirSvc, admins, err := j.services(creds, graphToken)
+	runner, err := j.newRunner(log, dir, runID, graphToken)
 	if err != nil {
 		log.Error("setting up the services", zap.Error(err))
 		return exitUsage
-	}
-	runner := &job.Runner{
-		Sources:     sources,
-		Directory:   dirSvc,
-		Recorder:    dir,
-		Log:         log,
-		Concurrency: c.Concurrency,
-		MaxRemovals: c.MaxRemovals,
-		Protect:     c.Protect,
-		SelfID:      c.SelfID,
-		DryRun:      c.DryRun,
-		Previous:    dir.Previous(),
-		Grace:       c.Grace,
-		RunID:       runID,
-		Guards:      []job.Guard{job.LastGlobalAdmin{Admins: admins, Log: log}},
-		Observer:    j.observer(),
-	}
-	for _, s := range sources {
-		// A source that knows what it must not remove (groups: a
-		// group's last owner, a dynamic group's members) guards it.
-		if g, ok := s.(job.Guard); ok {
-			runner.Guards = append(runner.Guards, g)
-		}
 	}
 	log.Info("run starting", zap.String("input", c.Input), zap.String("input_sha256", inputSHA),
 		zap.Int("entries", len(entries)), zap.Strings("sources", c.Sources), zap.Bool("dry_run", c.DryRun))
@@ -212,4 +181,56 @@ func newRunID() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// learnSelfID reads the job's own object id from the Graph token's oid
+// claim when --self-id was not given; false when no token could be had
+// (logged).
+func (j *jobRun) learnSelfID(ctx context.Context, log *zap.Logger, graphToken tokenSource) bool {
+	if j.cfg.SelfID != "" {
+		return true
+	}
+	tok, err := graphToken(ctx)
+	if err != nil {
+		log.Error("cannot authenticate to Graph", zap.Error(err))
+		return false
+	}
+	if j.cfg.SelfID, err = oidOf(tok); err != nil {
+		log.Warn("the job's own object id is unknown: pass --self-id so that it is never touched", zap.Error(err))
+	}
+	return true
+}
+
+// newRunner wires the services and the runner of a run, or a watch, that
+// journals into dir.
+func (j *jobRun) newRunner(log *zap.Logger, dir *location.Report, runID string, graphToken tokenSource) (*job.Runner, error) {
+	c := j.cfg
+	sources, dirSvc, admins, err := j.services(j.creds, graphToken)
+	if err != nil {
+		return nil, err
+	}
+	runner := &job.Runner{
+		Sources:     sources,
+		Directory:   dirSvc,
+		Recorder:    dir,
+		Log:         log,
+		Concurrency: c.Concurrency,
+		MaxRemovals: c.MaxRemovals,
+		Protect:     c.Protect,
+		SelfID:      c.SelfID,
+		DryRun:      c.DryRun,
+		Previous:    dir.Previous(),
+		Grace:       c.Grace,
+		RunID:       runID,
+		Guards:      []job.Guard{job.LastGlobalAdmin{Admins: admins, Log: log}},
+		Observer:    j.observer(),
+	}
+	for _, s := range sources {
+		// A source that knows what it must not remove (groups: a
+		// group's last owner, a dynamic group's members) guards it.
+		if g, ok := s.(job.Guard); ok {
+			runner.Guards = append(runner.Guards, g)
+		}
+	}
+	return runner, nil
 }

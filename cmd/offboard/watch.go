@@ -150,15 +150,8 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 		storage: newStorage(sio, creds, log)}
 
 	graphToken := creds.forAudience(c.GraphEndpoint)
-	if c.SelfID == "" {
-		tok, err := graphToken(ctx)
-		if err != nil {
-			log.Error("cannot authenticate to Graph", zap.Error(err))
-			return exitUsage
-		}
-		if j.cfg.SelfID, err = oidOf(tok); err != nil {
-			log.Warn("the job's own object id is unknown: pass --self-id so that it is never touched", zap.Error(err))
-		}
+	if !j.learnSelfID(ctx, log, graphToken) {
+		return exitUsage
 	}
 
 	// The watch's own reports are not offboardings: {ROOT}/watch/, and
@@ -200,28 +193,16 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 		return exitUsage
 	}
 	defer closeDir()
-	sources, dirSvc, admins, err := j.services(creds, graphToken)
+	runner, err := j.newRunner(log, dir, runID, graphToken)
 	if err != nil {
 		log.Error("setting up the services", zap.Error(err))
 		return exitUsage
 	}
-	runner := &job.Runner{
-		Sources: sources, Directory: dirSvc, Recorder: dir, Log: log,
-		Concurrency: c.Concurrency, MaxRemovals: c.MaxRemovals, Protect: j.cfg.Protect, SelfID: j.cfg.SelfID,
-		Previous: dir.Previous(), Grace: c.Grace, RunID: runID,
-		Guards:   []job.Guard{job.LastGlobalAdmin{Admins: admins, Log: log}},
-		Observer: j.observer(),
-		RemovedDetail: func(id string) string {
-			if w, ok := byID[id]; ok {
-				return report.HeldAgain(w)
-			}
-			return ""
-		},
-	}
-	for _, s := range sources {
-		if g, ok := s.(job.Guard); ok {
-			runner.Guards = append(runner.Guards, g)
+	runner.RemovedDetail = func(id string) string {
+		if w, ok := byID[id]; ok {
+			return report.HeldAgain(w)
 		}
+		return ""
 	}
 	log.Info("watch starting", zap.String("reports", c.Reports), zap.String("within", c.WithinText),
 		zap.Time("since", since), zap.Int("watched", len(watched)), zap.Int("excluded", len(excluded)),
