@@ -42,6 +42,10 @@ type Runner struct {
 	Guards []Guard
 	// Previous is the state of the report directory left by earlier runs.
 	Previous []Item
+	// PreviousUnsigned: some of Previous comes from records nobody vouches
+	// for (a journal line without a MAC). The tenant beats them anyway;
+	// besides, a key they name is not resolved through them.
+	PreviousUnsigned bool
 	// Grace is how long in-flight requests may go on after ctx is done
 	// before they are cancelled.
 	Grace time.Duration
@@ -478,7 +482,12 @@ func knownKeys(previous []Item) map[string]DirectoryUser {
 // naming one principal are merged.
 func (p *plan) principals(active []*admitted, answers map[UserKey]Resolution) (map[string]*principal, []*principal) {
 	r := p.runner
-	known := knownKeys(r.Previous)
+	// A key nobody vouches for could send a departing line to someone
+	// else's object id: unsigned rows resolve nothing.
+	var known map[string]DirectoryUser
+	if !r.PreviousUnsigned {
+		known = knownKeys(r.Previous)
+	}
 	byID := map[string]*principal{}
 	var order []*principal
 	for _, a := range active {
@@ -696,16 +705,16 @@ func (m *merged) intern(s string) string {
 func (p *plan) merge(l *listing, m *merged) {
 	name := l.source.Name()
 	// An unavailable part has no rows; the rest of the source stands.
-	// When the part is not the whole source, its earlier rows cannot
-	// be told from the rest's: none of the source's is settled as
-	// gone on this listing's word.
+	// Nothing was listed of the part, and its earlier rows cannot be
+	// told from the rest's: none of the source's is settled as gone on
+	// this listing's word (an unconfirmed removal stays unconfirmed).
 	ue, lerr := withoutUnavailable(l.err)
-	partial := false
+	unsettled := false
 	if ue != nil {
 		p.unavailable.note(ue)
-		l.err, partial = lerr, ue.Part != name
+		l.err, unsettled = lerr, true
 	}
-	failed := p.listingFailed(l, m, partial)
+	failed := p.listingFailed(l, m, unsettled)
 	if len(failed) == len(l.group) {
 		// The whole group's listing failed: nothing of it stands.
 		l.found = nil
@@ -732,9 +741,10 @@ func (p *plan) merge(l *listing, m *merged) {
 }
 
 // listingFailed puts a failed row for each principal whose listing
-// failed, and notes the others as listed in full (unless only part of the
-// source was listed). It returns the failures by principal id.
-func (p *plan) listingFailed(l *listing, m *merged, partial bool) map[string]error {
+// failed, and notes the others as listed in full (unless a part of the
+// source was not listed: unsettled). It returns the failures by principal
+// id.
+func (p *plan) listingFailed(l *listing, m *merged, unsettled bool) map[string]error {
 	name := l.source.Name()
 	failed := listingFailures(l.err, l.group)
 	for _, pr := range l.group {
@@ -744,7 +754,7 @@ func (p *plan) listingFailed(l *listing, m *merged, partial bool) map[string]err
 			m.holds[pr.ID]++
 			continue
 		}
-		if !partial {
+		if !unsettled {
 			m.listedOK[[2]string{pr.ID, name}] = true
 		}
 	}

@@ -107,3 +107,26 @@ func TestRelistedButGoneKeepsTheEarlierRow(t *testing.T) {
 func sameRow(a, b Item) bool {
 	return a.Key() == b.Key() && a.State == b.State && a.Detail == b.Detail && a.Attempts == b.Attempts && a.UpdatedAt.Equal(b.UpdatedAt)
 }
+
+// A journal line nobody vouches for (no MAC) names bob beside a leaver's
+// UPN that no longer resolves (HR deleted the account): it must not send
+// the leaver's line to bob. A signed journal's keys still resolve.
+func TestUnsignedPreviousResolvesNoKey(t *testing.T) {
+	for _, unsigned := range []bool{true, false} {
+		src := &fakeSource{held: map[string][]string{bob: {"ceo-ga"}}}
+		r := newRunner(src, &fakeRecorder{}, day1)
+		r.Previous = []Item{{PrincipalID: bob, UPN: "leaver@contoso.com", Source: "directory", AssignmentID: "old", State: Removed}}
+		r.PreviousUnsigned = unsigned
+		res, err := r.Run(context.Background(), []Entry{{Line: 2, UPN: "leaver@contoso.com"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		removed := !slices.Contains(src.held[bob], "ceo-ga")
+		if unsigned && removed {
+			t.Errorf("an unsigned journal line sent the leaver's line to bob: %v", states(res.Items))
+		}
+		if !unsigned && !removed {
+			t.Errorf("a signed journal's UPN no longer resolves after the account is deleted: %v", states(res.Items))
+		}
+	}
+}

@@ -72,3 +72,27 @@ func TestUnavailablePartsHaveNoRowsAndKeepTheExitCode(t *testing.T) {
 		t.Errorf("exit code %d: bob's failed listing alone makes it 1", code)
 	}
 }
+
+// A source the tenant cannot have lists nothing, so it confirms nothing:
+// an earlier run's unconfirmed removal is not "confirmed absent" on its
+// word, nor a failed row "absent on rerun".
+func TestWhollyUnavailableSourceConfirmsNothing(t *testing.T) {
+	pim := &partSource{name: "pim", held: map[string][]string{}, err: func() error {
+		return &UnavailableError{Part: "pim", Reason: "AadPremiumLicenseRequired: the licence lapsed"}
+	}}
+	r := newRunner(&fakeSource{held: map[string][]string{}}, &fakeRecorder{}, day1)
+	r.Sources = []Source{pim}
+	r.Previous = []Item{
+		{PrincipalID: alice, Source: "pim", AssignmentID: "elig-9", State: Planned, Unconfirmed: true},
+		{PrincipalID: alice, Source: "pim", AssignmentID: "elig-8", State: Failed, Detail: "HTTP 500"},
+	}
+	res, err := r.Run(context.Background(), []Entry{{Line: 2, PrincipalID: alice}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range res.Items {
+		if it.Source == "pim" && (it.State == Removed || it.State == AlreadyAbsent) {
+			t.Errorf("%s settled as %s (%s) by a source that listed nothing", it.AssignmentID, it.State, it.Detail)
+		}
+	}
+}

@@ -397,3 +397,25 @@ func TestForgedRestoreJournalLineIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// A signed summary.json beside a journal that carries no MAC at all: the
+// journal was swapped for an unsigned one, which run would otherwise read.
+func TestUnsignedJournalBesideASignedSummaryIsRefused(t *testing.T) {
+	dir := signedRun(t)
+	legacy := t.TempDir()
+	d := mustOpen(t, legacy, inputA, runInfo("old", false)) // no key: the old format
+	if err := d.Plan(plan()); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, d)
+	b, err := os.ReadFile(filepath.Join(legacy, journalName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, journalName), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, inputA, signedInfo(t, "run-2")); !errors.Is(err, ErrTampered) {
+		t.Fatalf("Open = %v, want ErrTampered", err)
+	}
+}

@@ -211,7 +211,7 @@ func (st *journalState) next() []byte {
 
 type entry struct {
 	item    job.Item
-	planRun int  // the run that last planned the item
+	planRun int  // the run that last planned the item; for a finished item planned again unchanged, the run that finished it
 	settled bool // an outcome record followed that plan
 }
 
@@ -348,7 +348,14 @@ func (st *journalState) apply(rec *anyRecord) error {
 			keys := rec.Keys
 			it.Keys = &keys
 		}
-		st.entries[it.Key()] = &entry{item: it, planRun: run}
+		// A finished row that a later run (a rerun, a dry run) plans again
+		// unchanged is still the work of the run that finished it: the
+		// watch dates an offboarding by that run.
+		planRun := run
+		if old := st.entries[it.Key()]; old != nil && old.item.State == it.State && it.State.Done() {
+			planRun = old.planRun
+		}
+		st.entries[it.Key()] = &entry{item: it, planRun: planRun}
 	case "outcome":
 		if !validState(rec.State) {
 			return fmt.Errorf("unknown state %q", rec.State)

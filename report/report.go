@@ -90,6 +90,9 @@ type Dir struct {
 	prev     []job.Item
 	runItems []job.Item // a restore's: the run's items
 	warnings []string
+	// unsigned: some of the journal was written without a MAC (before
+	// records were authenticated, or by someone else).
+	unsigned bool
 
 	// syncMu is held across an fsync of the journal, so that outcomes
 	// written meanwhile share the next one (group commit). Take it before
@@ -169,6 +172,10 @@ func checkSummary(dir, name string, st *journalState, key *Key) error {
 	}
 	_, err = key.verifySummary(name, b)
 	switch {
+	case err == nil && st.signed == 0 && st.unsigned > 0:
+		// A summary the job signed beside a journal it never signed: the
+		// journal was replaced.
+		return fmt.Errorf("report: %s is authenticated but its journal carries no MAC: %w", path, ErrTampered)
 	case err == nil, errors.Is(err, ErrUnsigned) && st.unsigned > 0:
 		return nil
 	case errors.Is(err, ErrUnsigned):
@@ -256,6 +263,7 @@ func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo,
 		key:      run.Key,
 		prev:     st.items(),
 		warnings: warnings,
+		unsigned: st.unsigned > 0,
 		journal:  f,
 		enc:      enc,
 	}, nil
@@ -301,6 +309,11 @@ func removeStaleTemps(dir string) {
 func (d *Dir) Warnings() []string {
 	return append([]string(nil), d.warnings...)
 }
+
+// PreviousUnsigned reports whether some of what Previous returns comes
+// from journal lines without a MAC: nobody vouches for them, so they may
+// decide nothing that the tenant does not confirm.
+func (d *Dir) PreviousUnsigned() bool { return d.unsigned }
 
 // Previous returns every item as the journal left it before this run, sorted
 // as the report lists them.

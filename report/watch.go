@@ -184,8 +184,9 @@ func WatchList(evidence []Evidence, since time.Time, protect map[string]bool, se
 			continue
 		}
 		for _, r := range ev.Restored {
-			if prev, ok := restored[r.PrincipalID]; !ok || r.Run.StartedAt.After(prev.Run.StartedAt) {
-				restored[r.PrincipalID] = r
+			id := job.NormalizeGUID(r.PrincipalID)
+			if prev, ok := restored[id]; !ok || r.Run.StartedAt.After(prev.Run.StartedAt) {
+				restored[id] = r
 			}
 		}
 		for _, it := range ev.Removed {

@@ -89,3 +89,38 @@ func TestAttestationIsAuthenticatedAndEscaped(t *testing.T) {
 		t.Error("an altered attestation verifies")
 	}
 }
+
+// A removal is the work of the run that made it: a later run into the
+// same directory, a dry run or a clean rerun, plans the finished row again
+// unchanged, and neither takes the principal off the watch list nor moves
+// its date.
+func TestRemovalIsCreditedToTheRunThatMadeIt(t *testing.T) {
+	dir := signedRun(t) // run-1 removed p1's a1
+	for _, rerun := range []struct {
+		id  string
+		dry bool
+	}{{"run-2", true}, {"run-3", false}} {
+		info := signedInfo(t, rerun.id)
+		info.DryRun = rerun.dry
+		d := mustOpen(t, dir, inputA, info)
+		items := d.Previous()
+		if err := d.Plan(items); err != nil {
+			t.Fatal(err)
+		}
+		mustClose(t, d)
+	}
+	ev, err := ReadEvidence(dir, testKey(t, "k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range ev.Removed {
+		found = found || r.PrincipalID == "p1" && r.AssignmentID == "a1"
+		if r.Run.ID != "run-1" {
+			t.Errorf("%s %s credited to %s, want run-1", r.PrincipalID, r.AssignmentID, r.Run.ID)
+		}
+	}
+	if !found {
+		t.Errorf("p1's a1 is not among the removed: %+v", ev.Removed)
+	}
+}

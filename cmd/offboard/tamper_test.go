@@ -287,11 +287,13 @@ func TestPlantedReportDirSymlinkRefused(t *testing.T) {
 
 // Finding 5: drop-folder files named `...csv`, `..csv` and `.csv` wrote
 // their report into the parent of --report, or its root. They are refused
-// and stay; the other files go ahead.
+// and stay (and so is `watch.csv`); the other files go ahead.
 func TestDotNamedDropFilesRefused(t *testing.T) {
 	tn := startTenant(t, simtenant.Config{Seed: 186})
 	id, _ := tn.user("leaver@contoso.com", 1)
-	names := []string{"...csv", "..csv", ".csv", "bad\x01.csv"}
+	// watch.csv's report would land in {root}/watch, which a watch
+	// never reads as an offboarding.
+	names := []string{"...csv", "..csv", ".csv", "bad\x01.csv", "Watch.csv"}
 	in, reports := dropFolder(t, id, append(names, "ok.csv")...)
 	parent := filepath.Dir(reports)
 	r := tn.offboard(t, nil, "run", "--input", in, "--report", reports)

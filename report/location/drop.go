@@ -30,6 +30,10 @@ func dropNameProblem(name string) string {
 		return "its name holds a path separator"
 	case strings.ContainsFunc(name, unicode.IsControl):
 		return "its name holds a control character"
+	case strings.EqualFold(name, "watch"):
+		// {root}/watch holds the watch's reports, which a watch never
+		// reads as offboardings.
+		return "its name is the watch's folder"
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package location
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -78,6 +79,16 @@ func TestUnderAndTheWatchDefault(t *testing.T) {
 		if got := l.Under(root); got != tc[2] {
 			t.Errorf("Parse(%q).Under(%q) = %q, want %q", tc[1], tc[0], got, tc[2])
 		}
+	}
+	// One place spelled relative and absolute.
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, _ := Parse("reports")
+	abs, _ := Parse(filepath.Join(wd, "reports", "w"))
+	if got := abs.Under(rel); got != "w" {
+		t.Errorf("%q under %q = %q, want w", abs, rel, got)
 	}
 	root, _ := Parse("/r")
 	if got := root.Join("watch").Join("2026-03-04"); got.String() != filepath.Join("/r", "watch", "2026-03-04") || got.Under(root) != "watch/2026-03-04" {

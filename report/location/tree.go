@@ -105,7 +105,15 @@ func (l Location) Under(root Location) string {
 		}
 		return strings.Trim(strings.TrimPrefix(l.blob.Prefix(), root.blob.Prefix()), "/")
 	}
-	rel, err := filepath.Rel(filepath.Clean(root.spec), filepath.Clean(l.spec))
+	// Compared as absolute paths with their links resolved, so that
+	// ./reports/w and /abs/reports/w are one place.
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			return resolved(a)
+		}
+		return filepath.Clean(p)
+	}
+	rel, err := filepath.Rel(abs(root.spec), abs(l.spec))
 	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return ""
 	}
