@@ -151,6 +151,10 @@ func TestProcessedMovesCleanFilesAndKeepsFailedOnes(t *testing.T) {
 			if got := incoming(); len(got) != 0 {
 				t.Errorf("incoming still holds %v", got)
 			}
+			// It was run again, not taken as finished: its role is gone.
+			if n := len(tn.RoleAssignmentsOf(b)); n != 0 || !bytes.Contains(summary("2-tue"), []byte(`"exit_code": 0`)) {
+				t.Errorf("the failed file was not run again to a clean end: %d roles left\n%s", n, summary("2-tue"))
+			}
 			for _, req := range tn.Requests() {
 				if strings.Contains(req.RawQuery, a) {
 					t.Errorf("the rerun listed the moved file's principal: %s?%s", req.Path, req.RawQuery)
