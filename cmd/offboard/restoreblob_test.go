@@ -32,6 +32,7 @@ func TestRestoreFromBlobReport(t *testing.T) {
 	}
 
 	// Held by another run's lease: refused, nothing sent, nothing written.
+	put(t, reports, "night/.lock", nil) // there already, as the run left it
 	lc, err := lease.NewBlobClient(reports.NewBlockBlobClient("night/.lock"), nil)
 	if err != nil {
 		t.Fatal(err)
