@@ -1,6 +1,7 @@
 // offboard as an Azure Container Apps job: a user-assigned managed
-// identity, a Container Apps environment, a storage account with two blob
-// containers (`incoming`, HR's drop folder, and `reports`), and the job
+// identity, a Container Apps environment, a storage account with three
+// blob containers (`incoming`, HR's drop folder, `processed`, where a file
+// goes once it has finished cleanly, and `reports`), and the job
 // itself, started nightly (trigger 'Schedule') or when a CSV lands in
 // `incoming` (trigger 'Event'), and a second job, the watch (`offboard
 // watch`), nightly after it. The identity gets Storage Blob Data
@@ -91,6 +92,14 @@ resource incoming 'Microsoft.Storage/storageAccounts/blobServices/containers@202
   name: 'incoming'
 }
 
+// Where a file of incoming goes once its run finished cleanly, as
+// {name}.{run id}.csv (OFFBOARD_PROCESSED): incoming holds only what is
+// new or failed, so the Event trigger starts executions for those only.
+resource processed 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-01-01' = {
+  parent: blobs
+  name: 'processed'
+}
+
 // One folder per input file: reports/{file name without .csv}/.
 resource reports 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-01-01' = {
   parent: blobs
@@ -151,9 +160,9 @@ resource job 'Microsoft.App/jobs@2024-03-01' = {
         parallelism: 1
         replicaCompletionCount: 1
       } : null
-      // KEDA's azure-blob rule counts blobs, not new ones: while a CSV stays
-      // in incoming, an execution starts every pollingInterval; it finds the
-      // file's report finished and exits 0 at once (see deploy/README.md).
+      // KEDA's azure-blob rule counts blobs, not new ones: a file that
+      // finished cleanly leaves incoming for processed, so executions start
+      // for new files and for failed ones (kept for the next run) only.
       // One execution at a time; the run lock refuses a second anyway.
       eventTriggerConfig: trigger == 'Event' ? {
         parallelism: 1
@@ -196,6 +205,9 @@ resource job 'Microsoft.App/jobs@2024-03-01' = {
             // reports/{name}/, skipping those whose report says done.
             { name: 'OFFBOARD_INPUT', value: '${storage.properties.primaryEndpoints.blob}${incoming.name}/' }
             { name: 'OFFBOARD_REPORT', value: '${storage.properties.primaryEndpoints.blob}${reports.name}/' }
+            // A file that finished cleanly moves there (server-side copy,
+            // verified, then deleted from incoming).
+            { name: 'OFFBOARD_PROCESSED', value: '${storage.properties.primaryEndpoints.blob}${processed.name}/' }
             { name: 'OFFBOARD_SOURCES', value: sources }
             { name: 'OFFBOARD_AZURE_SCOPES', value: azureScopes }
             { name: 'OFFBOARD_PROTECT', value: protect }

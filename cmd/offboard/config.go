@@ -50,6 +50,9 @@ type config struct {
 	// Changed lists the flags not at their default (--name=value), for
 	// the rerun command.
 	Changed []string
+	// Processed is where a drop-folder file goes once it has finished
+	// cleanly (empty: it stays).
+	Processed string
 }
 
 // knownSources are the sources of CONTRACT.md this build implements.
@@ -67,6 +70,7 @@ func parseRunFlags(args []string, env func(string) (string, bool), out io.Writer
 	fs.StringVar(&c.Input, "input", "", "the CSV of departing principals: a path, or - for standard input (required)")
 	fs.StringVar(&c.Report, "report", "", "the report directory, created if missing (required)")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "resolve and plan only; send no write request")
+	fs.StringVar(&c.Processed, "processed", "", "where a drop-folder file goes once it has finished cleanly: a directory, or a Blob Storage container or folder (default: it stays)")
 	fs.StringVar(&sources, "sources", "directory,pim,groups", "kinds of assignment to remove: directory, pim, groups, azure")
 	fs.StringVar(&scopes, "azure-scopes", "", "comma-separated ARM scopes, or all (needed by the azure source)")
 	fs.StringVar(&protect, "protect", "", "comma-separated object ids never touched (break-glass accounts)")

@@ -34,9 +34,36 @@ func (j *jobRun) runFolder(ctx context.Context, files []location.DropFile) int {
 		}
 		if sub.storage.FinishedCleanly(ctx, sub.input, sub.report, sub.key) {
 			j.log.Info("already finished cleanly: skipped", zap.String("input", f.Input.String()), zap.String("report", sub.cfg.Report))
+			sub.moveProcessed(ctx, f)
 			continue
 		}
-		worst = max(worst, sub.run(ctx))
+		code := sub.run(ctx)
+		worst = max(worst, code)
+		if code == exitOK {
+			sub.moveProcessed(ctx, f)
+		}
 	}
 	return worst
+}
+
+// moveProcessed moves a drop-folder file to --processed when its report
+// location says it finished cleanly (a real run, exit 0, of exactly this
+// file). A failed move is logged and leaves the file where it is: the
+// next run finds it finished and moves it then.
+func (j *jobRun) moveProcessed(ctx context.Context, f location.DropFile) {
+	if j.processed.Empty() || j.cfg.DryRun {
+		return
+	}
+	sum, ok := j.storage.CleanRun(ctx, j.input, j.report, j.key)
+	if !ok {
+		return
+	}
+	to, err := j.storage.MoveProcessed(ctx, f, j.processed, sum)
+	if err != nil {
+		j.log.Error("the file finished cleanly but could not be moved to the processed location: it stays, and the next run moves it",
+			zap.String("input", f.Input.String()), zap.String("processed", j.processed.String()), zap.Error(err))
+		return
+	}
+	j.log.Info("moved to the processed location", zap.String("input", f.Input.String()), zap.String("to", to),
+		zap.String("run_id", sum.RunID))
 }

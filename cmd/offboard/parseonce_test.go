@@ -86,7 +86,7 @@ func TestLocationParsedOncePerFlag(t *testing.T) {
 	}
 	calls, inLoop := parseCalls(t, ".", "location", "Parse")
 	want := map[string]int{
-		"runjob.go:runJob":             2, // --input, --report
+		"runjob.go:runJob":             3, // --input, --report, --processed
 		"check.go:runCheck":            2, // --input, --report
 		"restore.go:parseRestoreFlags": 1, // --report
 		"watch.go:runWatch":            2, // --reports, --report (or a Join of --reports)

@@ -9,7 +9,7 @@ import (
 // notInRerun are the flags the rerun command leaves out: it names the
 // input and report itself, the command says dry run, and how the run is
 // shown is the person's choice.
-var notInRerun = []string{"input", "report", "dry-run", "log-format", "verbose"}
+var notInRerun = []string{"input", "report", "dry-run", "log-format", "verbose", "processed"}
 
 // changedFlags lists, as --name=value, every flag whose value (from the
 // command line or its OFFBOARD_* variable) is not its default, so that

@@ -55,7 +55,7 @@ func parseRestoreFlags(args []string, env func(string) (string, bool), out io.Wr
 	)
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&c.Report, "report", "", "the report directory of the run to restore (required)")
+	fs.StringVar(&c.Report, "report", "", "the report location of the run to restore: a directory, or a Blob Storage folder (https://.../reports/{name}/) (required)")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "plan only; send no write request")
 	fs.Var(&principals, "principal", "object id or UPN (as the run's report records it) of a principal to restore; "+
 		"repeat it or separate with commas (default: every principal the run removed something from)")
@@ -72,8 +72,8 @@ func parseRestoreFlags(args []string, env func(string) (string, bool), out io.Wr
 	if c.Report == "" {
 		errs = append(errs, errors.New("--report is required"))
 	}
-	if loc, err := location.Parse(c.Report); err != nil || loc.IsBlob() {
-		errs = append(errs, fmt.Errorf("--report: %w", location.ErrRestoreBlob))
+	if loc, err := location.Parse(c.Report); err != nil {
+		errs = append(errs, fmt.Errorf("--report: %w", err))
 	} else {
 		c.report = loc
 	}
@@ -107,7 +107,19 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 	// principal changes nothing, and again under the lock. Only records
 	// the job wrote are acted on: a forged or altered line stops the
 	// restore here.
-	items, err := location.ReadRunItems(c.report, key, c.TrustUnsigned)
+	// A local report is read with no credential; a blob report with the
+	// job's (the endpoints the restore calls are checked below, once its
+	// sources are known).
+	storage := &location.Storage{Log: log}
+	if c.report.IsBlob() {
+		creds, err := newCredentials(c.config, sio.env)
+		if err != nil {
+			log.Error("authentication is not configured", zap.Error(err))
+			return exitUsage
+		}
+		storage = newStorage(sio, creds, log)
+	}
+	items, err := storage.ReadRunItems(ctx, c.report, key, c.TrustUnsigned)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		log.Error("nothing to restore: the report directory holds no run journal (journal.jsonl)", zap.String("report", c.Report))
@@ -137,8 +149,8 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 		return exitUsage
 	}
 
-	storage := newStorage(sio, creds, log)
-	dir, err := storage.OpenRestore(c.report, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun,
+	storage = newStorage(sio, creds, log)
+	dir, err := storage.OpenRestore(ctx, c.report, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun,
 		Key: key, TrustUnsigned: c.TrustUnsigned})
 	closeDir, ok := opened(log, c.report, dir, err)
 	if !ok {
@@ -191,7 +203,7 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 	summary := report.Summary{RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun, StartedAt: started}
 	end := ending{command: "restore", files: restoreReportFiles, display: disp,
 		rerun: rerunCommand("restore", "", c.Report, c.Changed)}
-	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.report, nil, end)
+	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.report, func() error { return dir.Publish(ctx) }, end)
 }
 
 // sourcesOf lists the sources of the items, in the order of knownSources.

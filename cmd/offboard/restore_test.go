@@ -446,11 +446,14 @@ func TestParseRestoreFlags(t *testing.T) {
 		{"--report", "x", "--graph-endpoint", "http://graph.example.com"},
 		{"--report", "x", "--input", "in.csv"},
 		{"--report", "x", "stray"},
-		{"--report", "https://acct.blob.core.windows.net/reports/2026-11-23"},
+		{"--report", "https://acct.blob.core.windows.net/reports/2026-11-23/?sig=x"}, // issue 15: a blob report is restored from, a SAS is not
 	} {
 		if _, err := parseRestoreFlags(args, func(string) (string, bool) { return "", false }, io.Discard); err == nil {
 			t.Errorf("%v: no error", args)
 		}
+	}
+	if c, err := parseRestoreFlags([]string{"--report", "https://acct.blob.core.windows.net/reports/2026-11-23/"}, func(string) (string, bool) { return "", false }, io.Discard); err != nil || !c.report.IsBlob() {
+		t.Errorf("a blob report location: %v", err)
 	}
 }
 

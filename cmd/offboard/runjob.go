@@ -36,9 +36,12 @@ func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
 	// A location with a query (a SAS URL) is refused here, before any log
 	// line could repeat it; each is parsed here only.
 	input, err := location.Parse(c.Input)
-	var rep location.Location
+	var rep, processed location.Location
 	if err == nil {
 		rep, err = location.Parse(c.Report)
+	}
+	if err == nil {
+		processed, err = location.Parse(c.Processed)
 	}
 	if err != nil {
 		log.Error("the location cannot be used", zap.Error(err))
@@ -54,11 +57,18 @@ func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
 		return exitUsage
 	}
 	j := &jobRun{cfg: c, log: log, io: sio, creds: creds, display: disp, key: key, input: input, report: rep,
-		storage: newStorage(sio, creds, log)}
+		processed: processed, storage: newStorage(sio, creds, log)}
 	files, folder, err := j.storage.DropFolder(ctx, input)
 	switch {
 	case err != nil:
 		log.Error("the drop folder cannot be listed", zap.Error(err))
+		return exitUsage
+	case !processed.Empty() && !folder:
+		log.Error("--processed is for a drop folder: --input names a single file", zap.String("input", c.Input))
+		return exitUsage
+	case !processed.Empty() && processed.ProcessedProblem(input) != "":
+		log.Error("the processed location cannot be used", zap.String("processed", c.Processed),
+			zap.String("reason", processed.ProcessedProblem(input)))
 		return exitUsage
 	case folder:
 		return j.runFolder(ctx, files)
@@ -76,8 +86,9 @@ type jobRun struct {
 	display *display
 	// key authenticates the report location's records.
 	key *report.Key
-	// input and report are --input and --report, parsed.
-	input, report location.Location
+	// input and report are --input and --report, parsed; processed is
+	// --processed (empty: drop-folder files stay where they are).
+	input, report, processed location.Location
 	// storage reads and writes them.
 	storage *location.Storage
 }
@@ -85,7 +96,11 @@ type jobRun struct {
 // newStorage reaches the locations of a command with its credentials.
 func newStorage(sio stdio, creds credentials, log *zap.Logger) *location.Storage {
 	cs, _ := sio.env("AZURE_STORAGE_CONNECTION_STRING")
-	return &location.Storage{ConnectionString: cs, Token: creds.arm(), StaticToken: creds.static != "", Stdin: sio.in, Log: log}
+	s := &location.Storage{ConnectionString: cs, Token: creds.arm(), StaticToken: creds.static != "", Stdin: sio.in, Log: log}
+	if v, _ := sio.env(killAfterCopyEnv); v == "1" {
+		s.AfterCopy = killSelf
+	}
+	return s
 }
 
 // The variables that give the journal key (report/location).

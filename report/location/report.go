@@ -12,7 +12,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/blob"
 	"github.com/offboard/offboard/report"
 )
@@ -46,6 +45,10 @@ type remoteReport struct {
 	dir     string
 	file    *os.File
 	log     *zap.Logger
+	// jname is the journal the location mirrors (a run's, or a
+	// restore's); publish are the files Publish uploads.
+	jname   string
+	publish []string
 
 	mu      sync.Mutex // serialises journal syncs
 	stop    context.CancelFunc
@@ -63,18 +66,27 @@ func (s *Storage) OpenReport(ctx context.Context, l Location, inputSHA string, i
 		}
 		return &Report{Dir: d}, nil
 	}
+	return s.openRemote(ctx, l, journalName, []string{reportName, summaryName, "summary.html"},
+		func(r *remoteReport) (*report.Dir, error) { return r.stage(ctx, inputSHA, info) })
+}
+
+// openRemote takes the lease on a blob report location (the one lease a
+// run and a restore share), stages it with stage, and mirrors the journal
+// jname from then on; Publish uploads publish.
+func (s *Storage) openRemote(ctx context.Context, l Location, jname string, publish []string,
+	stage func(*remoteReport) (*report.Dir, error)) (*Report, error) {
 	store, err := s.store(l)
 	if err != nil {
 		return nil, err
 	}
-	r := &remoteReport{store: store, prefix: l.blob.Prefix(), log: s.Log}
+	r := &remoteReport{store: store, prefix: l.blob.Prefix(), log: s.Log, jname: jname, publish: publish}
 	if r.lock, err = store.Lock(ctx, r.prefix+".lock"); err != nil {
 		if errors.Is(err, blob.ErrBusy) {
 			return nil, fmt.Errorf("%s: %w", l.spec, report.ErrBusy)
 		}
 		return nil, err
 	}
-	d, err := r.stage(ctx, inputSHA, info)
+	d, err := stage(r)
 	if err != nil {
 		_ = r.lock.Release(context.WithoutCancel(ctx))
 		if r.dir != "" {
@@ -86,32 +98,6 @@ func (s *Storage) OpenReport(ctx context.Context, l Location, inputSHA string, i
 	r.stop, r.stopped = stop, make(chan struct{})
 	go r.syncLoop(syncCtx)
 	return &Report{Dir: d, remote: r}, nil
-}
-
-// ErrRestoreBlob is returned for a restore of a blob location: its lock
-// is a lease, and its files are staged; the restore does not stage them
-// (yet).
-var ErrRestoreBlob = errors.New("restore needs a local report directory (a mounted Azure Files share is one); copy a Blob Storage location to one first")
-
-// ReadRunItems reads the removals of the run in a report location, as
-// report.ReadRunItems.
-func ReadRunItems(l Location, key *report.Key, trustUnsigned bool) ([]job.Item, error) {
-	if l.isBlob {
-		return nil, ErrRestoreBlob
-	}
-	return report.ReadRunItems(l.spec, key, trustUnsigned)
-}
-
-// OpenRestore opens the report location of a run to restore (local only).
-func (s *Storage) OpenRestore(l Location, info report.RunInfo) (*Report, error) {
-	if l.isBlob {
-		return nil, ErrRestoreBlob
-	}
-	d, err := report.OpenRestore(l.spec, info)
-	if err != nil {
-		return nil, err
-	}
-	return &Report{Dir: d}, nil
 }
 
 // Probe checks that a run could open a local report location: writable
@@ -150,10 +136,17 @@ func (r *remoteReport) stage(ctx context.Context, inputSHA string, info report.R
 	if err != nil {
 		return nil, err
 	}
-	if r.file, err = os.Open(filepath.Join(r.dir, journalName)); err == nil {
+	return r.mirror(ctx, d, prev)
+}
+
+// mirror starts mirroring the staged journal, whose blob held prev, to
+// its blob; d is closed when that fails.
+func (r *remoteReport) mirror(ctx context.Context, d *report.Dir, prev []byte) (*report.Dir, error) {
+	var err error
+	if r.file, err = os.Open(filepath.Join(r.dir, r.jname)); err == nil {
 		var size int64
 		if size, err = r.size(); err == nil {
-			r.journal, err = r.store.Journal(ctx, r.prefix+journalName, prev, r.file, size)
+			r.journal, err = r.store.Journal(ctx, r.prefix+r.jname, prev, r.file, size)
 		}
 	}
 	if err != nil {
@@ -201,8 +194,9 @@ func (r *remoteReport) syncLoop(ctx context.Context) {
 	}
 }
 
-// Publish uploads the run's results: the journal's last lines, then
-// report.csv and summary.json, each whole. A local location has nothing
+// Publish uploads the results: the journal's last lines, then the report
+// and the summary (a run's report.csv, summary.json and summary.html; a
+// restore's restore.csv, restore-summary.json and .html), each whole. A local location has nothing
 // to publish.
 func (l *Report) Publish(ctx context.Context) error {
 	r := l.remote
@@ -212,7 +206,7 @@ func (l *Report) Publish(ctx context.Context) error {
 	if err := r.sync(ctx); err != nil {
 		return err
 	}
-	for _, name := range []string{reportName, summaryName, "summary.html"} {
+	for _, name := range r.publish {
 		data, err := os.ReadFile(filepath.Join(r.dir, name))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue

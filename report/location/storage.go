@@ -2,8 +2,6 @@ package location
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -28,6 +26,10 @@ type Storage struct {
 	StaticToken bool
 	Stdin       io.Reader
 	Log         *zap.Logger
+	// AfterCopy, when not nil, is called when a drop-folder file has
+	// been copied to the processed location and before its source is
+	// removed (a test kills the process there).
+	AfterCopy func()
 }
 
 // store opens the container of a blob location.
@@ -67,14 +69,6 @@ func (s *Storage) ReadSummary(ctx context.Context, l Location, key *report.Key) 
 // FinishedCleanly reports whether a report location holds a finished,
 // clean (exit code 0), real run of exactly this input.
 func (s *Storage) FinishedCleanly(ctx context.Context, input, rep Location, key *report.Key) bool {
-	sum, ok := s.ReadSummary(ctx, rep, key)
-	if !ok || sum.ExitCode != 0 || sum.DryRun {
-		return false
-	}
-	data, err := s.ReadInput(ctx, input)
-	if err != nil {
-		return false
-	}
-	h := sha256.Sum256(data)
-	return hex.EncodeToString(h[:]) == sum.InputSHA256
+	_, ok := s.CleanRun(ctx, input, rep, key)
+	return ok
 }
