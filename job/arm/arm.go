@@ -108,18 +108,7 @@ var (
 
 // New returns the `azure` source.
 func New(cfg Config) (*Source, error) {
-	c := cfg.Cloud
-	if cfg.Endpoint != "" {
-		c.Services = map[cloud.ServiceName]cloud.ServiceConfiguration{
-			cloud.ResourceManager: {Endpoint: cfg.Endpoint, Audience: cfg.Endpoint},
-		}
-	}
-	opts := &azarm.ClientOptions{ClientOptions: policy.ClientOptions{
-		Cloud:                           c,
-		Transport:                       &http.Client{Transport: cfg.Transport},
-		Retry:                           policy.RetryOptions{MaxRetries: -1},
-		InsecureAllowCredentialWithHTTP: cfg.InsecureHTTP,
-	}}
+	opts := clientOptions(cfg)
 	s := &Source{wanted: cfg.Scopes, concurrency: cfg.Concurrency, perPrincipal: cfg.PerPrincipal, heldUntil: cfg.HeldUntil, probeDone: make(chan struct{})}
 	if s.concurrency <= 0 {
 		s.concurrency = 8
@@ -146,6 +135,24 @@ func New(cfg Config) (*Source, error) {
 		return nil, fmt.Errorf("arm: %w", err)
 	}
 	return s, nil
+}
+
+// clientOptions are the options of every ARM client made for cfg: its
+// cloud (with the endpoint in place of Resource Manager's, when given),
+// its transport, and no retries of the SDK's own.
+func clientOptions(cfg Config) *azarm.ClientOptions {
+	c := cfg.Cloud
+	if cfg.Endpoint != "" {
+		c.Services = map[cloud.ServiceName]cloud.ServiceConfiguration{
+			cloud.ResourceManager: {Endpoint: cfg.Endpoint, Audience: cfg.Endpoint},
+		}
+	}
+	return &azarm.ClientOptions{ClientOptions: policy.ClientOptions{
+		Cloud:                           c,
+		Transport:                       &http.Client{Transport: cfg.Transport},
+		Retry:                           policy.RetryOptions{MaxRetries: -1},
+		InsecureAllowCredentialWithHTTP: cfg.InsecureHTTP,
+	}}
 }
 
 // Name implements job.Source.
