@@ -122,6 +122,18 @@ func (t *Tenant) dirEntryLocked(key string) (dirEntry, bool) {
 	return dirEntry{}, false
 }
 
+// entriesLocked describes the objects of the lower-case keys, leaving out
+// a key that names none.
+func (t *Tenant) entriesLocked(keys []string) []dirEntry {
+	var entries []dirEntry
+	for _, k := range keys {
+		if e, ok := t.dirEntryLocked(k); ok {
+			entries = append(entries, e)
+		}
+	}
+	return entries
+}
+
 func selectionOf(props []string) selection {
 	sel := selection{}
 	for _, p := range props {
@@ -306,12 +318,7 @@ func (t *Tenant) listMemberOf(kind string, cast bool) func(*call) {
 			return
 		}
 		t.mu.Lock()
-		var entries []dirEntry
-		for _, g := range t.members.groupsOf(key) {
-			if e, ok := t.dirEntryLocked(g); ok {
-				entries = append(entries, e)
-			}
-		}
+		entries := t.entriesLocked(t.members.groupsOf(key))
 		if !cast {
 			entries = append(entries, t.directoryRolesLocked(key)...)
 		}
@@ -335,12 +342,7 @@ func (t *Tenant) listMembers(c *call) {
 		return
 	}
 	t.mu.Lock()
-	var entries []dirEntry
-	for _, m := range t.members.membersOf(gk) {
-		if e, ok := t.dirEntryLocked(m); ok {
-			entries = append(entries, e)
-		}
-	}
+	entries := t.entriesLocked(t.members.membersOf(gk))
 	t.mu.Unlock()
 	t.serveObjects(c, "directoryObjects", oq, entries)
 }

@@ -217,12 +217,7 @@ func (t *Tenant) listGroups(c *call) {
 		return
 	}
 	t.mu.Lock()
-	var entries []dirEntry
-	for _, k := range slices.Sorted(maps.Keys(t.groups)) {
-		if e, ok := t.dirEntryLocked(k); ok {
-			entries = append(entries, e)
-		}
-	}
+	entries := t.entriesLocked(slices.Sorted(maps.Keys(t.groups)))
 	t.mu.Unlock()
 	t.serveObjects(c, "groups", oq, entries)
 }
@@ -282,12 +277,7 @@ func (t *Tenant) listOwners(c *call) {
 		return
 	}
 	t.mu.Lock()
-	var entries []dirEntry
-	for _, m := range t.owners.membersOf(gk) {
-		if e, ok := t.dirEntryLocked(m); ok {
-			entries = append(entries, e)
-		}
-	}
+	entries := t.entriesLocked(t.owners.membersOf(gk))
 	t.mu.Unlock()
 	t.serveObjects(c, "directoryObjects", oq, entries)
 }
@@ -311,12 +301,7 @@ func (t *Tenant) listOwnedObjects(kind string) func(*call) {
 			return
 		}
 		t.mu.Lock()
-		var entries []dirEntry
-		for _, g := range t.owners.groupsOf(key) {
-			if e, ok := t.dirEntryLocked(g); ok {
-				entries = append(entries, e)
-			}
-		}
+		entries := t.entriesLocked(t.owners.groupsOf(key))
 		t.mu.Unlock()
 		t.serveObjects(c, "directoryObjects", oq, entries)
 	}
