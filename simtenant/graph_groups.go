@@ -24,7 +24,8 @@ const (
 // object's memberOf.
 func (t *Tenant) addGraphGroupRoutes() {
 	t.handle(http.MethodGet, "/v1.0/groups/{id}", t.getGroup)
-	t.handle(http.MethodGet, "/v1.0/groups/{id}/members", t.listMembers)
+	t.handle(http.MethodGet, "/v1.0/groups/{id}/members",
+		t.listGroupObjects("members", &t.members, slices.Concat(userProps(), servicePrincipalProps(), groupProps())))
 	t.handle(http.MethodPost, "/v1.0/groups/{id}/members/$ref", t.addMemberRef)
 	t.handle(http.MethodDelete, "/v1.0/groups/{id}/members/{member}/$ref", t.removeMemberRef)
 	t.handle(http.MethodDelete, "/v1.0/groups/{id}/members/{member}", t.deleteMemberObject)
@@ -327,24 +328,27 @@ func (t *Tenant) listMemberOf(kind string, cast bool) func(*call) {
 	}
 }
 
-// listMembers serves GET /groups/{id}/members: users, service principals
-// and groups, told apart by @odata.type.
-func (t *Tenant) listMembers(c *call) {
-	id := c.param("id")
-	gk := strings.ToLower(id)
-	if _, ok := t.Group(id); !ok {
-		c.notFound(id)
-		return
+// listGroupObjects serves GET /groups/{id}/members (name "members", the
+// group's members: users, service principals and groups) and
+// /groups/{id}/owners (name "owners": users and service principals), told
+// apart by @odata.type; props are the properties they may $select.
+func (t *Tenant) listGroupObjects(name string, of *membership, props []string) func(*call) {
+	return func(c *call) {
+		id := c.param("id")
+		gk := strings.ToLower(id)
+		if _, ok := t.Group(id); !ok {
+			c.notFound(id)
+			return
+		}
+		oq, ok := t.parseObjectQuery(c, props, "microsoft.graph.directoryObject", name+"\x00"+gk)
+		if !ok {
+			return
+		}
+		t.mu.Lock()
+		entries := t.entriesLocked(of.membersOf(gk))
+		t.mu.Unlock()
+		t.serveObjects(c, "directoryObjects", oq, entries)
 	}
-	props := slices.Concat(userProps(), servicePrincipalProps(), groupProps())
-	oq, ok := t.parseObjectQuery(c, props, "microsoft.graph.directoryObject", "members\x00"+gk)
-	if !ok {
-		return
-	}
-	t.mu.Lock()
-	entries := t.entriesLocked(t.members.membersOf(gk))
-	t.mu.Unlock()
-	t.serveObjects(c, "directoryObjects", oq, entries)
 }
 
 // refObjectID reads the object id from an @odata.id reference such as

@@ -191,7 +191,8 @@ func (t *Tenant) findGroupScheduleLocked(active bool, groupID, principalID, acce
 func (t *Tenant) addGroupAccessRoutes() {
 	t.handle(http.MethodGet, "/v1.0/groups", t.listGroups)
 	t.handle(http.MethodPost, "/v1.0/directoryObjects/getByIds", t.getByIDs)
-	t.handle(http.MethodGet, "/v1.0/groups/{id}/owners", t.listOwners)
+	t.handle(http.MethodGet, "/v1.0/groups/{id}/owners",
+		t.listGroupObjects("owners", &t.owners, slices.Concat(userProps(), servicePrincipalProps())))
 	t.handle(http.MethodGet, "/v1.0/users/{id}/ownedObjects", t.listOwnedObjects("users"))
 	t.handle(http.MethodGet, "/v1.0/servicePrincipals/{id}/ownedObjects", t.listOwnedObjects("servicePrincipals"))
 	t.handle(http.MethodPost, "/v1.0/groups/{id}/owners/$ref", t.addOwnerRef)
@@ -261,25 +262,6 @@ func (t *Tenant) getByIDs(c *call) {
 	}
 	t.mu.Unlock()
 	c.ok(map[string]any{"@odata.context": graphContext("directoryObjects"), "value": out})
-}
-
-// listOwners serves GET /groups/{id}/owners.
-func (t *Tenant) listOwners(c *call) {
-	id := c.param("id")
-	gk := strings.ToLower(id)
-	if _, ok := t.Group(id); !ok {
-		c.notFound(id)
-		return
-	}
-	props := slices.Concat(userProps(), servicePrincipalProps())
-	oq, ok := t.parseObjectQuery(c, props, "microsoft.graph.directoryObject", "owners\x00"+gk)
-	if !ok {
-		return
-	}
-	t.mu.Lock()
-	entries := t.entriesLocked(t.owners.membersOf(gk))
-	t.mu.Unlock()
-	t.serveObjects(c, "directoryObjects", oq, entries)
 }
 
 // listOwnedObjects serves GET /users/{id}/ownedObjects and
