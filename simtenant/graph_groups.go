@@ -370,20 +370,30 @@ func refObjectID(ref string) (string, bool) {
 	return segs[len(segs)-1], true
 }
 
+// readRef reads the body of a POST …/$ref: the id of the object its
+// @odata.id names. The returned failure is already answered.
+func readRef(c *call) (string, bool) {
+	var body struct {
+		ODataID string `json:"@odata.id"`
+	}
+	if !c.decodeJSON(&body) {
+		return "", false
+	}
+	id, ok := refObjectID(body.ODataID)
+	if !ok {
+		c.badRequest("Invalid object identifier '" + body.ODataID + "'.")
+		return "", false
+	}
+	return id, true
+}
+
 // addMemberRef serves POST /groups/{id}/members/$ref: 204; 400 when the
 // membership exists already or would nest a group in a role-assignable
 // group; 404 when the group or the object does not exist.
 func (t *Tenant) addMemberRef(c *call) {
 	gid := c.param("id")
-	var body struct {
-		ODataID string `json:"@odata.id"`
-	}
-	if !c.decodeJSON(&body) {
-		return
-	}
-	mid, ok := refObjectID(body.ODataID)
+	mid, ok := readRef(c)
 	if !ok {
-		c.badRequest("Invalid object identifier '" + body.ODataID + "'.")
 		return
 	}
 	t.mu.Lock()

@@ -294,15 +294,8 @@ func (t *Tenant) listOwnedObjects(kind string) func(*call) {
 // object.
 func (t *Tenant) addOwnerRef(c *call) {
 	gid := c.param("id")
-	var body struct {
-		ODataID string `json:"@odata.id"`
-	}
-	if !c.decodeJSON(&body) {
-		return
-	}
-	oid, ok := refObjectID(body.ODataID)
+	oid, ok := readRef(c)
 	if !ok {
-		c.badRequest("Invalid object identifier '" + body.ODataID + "'.")
 		return
 	}
 	err := t.AddOwner(gid, oid)
