@@ -198,6 +198,19 @@ func (t *Tenant) resolveLocked(kind, id string) (string, bool) {
 	return key, ok
 }
 
+// resolveParam finds the object the {id} of a /{kind}/{id}/… request
+// names (resolveLocked), answering 404 when there is none.
+func (t *Tenant) resolveParam(c *call, kind string) (string, bool) {
+	id := c.param("id")
+	t.mu.Lock()
+	key, ok := t.resolveLocked(kind, id)
+	t.mu.Unlock()
+	if !ok {
+		c.notFound(id)
+	}
+	return key, ok
+}
+
 // objectListBody is a page of directory objects, with @odata.count when an
 // advanced query asked for it.
 type objectListBody struct {
@@ -302,12 +315,8 @@ func (t *Tenant) listMemberOf(kind string, cast bool) func(*call) {
 		typeName, context = "microsoft.graph.directoryObject", "directoryObjects"
 	}
 	return func(c *call) {
-		id := c.param("id")
-		t.mu.Lock()
-		key, ok := t.resolveLocked(kind, id)
-		t.mu.Unlock()
+		key, ok := t.resolveParam(c, kind)
 		if !ok {
-			c.notFound(id)
 			return
 		}
 		scope := "memberOf\x00" + key

@@ -270,12 +270,8 @@ func (t *Tenant) getByIDs(c *call) {
 // type.
 func (t *Tenant) listOwnedObjects(kind string) func(*call) {
 	return func(c *call) {
-		id := c.param("id")
-		t.mu.Lock()
-		key, ok := t.resolveLocked(kind, id)
-		t.mu.Unlock()
+		key, ok := t.resolveParam(c, kind)
 		if !ok {
-			c.notFound(id)
 			return
 		}
 		oq, ok := t.parseObjectQuery(c, groupProps(), "microsoft.graph.directoryObject", "ownedObjects\x00"+key)
