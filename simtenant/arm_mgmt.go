@@ -4,7 +4,6 @@ package simtenant
 // and their AdminRemove requests, and the answer of a tenant without P2.
 
 import (
-	"encoding/json"
 	"maps"
 	"net/http"
 	"slices"
@@ -120,30 +119,11 @@ func (t *Tenant) listARMDescendants(c *call) {
 // or not; 400 RoleAssignmentDoesNotExist when there is none. Other request
 // types are not modelled (400).
 func (t *Tenant) putARMAssignmentRequest(c *call) {
-	_, scope, ok := t.armBegin(c, armEligibilityVersions())
+	scope, name, body, ok := t.armScheduleRequestTarget(c)
 	if !ok {
 		return
 	}
-	if t.cfg.NoP2 {
-		c.armNoP2()
-		return
-	}
-	name := c.param("name")
-	if !isGUID(name) {
-		c.armError(http.StatusBadRequest, "InvalidRoleAssignmentRequestId",
-			"The role assignment request ID '"+name+"' is not valid. The role assignment request ID must be a GUID.")
-		return
-	}
-	var body armScheduleRequestPut
-	if err := json.Unmarshal(c.body, &body); err != nil || body.Properties == nil {
-		c.armBadContent(err)
-		return
-	}
 	p := body.Properties
-	if !isGUID(p.PrincipalID) {
-		c.armBadPrincipal(p.PrincipalID)
-		return
-	}
 	if p.RequestType != "AdminRemove" {
 		c.armError(http.StatusBadRequest, "InvalidRequestType",
 			"The request type '"+p.RequestType+"' is not supported by the simulated tenant; use AdminRemove.")

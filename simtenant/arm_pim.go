@@ -193,6 +193,35 @@ func (r armScheduleRequest) json() map[string]any {
 	}
 }
 
+// armScheduleRequestTarget reads what a PUT of a schedule request, of an
+// eligibility or of an active assignment, is checked for first: the
+// scope, P2, a GUID request name, a body with properties and a GUID
+// principal. The returned failure is already answered.
+func (t *Tenant) armScheduleRequestTarget(c *call) (scope armScope, name string, body armScheduleRequestPut, ok bool) {
+	if _, scope, ok = t.armBegin(c, armEligibilityVersions()); !ok {
+		return scope, "", body, false
+	}
+	if t.cfg.NoP2 {
+		c.armNoP2()
+		return scope, "", body, false
+	}
+	name = c.param("name")
+	if !isGUID(name) {
+		c.armError(http.StatusBadRequest, "InvalidRoleAssignmentRequestId",
+			"The role assignment request ID '"+name+"' is not valid. The role assignment request ID must be a GUID.")
+		return scope, name, body, false
+	}
+	if err := json.Unmarshal(c.body, &body); err != nil || body.Properties == nil {
+		c.armBadContent(err)
+		return scope, name, body, false
+	}
+	if !isGUID(body.Properties.PrincipalID) {
+		c.armBadPrincipal(body.Properties.PrincipalID)
+		return scope, name, body, false
+	}
+	return scope, name, body, true
+}
+
 // putARMEligibilityRequest serves PUT {scope}/providers/Microsoft.Authorization/roleEligibilityScheduleRequests/{name}
 // for requestType AdminRemove (201, status Revoked; 400
 // RoleAssignmentDoesNotExist when the principal holds no Direct
@@ -202,30 +231,11 @@ func (r armScheduleRequest) json() map[string]any {
 // the name reused for something else is 409 RoleAssignmentRequestExists
 // (both *unconfirmed*).
 func (t *Tenant) putARMEligibilityRequest(c *call) {
-	_, scope, ok := t.armBegin(c, armEligibilityVersions())
+	scope, name, body, ok := t.armScheduleRequestTarget(c)
 	if !ok {
 		return
 	}
-	if t.cfg.NoP2 {
-		c.armNoP2()
-		return
-	}
-	name := c.param("name")
-	if !isGUID(name) {
-		c.armError(http.StatusBadRequest, "InvalidRoleAssignmentRequestId",
-			"The role assignment request ID '"+name+"' is not valid. The role assignment request ID must be a GUID.")
-		return
-	}
-	var body armScheduleRequestPut
-	if err := json.Unmarshal(c.body, &body); err != nil || body.Properties == nil {
-		c.armBadContent(err)
-		return
-	}
 	p := body.Properties
-	if !isGUID(p.PrincipalID) {
-		c.armBadPrincipal(p.PrincipalID)
-		return
-	}
 	if p.RequestType != "AdminAssign" && p.RequestType != "AdminRemove" {
 		c.armError(http.StatusBadRequest, "InvalidRequestType",
 			"The request type '"+p.RequestType+"' is not supported; use AdminAssign or AdminRemove.")

@@ -24,7 +24,8 @@ const (
 // object's memberOf.
 func (t *Tenant) addGraphGroupRoutes() {
 	t.handle(http.MethodGet, "/v1.0/groups/{id}", t.getGroup)
-	t.handle(http.MethodGet, "/v1.0/groups/{id}/members", t.listMembers)
+	t.handle(http.MethodGet, "/v1.0/groups/{id}/members",
+		t.listGroupObjects("members", &t.members, slices.Concat(userProps(), servicePrincipalProps(), groupProps())))
 	t.handle(http.MethodPost, "/v1.0/groups/{id}/members/$ref", t.addMemberRef)
 	t.handle(http.MethodDelete, "/v1.0/groups/{id}/members/{member}/$ref", t.removeMemberRef)
 	t.handle(http.MethodDelete, "/v1.0/groups/{id}/members/{member}", t.deleteMemberObject)
@@ -122,6 +123,18 @@ func (t *Tenant) dirEntryLocked(key string) (dirEntry, bool) {
 	return dirEntry{}, false
 }
 
+// entriesLocked describes the objects of the lower-case keys, leaving out
+// a key that names none.
+func (t *Tenant) entriesLocked(keys []string) []dirEntry {
+	var entries []dirEntry
+	for _, k := range keys {
+		if e, ok := t.dirEntryLocked(k); ok {
+			entries = append(entries, e)
+		}
+	}
+	return entries
+}
+
 func selectionOf(props []string) selection {
 	sel := selection{}
 	for _, p := range props {
@@ -182,6 +195,19 @@ func (t *Tenant) resolveLocked(kind, id string) (string, bool) {
 		return key, ok
 	}
 	_, ok := t.objectIDLocked(key)
+	return key, ok
+}
+
+// resolveParam finds the object the {id} of a /{kind}/{id}/… request
+// names (resolveLocked), answering 404 when there is none.
+func (t *Tenant) resolveParam(c *call, kind string) (string, bool) {
+	id := c.param("id")
+	t.mu.Lock()
+	key, ok := t.resolveLocked(kind, id)
+	t.mu.Unlock()
+	if !ok {
+		c.notFound(id)
+	}
 	return key, ok
 }
 
@@ -289,12 +315,8 @@ func (t *Tenant) listMemberOf(kind string, cast bool) func(*call) {
 		typeName, context = "microsoft.graph.directoryObject", "directoryObjects"
 	}
 	return func(c *call) {
-		id := c.param("id")
-		t.mu.Lock()
-		key, ok := t.resolveLocked(kind, id)
-		t.mu.Unlock()
+		key, ok := t.resolveParam(c, kind)
 		if !ok {
-			c.notFound(id)
 			return
 		}
 		scope := "memberOf\x00" + key
@@ -306,12 +328,7 @@ func (t *Tenant) listMemberOf(kind string, cast bool) func(*call) {
 			return
 		}
 		t.mu.Lock()
-		var entries []dirEntry
-		for _, g := range t.members.groupsOf(key) {
-			if e, ok := t.dirEntryLocked(g); ok {
-				entries = append(entries, e)
-			}
-		}
+		entries := t.entriesLocked(t.members.groupsOf(key))
 		if !cast {
 			entries = append(entries, t.directoryRolesLocked(key)...)
 		}
@@ -320,29 +337,27 @@ func (t *Tenant) listMemberOf(kind string, cast bool) func(*call) {
 	}
 }
 
-// listMembers serves GET /groups/{id}/members: users, service principals
-// and groups, told apart by @odata.type.
-func (t *Tenant) listMembers(c *call) {
-	id := c.param("id")
-	gk := strings.ToLower(id)
-	if _, ok := t.Group(id); !ok {
-		c.notFound(id)
-		return
-	}
-	props := slices.Concat(userProps(), servicePrincipalProps(), groupProps())
-	oq, ok := t.parseObjectQuery(c, props, "microsoft.graph.directoryObject", "members\x00"+gk)
-	if !ok {
-		return
-	}
-	t.mu.Lock()
-	var entries []dirEntry
-	for _, m := range t.members.membersOf(gk) {
-		if e, ok := t.dirEntryLocked(m); ok {
-			entries = append(entries, e)
+// listGroupObjects serves GET /groups/{id}/members (name "members", the
+// group's members: users, service principals and groups) and
+// /groups/{id}/owners (name "owners": users and service principals), told
+// apart by @odata.type; props are the properties they may $select.
+func (t *Tenant) listGroupObjects(name string, of *membership, props []string) func(*call) {
+	return func(c *call) {
+		id := c.param("id")
+		gk := strings.ToLower(id)
+		if _, ok := t.Group(id); !ok {
+			c.notFound(id)
+			return
 		}
+		oq, ok := t.parseObjectQuery(c, props, "microsoft.graph.directoryObject", name+"\x00"+gk)
+		if !ok {
+			return
+		}
+		t.mu.Lock()
+		entries := t.entriesLocked(of.membersOf(gk))
+		t.mu.Unlock()
+		t.serveObjects(c, "directoryObjects", oq, entries)
 	}
-	t.mu.Unlock()
-	t.serveObjects(c, "directoryObjects", oq, entries)
 }
 
 // refObjectID reads the object id from an @odata.id reference such as
@@ -364,20 +379,30 @@ func refObjectID(ref string) (string, bool) {
 	return segs[len(segs)-1], true
 }
 
+// readRef reads the body of a POST …/$ref: the id of the object its
+// @odata.id names. The returned failure is already answered.
+func readRef(c *call) (string, bool) {
+	var body struct {
+		ODataID string `json:"@odata.id"`
+	}
+	if !c.decodeJSON(&body) {
+		return "", false
+	}
+	id, ok := refObjectID(body.ODataID)
+	if !ok {
+		c.badRequest("Invalid object identifier '" + body.ODataID + "'.")
+		return "", false
+	}
+	return id, true
+}
+
 // addMemberRef serves POST /groups/{id}/members/$ref: 204; 400 when the
 // membership exists already or would nest a group in a role-assignable
 // group; 404 when the group or the object does not exist.
 func (t *Tenant) addMemberRef(c *call) {
 	gid := c.param("id")
-	var body struct {
-		ODataID string `json:"@odata.id"`
-	}
-	if !c.decodeJSON(&body) {
-		return
-	}
-	mid, ok := refObjectID(body.ODataID)
+	mid, ok := readRef(c)
 	if !ok {
-		c.badRequest("Invalid object identifier '" + body.ODataID + "'.")
 		return
 	}
 	t.mu.Lock()

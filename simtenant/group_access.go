@@ -191,7 +191,8 @@ func (t *Tenant) findGroupScheduleLocked(active bool, groupID, principalID, acce
 func (t *Tenant) addGroupAccessRoutes() {
 	t.handle(http.MethodGet, "/v1.0/groups", t.listGroups)
 	t.handle(http.MethodPost, "/v1.0/directoryObjects/getByIds", t.getByIDs)
-	t.handle(http.MethodGet, "/v1.0/groups/{id}/owners", t.listOwners)
+	t.handle(http.MethodGet, "/v1.0/groups/{id}/owners",
+		t.listGroupObjects("owners", &t.owners, slices.Concat(userProps(), servicePrincipalProps())))
 	t.handle(http.MethodGet, "/v1.0/users/{id}/ownedObjects", t.listOwnedObjects("users"))
 	t.handle(http.MethodGet, "/v1.0/servicePrincipals/{id}/ownedObjects", t.listOwnedObjects("servicePrincipals"))
 	t.handle(http.MethodPost, "/v1.0/groups/{id}/owners/$ref", t.addOwnerRef)
@@ -217,12 +218,7 @@ func (t *Tenant) listGroups(c *call) {
 		return
 	}
 	t.mu.Lock()
-	var entries []dirEntry
-	for _, k := range slices.Sorted(maps.Keys(t.groups)) {
-		if e, ok := t.dirEntryLocked(k); ok {
-			entries = append(entries, e)
-		}
-	}
+	entries := t.entriesLocked(slices.Sorted(maps.Keys(t.groups)))
 	t.mu.Unlock()
 	t.serveObjects(c, "groups", oq, entries)
 }
@@ -268,42 +264,14 @@ func (t *Tenant) getByIDs(c *call) {
 	c.ok(map[string]any{"@odata.context": graphContext("directoryObjects"), "value": out})
 }
 
-// listOwners serves GET /groups/{id}/owners.
-func (t *Tenant) listOwners(c *call) {
-	id := c.param("id")
-	gk := strings.ToLower(id)
-	if _, ok := t.Group(id); !ok {
-		c.notFound(id)
-		return
-	}
-	props := slices.Concat(userProps(), servicePrincipalProps())
-	oq, ok := t.parseObjectQuery(c, props, "microsoft.graph.directoryObject", "owners\x00"+gk)
-	if !ok {
-		return
-	}
-	t.mu.Lock()
-	var entries []dirEntry
-	for _, m := range t.owners.membersOf(gk) {
-		if e, ok := t.dirEntryLocked(m); ok {
-			entries = append(entries, e)
-		}
-	}
-	t.mu.Unlock()
-	t.serveObjects(c, "directoryObjects", oq, entries)
-}
-
 // listOwnedObjects serves GET /users/{id}/ownedObjects and
 // /servicePrincipals/{id}/ownedObjects: the groups the object owns (the
 // tenant models no other owned object); 404 for an object of another
 // type.
 func (t *Tenant) listOwnedObjects(kind string) func(*call) {
 	return func(c *call) {
-		id := c.param("id")
-		t.mu.Lock()
-		key, ok := t.resolveLocked(kind, id)
-		t.mu.Unlock()
+		key, ok := t.resolveParam(c, kind)
 		if !ok {
-			c.notFound(id)
 			return
 		}
 		oq, ok := t.parseObjectQuery(c, groupProps(), "microsoft.graph.directoryObject", "ownedObjects\x00"+key)
@@ -311,12 +279,7 @@ func (t *Tenant) listOwnedObjects(kind string) func(*call) {
 			return
 		}
 		t.mu.Lock()
-		var entries []dirEntry
-		for _, g := range t.owners.groupsOf(key) {
-			if e, ok := t.dirEntryLocked(g); ok {
-				entries = append(entries, e)
-			}
-		}
+		entries := t.entriesLocked(t.owners.groupsOf(key))
 		t.mu.Unlock()
 		t.serveObjects(c, "directoryObjects", oq, entries)
 	}
@@ -327,15 +290,8 @@ func (t *Tenant) listOwnedObjects(kind string) func(*call) {
 // object.
 func (t *Tenant) addOwnerRef(c *call) {
 	gid := c.param("id")
-	var body struct {
-		ODataID string `json:"@odata.id"`
-	}
-	if !c.decodeJSON(&body) {
-		return
-	}
-	oid, ok := refObjectID(body.ODataID)
+	oid, ok := readRef(c)
 	if !ok {
-		c.badRequest("Invalid object identifier '" + body.ODataID + "'.")
 		return
 	}
 	err := t.AddOwner(gid, oid)

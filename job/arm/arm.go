@@ -30,6 +30,7 @@ import (
 	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/managementgroups/armmanagementgroups"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
@@ -108,18 +109,7 @@ var (
 
 // New returns the `azure` source.
 func New(cfg Config) (*Source, error) {
-	c := cfg.Cloud
-	if cfg.Endpoint != "" {
-		c.Services = map[cloud.ServiceName]cloud.ServiceConfiguration{
-			cloud.ResourceManager: {Endpoint: cfg.Endpoint, Audience: cfg.Endpoint},
-		}
-	}
-	opts := &azarm.ClientOptions{ClientOptions: policy.ClientOptions{
-		Cloud:                           c,
-		Transport:                       &http.Client{Transport: cfg.Transport},
-		Retry:                           policy.RetryOptions{MaxRetries: -1},
-		InsecureAllowCredentialWithHTTP: cfg.InsecureHTTP,
-	}}
+	opts := clientOptions(cfg)
 	s := &Source{wanted: cfg.Scopes, concurrency: cfg.Concurrency, perPrincipal: cfg.PerPrincipal, heldUntil: cfg.HeldUntil, probeDone: make(chan struct{})}
 	if s.concurrency <= 0 {
 		s.concurrency = 8
@@ -146,6 +136,24 @@ func New(cfg Config) (*Source, error) {
 		return nil, fmt.Errorf("arm: %w", err)
 	}
 	return s, nil
+}
+
+// clientOptions are the options of every ARM client made for cfg: its
+// cloud (with the endpoint in place of Resource Manager's, when given),
+// its transport, and no retries of the SDK's own.
+func clientOptions(cfg Config) *azarm.ClientOptions {
+	c := cfg.Cloud
+	if cfg.Endpoint != "" {
+		c.Services = map[cloud.ServiceName]cloud.ServiceConfiguration{
+			cloud.ResourceManager: {Endpoint: cfg.Endpoint, Audience: cfg.Endpoint},
+		}
+	}
+	return &azarm.ClientOptions{ClientOptions: policy.ClientOptions{
+		Cloud:                           c,
+		Transport:                       &http.Client{Transport: cfg.Transport},
+		Retry:                           policy.RetryOptions{MaxRetries: -1},
+		InsecureAllowCredentialWithHTTP: cfg.InsecureHTTP,
+	}}
 }
 
 // Name implements job.Source.
@@ -482,15 +490,6 @@ func (s *Source) list(ctx context.Context, at string, k kind, filter string, max
 	// One listing: a page it has read, or one past the cap, is refused
 	// (transport.Listing).
 	ctx = transport.Listing(ctx)
-	var out []job.Assignment
-	pages := 0
-	more := func() error {
-		pages++
-		if maxPages > 0 && pages > maxPages {
-			return errTooManyPages
-		}
-		return nil
-	}
 	if k == rbac {
 		var opts *armauthorization.RoleAssignmentsClientListForScopeOptions
 		if filter != "" {
@@ -499,39 +498,41 @@ func (s *Source) list(ctx context.Context, at string, k kind, filter string, max
 			escaped := strings.ReplaceAll(url.QueryEscape(filter), "+", "%20")
 			opts = &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: &escaped}
 		}
-		pager := s.assignments.NewListForScopePager(at, opts)
-		for pager.More() {
-			if err := more(); err != nil {
-				return nil, err
-			}
-			page, err := pager.NextPage(ctx)
-			if err != nil {
-				return nil, classify(err)
-			}
-			for _, ra := range page.Value {
-				if a, ok := assignment(ra); ok {
-					out = append(out, a)
-				}
-			}
-		}
-		return out, nil
+		return readPages(ctx, s.assignments.NewListForScopePager(at, opts),
+			func(p armauthorization.RoleAssignmentsClientListForScopeResponse) []*armauthorization.RoleAssignment {
+				return p.Value
+			}, assignment, maxPages)
 	}
 	var opts *armauthorization.RoleEligibilitySchedulesClientListForScopeOptions
 	if filter != "" {
 		// The eligibility client encodes $filter itself.
 		opts = &armauthorization.RoleEligibilitySchedulesClientListForScopeOptions{Filter: &filter}
 	}
-	pager := s.eligibilities.NewListForScopePager(at, opts)
+	return readPages(ctx, s.eligibilities.NewListForScopePager(at, opts),
+		func(p armauthorization.RoleEligibilitySchedulesClientListForScopeResponse) []*armauthorization.RoleEligibilitySchedule {
+			return p.Value
+		}, eligibility, maxPages)
+}
+
+// readPages reads every page of a listing and returns what keep makes of
+// the values of each (values picks them out of a page). A maxPages above
+// zero stops it with errTooManyPages when more pages are left after that
+// many.
+func readPages[P, V any](ctx context.Context, pager *runtime.Pager[P], values func(P) []V,
+	keep func(V) (job.Assignment, bool), maxPages int) ([]job.Assignment, error) {
+	var out []job.Assignment
+	pages := 0
 	for pager.More() {
-		if err := more(); err != nil {
-			return nil, err
+		pages++
+		if maxPages > 0 && pages > maxPages {
+			return nil, errTooManyPages
 		}
 		page, err := pager.NextPage(ctx)
 		if err != nil {
 			return nil, classify(err)
 		}
-		for _, e := range page.Value {
-			if a, ok := eligibility(e); ok {
+		for _, v := range values(page) {
+			if a, ok := keep(v); ok {
 				out = append(out, a)
 			}
 		}

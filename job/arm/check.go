@@ -9,9 +9,6 @@ import (
 	"regexp"
 	"strings"
 
-	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 
 	"github.com/offboard/offboard/job"
@@ -60,19 +57,7 @@ func NewChecker(cfg Config) (*Checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := cfg.Cloud
-	if cfg.Endpoint != "" {
-		c.Services = map[cloud.ServiceName]cloud.ServiceConfiguration{
-			cloud.ResourceManager: {Endpoint: cfg.Endpoint, Audience: cfg.Endpoint},
-		}
-	}
-	opts := &azarm.ClientOptions{ClientOptions: policy.ClientOptions{
-		Cloud:                           c,
-		Transport:                       &http.Client{Transport: cfg.Transport},
-		Retry:                           policy.RetryOptions{MaxRetries: -1},
-		InsecureAllowCredentialWithHTTP: cfg.InsecureHTTP,
-	}}
-	defs, err := armauthorization.NewRoleDefinitionsClient(cfg.Credential, opts)
+	defs, err := armauthorization.NewRoleDefinitionsClient(cfg.Credential, clientOptions(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("arm: %w", err)
 	}

@@ -257,8 +257,7 @@ func (s Memberships) scheduleRequest(ctx context.Context, groupID, kind string, 
 		access = models.OWNER_PRIVILEGEDACCESSGROUPRELATIONSHIPS
 	}
 	principal := a.PrincipalID
-	if kind == kindEligibleMember || kind == kindEligibleOwner {
-		req := models.NewPrivilegedAccessGroupEligibilityScheduleRequest()
+	fill := func(req groupScheduleRequest) {
 		req.SetAction(&action)
 		req.SetAccessId(&access)
 		req.SetGroupId(&groupID)
@@ -267,20 +266,28 @@ func (s Memberships) scheduleRequest(ctx context.Context, groupID, kind string, 
 		if info != nil {
 			req.SetScheduleInfo(info)
 		}
+	}
+	if kind == kindEligibleMember || kind == kindEligibleOwner {
+		req := models.NewPrivilegedAccessGroupEligibilityScheduleRequest()
+		fill(req)
 		return identitygovernance.NewPrivilegedAccessGroupEligibilityScheduleRequestsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).
 			ToPostRequestInformation(ctx, req, nil)
 	}
 	req := models.NewPrivilegedAccessGroupAssignmentScheduleRequest()
-	req.SetAction(&action)
-	req.SetAccessId(&access)
-	req.SetGroupId(&groupID)
-	req.SetPrincipalId(&principal)
-	req.SetJustification(&a.Justification)
-	if info != nil {
-		req.SetScheduleInfo(info)
-	}
+	fill(req)
 	return identitygovernance.NewPrivilegedAccessGroupAssignmentScheduleRequestsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).
 		ToPostRequestInformation(ctx, req, nil)
+}
+
+// groupScheduleRequest is what PIM for Groups' schedule requests, of
+// eligibilities and of active assignments, have in common.
+type groupScheduleRequest interface {
+	SetAction(*models.ScheduleRequestActions)
+	SetAccessId(*models.PrivilegedAccessGroupRelationships)
+	SetGroupId(*string)
+	SetPrincipalId(*string)
+	SetJustification(*string)
+	SetScheduleInfo(models.RequestScheduleable)
 }
 
 // requestSchedule is a schedule as a request's scheduleInfo.

@@ -66,17 +66,7 @@ func (s Eligibilities) Restore(ctx context.Context, a job.Assignment) (job.Outco
 	}
 	req := models.NewUnifiedRoleEligibilityScheduleRequest()
 	fillScheduleRequest(req, models.ADMINASSIGN_UNIFIEDROLESCHEDULEREQUESTACTIONS, a)
-	info := models.NewRequestSchedule()
-	info.SetStartDateTime(&sched.Start)
-	expiration := models.NewExpirationPattern()
-	kind := models.NOEXPIRATION_EXPIRATIONPATTERNTYPE
-	if !sched.End.IsZero() {
-		kind = models.AFTERDATETIME_EXPIRATIONPATTERNTYPE
-		expiration.SetEndDateTime(&sched.End)
-	}
-	expiration.SetTypeEscaped(&kind)
-	info.SetExpiration(expiration)
-	req.SetScheduleInfo(info)
+	req.SetScheduleInfo(requestSchedule(sched))
 	requests := rolemanagement.NewDirectoryRoleEligibilityScheduleRequestsRequestBuilderInternal(s.c.pathParams(), s.c.adapter)
 	made, err := requests.Post(ctx, req, nil)
 	out, err := createOutcome(err)
