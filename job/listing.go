@@ -13,8 +13,10 @@ import (
 // group with one request a principal, sent together (Graph's JSON
 // batching), learns each principal's fate on its own. It holds each failed
 // principal's error by id. The assignments Find returns with it are
-// complete for every principal of the group it does not name, and hold
-// nothing of those it names.
+// complete for every principal of the group it does not name; of those it
+// names they hold what was found before the failure (one half of a source
+// that lists two things), which the runner plans all the same beside the
+// principal's failed row.
 type ListingErrors map[string]error
 
 func (e ListingErrors) Error() string {

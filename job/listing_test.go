@@ -62,9 +62,14 @@ func TestListingErrorsFailOnlyTheirPrincipals(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := states(res.Items)
+	// What bob's own failed listing found before it failed (the other
+	// half, the first page) is removed all the same (issue 12: one half
+	// never hides the other); his failed row says the rest is unknown.
 	want := map[string]string{
 		alice + "/directory/a1": "removed ",
 		bob + "/directory/":     "failed listing failed: listing role eligibility schedules (page 2): HTTP 500 InternalServerError",
+		bob + "/directory/b1":   "removed ",
+		bob + "/directory/b2":   "removed ",
 		carol + "/directory/c1": "removed ",
 	}
 	for k, v := range want {
@@ -77,11 +82,6 @@ func TestListingErrorsFailOnlyTheirPrincipals(t *testing.T) {
 	}
 	if len(src.listed) != 1 {
 		t.Errorf("%d listings, want the one group", len(src.listed))
-	}
-	for _, id := range src.removed {
-		if strings.HasPrefix(id, "b") {
-			t.Errorf("removed %s of a principal whose listing failed", id)
-		}
 	}
 	if res.ExitCode() != 1 {
 		t.Errorf("exit %d, want 1", res.ExitCode())

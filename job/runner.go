@@ -715,20 +715,23 @@ func (p *plan) merge(l *listing, m *merged) {
 		l.err, unsettled = lerr, true
 	}
 	failed := p.listingFailed(l, m, unsettled)
-	if len(failed) == len(l.group) {
-		// The whole group's listing failed: nothing of it stands.
-		l.found = nil
-	}
 	members := map[string]*principal{}
 	for _, pr := range l.group {
 		members[pr.ID] = pr
 	}
+	// What a principal's own failed listing found (one half of a source
+	// that lists two things, the pages before the one that failed) is held
+	// all the same, and planned beside its failed row. A failure that is
+	// not pinned on the principal (the group's request, a ListingErrors
+	// naming none of it) leaves nothing of it standing.
+	var named ListingErrors
+	errors.As(l.err, &named)
 	for _, a := range l.found {
 		id := NormalizeGUID(a.PrincipalID)
 		if _, ok := failed[id]; ok {
-			// What a failed listing found is not all there is: its
-			// principal is reported failed, holding nothing.
-			continue
+			if _, own := named[id]; !own {
+				continue
+			}
 		}
 		pr := members[id]
 		if pr == nil {

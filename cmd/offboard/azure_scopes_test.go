@@ -210,3 +210,40 @@ func TestAzurePIMManagedActiveRemovedWithAdminRemove(t *testing.T) {
 		t.Errorf("%d AdminRemove requests at %s, want 1", adminRemoves, a.s1)
 	}
 }
+
+// Issue 12, item 2: in `azure`, a principal's eligibility listing that
+// fails (not for a licence) does not hide its role assignments, listed
+// fine a moment before: they are removed, and the failed listing is its
+// own row.
+func TestAzureFailedEligibilityListingKeepsTheRoleAssignments(t *testing.T) {
+	a := startAzureTenant(t, simtenant.Config{Seed: 42})
+	user, _ := a.user("ines@contoso.com", 0)
+	other, _ := a.user("omar@contoso.com", 0)
+	atSub := a.assign(user, a.s1, simtenant.ARMOwner)
+	atS2 := a.assign(other, a.s2, simtenant.ARMReader)
+	a.AddRule(simtenant.Rule{Method: "GET", PathContains: "roleEligibilitySchedules", QueryContains: user,
+		Status: http.StatusInternalServerError})
+	dir := t.TempDir()
+	env := []string{"OFFBOARD_ARM_ENDPOINT=" + a.url, "OFFBOARD_SOURCES=azure", "OFFBOARD_MAX_ATTEMPTS=2"}
+	r := a.offboard(t, env, "run", "--input", writeCSV(t, "principal_id", user, other), "--report", dir,
+		"--azure-scopes", a.s1+","+a.s2)
+	wantCode(t, r, 1)
+	got := byAssignment(readReport(t, dir))
+	for _, id := range []string{atSub, atS2} {
+		if got[id]["status"] != "removed" {
+			t.Errorf("%s: %v", id, got[id])
+		}
+	}
+	failedRows := 0
+	for _, row := range readReport(t, dir) {
+		if row["status"] == "failed" {
+			failedRows++
+			if row["principal_id"] != user || row["assignment_id"] != "" || !strings.Contains(row["detail"], "listing failed") {
+				t.Errorf("failed row %v, want ines's eligibility listing only", row)
+			}
+		}
+	}
+	if failedRows != 1 {
+		t.Errorf("%d failed rows, want ines's listing", failedRows)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -340,12 +341,9 @@ func (s *Source) Find(ctx context.Context, principals []job.Principal) ([]job.As
 	}
 	wg.Wait()
 
-	var out []job.Assignment
-	for _, a := range f.byID {
-		if _, failed := f.failed[a.PrincipalID]; !failed {
-			out = append(out, a)
-		}
-	}
+	// A principal whose listing failed keeps what was found of it: one
+	// half (role assignments, eligibilities) never hides the other.
+	out := slices.Collect(maps.Values(f.byID))
 	slices.SortFunc(out, func(a, b job.Assignment) int { return strings.Compare(a.ID, b.ID) })
 	var errs []error
 	if u := s.noEligibility.Load(); u != nil {
