@@ -32,6 +32,10 @@ func TestWatchBlobReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	put(t, reports, "forged/journal.jsonl", j)
+	// A blob whose name clashes with another's folder cannot be staged:
+	// its report is left out, not the watch.
+	put(t, reports, "clash/journal.jsonl", j)
+	put(t, reports, "clash/journal.jsonl/journal.jsonl", j)
 
 	tn.ResetRequests()
 	wantCode(t, tn.offboard(t, env, "watch", "--reports", az.root+"/reports/"), 0)

@@ -8,6 +8,10 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"go.uber.org/zap"
+
+	"github.com/offboard/offboard/job/blob"
 )
 
 // What `watch` reads of the reports under a root: every run's journal and
@@ -17,8 +21,9 @@ import (
 // treeFiles are the files of a report location a watch reads.
 var treeFiles = []string{journalName, "restore.jsonl"}
 
-// maxTreeFile bounds what is read of one journal.
-const maxTreeFile = 1 << 32
+// maxTreeFile bounds what is read of one journal: a run of 100,000
+// assignments journals about 100 MB.
+const maxTreeFile = 256 << 20
 
 // StageTree returns a local directory holding the reports under root:
 // root itself when it is local, else a temporary copy of their journals,
@@ -60,22 +65,29 @@ func (s *Storage) StageTree(ctx context.Context, root Location, skip func(rel st
 		if !slices.Contains(treeFiles, base) || !safeRelative(rel) || skip(folder) {
 			continue
 		}
-		data, err := store.Read(ctx, o.Name, maxTreeFile)
-		if err != nil {
+		if err := ctx.Err(); err != nil {
 			cleanup()
 			return "", noop, err
 		}
-		p := filepath.Join(tmp, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			cleanup()
-			return "", noop, err
-		}
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			cleanup()
-			return "", noop, err
+		// One blob that cannot be staged (too large, a name that clashes
+		// with a folder) leaves its report out, not the watch.
+		if err := stageBlob(ctx, store, o.Name, filepath.Join(tmp, filepath.FromSlash(rel))); err != nil && s.Log != nil {
+			s.Log.Warn("a blob under the reports root cannot be read: its report is left out", zap.String("blob", o.Name), zap.Error(err))
 		}
 	}
 	return tmp, cleanup, nil
+}
+
+// stageBlob copies one blob to the local path p.
+func stageBlob(ctx context.Context, store *blob.Store, name, p string) error {
+	data, err := store.Read(ctx, name, maxTreeFile)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(p, data, 0o600)
 }
 
 // safeRelative reports whether a blob name below a prefix can be a path
