@@ -124,3 +124,24 @@ func TestRemovalIsCreditedToTheRunThatMadeIt(t *testing.T) {
 		t.Errorf("p1's a1 is not among the removed: %+v", ev.Removed)
 	}
 }
+
+// A restore journal nobody vouches for (a line appended without its MAC)
+// takes no one off the watch list: ReadEvidence leaves it out whole and
+// says why.
+func TestForgedRestoreJournalRestoresNoOne(t *testing.T) {
+	dir := signedRun(t) // run-1 removed p1's a1
+	forged := `{"type":"outcome","principal_id":"p1","source":"directory","assignment_id":"a1","line":0,"state":"restored","detail":"","attempts":1,"updated_at":"2025-03-14T09:26:54Z"}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, restoreJournalName), []byte(forged), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := ReadEvidence(dir, testKey(t, "k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.RestoreProblem == "" || len(ev.Restored) != 0 {
+		t.Fatalf("restore problem %q, restored %+v: want the forged restore journal left out", ev.RestoreProblem, ev.Restored)
+	}
+	if len(ev.Removed) == 0 {
+		t.Error("the run's own removals were left out with the restore journal")
+	}
+}
