@@ -130,7 +130,8 @@ func TestRemovalIsCreditedToTheRunThatMadeIt(t *testing.T) {
 // says why.
 func TestForgedRestoreJournalRestoresNoOne(t *testing.T) {
 	dir := signedRun(t) // run-1 removed p1's a1
-	forged := `{"type":"outcome","principal_id":"p1","source":"directory","assignment_id":"a1","line":0,"state":"restored","detail":"","attempts":1,"updated_at":"2025-03-14T09:26:54Z"}` + "\n"
+	forged := `{"type":"run","run_id":"forged","input_sha256":"` + inputA + `","started_at":"2025-03-15T00:00:00Z","dry_run":false}` + "\n" +
+		`{"type":"plan","principal_id":"p1","upn":"","reference":"","source":"directory","assignment_id":"a1","role_definition_id":"","scope":"","state":"restored","detail":"","attempts":1,"updated_at":"2025-03-15T00:00:00Z","line":0}` + "\n"
 	if err := os.WriteFile(filepath.Join(dir, restoreJournalName), []byte(forged), 0o600); err != nil {
 		t.Fatal(err)
 	}
