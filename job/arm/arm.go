@@ -91,6 +91,9 @@ type Source struct {
 	probeMu      sync.Mutex
 	probeStarted bool
 	probeDone    chan struct{}
+
+	// holders is the groups holding roles at the scopes (groupholders.go).
+	holders groupHolders
 }
 
 // scope is one ARM scope to list; group marks a management group, which

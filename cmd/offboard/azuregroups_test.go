@@ -1,0 +1,125 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/offboard/offboard/simtenant"
+)
+
+// A security group holding an Azure role hands it to every member: with
+// `groups` and `azure` both selected, the departing principals' direct
+// memberships of such groups are removed (the group's assignment stays),
+// a dynamic group's skipped, a role-assignable group's one row; the rerun
+// sends nothing; the restore puts the membership back. With `groups`
+// alone, nothing of the kind is listed.
+func TestAzureRoleHoldingGroupMembershipRemoved(t *testing.T) {
+	a := startAzureTenant(t, simtenant.Config{Seed: 43})
+	ann, _ := a.user("ann@contoso.com", 0)
+	bob, _ := a.user("bob@contoso.com", 0)
+	stays, _ := a.user("stays@contoso.com", 0)
+	owners := a.AddGroup(simtenant.Group{DisplayName: "Sub1 Owners"})
+	dynamic := a.AddGroup(simtenant.Group{DisplayName: "Dynamic Readers", Dynamic: true})
+	tier0 := a.AddGroup(simtenant.Group{DisplayName: "Tier0 Admins", IsAssignableToRole: true})
+	idle := a.AddGroup(simtenant.Group{DisplayName: "Holds Nothing"})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range [][2]string{{owners.ID, ann}, {owners.ID, stays}, {dynamic.ID, bob}, {tier0.ID, ann}, {idle.ID, ann}} {
+		must(a.AddMember(m[0], m[1]))
+	}
+	groupRole := func(group, scope, role string) string {
+		return a.AddARMRoleAssignment(simtenant.ARMRoleAssignment{PrincipalID: group, PrincipalType: "Group", Scope: scope,
+			RoleDefinitionID: simtenant.ARMRoleDefinitionID(scope, role)}).ID
+	}
+	ownerRole := simtenant.ARMRoleDefinitionID(a.s1, simtenant.ARMOwner)
+	viaOwners := groupRole(owners.ID, a.s1, simtenant.ARMOwner)
+	groupRole(dynamic.ID, a.rg, simtenant.ARMReader)
+	groupRole(tier0.ID, a.s2, simtenant.ARMContributor)
+	env := []string{"OFFBOARD_ARM_ENDPOINT=" + a.url}
+	input := writeCSV(t, "principal_id", ann, bob)
+	scopes := a.s1 + "," + a.s2
+
+	// groups alone: the role-assignable group only.
+	alone := t.TempDir()
+	wantCode(t, a.offboard(t, env, "run", "--input", input, "--report", alone, "--sources", "groups", "--azure-scopes", scopes), 0)
+	if got := byAssignment(readReport(t, alone)); len(got) != 1 || got[tier0.ID]["status"] != "removed" {
+		t.Fatalf("groups alone: %v, want the role-assignable group's row alone", got)
+	}
+	if !slices.Contains(a.Members(owners.ID), ann) {
+		t.Fatal("groups alone removed a membership of a group holding an Azure role")
+	}
+	must(a.AddMember(tier0.ID, ann))
+
+	dir := t.TempDir()
+	run := func() {
+		t.Helper()
+		wantCode(t, a.offboard(t, env, "run", "--input", input, "--report", dir, "--sources", "groups,azure", "--azure-scopes", scopes), 0)
+	}
+	run()
+	rows := map[string]row{}
+	for _, r := range readReport(t, dir) {
+		rows[r["principal_id"]+" "+r["assignment_id"]] = r
+	}
+	if len(rows) != 3 {
+		t.Errorf("%d rows, want ann's two memberships and bob's: %v", len(rows), rows)
+	}
+	r := rows[ann+" "+owners.ID]
+	if r["source"] != "groups" || r["status"] != "removed" || r["role_definition_id"] != ownerRole || r["scope"] != a.s1 {
+		t.Errorf("the membership of Sub1 Owners: %v", r)
+	}
+	if d := r["detail"]; d != "member of group Sub1 Owners ("+owners.ID+"), which holds "+ownerRole+" at "+a.s1 {
+		t.Errorf("its detail %q", d)
+	}
+	if got := a.Members(owners.ID); !slices.Equal(got, []string{stays}) {
+		t.Errorf("Sub1 Owners' members %v, want %s alone", got, stays)
+	}
+	if _, ok := a.ARMRoleAssignment(viaOwners); !ok {
+		t.Error("the group's own role assignment was removed")
+	}
+	if r := rows[bob+" "+dynamic.ID]; r["status"] != "skipped" || !strings.HasPrefix(r["detail"], "dynamic-membership: group Dynamic Readers") {
+		t.Errorf("the dynamic group's membership: %v", r)
+	}
+	if !slices.Contains(a.Members(dynamic.ID), bob) {
+		t.Error("bob left the dynamic group")
+	}
+	if r := rows[ann+" "+tier0.ID]; r["status"] != "removed" || !strings.Contains(r["detail"], "which holds "+simtenant.ARMRoleDefinitionID(a.s2, simtenant.ARMContributor)) {
+		t.Errorf("the role-assignable group holding an Azure role: %v", r)
+	}
+	if !slices.Contains(a.Members(idle.ID), ann) {
+		t.Error("ann left a group that holds nothing")
+	}
+
+	before, _ := os.ReadFile(filepath.Join(dir, "report.csv"))
+	a.ResetRequests()
+	run()
+	w := slices.DeleteFunc(a.writes(), func(r simtenant.Request) bool { return strings.HasSuffix(r.Path, "/getByIds") })
+	if len(w) != 0 {
+		t.Errorf("the rerun sent %d writes, first %s %s", len(w), w[0].Method, w[0].Path)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "report.csv")); string(after) != string(before) {
+		t.Errorf("the rerun changed report.csv:\n%s\nwas:\n%s", after, before)
+	}
+
+	a.ResetRequests()
+	wantCode(t, a.offboard(t, env, "restore", "--report", dir), 0)
+	if !slices.Contains(a.Members(owners.ID), ann) {
+		t.Error("the restore did not put ann back in Sub1 Owners")
+	}
+	restored, _ := readRestore(t, dir)
+	if r := byAssignment(restored)[owners.ID]; r["status"] != "restored" {
+		t.Errorf("the restore's row of Sub1 Owners: %v", r)
+	}
+	for _, r := range a.writes() {
+		if r.Method == http.MethodDelete {
+			t.Errorf("the restore sent DELETE %s", r.Path)
+		}
+	}
+}
