@@ -18,6 +18,16 @@ import (
 // sends nothing; the restore puts the membership back. With `groups`
 // alone, nothing of the kind is listed.
 func TestAzureRoleHoldingGroupMembershipRemoved(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		more  int // groups holding Azure roles nobody departing is in
+		typed bool
+	}{{"by group", 0, false}, {"by principal", 40, true}} {
+		t.Run(tt.name, func(t *testing.T) { azureGroupMembershipRemoved(t, tt.more, tt.typed) })
+	}
+}
+
+func azureGroupMembershipRemoved(t *testing.T, more int, typed bool) {
 	a := startAzureTenant(t, simtenant.Config{Seed: 43})
 	ann, _ := a.user("ann@contoso.com", 0)
 	bob, _ := a.user("bob@contoso.com", 0)
@@ -43,6 +53,10 @@ func TestAzureRoleHoldingGroupMembershipRemoved(t *testing.T) {
 	viaOwners := groupRole(owners.ID, a.s1, simtenant.ARMOwner)
 	groupRole(dynamic.ID, a.rg, simtenant.ARMReader)
 	groupRole(tier0.ID, a.s2, simtenant.ARMContributor)
+	for i := range more {
+		g := a.AddGroup(simtenant.Group{DisplayName: "Other Readers " + strings.Repeat("x", i)})
+		groupRole(g.ID, a.s2, simtenant.ARMReader)
+	}
 	env := []string{"OFFBOARD_ARM_ENDPOINT=" + a.url}
 	input := writeCSV(t, "principal_id", ann, bob)
 	scopes := a.s1 + "," + a.s2
@@ -63,7 +77,11 @@ func TestAzureRoleHoldingGroupMembershipRemoved(t *testing.T) {
 		t.Helper()
 		wantCode(t, a.offboard(t, env, "run", "--input", input, "--report", dir, "--sources", "groups,azure", "--azure-scopes", scopes), 0)
 	}
+	a.ResetRequests()
 	run()
+	if n := getByIDsRequests(a.Tenant); (n > 0) != typed {
+		t.Errorf("%d getByIds requests: want them only when listing by principal (%v)", n, typed)
+	}
 	rows := map[string]row{}
 	for _, r := range readReport(t, dir) {
 		rows[r["principal_id"]+" "+r["assignment_id"]] = r

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +12,8 @@ import (
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/transport"
@@ -38,14 +41,20 @@ func (s Memberships) WithAzure(h AzureGroups) Memberships {
 	return s
 }
 
-// azureIndex is the groups holding Azure roles and their members, built
-// once a run.
+// azureIndex is the groups holding Azure roles and who is in them, built
+// once a run. Like groupIndex it chooses how to learn the memberships:
+// each group's members (two first pages a group: the group, for its name,
+// groupTypes and onPremisesSyncEnabled, and its members), or, when the
+// run's principals are fewer, each principal's typed memberOf (a getByIds
+// a thousand, one first page each, then one GET of each group it is in).
 type azureIndex struct {
 	holders AzureGroups
 
 	mu     sync.Mutex
 	done   bool
 	err    error
+	held   map[string][]job.Assignment // group (lower case) → its Azure roles
+	typed  bool
 	groups map[string]*azureGroup   // by lower-case id
 	member map[string][]*azureGroup // principal (lower case) → its groups
 }
@@ -56,12 +65,15 @@ type azureGroup struct {
 	roles []job.Assignment
 }
 
-// get builds the index on the first call and answers it to every call.
-func (x *azureIndex) get(ctx context.Context, c *Client) (*azureIndex, error) {
+// get builds the index on the first call, for n principals, and answers
+// it to every call.
+func (x *azureIndex) get(ctx context.Context, c *Client, n int) (*azureIndex, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if !x.done {
-		x.err = x.build(ctx, c)
+		x.err = x.build(ctx, c, n)
+		// A listing cut off by ctx is not the services' answer: the next
+		// call may try again.
 		x.done = x.err == nil || ctx.Err() == nil
 	}
 	if x.err != nil {
@@ -83,42 +95,71 @@ func (x *azureIndex) built() *azureIndex {
 	return x
 }
 
-// Each group holding a role costs two first pages, sent in $batch: the
-// group itself (its name, groupTypes, onPremisesSyncEnabled) and its
-// members.
+// typedAzureIsCheaper reports whether learning n principals' memberships
+// of g groups from their memberOf (a getByIds a thousand, a first page
+// each, then a GET of each group they are in, at most min(g, n)) costs
+// fewer round trips than each group and its members (two first pages a
+// group). Further pages are left out: a large group's members make the
+// principals' side cheaper still.
+func typedAzureIsCheaper(g, n, batchSize int) bool {
+	per := max(batchSize, 1)
+	perGroup := (2*g + per - 1) / per
+	perPrincipal := (n+getByIDsMax-1)/getByIDsMax + (n+per-1)/per + (min(g, n)+per-1)/per
+	return perPrincipal < perGroup
+}
+
+// build asks the holders, then, unless the principals' memberOf is
+// cheaper (listTyped, at Find), each group and its members.
+func (x *azureIndex) build(ctx context.Context, c *Client, n int) error {
+	x.held, x.groups, x.member = map[string][]job.Assignment{}, map[string]*azureGroup{}, map[string][]*azureGroup{}
+	held, err := x.holders.GroupsHoldingRoles(ctx)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for id, roles := range held {
+		if job.IsGUID(id) && len(roles) > 0 {
+			k := job.NormalizeGUID(id)
+			if x.held[k] == nil {
+				ids = append(ids, k)
+			}
+			x.held[k] = append(x.held[k], roles...)
+		}
+	}
+	slices.Sort(ids)
+	if x.typed = typedAzureIsCheaper(len(ids), n, c.batchSize); x.typed {
+		return nil
+	}
+	return x.describe(ctx, c, ids, true)
+}
+
+// Each group described costs one or two first pages, sent in $batch:
+// the group itself and, when asked, its members.
 const (
 	azGroup = iota
 	azMembers
 	azListings
 )
 
-// build asks the holders, then each group and its members.
-func (x *azureIndex) build(ctx context.Context, c *Client) error {
-	x.groups, x.member = map[string]*azureGroup{}, map[string][]*azureGroup{}
-	held, err := x.holders.GroupsHoldingRoles(ctx)
-	if err != nil {
-		return err
-	}
-	var ids []string
-	for id := range held {
-		if job.IsGUID(id) {
-			ids = append(ids, job.NormalizeGUID(id))
-		}
-	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
+// describe learns each group's name, groupTypes and onPremisesSyncEnabled
+// (one GET, $select) and, withMembers, its members, and adds them to the
+// index. A group deleted since ARM listed its assignment is left out: no
+// one holds its roles any more.
+func (x *azureIndex) describe(ctx context.Context, c *Client, ids []string, withMembers bool) error {
 	infos := make([]*abstractions.RequestInformation, len(ids)*azListings)
 	subs := make([]transport.SubRequest, len(infos))
 	answers := make([]*transport.SubAnswer, len(infos))
 	var idx []int
 	top := int32(999)
+	groupQuery := &groups.GroupItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{
+			Select: []string{"id", "displayName", "groupTypes", "onPremisesSyncEnabled"},
+		},
+	}
+	var err error
 	for gi, id := range ids {
 		item := groups.NewGroupsRequestBuilderInternal(c.pathParams(), c.adapter).ByGroupId(id)
-		if infos[gi*azListings+azGroup], err = item.ToGetRequestInformation(ctx, &groups.GroupItemRequestBuilderGetRequestConfiguration{
-			QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{
-				Select: []string{"id", "displayName", "groupTypes", "onPremisesSyncEnabled"},
-			},
-		}); err != nil {
+		if infos[gi*azListings+azGroup], err = item.ToGetRequestInformation(ctx, groupQuery); err != nil {
 			return err
 		}
 		if infos[gi*azListings+azMembers], err = item.Members().ToGetRequestInformation(ctx, &groups.ItemMembersRequestBuilderGetRequestConfiguration{
@@ -126,23 +167,24 @@ func (x *azureIndex) build(ctx context.Context, c *Client) error {
 		}); err != nil {
 			return err
 		}
-		if c.batchSize > 1 {
-			for k := range azListings {
-				i := gi*azListings + k
-				if subs[i], err = c.subRequest(infos[i]); err != nil {
-					return err
-				}
-				idx = append(idx, i)
+		for k := range azListings {
+			i := gi*azListings + k
+			if c.batchSize <= 1 || (k == azMembers && !withMembers) {
+				continue
 			}
+			if subs[i], err = c.subRequest(infos[i]); err != nil {
+				return err
+			}
+			idx = append(idx, i)
 		}
 	}
 	if c.batchSize > 1 && len(idx) > 0 {
 		for i, a := range c.sendBatch(ctx, subs, idx) {
+			// Without an answer of its own (the batch failed as a
+			// whole), the request goes alone.
 			if a.Err == nil {
 				answers[i] = &a
 			}
-			// No answer of its own (the batch failed as a whole): the
-			// request goes alone.
 		}
 	}
 	for gi, id := range ids {
@@ -150,25 +192,25 @@ func (x *azureIndex) build(ctx context.Context, c *Client) error {
 		if first := answers[gi*azListings+azGroup]; first != nil {
 			g, err = readPage[models.Groupable](*first, models.CreateGroupFromDiscriminatorValue)
 		} else {
-			g, err = groups.NewGroupsRequestBuilderInternal(c.pathParams(), c.adapter).ByGroupId(id).Get(ctx, &groups.GroupItemRequestBuilderGetRequestConfiguration{
-				QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{
-					Select: []string{"id", "displayName", "groupTypes", "onPremisesSyncEnabled"},
-				},
-			})
+			g, err = groups.NewGroupsRequestBuilderInternal(c.pathParams(), c.adapter).ByGroupId(id).Get(ctx, groupQuery)
 			err = classify(err)
 		}
 		if errors.Is(err, job.ErrNotFound) {
-			continue // deleted since ARM listed its assignment: no member holds it
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("group %s: %w", id, err)
 		}
-		f := &azureGroup{groupFacts: groupFacts{id: id, name: deref(g.GetDisplayName()), raw: raw(g)}, roles: held[id]}
+		f := &azureGroup{groupFacts: groupFacts{id: id, name: deref(g.GetDisplayName()), raw: raw(g)}, roles: x.held[id]}
 		for _, t := range g.GetGroupTypes() {
 			f.dynamic = f.dynamic || strings.EqualFold(t, "DynamicMembership")
 		}
 		if s := g.GetOnPremisesSyncEnabled(); s != nil && *s {
 			f.synced = true
+		}
+		x.groups[id] = f
+		if !withMembers {
+			continue
 		}
 		u, err := infos[gi*azListings+azMembers].GetUri()
 		if err != nil {
@@ -181,7 +223,6 @@ func (x *azureIndex) build(ctx context.Context, c *Client) error {
 		if err = goneIsEmpty(err); err != nil {
 			return fmt.Errorf("the members of group %s: %w", id, err)
 		}
-		x.groups[id] = f
 		for _, m := range members {
 			if mid := deref(m.GetId()); job.IsGUID(mid) {
 				k := job.NormalizeGUID(mid)
@@ -192,13 +233,129 @@ func (x *azureIndex) build(ctx context.Context, c *Client) error {
 	return nil
 }
 
+// listTyped learns the principals' memberships of the groups holding
+// Azure roles from their typed memberOf (users and service principals: a
+// group principal, or one the directory does not have, is in none that
+// the job removes it from), then describes the groups they are in. A
+// principal whose listing failed is named in the answer.
+func (x *azureIndex) listTyped(ctx context.Context, c *Client, principals []job.Principal) job.ListingErrors {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	failed := job.ListingErrors{}
+	types, err := principalTypes(ctx, c, principals)
+	if err != nil {
+		for _, p := range principals {
+			failed[p.ID] = err
+		}
+		return failed
+	}
+	var listed []job.Principal
+	for _, p := range principals {
+		if t := types[job.NormalizeGUID(p.ID)]; t == "user" || t == "servicePrincipal" {
+			listed = append(listed, p)
+		}
+	}
+	urls := make([]string, len(listed))
+	subs := make([]transport.SubRequest, len(listed))
+	answers := make([]*transport.SubAnswer, len(listed))
+	var idx []int
+	for i, p := range listed {
+		info, err := principalPage(ctx, c, p.ID, types[job.NormalizeGUID(p.ID)], listMemberOf)
+		var u *url.URL
+		if err == nil {
+			u, err = info.GetUri()
+		}
+		if err == nil && c.batchSize > 1 {
+			subs[i], err = c.subRequest(info)
+			idx = append(idx, i)
+		}
+		if err != nil {
+			failed[p.ID] = err
+			continue
+		}
+		urls[i] = u.String()
+	}
+	if c.batchSize > 1 && len(idx) > 0 {
+		for i, a := range c.sendBatch(ctx, subs, idx) {
+			if a.Err == nil {
+				answers[i] = &a
+			}
+		}
+	}
+	in := map[string][]string{} // principal (lower case) → its groups holding roles
+	var want []string
+	for i, p := range listed {
+		if _, ok := failed[p.ID]; ok {
+			continue
+		}
+		isSP := types[job.NormalizeGUID(p.ID)] == "servicePrincipal"
+		memberOf, err := readAll(ctx, urls[i], answers[i], models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+			func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
+				if isSP {
+					return serviceprincipals.NewItemMemberOfRequestBuilder(u, c.adapter).Get(ctx, nil)
+				}
+				return users.NewItemMemberOfRequestBuilder(u, c.adapter).Get(ctx, nil)
+			})
+		if err = goneIsEmpty(err); err != nil {
+			failed[p.ID] = fmt.Errorf("listing memberships: %w", err)
+			continue
+		}
+		k := job.NormalizeGUID(p.ID)
+		for _, o := range memberOf {
+			id := deref(o.GetId())
+			if !job.IsGUID(id) || x.held[job.NormalizeGUID(id)] == nil {
+				continue
+			}
+			id = job.NormalizeGUID(id)
+			in[k] = append(in[k], id)
+			if _, known := x.groups[id]; !known && !slices.Contains(want, id) {
+				want = append(want, id)
+			}
+		}
+	}
+	slices.Sort(want)
+	if err := x.describe(ctx, c, want, false); err != nil {
+		for k := range in {
+			failed[principalOf(principals, k)] = err
+		}
+		return failed
+	}
+	for k, ids := range in {
+		x.member[k] = nil
+		for _, id := range ids {
+			if g := x.groups[id]; g != nil {
+				x.member[k] = append(x.member[k], g)
+			}
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return failed
+}
+
+// memberships copies the index's groups of a principal.
+func (x *azureIndex) memberships(principalID string) []*azureGroup {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return slices.Clone(x.member[job.NormalizeGUID(principalID)])
+}
+
 // findAzure adds to out the principals' memberships of the groups holding
 // Azure roles; a membership already in out (a role-assignable group's)
 // stays one row, its note naming the Azure roles too. When the groups
 // cannot be listed, every principal's listing has failed: nothing of
 // theirs is planned from a partial answer.
 func (s Memberships) findAzure(ctx context.Context, principals []job.Principal, out []job.Assignment, failed job.ListingErrors) ([]job.Assignment, job.ListingErrors) {
-	x, err := s.az.get(ctx, s.c)
+	x, err := s.az.get(ctx, s.c, len(principals))
+	if err == nil && x.typed {
+		for id, e := range x.listTyped(ctx, s.c, principals) {
+			if failed == nil {
+				failed = job.ListingErrors{}
+			}
+			failed[id] = errors.Join(failed[id], e)
+		}
+	}
 	if err != nil {
 		if failed == nil {
 			failed = job.ListingErrors{}
@@ -218,13 +375,12 @@ func (s Memberships) findAzure(ctx context.Context, principals []job.Principal, 
 		if _, ok := failed[p.ID]; ok {
 			continue
 		}
-		for _, g := range x.member[job.NormalizeGUID(p.ID)] {
+		for _, g := range x.memberships(p.ID) {
 			note := azureNote(g)
 			if i, ok := at[job.NormalizeGUID(p.ID)+" "+g.id]; ok {
+				// The row the role-assignable group gave, its scope
+				// as a run of `groups` alone says it.
 				out[i].Note += "; " + note
-				if out[i].RoleDefinitionID == "" {
-					out[i].RoleDefinitionID, out[i].Scope = g.roles[0].RoleDefinitionID, g.roles[0].Scope
-				}
 				continue
 			}
 			a := job.Assignment{
@@ -260,6 +416,8 @@ func (s Memberships) checkAzure(items []*job.Item) {
 	if x == nil {
 		return
 	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	for _, it := range items {
 		if it.Source != job.SourceGroups || it.State != job.Planned {
 			continue
