@@ -376,18 +376,17 @@ func (s Memberships) findAzure(ctx context.Context, principals []job.Principal, 
 			continue
 		}
 		for _, g := range x.memberships(p.ID) {
-			note := azureNote(g)
 			if i, ok := at[job.NormalizeGUID(p.ID)+" "+g.id]; ok {
 				// The row the role-assignable group gave, its scope
 				// as a run of `groups` alone says it.
-				out[i].Note += "; " + note
+				out[i].Note += ", " + azureHolds(g)
 				continue
 			}
 			a := job.Assignment{
 				Source:      job.SourceGroups,
 				ID:          assignmentID(g.id, kindMember),
 				PrincipalID: p.ID,
-				Note:        note,
+				Note:        "member of group " + g.name + " (" + g.id + "), " + azureHolds(g),
 				Raw:         g.raw,
 			}
 			if len(g.roles) > 0 {
@@ -399,13 +398,13 @@ func (s Memberships) findAzure(ctx context.Context, principals []job.Principal, 
 	return out, failed
 }
 
-// azureNote says which group a membership is of and what it carries.
-func azureNote(g *azureGroup) string {
+// azureHolds says which Azure roles a group holds, and where.
+func azureHolds(g *azureGroup) string {
 	held := make([]string, len(g.roles))
 	for i, r := range g.roles {
 		held[i] = r.RoleDefinitionID + " at " + r.Scope
 	}
-	return "member of group " + g.name + " (" + g.id + "), which holds " + strings.Join(held, " and ")
+	return "which holds " + strings.Join(held, " and ")
 }
 
 // checkAzure skips the planned memberships of groups holding Azure roles
