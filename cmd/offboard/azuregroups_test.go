@@ -82,6 +82,15 @@ func azureGroupMembershipRemoved(t *testing.T, more int, typed bool) {
 	if n := getByIDsRequests(a.Tenant); (n > 0) != typed {
 		t.Errorf("%d getByIds requests: want them only when listing by principal (%v)", n, typed)
 	}
+	// Each subscription's role assignments are listed once for the
+	// groups (unfiltered: ann and bob are two, so the azure source lists
+	// them filtered), however many groups and principals there are.
+	unfiltered := a.armRequests(func(r simtenant.Request) bool {
+		return r.Method == http.MethodGet && strings.HasSuffix(strings.ToLower(r.Path), "/roleassignments") && !strings.Contains(r.RawQuery, "filter")
+	})
+	if len(unfiltered) != 2 {
+		t.Errorf("%d unfiltered role assignment listings, want one a subscription", len(unfiltered))
+	}
 	rows := map[string]row{}
 	for _, r := range readReport(t, dir) {
 		rows[r["principal_id"]+" "+r["assignment_id"]] = r
@@ -93,7 +102,7 @@ func azureGroupMembershipRemoved(t *testing.T, more int, typed bool) {
 	if r["source"] != "groups" || r["status"] != "removed" || r["role_definition_id"] != ownerRole || r["scope"] != a.s1 {
 		t.Errorf("the membership of Sub1 Owners: %v", r)
 	}
-	if d := r["detail"]; d != "member of group Sub1 Owners ("+owners.ID+"), which holds "+ownerRole+" at "+a.s1 {
+	if d := r["detail"]; d != "member of group Sub1 Owners ("+owners.ID+"), which holds Owner ("+ownerRole+") at "+a.s1 {
 		t.Errorf("its detail %q", d)
 	}
 	if got := a.Members(owners.ID); !slices.Equal(got, []string{stays}) {
@@ -108,7 +117,8 @@ func azureGroupMembershipRemoved(t *testing.T, more int, typed bool) {
 	if !slices.Contains(a.Members(dynamic.ID), bob) {
 		t.Error("bob left the dynamic group")
 	}
-	if r := rows[ann+" "+tier0.ID]; r["status"] != "removed" || !strings.Contains(r["detail"], "which holds "+simtenant.ARMRoleDefinitionID(a.s2, simtenant.ARMContributor)) {
+	contributor := simtenant.ARMRoleDefinitionID(a.s2, simtenant.ARMContributor)
+	if r := rows[ann+" "+tier0.ID]; r["status"] != "removed" || r["detail"] != "group Tier0 Admins, which holds Contributor ("+contributor+") at "+a.s2 {
 		t.Errorf("the role-assignable group holding an Azure role: %v", r)
 	}
 	if !slices.Contains(a.Members(idle.ID), ann) {

@@ -74,6 +74,7 @@ type Source struct {
 	assignmentRequests *armauthorization.RoleAssignmentScheduleRequestsClient
 	subscriptions      *armsubscriptions.Client
 	groups             *armmanagementgroups.Client
+	definitions        *armauthorization.RoleDefinitionsClient
 	wanted             []string
 	concurrency        int
 	perPrincipal       bool
@@ -146,6 +147,9 @@ func New(cfg Config) (*Source, error) {
 		return nil, fmt.Errorf("arm: %w", err)
 	}
 	if s.groups, err = armmanagementgroups.NewClient(cfg.Credential, opts); err != nil {
+		return nil, fmt.Errorf("arm: %w", err)
+	}
+	if s.definitions, err = armauthorization.NewRoleDefinitionsClient(cfg.Credential, opts); err != nil {
 		return nil, fmt.Errorf("arm: %w", err)
 	}
 	return s, nil

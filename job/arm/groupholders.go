@@ -34,7 +34,9 @@ type groupHolders struct {
 // group, whose unfiltered listing is unconfirmed (SERVICE_FACTS.md), with
 // atScope(): what is at and above it; what is below it is listed from its
 // descendants, which resolveScopes adds. The listings are the source's
-// own (page caps, id checks); principalType Group is kept.
+// own (page caps, id checks); principalType Group is kept. Each
+// assignment's Note is its role's name (one GET of each role definition;
+// empty when it cannot be read: the id says which role all the same).
 func (s *Source) GroupsHoldingRoles(ctx context.Context) (map[string][]job.Assignment, error) {
 	h := &s.holders
 	h.mu.Lock()
@@ -89,10 +91,32 @@ func (s *Source) listGroupHolders(ctx context.Context) (map[string][]job.Assignm
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	names := map[string]string{}
 	for _, as := range by {
 		slices.SortFunc(as, func(a, b job.Assignment) int { return strings.Compare(a.ID, b.ID) })
+		for i, a := range as {
+			k := strings.ToLower(a.RoleDefinitionID)
+			name, ok := names[k]
+			if !ok {
+				name = s.roleName(ctx, a.RoleDefinitionID)
+				names[k] = name
+			}
+			as[i].Note = name
+		}
 	}
 	return by, nil
+}
+
+// roleName reads a role definition's name, or "" when it cannot.
+func (s *Source) roleName(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	got, err := s.definitions.GetByID(ctx, id, nil)
+	if err != nil || got.Properties == nil {
+		return ""
+	}
+	return deref(got.Properties.RoleName)
 }
 
 // heldByGroup reports whether an assignment, as listed, is a group's.

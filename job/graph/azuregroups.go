@@ -21,7 +21,7 @@ import (
 
 // AzureGroups answers which groups hold Azure role assignments at the
 // scopes the run cleans: each group's object id (lower case) with those
-// assignments. The `azure` source implements it (arm.Source); the
+// assignments, each one's Note its role's name when known. The `azure` source implements it (arm.Source); the
 // `groups` source, given one (WithAzure), removes the run's principals'
 // direct memberships of those groups too: a security group holding Owner
 // on a subscription hands it to every member, and removing the principal's
@@ -402,7 +402,11 @@ func (s Memberships) findAzure(ctx context.Context, principals []job.Principal, 
 func azureHolds(g *azureGroup) string {
 	held := make([]string, len(g.roles))
 	for i, r := range g.roles {
-		held[i] = r.RoleDefinitionID + " at " + r.Scope
+		role := r.RoleDefinitionID
+		if r.Note != "" {
+			role = r.Note + " (" + role + ")"
+		}
+		held[i] = role + " at " + r.Scope
 	}
 	return "which holds " + strings.Join(held, " and ")
 }
