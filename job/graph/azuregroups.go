@@ -395,6 +395,8 @@ func (s Memberships) findAzure(ctx context.Context, principals []job.Principal, 
 			out = append(out, a)
 		}
 	}
+	// What Find answers holds nothing of a principal it names as failed.
+	out = slices.DeleteFunc(out, func(a job.Assignment) bool { _, f := failed[a.PrincipalID]; return f })
 	return out, failed
 }
 
