@@ -37,13 +37,6 @@ type ARMSample struct {
 	Eligibilities []string
 	// RemainingEligibilities are eligibilities that must stay.
 	RemainingEligibilities []string
-	// GroupHolder is a security group (not role-assignable) holding
-	// Contributor on Scopes[0] (GroupAssignment, in Remaining: the group
-	// keeps it); GroupMember, the first departing user, is its member, as
-	// is the last of staying (in the demo a break-glass account, which the
-	// CSV does not name). A run with `groups` and `azure` removes
-	// GroupMember's membership. Empty when no departing principal is a user.
-	GroupHolder, GroupMember, GroupAssignment string
 }
 
 // GenerateARM adds an Azure estate to the tenant: under the tenant root
@@ -117,25 +110,6 @@ func (t *Tenant) GenerateARM(seed uint64, departing, staying []string) ARMSample
 			s.Remaining = append(s.Remaining, id)
 			s.RemainingEligibilities = append(s.RemainingEligibilities, g.eligible(p, s.Scopes[0], ARMContributor))
 		}
-	}
-	// Drawn last, so that everything above stays as it was.
-	for _, p := range departing {
-		if kind, _ := t.principalTypeOf(p); kind != "User" {
-			continue
-		}
-		grp := t.AddGroup(Group{ID: g.guid(), DisplayName: "Azure Platform Operators"})
-		members := []string{p}
-		if len(staying) > 0 {
-			members = append(members, staying[len(staying)-1])
-		}
-		for _, m := range members {
-			_ = t.AddMember(grp.ID, m) // a plain group takes users, service principals and groups
-		}
-		if id, ok := g.assign(grp.ID, s.Scopes[0], ARMContributor); ok {
-			s.GroupHolder, s.GroupMember, s.GroupAssignment = grp.ID, p, id
-			s.Remaining = append(s.Remaining, id)
-		}
-		break
 	}
 	slices.Sort(s.Removable)
 	slices.Sort(s.Remaining)

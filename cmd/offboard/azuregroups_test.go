@@ -151,39 +151,3 @@ func azureGroupMembershipRemoved(t *testing.T, more int, typed bool) {
 		}
 	}
 }
-
-// The sample tenant of `offboard demo` shows the case once: a departing
-// user in a security group holding Contributor on a subscription loses
-// the membership; the group keeps its role and its staying member.
-func TestDemoSampleRemovesMembershipOfGroupHoldingAzureRole(t *testing.T) {
-	tn, sample := simtenant.Generate(simtenant.Config{Seed: 7, PageSize: 3}, 30)
-	env := serve(t, tn)
-	input := filepath.Join(t.TempDir(), "in.csv")
-	if err := os.WriteFile(input, sample.CSV, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "report")
-	s := sample.ARM
-	if s.GroupHolder == "" {
-		t.Fatal("the sample has no group holding an Azure role")
-	}
-	before := tn.Members(s.GroupHolder)
-	wantCode(t, env.offboard(t, nil, "run", "--input", input, "--report", dir, "--protect", strings.Join(sample.Protect, ","),
-		"--sources", "directory,pim,groups,azure", "--azure-scopes", "all", "--arm-endpoint", env.url), 1)
-	var got []row
-	for _, r := range readReport(t, dir) {
-		if r["assignment_id"] == s.GroupHolder {
-			got = append(got, r)
-		}
-	}
-	if len(got) != 1 || got[0]["principal_id"] != s.GroupMember || got[0]["status"] != "removed" ||
-		!strings.HasPrefix(got[0]["detail"], "member of group Azure Platform Operators ("+s.GroupHolder+"), which holds Contributor (") {
-		t.Errorf("rows of the group holding an Azure role: %v", got)
-	}
-	if want := slices.DeleteFunc(before, func(m string) bool { return m == s.GroupMember }); !slices.Equal(tn.Members(s.GroupHolder), want) {
-		t.Errorf("members %v, want %v", tn.Members(s.GroupHolder), want)
-	}
-	if _, ok := tn.ARMRoleAssignment(s.GroupAssignment); !ok {
-		t.Error("the group's Azure role assignment was removed")
-	}
-}
