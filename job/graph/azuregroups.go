@@ -21,11 +21,11 @@ import (
 
 // AzureGroups answers which groups hold Azure role assignments at the
 // scopes the run cleans: each group's object id (lower case) with those
-// assignments, each one's Note its role's name when known. The `azure` source implements it (arm.Source); the
-// `groups` source, given one (WithAzure), removes the run's principals'
-// direct memberships of those groups too: a security group holding Owner
-// on a subscription hands it to every member, and removing the principal's
-// own assignments leaves that.
+// assignments, each one's Note its role's name when known. The `azure`
+// source implements it (arm.Source); the `groups` source, given one
+// (WithAzure), removes the run's principals' direct memberships of those
+// groups too: a security group holding Owner on a subscription hands it to
+// every member, and removing the principal's own assignments leaves that.
 type AzureGroups interface {
 	GroupsHoldingRoles(ctx context.Context) (map[string][]job.Assignment, error)
 }
