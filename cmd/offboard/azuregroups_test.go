@@ -34,6 +34,7 @@ func azureGroupMembershipRemoved(t *testing.T, more int, typed bool) {
 	stays, _ := a.user("stays@contoso.com", 0)
 	owners := a.AddGroup(simtenant.Group{DisplayName: "Sub1 Owners"})
 	dynamic := a.AddGroup(simtenant.Group{DisplayName: "Dynamic Readers", Dynamic: true})
+	synced := a.AddGroup(simtenant.Group{DisplayName: "Synced Readers", OnPremisesSynced: true})
 	tier0 := a.AddGroup(simtenant.Group{DisplayName: "Tier0 Admins", IsAssignableToRole: true})
 	idle := a.AddGroup(simtenant.Group{DisplayName: "Holds Nothing"})
 	must := func(err error) {
@@ -42,7 +43,7 @@ func azureGroupMembershipRemoved(t *testing.T, more int, typed bool) {
 			t.Fatal(err)
 		}
 	}
-	for _, m := range [][2]string{{owners.ID, ann}, {owners.ID, stays}, {dynamic.ID, bob}, {tier0.ID, ann}, {idle.ID, ann}} {
+	for _, m := range [][2]string{{owners.ID, ann}, {owners.ID, stays}, {dynamic.ID, bob}, {synced.ID, bob}, {tier0.ID, ann}, {idle.ID, ann}} {
 		must(a.AddMember(m[0], m[1]))
 	}
 	groupRole := func(group, scope, role string) string {
@@ -52,6 +53,7 @@ func azureGroupMembershipRemoved(t *testing.T, more int, typed bool) {
 	ownerRole := simtenant.ARMRoleDefinitionID(a.s1, simtenant.ARMOwner)
 	viaOwners := groupRole(owners.ID, a.s1, simtenant.ARMOwner)
 	groupRole(dynamic.ID, a.rg, simtenant.ARMReader)
+	groupRole(synced.ID, a.s2, simtenant.ARMReader)
 	groupRole(tier0.ID, a.s2, simtenant.ARMContributor)
 	for i := range more {
 		g := a.AddGroup(simtenant.Group{DisplayName: "Other Readers " + strings.Repeat("x", i)})
@@ -95,8 +97,8 @@ func azureGroupMembershipRemoved(t *testing.T, more int, typed bool) {
 	for _, r := range readReport(t, dir) {
 		rows[r["principal_id"]+" "+r["assignment_id"]] = r
 	}
-	if len(rows) != 3 {
-		t.Errorf("%d rows, want ann's two memberships and bob's: %v", len(rows), rows)
+	if len(rows) != 4 {
+		t.Errorf("%d rows, want ann's two memberships and bob's two: %v", len(rows), rows)
 	}
 	r := rows[ann+" "+owners.ID]
 	if r["source"] != "groups" || r["status"] != "removed" || r["role_definition_id"] != ownerRole || r["scope"] != a.s1 {
@@ -114,8 +116,11 @@ func azureGroupMembershipRemoved(t *testing.T, more int, typed bool) {
 	if r := rows[bob+" "+dynamic.ID]; r["status"] != "skipped" || !strings.HasPrefix(r["detail"], "dynamic-membership: group Dynamic Readers") {
 		t.Errorf("the dynamic group's membership: %v", r)
 	}
-	if !slices.Contains(a.Members(dynamic.ID), bob) {
-		t.Error("bob left the dynamic group")
+	if r := rows[bob+" "+synced.ID]; r["status"] != "skipped" || !strings.HasPrefix(r["detail"], "on-premises-synced: group Synced Readers") {
+		t.Errorf("the synced group's membership: %v", r)
+	}
+	if !slices.Contains(a.Members(dynamic.ID), bob) || !slices.Contains(a.Members(synced.ID), bob) {
+		t.Error("bob left the dynamic or the synced group")
 	}
 	contributor := simtenant.ARMRoleDefinitionID(a.s2, simtenant.ARMContributor)
 	if r := rows[ann+" "+tier0.ID]; r["status"] != "removed" || r["detail"] != "group Tier0 Admins, which holds Contributor ("+contributor+") at "+a.s2 {
