@@ -42,6 +42,7 @@ func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Sour
 		return nil, nil, nil, err
 	}
 	var sources []job.Source
+	groupsAt, azure := -1, graph.AzureGroups(nil)
 	for _, name := range c.Sources {
 		switch name {
 		case job.SourceDirectory:
@@ -49,19 +50,28 @@ func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Sour
 		case job.SourcePIM:
 			sources = append(sources, gc.Eligibilities())
 		case job.SourceGroups:
+			groupsAt = len(sources)
 			sources = append(sources, gc.Memberships())
 		case job.SourceAzure:
 			src, err := j.azure(creds)
 			if err != nil {
 				return nil, nil, nil, err
 			}
+			azure, _ = src.(graph.AzureGroups)
 			sources = append(sources, src)
 		default:
 			return nil, nil, nil, fmt.Errorf("source %q is not available in this build", name)
 		}
 	}
+	// With both, groups also removes memberships of groups holding the
+	// Azure roles azure cleans.
+	if azure != nil && groupsAt >= 0 {
+		sources[groupsAt] = gc.Memberships().WithAzure(azure)
+	}
 	return sources, gc, gc, nil
 }
+
+var _ graph.AzureGroups = (*arm.Source)(nil)
 
 // baseTransport sends one attempt of a request; requestTimeout bounds the
 // wait for the answer's headers (the transport bounds the whole attempt).

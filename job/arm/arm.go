@@ -76,6 +76,7 @@ type Source struct {
 	assignmentRequests *armauthorization.RoleAssignmentScheduleRequestsClient
 	subscriptions      *armsubscriptions.Client
 	groups             *armmanagementgroups.Client
+	definitions        *armauthorization.RoleDefinitionsClient
 	wanted             []string
 	concurrency        int
 	perPrincipal       bool
@@ -93,6 +94,9 @@ type Source struct {
 	probeMu      sync.Mutex
 	probeStarted bool
 	probeDone    chan struct{}
+
+	// holders is the groups holding roles at the scopes (groupholders.go).
+	holders groupHolders
 }
 
 // scope is one ARM scope to list; group marks a management group, which
@@ -134,6 +138,9 @@ func New(cfg Config) (*Source, error) {
 		return nil, fmt.Errorf("arm: %w", err)
 	}
 	if s.groups, err = armmanagementgroups.NewClient(cfg.Credential, opts); err != nil {
+		return nil, fmt.Errorf("arm: %w", err)
+	}
+	if s.definitions, err = armauthorization.NewRoleDefinitionsClient(cfg.Credential, opts); err != nil {
 		return nil, fmt.Errorf("arm: %w", err)
 	}
 	return s, nil

@@ -42,6 +42,8 @@ type Memberships struct {
 	// idx is built by the first Find and shared by every copy of the
 	// source, its guard included.
 	idx *groupIndex
+	// az, when set (WithAzure), is the groups holding Azure roles.
+	az *azureIndex
 }
 
 var (
@@ -135,6 +137,9 @@ func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]jo
 				Raw:         raw,
 			})
 		}
+	}
+	if s.az != nil {
+		out, failed = s.findAzure(ctx, principals, out, failed)
 	}
 	var errs []error
 	if len(failed) > 0 {
@@ -312,6 +317,7 @@ func requestSchedule(sched job.Schedule) models.RequestScheduleable {
 // the detail saying which). It decides from the index the listing built;
 // without one (the source's listing failed) there is nothing planned of it.
 func (s Memberships) Check(_ context.Context, items []*job.Item) (string, error) {
+	s.checkAzure(items)
 	idx := s.idx.built()
 	if idx == nil {
 		return "", nil
