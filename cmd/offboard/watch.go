@@ -16,6 +16,7 @@ import (
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/console"
 	"github.com/offboard/offboard/report/location"
 )
 
@@ -114,7 +115,7 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 	}
 	log, disp := newOutput(&c.config, sio.err, false)
 	defer func() { _ = log.Sync() }()
-	defer disp.stop()
+	defer disp.Stop()
 	// Each location is parsed here only; --report defaults to
 	// {reports}/watch/{UTC date}.
 	reports, err := location.Parse(c.Reports)
@@ -235,7 +236,7 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 		code = max(code, exitRowsFailed)
 	}
 	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, StartedAt: started}
-	end := ending{command: "watch", files: runReportFiles, display: j.display,
+	end := ending{command: "watch", files: console.RunFiles, display: j.display,
 		rerun: rerunCommand("watch", "", c.Report, c.Changed)}
 	publish := func() error {
 		if err := dir.Publish(ctx); err != nil {
