@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -182,7 +180,7 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 	}
 	since := started.Add(-c.Within)
 	watched, excluded := report.WatchList(evidence, since, j.cfg.Protect, j.cfg.SelfID)
-	entries, inputSHA := watchEntries(watched)
+	entries, inputSHA := report.WatchEntries(watched)
 	byID := map[string]report.Watched{}
 	for _, w := range watched {
 		byID[w.PrincipalID] = w
@@ -245,19 +243,4 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 		return dir.PublishFiles(ctx, report.AttestationFiles)
 	}
 	return finish(log, dir, "watch finished", job.States, res, summary, code, rep, publish, end)
-}
-
-// watchEntries are the runner's entries for the watch list, by object id
-// only (a UPN may name someone else by now), and the sha256 of the list,
-// the watch's input.
-func watchEntries(watched []report.Watched) ([]job.Entry, string) {
-	var b strings.Builder
-	b.WriteString("principal_id,run_id\n")
-	entries := make([]job.Entry, 0, len(watched))
-	for i, w := range watched {
-		entries = append(entries, job.Entry{Line: i + 2, PrincipalID: w.PrincipalID, Reference: w.Reference})
-		fmt.Fprintf(&b, "%s,%s\n", w.PrincipalID, w.Run.ID)
-	}
-	sum := sha256.Sum256([]byte(b.String()))
-	return entries, hex.EncodeToString(sum[:])
 }
