@@ -12,6 +12,7 @@ import (
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/simtenant"
+	"github.com/offboard/offboard/simtenant/demo"
 )
 
 // runSimulate is `offboard simulate`: a simulated tenant served until
@@ -19,8 +20,8 @@ import (
 func runSimulate(ctx context.Context, args []string, sio stdio) int {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(sio.err)
-	var tf tenantFlags
-	tf.register(fs, 500)
+	var tf simtenant.Flags
+	tf.Register(fs, 500)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to serve on (loopback; port 0 picks a free one)")
 	csvPath := fs.String("csv", "", "where to write the sample CSV (default: a temporary file)")
 	shape := fs.String("shape", "sample", "sample: a realistic tenant whose CSV shows every status; "+
@@ -40,7 +41,7 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 		}
 		return exitUsage
 	}
-	cfg, err := tf.config()
+	cfg, err := tf.Config()
 	cfg.NoP2, cfg.Deny = *noP2, deny
 	cfg.ARM.FilterRequired = *filterRequired
 	if err == nil && (*perPrincipal < 0 || *perPrincipal > 1000) {
@@ -53,24 +54,24 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 	var (
 		tenant  *simtenant.Tenant
 		sample  simtenant.Sample
-		sources = demoSources
+		sources = demo.Sources
 	)
 	switch *shape {
 	case "sample":
-		tenant, sample = simtenant.Generate(cfg, tf.principals)
+		tenant, sample = simtenant.Generate(cfg, tf.Principals)
 	case "bench":
 		switch *keys {
 		case "id":
-			tenant, sample = simtenant.GenerateUniform(cfg, tf.principals, *perPrincipal)
+			tenant, sample = simtenant.GenerateUniform(cfg, tf.Principals, *perPrincipal)
 		case "hr":
-			tenant, sample = simtenant.GenerateUniformKeyed(cfg, tf.principals, *perPrincipal)
+			tenant, sample = simtenant.GenerateUniformKeyed(cfg, tf.Principals, *perPrincipal)
 		default:
 			fmt.Fprintf(sio.err, "offboard simulate: --keys %q: id or hr\n", *keys)
 			return exitUsage
 		}
 		sources = []string{job.SourceDirectory}
 	case "azure":
-		tenant, sample = simtenant.GenerateAzureUniform(cfg, tf.principals, *subscriptions)
+		tenant, sample = simtenant.GenerateAzureUniform(cfg, tf.Principals, *subscriptions)
 		sources = []string{job.SourceAzure}
 	default:
 		fmt.Fprintf(sio.err, "offboard simulate: --shape %q: sample, bench or azure\n", *shape)
