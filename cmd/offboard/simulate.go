@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"slices"
 	"strings"
 
-	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/simtenant"
 	"github.com/offboard/offboard/simtenant/demo"
 )
@@ -51,80 +47,9 @@ func runSimulate(ctx context.Context, args []string, sio stdio) int {
 		fmt.Fprintf(sio.err, "offboard simulate: %v\n", err)
 		return exitUsage
 	}
-	var (
-		tenant  *simtenant.Tenant
-		sample  simtenant.Sample
-		sources = demo.Sources
-	)
-	switch *shape {
-	case "sample":
-		tenant, sample = simtenant.Generate(cfg, tf.Principals)
-	case "bench":
-		switch *keys {
-		case "id":
-			tenant, sample = simtenant.GenerateUniform(cfg, tf.Principals, *perPrincipal)
-		case "hr":
-			tenant, sample = simtenant.GenerateUniformKeyed(cfg, tf.Principals, *perPrincipal)
-		default:
-			fmt.Fprintf(sio.err, "offboard simulate: --keys %q: id or hr\n", *keys)
-			return exitUsage
-		}
-		sources = []string{job.SourceDirectory}
-	case "azure":
-		tenant, sample = simtenant.GenerateAzureUniform(cfg, tf.Principals, *subscriptions)
-		sources = []string{job.SourceAzure}
-	default:
-		fmt.Fprintf(sio.err, "offboard simulate: --shape %q: sample, bench or azure\n", *shape)
-		return exitUsage
-	}
-	// The job's identity may remove role assignments everywhere, as the
-	// deployment guide grants it (offboard check reads this).
-	tenant.AddARMRoleAssignment(simtenant.ARMRoleAssignment{Scope: tenant.RootManagementGroup(),
-		RoleDefinitionID: simtenant.ARMUserAccessAdministrator, PrincipalID: tenant.CallerID(), PrincipalType: "ServicePrincipal"})
-	if *csvPath == "" {
-		f, err := os.CreateTemp("", "offboard-sample-*.csv")
-		if err != nil {
-			fmt.Fprintf(sio.err, "offboard simulate: %v\n", err)
-			return exitUsage
-		}
-		*csvPath = f.Name()
-		_ = f.Close()
-	}
-	if err := os.WriteFile(*csvPath, sample.CSV, 0o640); err != nil {
-		fmt.Fprintf(sio.err, "offboard simulate: %v\n", err)
-		return exitUsage
-	}
-	srv, err := tenant.Start(ctx, *listen)
-	if err != nil {
-		fmt.Fprintf(sio.err, "offboard simulate: %v\n", err)
-		return exitUsage
-	}
-	defer srv.Close()
-	fmt.Fprintf(sio.out, "Simulated tenant serving Graph (/v1.0) and ARM at %s\n", srv.URL())
-	fmt.Fprintf(sio.out, "Token:      %s\n", tenant.Token())
-	fmt.Fprintf(sio.out, "Sample CSV: %s (%d departing principals; protect %s)\n", *csvPath, len(sample.Departing), strings.Join(sample.Protect, ","))
-	fmt.Fprintf(sio.out, "Stats:      GET %s%s\n\n", srv.URL(), simtenant.StatsPath)
-	try := fmt.Sprintf("OFFBOARD_STATIC_TOKEN=%s offboard run --input %s --report ./report --graph-endpoint %s --arm-endpoint %s --sources %s",
-		tenant.Token(), *csvPath, srv.URL(), srv.URL(), strings.Join(sources, ","))
-	if slices.Contains(sources, job.SourceAzure) {
-		try += " --azure-scopes all"
-	}
-	if len(sample.Protect) > 0 {
-		try += " --protect " + strings.Join(sample.Protect, ",")
-	}
-	if n := len(sample.Removable); n > 1000 {
-		try += fmt.Sprintf(" --max-removals %d", n)
-	}
-	fmt.Fprintf(sio.out, "Try:\n  %s\n", try)
-	<-ctx.Done()
-	st := tenant.Stats()
-	fmt.Fprintf(sio.out, "\nServed %d requests (%d throttled, %d faults).\n", st.Requests, st.Throttled, st.Faults)
-	// The same figures as GET StatsPath, for a script that stops the
-	// tenant and reads what it saw.
-	if b, err := json.Marshal(simtenant.StatsReport{Stats: st, Violations: tenant.Violations()}); err == nil {
-		fmt.Fprintf(sio.out, "%s\n", b)
-	}
-	return exitOK
+	sim := demo.Simulation{Config: cfg, Principals: tf.Principals, Shape: *shape, Keys: *keys, PerPrincipal: *perPrincipal,
+		Subscriptions: *subscriptions, Listen: *listen, CSV: *csvPath, Out: sio.out, Err: sio.err}
+	return sim.Serve(ctx)
 }
 
 // stringList is a repeatable string flag.
