@@ -2,8 +2,8 @@ package main
 
 import (
 	"net/http"
-	"strconv"
-	"strings"
+
+	"github.com/offboard/offboard/job/arm"
 )
 
 // armCounters reads the budget ARM says is left after each answer
@@ -24,44 +24,9 @@ type armCounters struct {
 func (a *armCounters) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := a.next.RoundTrip(r)
 	if resp != nil {
-		if left, ok := remaining(resp.Header, armOperation(r.Method)); ok {
+		if left, ok := arm.Remaining(resp.Header, arm.Operation(r.Method)); ok {
 			a.paces.pace(r).Remaining(left, a.reserve)
 		}
 	}
 	return resp, err
-}
-
-// armOperation is a request's kind as ARM's counters name it.
-func armOperation(method string) string {
-	switch method {
-	case http.MethodGet, http.MethodHead:
-		return "reads"
-	case http.MethodDelete:
-		return "deletes"
-	}
-	return "writes"
-}
-
-// remaining is the smallest of the counters of one kind an answer carries.
-func remaining(h http.Header, operation string) (int, bool) {
-	least, found := 0, false
-	for _, name := range []string{
-		"x-ms-ratelimit-remaining-subscription-" + operation,
-		"x-ms-ratelimit-remaining-subscription-global-" + operation,
-		"x-ms-ratelimit-remaining-tenant-" + operation,
-	} {
-		v := strings.TrimSpace(h.Get(name))
-		if v == "" {
-			continue
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			// A garbled counter says nothing; the 429s still would.
-			continue
-		}
-		if !found || n < least {
-			least, found = n, true
-		}
-	}
-	return least, found
 }

@@ -1,39 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"strings"
-	"text/tabwriter"
 
 	"go.uber.org/zap"
 
-	"github.com/offboard/offboard/job/csvinput"
+	"github.com/offboard/offboard/job/preflight"
 	"github.com/offboard/offboard/report/location"
 )
-
-// The statuses of a check.
-const (
-	checkOK          = "ok"
-	checkUnavailable = "unavailable" // the tenant lacks the licence
-	checkMissing     = "missing"     // the identity lacks a permission or role
-	checkError       = "error"       // the check itself failed, or the input or report location cannot be used
-	checkSkipped     = "skipped"     // not checked (not asked, or nothing to check it with)
-)
-
-// checkResult is one line of `offboard check`.
-type checkResult struct {
-	Check  string `json:"check"` // source, permission, azure-scope, input, report
-	Name   string `json:"name"`
-	Status string `json:"status"`
-	Detail string `json:"detail,omitempty"`
-	Fix    string `json:"fix,omitempty"`
-}
 
 // runCheck is `offboard check`: a read-only preflight. It sends no write.
 func runCheck(ctx context.Context, args []string, sio stdio) int {
@@ -60,40 +38,15 @@ func runCheck(ctx context.Context, args []string, sio stdio) int {
 	j.report, reportErr = location.Parse(c.Report)
 	results := j.check(ctx, inputErr, reportErr)
 	code := exitOK
-	for _, r := range results {
-		if r.Status != checkOK && r.Status != checkSkipped {
-			code = exitRowsFailed
-		}
+	if !preflight.Usable(results) {
+		code = exitRowsFailed
 	}
 	if output == "json" {
-		enc := json.NewEncoder(sio.out)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(struct {
-			Usable bool          `json:"usable"`
-			Checks []checkResult `json:"checks"`
-		}{code == exitOK, results})
-		return code
-	}
-	tw := tabwriter.NewWriter(sio.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHECK\tNAME\tSTATUS\tDETAIL")
-	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Check, r.Name, r.Status, oneLine(r.Detail))
-		if r.Fix != "" {
-			fmt.Fprintf(tw, "\t\t\tfix: %s\n", oneLine(r.Fix))
-		}
-	}
-	_ = tw.Flush()
-	if code == exitOK {
-		fmt.Fprintln(sio.out, "\nEverything selected is usable.")
+		preflight.WriteJSON(sio.out, results)
 	} else {
-		fmt.Fprintln(sio.out, "\nSomething selected is not usable: see the fixes above.")
+		preflight.WriteTable(sio.out, results)
 	}
 	return code
-}
-
-// oneLine keeps a service's text on one line of the table.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // parseCheckFlags reads the flags of `check`: those of `run` that say
@@ -130,16 +83,16 @@ func parseCheckFlags(args []string, env func(string) (string, bool), out io.Writ
 }
 
 // checkInput reads the input as a run would, when one is given.
-func (j *jobRun) checkInput(ctx context.Context, parseErr error) []checkResult {
+func (j *jobRun) checkInput(ctx context.Context, parseErr error) []preflight.Result {
 	spec := j.cfg.Input
-	r := checkResult{Check: "input", Name: spec, Status: checkOK}
+	r := preflight.Result{Check: "input", Name: spec, Status: preflight.OK}
 	switch spec {
 	case "":
-		r.Name, r.Status, r.Detail = "-", checkSkipped, "no --input given"
-		return []checkResult{r}
+		r.Name, r.Status, r.Detail = "-", preflight.Skipped, "no --input given"
+		return []preflight.Result{r}
 	case "-":
-		r.Status, r.Detail = checkSkipped, "standard input is not read by a check"
-		return []checkResult{r}
+		r.Status, r.Detail = preflight.Skipped, "standard input is not read by a check"
+		return []preflight.Result{r}
 	}
 	files, folder, err := j.storage.DropFolder(ctx, j.input)
 	if parseErr != nil {
@@ -148,70 +101,41 @@ func (j *jobRun) checkInput(ctx context.Context, parseErr error) []checkResult {
 	input := j.input
 	switch {
 	case err != nil:
-		r.Status, r.Detail = checkError, "the drop folder cannot be listed: "+err.Error()
-		return []checkResult{r}
+		r.Status, r.Detail = preflight.Error, "the drop folder cannot be listed: "+err.Error()
+		return []preflight.Result{r}
 	case folder && len(files) == 0:
 		r.Detail = "a drop folder, empty now"
-		return []checkResult{r}
+		return []preflight.Result{r}
 	case folder:
 		// The file the next run takes first stands for the folder.
 		input = files[0].Input
 		r.Name = input.String()
 	}
 	data, err := j.storage.ReadInput(ctx, input)
-	if err != nil {
-		r.Status, r.Detail = checkError, err.Error()
-		return []checkResult{r}
-	}
-	entries, err := csvinput.Read(bytes.NewReader(data))
-	if err != nil {
-		r.Status, r.Detail = checkError, err.Error()
-		return []checkResult{r}
-	}
-	bad := 0
-	for _, e := range entries {
-		if e.Problem != "" {
-			bad++
-		}
-	}
-	r.Detail = fmt.Sprintf("%d rows", len(entries))
-	if bad > 0 {
-		r.Detail += fmt.Sprintf(", %d of them invalid (a run reports them invalid and exits 1)", bad)
-	}
-	return []checkResult{r}
+	return []preflight.Result{preflight.InputRows(r, data, err)}
 }
 
 // checkReport checks that a run could open the report location: a local
 // directory writable and lockable, nothing left behind. A blob location
 // is not probed: a probe would have to write.
-func (j *jobRun) checkReport(parseErr error) []checkResult {
+func (j *jobRun) checkReport(parseErr error) []preflight.Result {
 	spec := j.cfg.Report
-	r := checkResult{Check: "report", Name: spec, Status: checkOK}
+	r := preflight.Result{Check: "report", Name: spec, Status: preflight.OK}
 	if spec == "" {
-		r.Name, r.Status, r.Detail = "-", checkSkipped, "no --report given"
-		return []checkResult{r}
+		r.Name, r.Status, r.Detail = "-", preflight.Skipped, "no --report given"
+		return []preflight.Result{r}
 	}
 	if parseErr != nil {
-		r.Status, r.Detail = checkError, parseErr.Error()
-		return []checkResult{r}
+		r.Status, r.Detail = preflight.Error, parseErr.Error()
+		return []preflight.Result{r}
 	}
 	switch probed, err := location.Probe(j.report); {
 	case !probed:
-		r.Status, r.Detail = checkSkipped, "a blob location is not probed (that would write)"
+		r.Status, r.Detail = preflight.Skipped, "a blob location is not probed (that would write)"
 	case err != nil:
-		r.Status, r.Detail = checkError, err.Error()
+		r.Status, r.Detail = preflight.Error, err.Error()
 	default:
 		r.Detail = "writable and lockable"
 	}
-	return []checkResult{r}
-}
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (l *stringList) String() string { return strings.Join(*l, ",") }
-
-func (l *stringList) Set(v string) error {
-	*l = append(*l, v)
-	return nil
+	return []preflight.Result{r}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/console"
 	"github.com/offboard/offboard/report/location"
 )
 
@@ -34,8 +35,8 @@ type reportWriter interface {
 type ending struct {
 	command string
 	rerun   string
-	files   reportFiles
-	display *display
+	files   console.Files
+	display *console.Display
 }
 
 // finish writes the report and the summary of a run or a restore that
@@ -46,7 +47,7 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 	summary report.Summary, code int, where location.Location, publish func() error, end ending) int {
 	if end.display != nil {
 		// The bars stay as last drawn; what follows goes below them.
-		defer end.display.stop()
+		defer end.display.Stop()
 	}
 	if err := dir.WriteReport(res.Items); err != nil {
 		log.Error("writing the report", zap.Error(err))
@@ -82,10 +83,10 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 	fields = append(fields, zap.String("report", where.String()), zap.Duration("elapsed", time.Since(summary.StartedAt).Round(time.Millisecond)))
 	log.Info(event, fields...)
 	if end.display != nil {
-		end.display.stop()
+		end.display.Stop()
 		files := end.files
-		files.at = where.At
-		printSummary(end.display, end.command, states, res, summary, where.String(), files, end.rerun)
+		files.At = where.At
+		console.PrintSummary(end.display, end.command, states, res, summary, where.String(), files, end.rerun)
 	}
 	return code
 }

@@ -7,6 +7,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/term"
+
+	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/report/console"
 )
 
 // isTerminal reports whether w is a terminal.
@@ -18,7 +21,7 @@ func isTerminal(w io.Writer) bool {
 // newOutput settles the log format (console at a terminal, else json,
 // unless --log-format said) and builds the logger, and the display when a
 // person is watching. restore labels the last phase "restoring".
-func newOutput(c *config, w io.Writer, restore bool) (*zap.Logger, *display) {
+func newOutput(c *config, w io.Writer, restore bool) (*zap.Logger, *console.Display) {
 	tty := isTerminal(w)
 	if c.LogFormat == "" {
 		c.LogFormat = "json"
@@ -29,29 +32,10 @@ func newOutput(c *config, w io.Writer, restore bool) (*zap.Logger, *display) {
 	if c.LogFormat != "console" || !tty {
 		return newLogger(c.LogFormat, w), nil
 	}
-	d := &display{out: w, verbose: c.Verbose, restore: restore}
+	d := console.New(w, c.Verbose, restore)
 	log := newLogger(c.LogFormat, d)
-	return log.WithOptions(zap.WrapCore(func(core zapcore.Core) zapcore.Core { return quietCore{core} })), d
+	return log.WithOptions(zap.WrapCore(console.Quiet)), d
 }
-
-// shownByDisplay are the log lines the display shows in its own way: it
-// draws progress and outcomes, and ends with a table.
-var shownByDisplay = map[string]bool{
-	"outcome": true, "progress": true, "listing progress": true,
-	"run finished": true, "restore finished": true,
-}
-
-// quietCore leaves out the log lines the display shows in its own way.
-type quietCore struct{ zapcore.Core }
-
-func (c quietCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
-	if shownByDisplay[e.Message] {
-		return ce
-	}
-	return c.Core.Check(e, ce)
-}
-
-func (c quietCore) With(fields []zapcore.Field) zapcore.Core { return quietCore{c.Core.With(fields)} }
 
 // newLogger builds the run's one logger, writing to w.
 func newLogger(format string, w io.Writer) *zap.Logger {
@@ -66,4 +50,20 @@ func newLogger(format string, w io.Writer) *zap.Logger {
 		enc = zapcore.NewJSONEncoder(ec)
 	}
 	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zap.InfoLevel))
+}
+
+// observer is the run's job.Observer: the display, or none.
+func (j *jobRun) observer() job.Observer {
+	if j.display == nil {
+		return nil
+	}
+	return j.display
+}
+
+// onThrottled is what the services' gates call on a throttled answer.
+func (j *jobRun) onThrottled() func() {
+	if j.display == nil {
+		return nil
+	}
+	return j.display.OnThrottled
 }

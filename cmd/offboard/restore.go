@@ -15,6 +15,7 @@ import (
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/console"
 	"github.com/offboard/offboard/report/location"
 )
 
@@ -94,7 +95,7 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 	}
 	log, disp := newOutput(&c.config, sio.err, true)
 	defer func() { _ = log.Sync() }()
-	defer disp.stop() // what was written last is shown
+	defer disp.Stop() // what was written last is shown
 	started := time.Now().UTC()
 	runID := newRunID()
 	log = log.With(zap.String("run_id", runID))
@@ -201,7 +202,7 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 		}
 	}
 	summary := report.Summary{RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun, StartedAt: started}
-	end := ending{command: "restore", files: restoreReportFiles, display: disp,
+	end := ending{command: "restore", files: console.RestoreFiles, display: disp,
 		rerun: rerunCommand("restore", "", c.Report, c.Changed)}
 	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.report, func() error { return dir.Publish(ctx) }, end)
 }

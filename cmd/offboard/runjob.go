@@ -16,6 +16,7 @@ import (
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/csvinput"
 	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/console"
 	"github.com/offboard/offboard/report/location"
 )
 
@@ -32,7 +33,7 @@ func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
 	c.DryRun = c.DryRun || dryRun
 	log, disp := newOutput(&c, sio.err, false)
 	defer func() { _ = log.Sync() }()
-	defer disp.stop() // what was written last is shown
+	defer disp.Stop() // what was written last is shown
 	// A location with a query (a SAS URL) is refused here, before any log
 	// line could repeat it; each is parsed here only.
 	input, err := location.Parse(c.Input)
@@ -83,7 +84,7 @@ type jobRun struct {
 	io    stdio
 	creds credentials
 	// display is the terminal's live view; nil when nobody watches.
-	display *display
+	display *console.Display
 	// key authenticates the report location's records.
 	key *report.Key
 	// input and report are --input and --report, parsed; processed is
@@ -184,7 +185,7 @@ func (j *jobRun) run(ctx context.Context) int {
 		}
 	}
 	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, DryRun: c.DryRun, StartedAt: started}
-	end := ending{command: "run", files: runReportFiles, display: j.display,
+	end := ending{command: "run", files: console.RunFiles, display: j.display,
 		rerun: rerunCommand("run", c.Input, c.Report, c.Changed)}
 	if c.DryRun {
 		end.command, end.rerun = "plan", rerunCommand("plan", c.Input, c.Report, c.Changed)

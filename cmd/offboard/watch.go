@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/console"
 	"github.com/offboard/offboard/report/location"
 )
 
@@ -114,7 +113,7 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 	}
 	log, disp := newOutput(&c.config, sio.err, false)
 	defer func() { _ = log.Sync() }()
-	defer disp.stop()
+	defer disp.Stop()
 	// Each location is parsed here only; --report defaults to
 	// {reports}/watch/{UTC date}.
 	reports, err := location.Parse(c.Reports)
@@ -181,7 +180,7 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 	}
 	since := started.Add(-c.Within)
 	watched, excluded := report.WatchList(evidence, since, j.cfg.Protect, j.cfg.SelfID)
-	entries, inputSHA := watchEntries(watched)
+	entries, inputSHA := report.WatchEntries(watched)
 	byID := map[string]report.Watched{}
 	for _, w := range watched {
 		byID[w.PrincipalID] = w
@@ -235,7 +234,7 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 		code = max(code, exitRowsFailed)
 	}
 	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, StartedAt: started}
-	end := ending{command: "watch", files: runReportFiles, display: j.display,
+	end := ending{command: "watch", files: console.RunFiles, display: j.display,
 		rerun: rerunCommand("watch", "", c.Report, c.Changed)}
 	publish := func() error {
 		if err := dir.Publish(ctx); err != nil {
@@ -244,19 +243,4 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 		return dir.PublishFiles(ctx, report.AttestationFiles)
 	}
 	return finish(log, dir, "watch finished", job.States, res, summary, code, rep, publish, end)
-}
-
-// watchEntries are the runner's entries for the watch list, by object id
-// only (a UPN may name someone else by now), and the sha256 of the list,
-// the watch's input.
-func watchEntries(watched []report.Watched) ([]job.Entry, string) {
-	var b strings.Builder
-	b.WriteString("principal_id,run_id\n")
-	entries := make([]job.Entry, 0, len(watched))
-	for i, w := range watched {
-		entries = append(entries, job.Entry{Line: i + 2, PrincipalID: w.PrincipalID, Reference: w.Reference})
-		fmt.Fprintf(&b, "%s,%s\n", w.PrincipalID, w.Run.ID)
-	}
-	sum := sha256.Sum256([]byte(b.String()))
-	return entries, hex.EncodeToString(sum[:])
 }

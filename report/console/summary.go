@@ -1,4 +1,4 @@
-package main
+package console
 
 import (
 	"cmp"
@@ -14,29 +14,31 @@ import (
 	"github.com/offboard/offboard/report"
 )
 
-// reportFiles are the names of the files a person looks at, in the
-// report location.
-type reportFiles struct {
-	csv, json, html string
-	// at names a file in the report location (location.Location.At);
+// Files are the names of the files a person looks at, in the report
+// location.
+type Files struct {
+	CSV, JSON, HTML string
+	// At names a file in the report location (location.Location.At);
 	// a local path's join when nil.
-	at func(name string) string
+	At func(name string) string
 }
 
 var (
-	runReportFiles     = reportFiles{csv: "report.csv", json: "summary.json", html: "summary.html"}
-	restoreReportFiles = reportFiles{csv: "restore.csv", json: "restore-summary.json", html: "restore-summary.html"}
+	// RunFiles are a run's (and a plan's, a watch's).
+	RunFiles = Files{CSV: "report.csv", JSON: "summary.json", HTML: "summary.html"}
+	// RestoreFiles are a restore's.
+	RestoreFiles = Files{CSV: "restore.csv", JSON: "restore-summary.json", HTML: "restore-summary.html"}
 )
 
 // maxFailureGroups is how many kinds of failure the table shows.
 const maxFailureGroups = 5
 
-// printSummary writes the end of a run for a person: the counts by source
+// PrintSummary writes the end of a run for a person: the counts by source
 // and status, the guard and the unavailable sources, the first failures
-// grouped by detail, and where the report is.
-func printSummary(w io.Writer, command string, states []job.State, res job.Result, s report.Summary,
-	where string, files reportFiles, rerun string) {
-	at := files.at
+// grouped by detail, and where the report is; the rerun command when it did not end clean.
+func PrintSummary(w io.Writer, command string, states []job.State, res job.Result, s report.Summary,
+	where string, files Files, rerun string) {
+	at := files.At
 	if at == nil {
 		at = func(name string) string { return filepath.Join(where, name) }
 	}
@@ -70,7 +72,7 @@ func printSummary(w io.Writer, command string, states []job.State, res job.Resul
 		}
 		fmt.Fprintln(tw, header+"total\t")
 		line := func(name string, c map[job.State]int) {
-			row, sum := clean(name, 40)+"\t", 0
+			row, sum := Clean(name, 40)+"\t", 0
 			for _, st := range cols {
 				row += fmt.Sprintf("%d\t", c[st])
 				sum += c[st]
@@ -85,12 +87,12 @@ func printSummary(w io.Writer, command string, states []job.State, res job.Resul
 	}
 
 	if s.Guard != "" {
-		fmt.Fprintf(w, "\nA guard stopped the run before any change: %s\n", clean(s.Guard, 500))
+		fmt.Fprintf(w, "\nA guard stopped the run before any change: %s\n", Clean(s.Guard, 500))
 	}
 	if len(s.Unavailable) > 0 {
 		fmt.Fprintln(w, "\nUnavailable in this tenant (no rows; the exit code is not changed):")
 		for _, part := range slices.Sorted(maps.Keys(s.Unavailable)) {
-			fmt.Fprintf(w, "  %s: %s\n", clean(part, 40), clean(s.Unavailable[part], 300))
+			fmt.Fprintf(w, "  %s: %s\n", Clean(part, 40), Clean(s.Unavailable[part], 300))
 		}
 	}
 
@@ -130,16 +132,16 @@ func printSummary(w io.Writer, command string, states []job.State, res job.Resul
 		slices.SortFunc(list, func(a, b *group) int { return cmp.Or(b.n-a.n, a.first-b.first) })
 		fmt.Fprintf(w, "\nFailed or invalid rows: %d, of %d kinds; the first:\n", bad, len(list))
 		for _, g := range list[:min(len(list), maxFailureGroups)] {
-			fmt.Fprintf(w, "  %d × %s\n", g.n, clean(cmp.Or(g.detail, "(no detail)"), 300))
+			fmt.Fprintf(w, "  %d × %s\n", g.n, Clean(cmp.Or(g.detail, "(no detail)"), 300))
 			for _, ex := range g.examples {
-				fmt.Fprintf(w, "      %s\n", clean(ex, 200))
+				fmt.Fprintf(w, "      %s\n", Clean(ex, 200))
 			}
 		}
 	}
 
-	fmt.Fprintf(w, "\nReport: %s\n        %s\n        %s\n", clean(at(files.csv), 400),
-		clean(at(files.json), 400), clean(at(files.html), 400))
-	if rerun != "" && s.ExitCode != exitOK {
-		fmt.Fprintf(w, "Rerun:  %s\n", clean(rerun, 1000))
+	fmt.Fprintf(w, "\nReport: %s\n        %s\n        %s\n", Clean(at(files.CSV), 400),
+		Clean(at(files.JSON), 400), Clean(at(files.HTML), 400))
+	if rerun != "" && s.ExitCode != 0 {
+		fmt.Fprintf(w, "Rerun:  %s\n", Clean(rerun, 1000))
 	}
 }

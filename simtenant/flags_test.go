@@ -1,26 +1,24 @@
-package main
+package simtenant
 
 import (
 	"flag"
 	"io"
 	"testing"
 	"time"
-
-	"github.com/offboard/offboard/simtenant"
 )
 
 // simulate --profile strict serves issue 14's second model whatever the
 // write flags say; an unknown profile is a usage error.
 func TestSimulateProfileFlag(t *testing.T) {
-	parse := func(args ...string) (simtenant.Config, error) {
+	parse := func(args ...string) (Config, error) {
 		fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
-		var tf tenantFlags
-		tf.register(fs, 10)
+		var tf Flags
+		tf.Register(fs, 10)
 		if err := fs.Parse(args); err != nil {
 			t.Fatal(err)
 		}
-		return tf.config()
+		return tf.Config()
 	}
 	cfg, err := parse("--profile", "strict", "--write-rate", "5", "--latency", "1s")
 	if err != nil {

@@ -1,10 +1,13 @@
-package main
-
+// Package console is what a person at a terminal sees of a run: a live
+// progress display and, at the end, a table.
+//
 // Terminal mode: when standard error is a terminal and the log format is
 // console, a person is watching. They get a live progress display, one
 // bar per phase redrawn in place (mpb), the failures printed above it as
 // they happen, and a table at the end, instead of one log line per
 // outcome. Everything else (JSON logs, files) is as without a terminal.
+
+package console
 
 import (
 	"cmp"
@@ -22,7 +25,7 @@ import (
 	"github.com/offboard/offboard/job"
 )
 
-// display is the terminal's live view of a run: a job.Observer that draws
+// Display is the terminal's live view of a run: a job.Observer that draws
 // a bar per phase and prints rows of note above the bars, and an
 // io.Writer for the log, whose lines go above the bars too.
 //
@@ -31,7 +34,7 @@ import (
 // container is an io.Writer that prints above the bars, which is exactly
 // where failures and warnings go; progressbar draws one bar and leaves
 // printing around it to the caller.
-type display struct {
+type Display struct {
 	out     io.Writer // the terminal
 	verbose bool
 	restore bool
@@ -47,14 +50,20 @@ type display struct {
 	outMu    sync.Mutex
 }
 
+// New is the live view of a run on out, a terminal: verbose shows every
+// outcome, not only failures; restore labels the last phase "restoring".
+func New(out io.Writer, verbose, restore bool) *Display {
+	return &Display{out: out, verbose: verbose, restore: restore}
+}
+
 // refreshEvery is how often the display is redrawn.
 const refreshEvery = 200 * time.Millisecond
 
-var _ job.Observer = (*display)(nil)
+var _ job.Observer = (*Display)(nil)
 
 // Write prints b above the bars while they are drawn, else on the
 // terminal.
-func (d *display) Write(b []byte) (int, error) {
+func (d *Display) Write(b []byte) (int, error) {
 	d.mu.Lock()
 	p := d.progress
 	d.mu.Unlock()
@@ -68,12 +77,12 @@ func (d *display) Write(b []byte) (int, error) {
 	return d.out.Write(b)
 }
 
-// onThrottled counts a throttled answer.
-func (d *display) onThrottled() { d.throttled.Add(1) }
+// OnThrottled counts a throttled answer.
+func (d *Display) OnThrottled() { d.throttled.Add(1) }
 
 // Phase implements job.Observer: a bar for the phase, fed from done
 // until end.
-func (d *display) Phase(name string, total int, done func() int) (end func()) {
+func (d *Display) Phase(name string, total int, done func() int) (end func()) {
 	if total <= 0 {
 		return func() {}
 	}
@@ -126,7 +135,7 @@ type phaseClock struct {
 
 // stats is a bar's figures: done/total, rate, ETA (or time taken), the
 // throttled answers and failures so far.
-func (d *display) stats(s decor.Statistics, clock *phaseClock) string {
+func (d *Display) stats(s decor.Statistics, clock *phaseClock) string {
 	clock.mu.Lock()
 	defer clock.mu.Unlock()
 	if clock.final != "" {
@@ -151,7 +160,7 @@ func (d *display) stats(s decor.Statistics, clock *phaseClock) string {
 
 // Item implements job.Observer: a failure is counted and printed above
 // the bars; a successful outcome is printed only with --verbose.
-func (d *display) Item(it job.Item) {
+func (d *Display) Item(it job.Item) {
 	bad := it.State == job.Failed || it.State == job.Invalid
 	if bad {
 		d.failures.Add(1)
@@ -159,20 +168,20 @@ func (d *display) Item(it job.Item) {
 		return
 	}
 	who := cmp.Or(it.UPN, it.PrincipalID)
-	line := fmt.Sprintf("%-15s %-9s %s", strings.ToUpper(string(it.State)), cmp.Or(it.Source, "-"), clean(who, 80))
+	line := fmt.Sprintf("%-15s %-9s %s", strings.ToUpper(string(it.State)), cmp.Or(it.Source, "-"), Clean(who, 80))
 	if it.AssignmentID != "" {
-		line += " " + clean(it.AssignmentID, 120)
+		line += " " + Clean(it.AssignmentID, 120)
 	}
 	if it.Detail != "" {
-		line += ": " + clean(it.Detail, 300)
+		line += ": " + Clean(it.Detail, 300)
 	}
 	_, _ = io.WriteString(d, line+"\n")
 }
 
 // start makes the live view; d.mu is held. It is redrawn on demand,
-// every refreshEvery, so that stop can ask for a last frame: what was
+// every refreshEvery, so that Stop can ask for a last frame: what was
 // written since the one before is shown, not dropped.
-func (d *display) start() {
+func (d *Display) start() {
 	d.refresh, d.ticker, d.ticked = make(chan any), make(chan struct{}), make(chan struct{})
 	d.progress = mpb.New(mpb.WithOutput(d.out), mpb.WithManualRefresh(d.refresh))
 	refresh, ticker, ticked := d.refresh, d.ticker, d.ticked
@@ -195,10 +204,10 @@ func (d *display) start() {
 	}()
 }
 
-// stop draws a last frame and ends the live view (the bars stay on
+// Stop draws a last frame and ends the live view (the bars stay on
 // screen as last drawn); what is written next goes to the terminal
 // below them. A nil display has nothing to stop.
-func (d *display) stop() {
+func (d *Display) Stop() {
 	if d == nil {
 		return
 	}
@@ -215,11 +224,11 @@ func (d *display) stop() {
 	p.Wait()
 }
 
-// clean makes a text from the input or a service fit to print on a
+// Clean makes a text from the input or a service fit to print on a
 // terminal: control characters (an escape sequence would move the cursor
 // or rewrite the screen) and bidirectional overrides become '?', and it is
 // cut to max runes.
-func clean(s string, max int) string {
+func Clean(s string, max int) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range s {
@@ -234,20 +243,4 @@ func clean(s string, max int) string {
 		n++
 	}
 	return b.String()
-}
-
-// observer is the run's job.Observer: the display, or none.
-func (j *jobRun) observer() job.Observer {
-	if j.display == nil {
-		return nil
-	}
-	return j.display
-}
-
-// onThrottled is what the services' gates call on a throttled answer.
-func (j *jobRun) onThrottled() func() {
-	if j.display == nil {
-		return nil
-	}
-	return j.display.onThrottled
 }

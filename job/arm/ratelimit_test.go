@@ -1,4 +1,4 @@
-package main
+package arm
 
 import (
 	"net/http"
@@ -31,7 +31,7 @@ func TestARMRemainingCounters(t *testing.T) {
 		{"negative", h("x-ms-ratelimit-remaining-subscription-reads", "-4"), "reads", 0, false},
 	}
 	for _, tt := range tests {
-		got, ok := remaining(tt.header, tt.operation)
+		got, ok := Remaining(tt.header, tt.operation)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("%s: %d, %v; want %d, %v", tt.name, got, ok, tt.want, tt.ok)
 		}

@@ -1,0 +1,95 @@
+package preflight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/arm"
+)
+
+// AzureChecker reads the identity's rights at its scopes (*arm.Checker).
+type AzureChecker interface {
+	Rights(ctx context.Context, principalID string) ([]arm.Rights, error)
+	Eligibility(ctx context.Context, principalID, scope string) error
+}
+
+var _ AzureChecker = (*arm.Checker)(nil)
+
+// Azure checks, for each scope, that the identity self may remove role
+// assignments and request eligibility removals there, and that Azure PIM
+// can be read (its licence). A checker that could not be made (setupErr)
+// is one failed result.
+func Azure(ctx context.Context, checker AzureChecker, setupErr error, self string) []Result {
+	if setupErr != nil {
+		return []Result{{Check: "source", Name: job.SourceAzure, Status: Error, Detail: setupErr.Error()}}
+	}
+	rights, err := checker.Rights(ctx, self)
+	if err != nil {
+		r := Result{Check: "source", Name: job.SourceAzure, Status: Error, Detail: err.Error()}
+		var ae *arm.Error
+		if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) {
+			r.Status, r.Fix = Missing, "assign the identity a role that may read and delete role assignments at the scope "+
+				"(User Access Administrator, or Role Based Access Control Administrator; README, Deploy: Permissions)"
+		}
+		return []Result{r}
+	}
+	if len(rights) == 0 {
+		return []Result{{Check: "source", Name: job.SourceAzure, Status: Missing,
+			Detail: "--azure-scopes all: the identity can list no subscription", Fix: "assign the identity a role at the subscriptions to clean"}}
+	}
+	var out []Result
+	for _, rt := range rights {
+		out = append(out, scopeRights(rt, self), eligibility(ctx, checker, self, rt.Scope))
+	}
+	return out
+}
+
+// scopeRights judges the identity's rights at one scope.
+func scopeRights(rt arm.Rights, self string) Result {
+	r := Result{Check: "azure-scope", Name: rt.Scope, Status: OK}
+	held := "holds no role there"
+	if len(rt.Roles) > 0 {
+		held = "holds " + strings.Join(slices.Compact(slices.Sorted(slices.Values(rt.Roles))), ", ")
+	}
+	var lacking []string
+	if !rt.DeleteAssignments {
+		lacking = append(lacking, arm.ActionDeleteAssignment)
+	}
+	if !rt.RequestEligibility {
+		lacking = append(lacking, arm.ActionRequestEligibility)
+	}
+	if len(lacking) > 0 {
+		r.Status = Missing
+		r.Detail = "the identity " + held + ": none grants " + strings.Join(lacking, " or ")
+		r.Fix = fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal "+
+			"--role \"User Access Administrator\" --scope %s", self, rt.Scope)
+	} else {
+		r.Detail = "the identity " + held + ": it may delete role assignments and request eligibility removals"
+	}
+	return r
+}
+
+// eligibility judges reading Azure PIM's eligibilities at one scope.
+func eligibility(ctx context.Context, checker AzureChecker, self, scope string) Result {
+	e := Result{Check: "source", Name: job.SourceAzure + "-eligibility " + scope, Status: OK, Detail: "Azure PIM read"}
+	if err := checker.Eligibility(ctx, self, scope); err != nil {
+		var ue *job.UnavailableError
+		var ae *arm.Error
+		switch {
+		case errors.As(err, &ue):
+			e.Status, e.Detail = Unavailable, ue.Reason
+			e.Fix = "the tenant needs a Microsoft Entra ID P2 or Governance licence for Azure PIM; without one it has no eligibilities to remove"
+		case errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized):
+			e.Status, e.Detail = Missing, err.Error()
+			e.Fix = "assign the identity a role that may read role eligibility schedules at the scope (User Access Administrator)"
+		default:
+			e.Status, e.Detail = Error, err.Error()
+		}
+	}
+	return e
+}

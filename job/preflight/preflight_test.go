@@ -1,0 +1,81 @@
+package preflight
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/arm"
+)
+
+func token(claims string) string {
+	return "h." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".s"
+}
+
+func TestGraphJudgesRolesAndImpliedPermissions(t *testing.T) {
+	id := NewIdentity("me", token(`{"roles":["RoleManagement.ReadWrite.Directory","Directory.Read.All"]}`))
+	if r := id.Graph("users", nil); r.Status != OK || r.Check != "permission" {
+		t.Errorf("users with Directory.Read.All: %+v", r)
+	}
+	r := id.Graph(job.SourceGroups, nil)
+	if r.Status != Missing || !strings.Contains(r.Detail, "GroupMember.ReadWrite.All") || strings.Contains(r.Detail, "Application.Read.All") {
+		t.Errorf("groups without GroupMember.ReadWrite.All: %+v", r)
+	}
+	if r := id.Graph(job.SourcePIM, &job.UnavailableError{Part: "pim", Reason: "no P2"}); r.Status != Unavailable || r.Detail != "no P2" {
+		t.Errorf("pim without a licence: %+v", r)
+	}
+	none := NewIdentity("me", "static-token")
+	if r := none.Graph(job.SourceDirectory, nil); r.Status != OK || !strings.Contains(r.Detail, "no roles claim") {
+		t.Errorf("a token with no roles: %+v", r)
+	}
+}
+
+type rights struct {
+	r   []arm.Rights
+	eli map[string]error
+}
+
+func (f rights) Rights(context.Context, string) ([]arm.Rights, error) { return f.r, nil }
+func (f rights) Eligibility(_ context.Context, _, scope string) error { return f.eli[scope] }
+
+func TestAzureJudgesEachScopeAndItsEligibility(t *testing.T) {
+	c := rights{r: []arm.Rights{
+		{Scope: "/subscriptions/a", Roles: []string{"Reader"}, DeleteAssignments: false, RequestEligibility: true},
+		{Scope: "/subscriptions/b", Roles: []string{"User Access Administrator"}, DeleteAssignments: true, RequestEligibility: true},
+	}, eli: map[string]error{"/subscriptions/b": errors.New("boom")}}
+	got := Azure(context.Background(), c, nil, "me")
+	want := []string{"azure-scope /subscriptions/a missing", "source azure-eligibility /subscriptions/a ok",
+		"azure-scope /subscriptions/b ok", "source azure-eligibility /subscriptions/b error"}
+	if len(got) != len(want) {
+		t.Fatalf("%d results, want %d: %+v", len(got), len(want), got)
+	}
+	for i, r := range got {
+		if s := r.Check + " " + r.Name + " " + r.Status; s != want[i] {
+			t.Errorf("result %d: %q, want %q", i, s, want[i])
+		}
+	}
+	if !strings.Contains(got[0].Fix, "--scope /subscriptions/a") {
+		t.Errorf("fix %q", got[0].Fix)
+	}
+	if r := Azure(context.Background(), nil, errors.New("bad cloud"), "me"); len(r) != 1 || r[0].Status != Error {
+		t.Errorf("a checker that could not be made: %+v", r)
+	}
+}
+
+func TestWriteTableKeepsEachLineOnOneLine(t *testing.T) {
+	var buf bytes.Buffer
+	WriteTable(&buf, []Result{{Check: "source", Name: "pim", Status: Missing, Detail: "a\nb", Fix: "do\tthis"}, {Check: "report", Name: "-", Status: Skipped}})
+	out := buf.String()
+	for _, want := range []string{"CHECK", "a b", "fix: do this", "Something selected is not usable"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if Usable([]Result{{Status: OK}, {Status: Skipped}}) != true || Usable([]Result{{Status: Unavailable}}) {
+		t.Error("Usable")
+	}
+}
