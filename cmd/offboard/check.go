@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,12 +15,8 @@ import (
 // runCheck is `offboard check`: a read-only preflight. It sends no write.
 func runCheck(ctx context.Context, args []string, sio stdio) int {
 	c, output, err := parseCheckFlags(args, sio.env, sio.err)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(sio.err, "offboard check: %v\n", err)
-		return exitUsage
+	if code, failed := flagsFailed(err, sio.err, "offboard check"); failed {
+		return code
 	}
 	log := newLogger(c.LogFormat, sio.err)
 	defer func() { _ = log.Sync() }()

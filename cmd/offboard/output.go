@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"os"
 
@@ -66,4 +69,18 @@ func (j *jobRun) onThrottled() func() {
 		return nil
 	}
 	return j.display.OnThrottled
+}
+
+// flagsFailed says how a command ends when its flags did not parse: 0
+// after -h (the flag package printed the usage), 2 with the error for the
+// rest. failed is false when they parsed.
+func flagsFailed(err error, w io.Writer, command string) (code int, failed bool) {
+	switch {
+	case err == nil:
+		return 0, false
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK, true
+	}
+	fmt.Fprintf(w, "%s: %v\n", command, err)
+	return exitUsage, true
 }

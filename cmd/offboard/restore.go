@@ -86,12 +86,8 @@ func parseRestoreFlags(args []string, env func(string) (string, bool), out io.Wr
 // removed and writes restore.csv next to the run's report.
 func runRestore(ctx context.Context, args []string, sio stdio) int {
 	c, err := parseRestoreFlags(args, sio.env, sio.err)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(sio.err, "offboard: %v\n", err)
-		return exitUsage
+	if code, failed := flagsFailed(err, sio.err, "offboard"); failed {
+		return code
 	}
 	log, disp := newOutput(&c.config, sio.err, true)
 	defer func() { _ = log.Sync() }()

@@ -6,9 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"flag"
-	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,12 +20,8 @@ import (
 // runJob is `offboard run` (and `plan`, with dryRun).
 func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
 	c, err := parseRunFlags(args, sio.env, sio.err)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(sio.err, "offboard: %v\n", err)
-		return exitUsage
+	if code, failed := flagsFailed(err, sio.err, "offboard"); failed {
+		return code
 	}
 	c.DryRun = c.DryRun || dryRun
 	log, disp := newOutput(&c, sio.err, false)

@@ -104,12 +104,8 @@ func parseWithin(s string) (time.Duration, error) {
 func runWatch(ctx context.Context, args []string, sio stdio) int {
 	started := time.Now().UTC()
 	c, err := parseWatchFlags(args, sio.env, sio.err)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(sio.err, "offboard: %v\n", err)
-		return exitUsage
+	if code, failed := flagsFailed(err, sio.err, "offboard"); failed {
+		return code
 	}
 	log, disp := newOutput(&c.config, sio.err, false)
 	defer func() { _ = log.Sync() }()
