@@ -214,28 +214,14 @@ type Object struct {
 // List returns the blobs directly under a folder prefix whose names end in
 // suffix, oldest first (by last modification, then name).
 func (s *Store) List(ctx context.Context, prefix, suffix string) ([]Object, error) {
-	var out []Object
-	pager := s.c.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &prefix})
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", prefix, scrub(err))
-		}
-		for _, b := range page.Segment.BlobItems {
-			if b.Name == nil || !strings.HasSuffix(strings.ToLower(*b.Name), suffix) {
-				continue
-			}
-			rest := strings.TrimPrefix(*b.Name, prefix)
-			if strings.Contains(rest, "/") {
-				continue // in a sub-folder
-			}
-			o := Object{Name: *b.Name}
-			if b.Properties != nil && b.Properties.LastModified != nil {
-				o.Modified = *b.Properties.LastModified
-			}
-			out = append(out, o)
-		}
+	all, err := s.ListTree(ctx, prefix)
+	if err != nil {
+		return nil, err
 	}
+	out := slices.DeleteFunc(all, func(o Object) bool {
+		// Another suffix, or in a sub-folder.
+		return !strings.HasSuffix(strings.ToLower(o.Name), suffix) || strings.Contains(strings.TrimPrefix(o.Name, prefix), "/")
+	})
 	slices.SortFunc(out, func(a, b Object) int {
 		if c := a.Modified.Compare(b.Modified); c != 0 {
 			return c
