@@ -241,19 +241,9 @@ func (x *azureIndex) describe(ctx context.Context, c *Client, ids []string, with
 func (x *azureIndex) listTyped(ctx context.Context, c *Client, principals []job.Principal) job.ListingErrors {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	failed := job.ListingErrors{}
-	types, err := principalTypes(ctx, c, principals)
-	if err != nil {
-		for _, p := range principals {
-			failed[p.ID] = err
-		}
+	listed, types, failed := typedPrincipals(ctx, c, principals)
+	if len(failed) > 0 {
 		return failed
-	}
-	var listed []job.Principal
-	for _, p := range principals {
-		if t := types[job.NormalizeGUID(p.ID)]; t == "user" || t == "servicePrincipal" {
-			listed = append(listed, p)
-		}
 	}
 	urls := make([]string, len(listed))
 	subs := make([]transport.SubRequest, len(listed))

@@ -59,6 +59,28 @@ func (x *groupIndex) unavailableErr() error {
 	return x.unavailable
 }
 
+// typedPrincipals learns the principals' types (principalTypes) and
+// returns those whose memberships Graph lists by type: users and service
+// principals (a group principal, or one the directory does not have, is a
+// member of none the job removes it from). When the types cannot be
+// learnt, every principal fails with that error. failed is never nil.
+func typedPrincipals(ctx context.Context, c *Client, principals []job.Principal) (listed []job.Principal, types map[string]string, failed job.ListingErrors) {
+	failed = job.ListingErrors{}
+	types, err := principalTypes(ctx, c, principals)
+	if err != nil {
+		for _, p := range principals {
+			failed[p.ID] = err
+		}
+		return nil, nil, failed
+	}
+	for _, p := range principals {
+		if t := types[job.NormalizeGUID(p.ID)]; t == "user" || t == "servicePrincipal" {
+			listed = append(listed, p)
+		}
+	}
+	return listed, types, failed
+}
+
 // principalTypes learns each principal's type with getByIds: "user",
 // "servicePrincipal", "group", or absent for an object the directory does
 // not have.
@@ -98,19 +120,9 @@ const (
 // (for the last-owner guard). A principal whose listing failed is named
 // in the answer and holds nothing in the index.
 func (x *groupIndex) listTyped(ctx context.Context, c *Client, principals []job.Principal) job.ListingErrors {
-	failed := job.ListingErrors{}
-	types, err := principalTypes(ctx, c, principals)
-	if err != nil {
-		for _, p := range principals {
-			failed[p.ID] = err
-		}
+	listed, types, failed := typedPrincipals(ctx, c, principals)
+	if len(failed) > 0 {
 		return failed
-	}
-	var listed []job.Principal
-	for _, p := range principals {
-		if t := types[job.NormalizeGUID(p.ID)]; t == "user" || t == "servicePrincipal" {
-			listed = append(listed, p)
-		}
 	}
 	urls := make([]string, len(listed)*listings)
 	subs := make([]transport.SubRequest, len(urls))
