@@ -5,60 +5,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/app"
 	"github.com/offboard/offboard/job/transport"
 )
 
-// config is everything `run` needs, from flags and OFFBOARD_* variables.
-type config struct {
-	Input, Report   string
-	DryRun          bool
-	Sources         []string
-	AzureScopes     []string
-	Concurrency     int
-	GraphWriteRate  float64
-	GraphWriteBurst int
-	ARMDeleteRate   float64
-	ARMDeleteBurst  int
-	MaxRemovals     int
-	Protect         map[string]bool
-	SelfID          string
-	Cloud           string
-	GraphEndpoint   string
-	ARMEndpoint     string
-	LogFormat       string
-	MaxAttempts     int
-	Grace           time.Duration
-	// Timeout is the run's deadline from its start (0: none);
-	// RequestTimeout bounds one attempt of one request.
-	Timeout        time.Duration
-	RequestTimeout time.Duration
-	// GraphBatchSize is how many Graph removals one $batch request
-	// carries; 1 sends each on its own. Only `run` sets it: a restore
-	// sends its requests one by one.
-	GraphBatchSize int
-	// Verbose shows every outcome at a terminal, not only failures.
-	Verbose bool
-	// Changed lists the flags not at their default (--name=value), for
-	// the rerun command.
-	Changed []string
-	// Processed is where a drop-folder file goes once it has finished
-	// cleanly (empty: it stays).
-	Processed string
-}
-
-// knownSources are the sources of CONTRACT.md this build implements.
-var knownSources = []string{"directory", "pim", "groups", "azure"}
-
 // parseRunFlags reads the flags of `run` from args, then fills every flag
 // the command line did not set from its OFFBOARD_* variable.
-func parseRunFlags(args []string, env func(string) (string, bool), out io.Writer) (config, error) {
+func parseRunFlags(args []string, env func(string) (string, bool), out io.Writer) (app.Config, error) {
 	var (
-		c                        config
+		c                        app.Config
 		sources, scopes, protect string
 	)
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
@@ -72,18 +33,18 @@ func parseRunFlags(args []string, env func(string) (string, bool), out io.Writer
 	fs.StringVar(&protect, "protect", "", "comma-separated object ids never touched (break-glass accounts)")
 	fs.StringVar(&c.SelfID, "self-id", "", "the job's own object id, never touched (default: the token's oid claim)")
 	fs.IntVar(&c.GraphBatchSize, "graph-batch-size", 20, "Graph removals sent in one $batch request, 1 to 20 (1: one request each, no $batch)")
-	c.serviceFlags(fs)
+	serviceFlags(fs, &c)
 	if err := parseWithEnv(fs, args, env); err != nil {
 		return c, err
 	}
 	c.Changed = changedFlags(fs)
-	return c, c.check(sources, scopes, protect)
+	return c, checkConfig(&c, sources, scopes, protect)
 }
 
 // serviceFlags defines the flags `run` shares with `restore`: how the
 // services are reached, paced and retried, the guard, the logs and the
 // grace after a signal.
-func (c *config) serviceFlags(fs *flag.FlagSet) {
+func serviceFlags(fs *flag.FlagSet, c *app.Config) {
 	fs.IntVar(&c.Concurrency, "concurrency", 8, "requests in flight at most")
 	fs.Float64Var(&c.GraphWriteRate, "graph-write-rate", 20, "Graph writes per second (token bucket refill)")
 	fs.IntVar(&c.GraphWriteBurst, "graph-write-burst", 3000, "Graph writes the bucket holds at most")
@@ -132,7 +93,9 @@ func envName(flagName string) string {
 	return "OFFBOARD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-func (c *config) check(sources, scopes, protect string) error {
+// checkConfig checks c as run needs it, from the lists its flags gave, and
+// fills what those lists and the cloud say.
+func checkConfig(c *app.Config, sources, scopes, protect string) error {
 	var errs []error
 	if c.Input == "" {
 		errs = append(errs, errors.New("--input is required"))
@@ -141,8 +104,8 @@ func (c *config) check(sources, scopes, protect string) error {
 		errs = append(errs, errors.New("--report is required"))
 	}
 	for _, s := range splitList(sources) {
-		if !slices.Contains(knownSources, s) {
-			errs = append(errs, fmt.Errorf("--sources: unknown source %q (known: %s)", s, strings.Join(knownSources, ", ")))
+		if !slices.Contains(app.KnownSources, s) {
+			errs = append(errs, fmt.Errorf("--sources: unknown source %q (known: %s)", s, strings.Join(app.KnownSources, ", ")))
 			continue
 		}
 		if !slices.Contains(c.Sources, s) {
@@ -173,13 +136,13 @@ func (c *config) check(sources, scopes, protect string) error {
 	if c.GraphBatchSize < 1 || c.GraphBatchSize > transport.MaxBatch {
 		errs = append(errs, fmt.Errorf("--graph-batch-size %d: must be between 1 and %d (Graph's limit for a $batch)", c.GraphBatchSize, transport.MaxBatch))
 	}
-	errs = append(errs, c.checkService()...)
+	errs = append(errs, checkService(c)...)
 	return errors.Join(errs...)
 }
 
 // checkService checks the values of serviceFlags and fills the endpoints
 // from the cloud.
-func (c *config) checkService() []error {
+func checkService(c *app.Config) []error {
 	var errs []error
 	if c.Concurrency < 1 || c.Concurrency > 256 {
 		errs = append(errs, fmt.Errorf("--concurrency %d: must be between 1 and 256", c.Concurrency))
@@ -205,7 +168,7 @@ func (c *config) checkService() []error {
 	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "console" {
 		errs = append(errs, fmt.Errorf("--log-format %q: json or console", c.LogFormat))
 	}
-	cl, ok := clouds[c.Cloud]
+	cl, ok := app.Clouds[c.Cloud]
 	if !ok {
 		errs = append(errs, fmt.Errorf("--cloud %q: public, usgov, usgovdod or china", c.Cloud))
 	}
@@ -233,4 +196,26 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// checkEndpoint accepts https URLs, and http only on loopback: a token is
+// never sent in clear text across a network.
+func checkEndpoint(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not a URL", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q: no query, fragment or user info allowed", raw)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if transport.IsLoopback(u) {
+			return nil
+		}
+		return fmt.Errorf("%q: http is allowed only on loopback", raw)
+	}
+	return fmt.Errorf("%q: scheme must be https", raw)
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/offboard/offboard/report/location"
 )
 
 // runFlagVariables lists the OFFBOARD_* variable of every flag of run.
@@ -93,21 +95,8 @@ func TestClouds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.GraphEndpoint != want[0] || c.ARMEndpoint != want[1] || c.armOverride() != "" {
+		if c.GraphEndpoint != want[0] || c.ARMEndpoint != want[1] || c.ARMOverride() != "" {
 			t.Errorf("%s: %q %q", name, c.GraphEndpoint, c.ARMEndpoint)
-		}
-	}
-}
-
-func TestOIDOf(t *testing.T) {
-	// header.payload.signature with payload {"oid":"AAAAAAAA-1111-2222-3333-444444444444"}
-	tok := "eyJhbGciOiJub25lIn0.eyJvaWQiOiJBQUFBQUFBQS0xMTExLTIyMjItMzMzMy00NDQ0NDQ0NDQ0NDQifQ.x"
-	if id, err := oidOf(tok); err != nil || id != "aaaaaaaa-1111-2222-3333-444444444444" {
-		t.Errorf("oidOf = %q, %v", id, err)
-	}
-	for _, bad := range []string{"opaque", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.x"} {
-		if _, err := oidOf(bad); err == nil {
-			t.Errorf("oidOf(%q) accepted", bad)
 		}
 	}
 }
@@ -119,7 +108,7 @@ func TestDeployUsesRealFlags(t *testing.T) {
 	known := runFlagVariables(t)
 	// A secret is a variable the job reads, never a flag (a command line
 	// shows in process listings).
-	known[journalKeyEnv] = true
+	known[location.KeyEnv] = true
 	b, err := os.ReadFile("../../deploy/job.bicep")
 	if err != nil {
 		t.Fatal(err)

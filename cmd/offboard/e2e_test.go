@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/location"
 	"github.com/offboard/offboard/simtenant"
 )
 
@@ -165,7 +166,7 @@ func (tn *tenant) command(t *testing.T, env []string, args ...string) *exec.Cmd 
 		"OFFBOARD_STATIC_TOKEN=" + tn.Token(), "OFFBOARD_GRAPH_ENDPOINT=" + tn.url,
 		// Every run and restore of a test shares one journal key (HOME,
 		// where a key file would be, is new for each).
-		journalKeyEnv + "=" + testJournalKey}
+		location.KeyEnv + "=" + testJournalKey}
 	cmd.Env = append(base, env...)
 	return cmd
 }

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/offboard/offboard/job/app"
 )
 
 // Stamped by the build (-ldflags "-X main.version=... -X main.commit=...").
@@ -20,13 +22,10 @@ var (
 	commit  = ""
 )
 
-// Exit codes of CONTRACT.md.
+// Exit codes of CONTRACT.md, those the commands themselves end with.
 const (
-	exitOK          = 0
-	exitRowsFailed  = 1
-	exitUsage       = 2
-	exitGuard       = 3
-	exitInterrupted = 4
+	exitOK    = app.ExitOK
+	exitUsage = app.ExitUsage
 )
 
 // stdio is where a command reads and writes; tests give their own.

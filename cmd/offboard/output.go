@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/term"
 
-	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/app"
 	"github.com/offboard/offboard/report/console"
 )
 
@@ -24,7 +24,7 @@ func isTerminal(w io.Writer) bool {
 // newOutput settles the log format (console at a terminal, else json,
 // unless --log-format said) and builds the logger, and the display when a
 // person is watching. restore labels the last phase "restoring".
-func newOutput(c *config, w io.Writer, restore bool) (*zap.Logger, *console.Display) {
+func newOutput(c *app.Config, w io.Writer, restore bool) (*zap.Logger, *console.Display) {
 	tty := isTerminal(w)
 	if c.LogFormat == "" {
 		c.LogFormat = "json"
@@ -53,22 +53,6 @@ func newLogger(format string, w io.Writer) *zap.Logger {
 		enc = zapcore.NewJSONEncoder(ec)
 	}
 	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zap.InfoLevel))
-}
-
-// observer is the run's job.Observer: the display, or none.
-func (j *jobRun) observer() job.Observer {
-	if j.display == nil {
-		return nil
-	}
-	return j.display
-}
-
-// onThrottled is what the services' gates call on a throttled answer.
-func (j *jobRun) onThrottled() func() {
-	if j.display == nil {
-		return nil
-	}
-	return j.display.OnThrottled
 }
 
 // flagsFailed says how a command ends when its flags did not parse: 0

@@ -434,7 +434,7 @@ func TestParseRestoreFlags(t *testing.T) {
 		t.Errorf("config %+v", c)
 	}
 	if c.GraphEndpoint != "https://graph.microsoft.com" || c.Grace != 15*time.Second {
-		t.Errorf("defaults not filled: %+v", c.config)
+		t.Errorf("defaults not filled: %+v", c.Config)
 	}
 	c, err = parseRestoreFlags([]string{"--report", "x", "--principal", "a", "--principal", "b,c"}, lookup, io.Discard)
 	if err != nil || !slices.Equal(c.Principals, []string{"a", "b", "c"}) {
@@ -452,7 +452,7 @@ func TestParseRestoreFlags(t *testing.T) {
 			t.Errorf("%v: no error", args)
 		}
 	}
-	if c, err := parseRestoreFlags([]string{"--report", "https://acct.blob.core.windows.net/reports/2026-11-23/"}, func(string) (string, bool) { return "", false }, io.Discard); err != nil || !c.report.IsBlob() {
+	if c, err := parseRestoreFlags([]string{"--report", "https://acct.blob.core.windows.net/reports/2026-11-23/"}, func(string) (string, bool) { return "", false }, io.Discard); err != nil || !c.ReportAt.IsBlob() {
 		t.Errorf("a blob report location: %v", err)
 	}
 }

@@ -5,30 +5,30 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
-	"sync"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/app"
 	"github.com/offboard/offboard/job/arm"
 	"github.com/offboard/offboard/job/graph"
 	"github.com/offboard/offboard/job/transport"
 )
 
 // services builds the sources the configuration selects, over one paced,
-// retrying transport per service.
-func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Source, job.Directory, job.Admins, error) {
-	c := j.cfg
-	gate := &job.Gate{OnThrottled: j.onThrottled()}
+// retrying transport per service (app.Deps.Services).
+func services(c app.Config, creds transport.Credentials, log *zap.Logger, onThrottled func()) (app.Services, error) {
+	gate := &job.Gate{OnThrottled: onThrottled}
 	reads := job.NewPace(gate, 0, 1)
 	writes := job.NewPace(gate, c.GraphWriteRate, c.GraphWriteBurst)
 	graphTransport := &transport.Transport{
 		Base:           baseTransport(c.Concurrency, c.RequestTimeout),
-		Token:          graphToken,
+		Token:          creds.ForAudience(c.GraphEndpoint),
 		Endpoints:      []string{c.GraphEndpoint},
 		MaxAttempts:    c.MaxAttempts,
 		AttemptTimeout: c.RequestTimeout,
-		Log:            j.log,
+		Log:            log,
 		Pace: func(r *http.Request) *job.Pace {
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				return reads
@@ -37,9 +37,9 @@ func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Sour
 		},
 	}
 	gc, err := graph.New(graph.Config{Root: c.GraphEndpoint, Transport: graphTransport, UserAgent: version,
-		BatchSize: c.GraphBatchSize, Log: j.log})
+		BatchSize: c.GraphBatchSize, Log: log})
 	if err != nil {
-		return nil, nil, nil, err
+		return app.Services{}, err
 	}
 	var sources []job.Source
 	groupsAt, azure := -1, graph.AzureGroups(nil)
@@ -53,14 +53,14 @@ func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Sour
 			groupsAt = len(sources)
 			sources = append(sources, gc.Memberships())
 		case job.SourceAzure:
-			src, err := j.azure(creds)
+			src, err := azureSource(c, creds, log, onThrottled)
 			if err != nil {
-				return nil, nil, nil, err
+				return app.Services{}, err
 			}
 			azure, _ = src.(graph.AzureGroups)
 			sources = append(sources, src)
 		default:
-			return nil, nil, nil, fmt.Errorf("source %q is not available in this build", name)
+			return app.Services{}, fmt.Errorf("source %q is not available in this build", name)
 		}
 	}
 	// With both, groups also removes memberships of groups holding the
@@ -68,7 +68,7 @@ func (j *jobRun) services(creds credentials, graphToken tokenSource) ([]job.Sour
 	if azure != nil && groupsAt >= 0 {
 		sources[groupsAt] = gc.Memberships().WithAzure(azure)
 	}
-	return sources, gc, gc, nil
+	return app.Services{Sources: sources, Directory: gc, Admins: gc}, nil
 }
 
 var _ graph.AzureGroups = (*arm.Source)(nil)
@@ -89,75 +89,49 @@ func baseTransport(concurrency int, requestTimeout time.Duration) http.RoundTrip
 	}
 }
 
-// azure builds the `azure` source over a transport that paces ARM per
+// azureSource builds the `azure` source over a transport that paces ARM per
 // subscription, as ARM throttles: deletes (and the PUTs of eligibility
 // requests) at --arm-delete-rate, reads at ARM's 25 a second.
-func (j *jobRun) azure(creds credentials) (job.Source, error) {
-	c := j.cfg
-	paces := &subscriptionPaces{deleteRate: c.ARMDeleteRate, deleteBurst: c.ARMDeleteBurst, onThrottled: j.onThrottled()}
+func azureSource(c app.Config, creds transport.Credentials, log *zap.Logger, onThrottled func()) (job.Source, error) {
+	paces := &arm.Paces{DeleteRate: c.ARMDeleteRate, DeleteBurst: c.ARMDeleteBurst, OnThrottled: onThrottled}
 	t := &transport.Transport{
-		Base:           &armCounters{next: baseTransport(c.Concurrency, c.RequestTimeout), paces: paces, reserve: c.Concurrency},
+		Base:           &arm.Counters{Next: baseTransport(c.Concurrency, c.RequestTimeout), Paces: paces, Reserve: c.Concurrency},
 		MaxAttempts:    c.MaxAttempts,
 		AttemptTimeout: c.RequestTimeout,
-		Log:            j.log,
-		Pace:           paces.pace,
+		Log:            log,
+		Pace:           paces.Pace,
 		Endpoints:      []string{c.ARMEndpoint},
 	}
+	ac := armConfig(c, creds, t)
+	ac.Concurrency = c.Concurrency
+	ac.HeldUntil = func(scope string) time.Time {
+		return paces.Pace(&http.Request{Method: http.MethodDelete, URL: &url.URL{Path: scope}}).Gate().Until()
+	}
+	return arm.New(ac)
+}
+
+// azureChecker builds the Checker of the azure source (app.Deps.AzureChecker)
+// over a transport paced as the source's.
+func azureChecker(c app.Config, creds transport.Credentials, log *zap.Logger) (*arm.Checker, error) {
+	t := &transport.Transport{
+		Base:           baseTransport(c.Concurrency, c.RequestTimeout),
+		MaxAttempts:    c.MaxAttempts,
+		AttemptTimeout: c.RequestTimeout,
+		Log:            log,
+		Pace:           (&arm.Paces{DeleteRate: c.ARMDeleteRate, DeleteBurst: c.ARMDeleteBurst}).Pace,
+	}
+	return arm.NewChecker(armConfig(c, creds, t))
+}
+
+// armConfig is what the azure source and its Checker share.
+func armConfig(c app.Config, creds transport.Credentials, t http.RoundTripper) arm.Config {
 	u, _ := url.Parse(c.ARMEndpoint)
-	return arm.New(arm.Config{
-		Cloud:        clouds[c.Cloud].azcore,
-		Endpoint:     c.armOverride(),
-		Credential:   creds.arm(),
+	return arm.Config{
+		Cloud:        app.Clouds[c.Cloud].Azcore,
+		Endpoint:     c.ARMOverride(),
+		Credential:   creds.TokenCredential(),
 		Transport:    t,
-		InsecureHTTP: u.Scheme == "http" && isLoopback(u),
+		InsecureHTTP: u.Scheme == "http" && transport.IsLoopback(u),
 		Scopes:       c.AzureScopes,
-		Concurrency:  c.Concurrency,
-		HeldUntil: func(scope string) time.Time {
-			return paces.pace(&http.Request{Method: http.MethodDelete, URL: &url.URL{Path: scope}}).Gate().Until()
-		},
-	})
-}
-
-// subscriptionPaces holds one gate and two buckets per subscription, made
-// on first use; requests outside a subscription share the tenant's.
-type subscriptionPaces struct {
-	deleteRate  float64
-	deleteBurst int
-	onThrottled func()
-	mu          sync.Mutex
-	bySub       map[string][3]*job.Pace
-}
-
-func (s *subscriptionPaces) pace(r *http.Request) *job.Pace {
-	sub := subscriptionOf(r.URL.Path)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.bySub == nil {
-		s.bySub = map[string][3]*job.Pace{}
 	}
-	p, ok := s.bySub[sub]
-	if !ok {
-		// ARM counts reads, deletes and writes in buckets of their own;
-		// writes (eligibility removal requests) are paced as deletes.
-		gate := &job.Gate{OnThrottled: s.onThrottled}
-		p = [3]*job.Pace{job.NewPace(gate, 25, 250), job.NewPace(gate, s.deleteRate, s.deleteBurst),
-			job.NewPace(gate, s.deleteRate, s.deleteBurst)}
-		s.bySub[sub] = p
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		return p[0]
-	case http.MethodDelete:
-		return p[1]
-	}
-	return p[2]
-}
-
-// subscriptionOf returns the subscription id a path is under, or "".
-func subscriptionOf(path string) string {
-	segs := strings.Split(strings.Trim(path, "/"), "/")
-	if len(segs) >= 2 && strings.EqualFold(segs[0], "subscriptions") {
-		return strings.ToLower(segs[1])
-	}
-	return ""
 }

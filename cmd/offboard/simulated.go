@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 
+	"github.com/offboard/offboard/report/location"
 	"github.com/offboard/offboard/simtenant/demo"
 )
 
@@ -14,7 +15,7 @@ import (
 func runDemo(ctx context.Context, args []string, sio stdio) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(sio.err)
-	d := demo.Demo{Out: sio.out, Err: sio.err, Env: sio.env, PassEnv: []string{journalKeyEnv, journalKeyFileEnv}}
+	d := demo.Demo{Out: sio.out, Err: sio.err, Env: sio.env, PassEnv: []string{location.KeyEnv, location.KeyFileEnv}}
 	d.Tenant.Register(fs, 24)
 	fs.StringVar(&d.Dir, "dir", "", "where the sample CSV and the report go (default: a new temporary directory)")
 	fs.StringVar(&d.LogFormat, "log-format", "console", "json or console")

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/app"
 	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/location"
 	"github.com/offboard/offboard/simtenant"
 )
 
@@ -369,7 +371,7 @@ func TestJournalKeyFile(t *testing.T) {
 	tn := startTenant(t, simtenant.Config{Seed: 189})
 	id, _ := tn.user("leaver@contoso.com", 1)
 	config := t.TempDir()
-	env := []string{journalKeyEnv + "=", "XDG_CONFIG_HOME=" + config}
+	env := []string{location.KeyEnv + "=", "XDG_CONFIG_HOME=" + config}
 	dir := t.TempDir()
 	r := tn.offboard(t, env, "run", "--input", writeCSV(t, "principal_id", id), "--report", dir)
 	wantCode(t, r, 0)
@@ -388,7 +390,7 @@ func TestJournalKeyFile(t *testing.T) {
 	// Under another key (the tests' variable), the records are not the job's.
 	wantCode(t, tn.offboard(t, nil, "restore", "--report", dir, "--dry-run"), 2)
 
-	inside := []string{journalKeyEnv + "=", journalKeyFileEnv + "=" + filepath.Join(dir, "sub", "journal.key")}
+	inside := []string{location.KeyEnv + "=", location.KeyFileEnv + "=" + filepath.Join(dir, "sub", "journal.key")}
 	r = tn.offboard(t, inside, "run", "--input", writeCSV(t, "principal_id", id), "--report", dir)
 	wantCode(t, r, 2)
 	if !strings.Contains(r.stderr, "inside the report location") {
@@ -437,8 +439,8 @@ func TestSIGTERMHonouredWhileReadingInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-exited
-	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
-		t.Fatalf("exit code %d, want %d\n%s", code, exitInterrupted, stderr.String())
+	if code := cmd.ProcessState.ExitCode(); code != app.ExitInterrupted {
+		t.Fatalf("exit code %d, want %d\n%s", code, app.ExitInterrupted, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "interrupted while reading the input") {
 		t.Errorf("stderr does not say why:\n%s", stderr.String())

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/offboard/offboard/job/app"
 )
 
 func TestLogFormatDefaultsToJSONOffATerminal(t *testing.T) {
@@ -14,7 +16,7 @@ func TestLogFormatDefaultsToJSONOffATerminal(t *testing.T) {
 	}{
 		{"", "json"}, {"json", "json"}, {"console", "console"},
 	} {
-		c := config{LogFormat: tc.given}
+		c := app.Config{LogFormat: tc.given}
 		var buf bytes.Buffer
 		log, d := newOutput(&c, &buf, false)
 		if c.LogFormat != tc.want || d != nil {
@@ -27,24 +29,19 @@ func TestLogFormatDefaultsToJSONOffATerminal(t *testing.T) {
 	}
 }
 
-func TestRerunCommandQuotesAndKeepsChangedFlags(t *testing.T) {
+func TestChangedFlagsLeaveOutWhatTheRerunSets(t *testing.T) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var c config
+	var c app.Config
 	fs.StringVar(&c.Input, "input", "", "")
 	fs.StringVar(&c.Report, "report", "", "")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "")
-	c.serviceFlags(fs)
+	serviceFlags(fs, &c)
 	if err := fs.Parse([]string{"--input", "x.csv", "--report", "r", "--max-removals", "5000", "--log-format", "json", "--verbose", "--cloud", "public"}); err != nil {
 		t.Fatal(err)
 	}
 	changed := changedFlags(fs)
 	if strings.Join(changed, " ") != "--max-removals=5000" {
 		t.Errorf("changed flags %q, want only --max-removals=5000", changed)
-	}
-	got := rerunCommand("run", "HR's file; rm -rf ~.csv", "/reports/a b", changed)
-	want := `offboard run --input 'HR'\''s file; rm -rf ~.csv' --report '/reports/a b' --max-removals=5000`
-	if got != want {
-		t.Errorf("rerun\n%s\nwant\n%s", got, want)
 	}
 }

@@ -12,22 +12,9 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/offboard/offboard/job"
-	"github.com/offboard/offboard/report"
-	"github.com/offboard/offboard/report/console"
+	"github.com/offboard/offboard/job/app"
 	"github.com/offboard/offboard/report/location"
 )
-
-// watchConfig is what `watch` needs: run's flags, where the reports are,
-// and the window.
-type watchConfig struct {
-	config
-	// Reports is the root the reports to watch are under.
-	Reports string
-	Within  time.Duration
-	// WithinText is --within as given.
-	WithinText string
-}
 
 // defaultWithin is --within's default.
 const defaultWithin = "90d"
@@ -35,9 +22,9 @@ const defaultWithin = "90d"
 // parseWatchFlags reads the flags of `watch`, then the OFFBOARD_* variables.
 // An empty Report is the default, {reports}/watch/{UTC date}, which
 // runWatch makes from the parsed --reports.
-func parseWatchFlags(args []string, env func(string) (string, bool), out io.Writer) (watchConfig, error) {
+func parseWatchFlags(args []string, env func(string) (string, bool), out io.Writer) (app.WatchConfig, error) {
 	var (
-		c                        watchConfig
+		c                        app.WatchConfig
 		sources, scopes, protect string
 	)
 	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
@@ -50,7 +37,7 @@ func parseWatchFlags(args []string, env func(string) (string, bool), out io.Writ
 	fs.StringVar(&protect, "protect", "", "comma-separated object ids never watched nor touched (break-glass accounts)")
 	fs.StringVar(&c.SelfID, "self-id", "", "the job's own object id, never touched (default: the token's oid claim)")
 	fs.IntVar(&c.GraphBatchSize, "graph-batch-size", 20, "Graph removals sent in one $batch request, 1 to 20")
-	c.serviceFlags(fs)
+	serviceFlags(fs, &c.Config)
 	if err := parseWithEnv(fs, args, env); err != nil {
 		return c, err
 	}
@@ -70,7 +57,7 @@ func parseWatchFlags(args []string, env func(string) (string, bool), out io.Writ
 	if rep == "" {
 		c.Report = c.Reports
 	}
-	if err := c.check(sources, scopes, protect); err != nil {
+	if err := checkConfig(&c.Config, sources, scopes, protect); err != nil {
 		errs = append(errs, err)
 	}
 	c.Report = rep
@@ -107,136 +94,24 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 	if code, failed := flagsFailed(err, sio.err, "offboard"); failed {
 		return code
 	}
-	log, disp := newOutput(&c.config, sio.err, false)
+	c.Started = started
+	log, disp := newOutput(&c.Config, sio.err, false)
 	defer func() { _ = log.Sync() }()
 	defer disp.Stop()
 	// Each location is parsed here only; --report defaults to
 	// {reports}/watch/{UTC date}.
-	reports, err := location.Parse(c.Reports)
-	var rep location.Location
+	c.ReportsAt, err = location.Parse(c.Reports)
 	switch {
 	case err != nil:
 	case c.Report == "":
-		rep = reports.Join("watch").Join(started.Format(time.DateOnly))
-		c.Report = rep.String()
+		c.ReportAt = c.ReportsAt.Join("watch").Join(started.Format(time.DateOnly))
+		c.Report = c.ReportAt.String()
 	default:
-		rep, err = location.Parse(c.Report)
+		c.ReportAt, err = location.Parse(c.Report)
 	}
 	if err != nil {
 		log.Error("the location cannot be used", zap.Error(err))
 		return exitUsage
 	}
-	creds, err := newCredentials(c.config, sio.env)
-	if err != nil {
-		log.Error("authentication is not configured", zap.Error(err))
-		return exitUsage
-	}
-	// The key file must be outside the reports read and the report written.
-	key, err := keyFor(log, sio.env, reports)
-	if err != nil {
-		return exitUsage
-	}
-	if _, err := keyFor(log, sio.env, rep); err != nil {
-		return exitUsage
-	}
-	runID := newRunID()
-	log = log.With(zap.String("run_id", runID))
-	j := &jobRun{cfg: c.config, log: log, io: sio, creds: creds, display: disp, key: key, report: rep,
-		storage: newStorage(sio, creds, log)}
-
-	graphToken := creds.forAudience(c.GraphEndpoint)
-	if !j.learnSelfID(ctx, log, graphToken) {
-		return exitUsage
-	}
-
-	// The watch's own reports are not offboardings: {ROOT}/watch/, and
-	// --report when it is elsewhere under ROOT.
-	own := rep.Under(reports)
-	skip := func(rel string) bool { return rel == "watch" || strings.HasPrefix(rel, "watch/") || rel == own }
-	root, cleanup, err := j.storage.StageTree(ctx, reports, skip)
-	if err != nil {
-		log.Error("the reports cannot be read", zap.String("reports", c.Reports), zap.Error(err))
-		return exitUsage
-	}
-	evidence, err := report.CollectEvidence(root, key, skip)
-	cleanup()
-	if err != nil {
-		log.Error("the reports cannot be read", zap.String("reports", c.Reports), zap.Error(err))
-		return exitUsage
-	}
-	for _, ev := range evidence {
-		if ev.Problem != "" {
-			log.Warn("a report's records are not the job's (forged, altered, unsigned, or written under another key): it adds no one",
-				zap.String("report", ev.Name), zap.String("problem", ev.Problem))
-		}
-		if ev.RestoreProblem != "" {
-			log.Warn("a report's restore.jsonl is not the job's: its restores take no one off the watch list",
-				zap.String("report", ev.Name), zap.String("problem", ev.RestoreProblem))
-		}
-	}
-	since := started.Add(-c.Within)
-	watched, excluded := report.WatchList(evidence, since, j.cfg.Protect, j.cfg.SelfID)
-	entries, inputSHA := report.WatchEntries(watched)
-	byID := map[string]report.Watched{}
-	for _, w := range watched {
-		byID[w.PrincipalID] = w
-	}
-
-	dir, err := j.storage.OpenReport(ctx, rep, inputSHA, report.RunInfo{ID: runID, StartedAt: started, Key: key})
-	closeDir, ok := opened(log, rep, dir, err)
-	if !ok {
-		return exitUsage
-	}
-	defer closeDir()
-	runner, err := j.newRunner(log, dir, runID, graphToken)
-	if err != nil {
-		log.Error("setting up the services", zap.Error(err))
-		return exitUsage
-	}
-	runner.RemovedDetail = func(id string) string {
-		if w, ok := byID[id]; ok {
-			return report.HeldAgain(w)
-		}
-		return ""
-	}
-	log.Info("watch starting", zap.String("reports", c.Reports), zap.String("within", c.WithinText),
-		zap.Time("since", since), zap.Int("watched", len(watched)), zap.Int("excluded", len(excluded)),
-		zap.Int("reports_read", len(evidence)), zap.Strings("sources", c.Sources))
-	runCtx, cancel := withTimeout(ctx, started, c.Timeout)
-	defer cancel()
-	res, runErr := runner.Run(runCtx, entries)
-	code := res.ExitCode()
-	if runErr != nil {
-		log.Error("the watch stopped: the report directory could not be written; rerun it", zap.Error(runErr))
-		code = max(code, exitRowsFailed)
-		if res.Items == nil {
-			return code
-		}
-	}
-	verdicts := report.Verdicts(watched, res.Items, res.Guard)
-	for _, v := range verdicts {
-		if v.Verdict == report.VerdictFailed {
-			code = max(code, exitRowsFailed)
-		}
-		log.Info("verdict", zap.String("principal_id", v.PrincipalID), zap.String("verdict", v.Verdict),
-			zap.String("offboarded_by", v.Run.ID), zap.String("why", v.Why))
-	}
-	att := report.Attestation{RunID: runID, InputSHA256: inputSHA, StartedAt: started, FinishedAt: time.Now().UTC(),
-		Reports: c.Reports, Window: report.Window{Within: c.WithinText, From: since, To: started},
-		Sources: c.Sources, AzureScopes: c.AzureScopes, Unavailable: res.Unavailable, Guard: res.Guard, ExitCode: code,
-		Principals: verdicts, Excluded: excluded, Evidence: report.EvidenceRefs(evidence)}
-	if err := dir.WriteAttestation(att); err != nil {
-		log.Error("writing the attestation", zap.Error(err))
-		code = max(code, exitRowsFailed)
-	}
-	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, StartedAt: started}
-	end := ending{command: "watch", files: console.RunFiles, display: j.display,
-		rerun: rerunCommand("watch", "", c.Report, c.Changed)}
-	publish := func() error {
-		if err := dir.Publish(ctx); err != nil {
-			return err
-		}
-		return dir.PublishFiles(ctx, report.AttestationFiles)
-	}
-	return finish(log, dir, "watch finished", job.States, res, summary, code, rep, publish, end)
+	return app.Watch(ctx, c, sio.deps(log, disp))
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/location"
 	"github.com/offboard/offboard/simtenant"
 )
 
@@ -245,7 +246,7 @@ func TestWatchFlags(t *testing.T) {
 func TestDemoEndsWithAWatchThatRemovesAReGrant(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "demo", "--dir", dir, "--log-format", "json")
-	cmd.Env = []string{asMain + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), journalKeyEnv + "=" + testJournalKey}
+	cmd.Env = []string{asMain + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), location.KeyEnv + "=" + testJournalKey}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {

@@ -1,7 +1,7 @@
-package main
+package app
 
 import (
-	"context"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -11,16 +11,6 @@ import (
 	"github.com/offboard/offboard/report/console"
 	"github.com/offboard/offboard/report/location"
 )
-
-// withTimeout gives ctx the --timeout deadline counted from started, when
-// there is one: the runner starts no work after it and cuts off what is in
-// flight; the report is still written.
-func withTimeout(ctx context.Context, started time.Time, timeout time.Duration) (context.Context, context.CancelFunc) {
-	if timeout <= 0 {
-		return ctx, func() {}
-	}
-	return context.WithDeadline(ctx, started.Add(timeout))
-}
 
 // reportWriter is a report location a run or a restore ends with.
 type reportWriter interface {
@@ -51,7 +41,7 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 	}
 	if err := dir.WriteReport(res.Items); err != nil {
 		log.Error("writing the report", zap.Error(err))
-		return max(code, exitRowsFailed)
+		return max(code, ExitRowsFailed)
 	}
 	counts := res.Counts()
 	summary.FinishedAt, summary.ExitCode, summary.Guard = time.Now().UTC(), code, res.Guard
@@ -64,17 +54,17 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 	}
 	if err := dir.WriteSummary(summary); err != nil {
 		log.Error("writing the summary", zap.Error(err))
-		return max(code, exitRowsFailed)
+		return max(code, ExitRowsFailed)
 	}
 	page := report.Page{Summary: summary, Command: end.command, Location: where.String(), Rerun: end.rerun, Items: res.Items}
 	if err := dir.WriteSummaryHTML(page); err != nil {
 		log.Error("writing the summary page", zap.Error(err))
-		return max(code, exitRowsFailed)
+		return max(code, ExitRowsFailed)
 	}
 	if publish != nil {
 		if err := publish(); err != nil {
 			log.Error("uploading the report", zap.Error(err))
-			return max(code, exitRowsFailed)
+			return max(code, ExitRowsFailed)
 		}
 	}
 	if res.Guard != "" {
@@ -106,4 +96,30 @@ func opened(log *zap.Logger, where location.Location, dir *location.Report, err 
 			log.Error("closing the report directory", zap.Error(err))
 		}
 	}, true
+}
+
+// rerunCommand is the command line that runs command again on the input
+// into the report, with the flags that changed.
+func rerunCommand(command, input, reportLoc string, flags []string) string {
+	parts := []string{"offboard", command}
+	if input != "" {
+		parts = append(parts, "--input", shellQuote(input))
+	}
+	parts = append(parts, "--report", shellQuote(reportLoc))
+	for _, f := range flags {
+		parts = append(parts, shellQuote(f))
+	}
+	return strings.Join(parts, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but
+// characters that are safe as they are.
+func shellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,@%+", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

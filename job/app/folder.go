@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -12,15 +12,15 @@ import (
 // report location, skipping those whose report says they finished cleanly.
 // One file's failure does not stop the others; the exit code is the worst.
 func (j *jobRun) runFolder(ctx context.Context, files []location.DropFile) int {
-	worst := exitOK
+	worst := ExitOK
 	j.log.Info("drop folder", zap.String("input", j.cfg.Input), zap.Int("files", len(files)))
 	for _, f := range files {
 		if ctx.Err() != nil {
-			return exitInterrupted
+			return ExitInterrupted
 		}
 		if f.Refused != "" {
 			j.log.Error("drop-folder file refused: it is left where it is", zap.String("input", f.Input.String()), zap.String("reason", f.Refused))
-			worst = max(worst, exitUsage)
+			worst = max(worst, ExitUsage)
 			continue
 		}
 		sub := *j
@@ -29,7 +29,7 @@ func (j *jobRun) runFolder(ctx context.Context, files []location.DropFile) int {
 		if problem := sub.report.DirProblem(); problem != "" {
 			j.log.Error("drop-folder file refused: its report location is not one the job made", zap.String("input", f.Input.String()),
 				zap.String("report", sub.cfg.Report), zap.String("reason", problem))
-			worst = max(worst, exitUsage)
+			worst = max(worst, ExitUsage)
 			continue
 		}
 		if sub.storage.FinishedCleanly(ctx, sub.input, sub.report, sub.key) {
@@ -39,7 +39,7 @@ func (j *jobRun) runFolder(ctx context.Context, files []location.DropFile) int {
 		}
 		code := sub.run(ctx)
 		worst = max(worst, code)
-		if code == exitOK {
+		if code == ExitOK {
 			sub.moveProcessed(ctx, f)
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package transport
 
 import (
 	"context"
@@ -13,8 +13,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-
-	"github.com/offboard/offboard/job/transport"
 )
 
 // fakeClock is a settable clock.
@@ -88,8 +86,8 @@ func TestTokenCacheRefreshesBeforeExpiry(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	creds := credentials{cred: cred, now: clock.Now}
-	tr := &transport.Transport{Base: http.DefaultTransport, Token: creds.forAudience(srv.URL + "/"), MaxAttempts: 1}
+	creds := Credentials{cred: cred, now: clock.Now}
+	tr := &Transport{Base: http.DefaultTransport, Token: creds.ForAudience(srv.URL + "/"), MaxAttempts: 1}
 	const step = 7 * time.Minute
 	requests := 0
 	for elapsed := time.Duration(0); elapsed <= 5*time.Hour; elapsed += step {
@@ -116,6 +114,19 @@ func TestTokenCacheRefreshesBeforeExpiry(t *testing.T) {
 	for _, s := range cred.scopes {
 		if s != srv.URL+"/.default" {
 			t.Errorf("token asked for scope %q, want %q", s, srv.URL+"/.default")
+		}
+	}
+}
+
+func TestOIDOf(t *testing.T) {
+	// header.payload.signature with payload {"oid":"AAAAAAAA-1111-2222-3333-444444444444"}
+	tok := "eyJhbGciOiJub25lIn0.eyJvaWQiOiJBQUFBQUFBQS0xMTExLTIyMjItMzMzMy00NDQ0NDQ0NDQ0NDQifQ.x"
+	if id, err := OIDOf(tok); err != nil || id != "aaaaaaaa-1111-2222-3333-444444444444" {
+		t.Errorf("OIDOf = %q, %v", id, err)
+	}
+	for _, bad := range []string{"opaque", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.x"} {
+		if _, err := OIDOf(bad); err == nil {
+			t.Errorf("OIDOf(%q) accepted", bad)
 		}
 	}
 }

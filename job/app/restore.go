@@ -1,0 +1,150 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/console"
+	"github.com/offboard/offboard/report/location"
+)
+
+// RestoreConfig is what `restore` needs: the flags it shares with `run`,
+// and which principals to restore.
+type RestoreConfig struct {
+	Config
+	// Principals are object ids or UPNs; empty means every principal.
+	Principals []string
+	// TrustUnsigned reads a run's records written before records were
+	// authenticated.
+	TrustUnsigned bool
+}
+
+// Restore is `offboard restore`: it re-creates what the run in the report
+// location removed and writes restore.csv next to the run's report.
+func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
+	started := time.Now().UTC()
+	runID := newRunID()
+	log := d.Log.With(zap.String("run_id", runID))
+
+	key, err := d.keyFor(log, c.ReportAt)
+	if err != nil {
+		return ExitUsage
+	}
+	// Read once before anything happens, so that a wrong directory or
+	// principal changes nothing, and again under the lock. Only records
+	// the job wrote are acted on: a forged or altered line stops the
+	// restore here.
+	// A local report is read with no credential; a blob report with the
+	// job's (the endpoints the restore calls are checked below, once its
+	// sources are known).
+	storage := &location.Storage{Log: log}
+	if c.ReportAt.IsBlob() {
+		creds, err := d.credentials(c.Config)
+		if err != nil {
+			log.Error("authentication is not configured", zap.Error(err))
+			return ExitUsage
+		}
+		storage = d.storage(creds, log)
+	}
+	items, err := storage.ReadRunItems(ctx, c.ReportAt, key, c.TrustUnsigned)
+	if !readable(log, c.Report, err) {
+		return ExitUsage
+	}
+	selected, unknown := job.SelectRemoved(items, c.Principals)
+	if len(unknown) > 0 {
+		log.Error("the run's report names no such principal (give an object id or the UPN the report records)",
+			zap.Strings("principals", unknown), zap.String("report", c.Report))
+		return ExitUsage
+	}
+	c.Sources = sourcesOf(selected)
+	creds, err := d.credentials(c.Config)
+	if err != nil {
+		log.Error("authentication is not configured", zap.Error(err))
+		return ExitUsage
+	}
+
+	storage = d.storage(creds, log)
+	dir, err := storage.OpenRestore(ctx, c.ReportAt, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun,
+		Key: key, TrustUnsigned: c.TrustUnsigned})
+	closeDir, ok := opened(log, c.ReportAt, dir, err)
+	if !ok {
+		return ExitUsage
+	}
+	defer closeDir()
+	selected, _ = job.SelectRemoved(dir.RunItems(), c.Principals)
+
+	svc, err := d.Services(c.Config, creds, log, d.onThrottled())
+	if err != nil {
+		log.Error("setting up the services", zap.Error(err))
+		return ExitUsage
+	}
+	restorers := map[string]job.Restorer{}
+	for _, s := range svc.Sources {
+		if r, ok := s.(job.Restorer); ok {
+			restorers[s.Name()] = r
+		}
+	}
+	restore := &job.Restore{
+		Restorers:       restorers,
+		Recorder:        dir,
+		Log:             log,
+		Concurrency:     c.Concurrency,
+		MaxRestorations: c.MaxRemovals,
+		DryRun:          c.DryRun,
+		Previous:        dir.Previous(),
+		Grace:           c.Grace,
+		RunID:           runID,
+		Observer:        d.observer(),
+	}
+	log.Info("restore starting", zap.String("report", c.Report), zap.Strings("principals", c.Principals),
+		zap.Int("removed", len(selected)), zap.Strings("sources", c.Sources), zap.Bool("dry_run", c.DryRun))
+	res, code, ok := runPass(ctx, log, started, c.Timeout, pass{
+		reached: "the restore reached its --timeout: rows not started stay planned; rerun the restore to finish",
+		stopped: "the restore stopped",
+	}, func(ctx context.Context) (job.Result, error) { return restore.Run(ctx, selected) })
+	if !ok {
+		return code
+	}
+	summary := report.Summary{RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun, StartedAt: started}
+	end := ending{command: "restore", files: console.RestoreFiles, display: d.Display,
+		rerun: rerunCommand("restore", "", c.Report, c.Changed)}
+	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.ReportAt, func() error { return dir.Publish(ctx) }, end)
+}
+
+// readable logs why the run's journal in the report location cannot be
+// restored from, when err says so.
+func readable(log *zap.Logger, where string, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, fs.ErrNotExist):
+		log.Error("nothing to restore: the report directory holds no run journal (journal.jsonl)", zap.String("report", where))
+	case errors.Is(err, report.ErrTampered):
+		log.Error("the run's journal holds a record the job did not write (forged, altered, or written under another key): nothing is restored",
+			zap.String("report", where), zap.Error(err))
+	case errors.Is(err, report.ErrUnsigned):
+		log.Error("the run's journal was written before records were authenticated: check that nobody else wrote it, then rerun with --trust-unsigned",
+			zap.String("report", where), zap.Error(err))
+	default:
+		log.Error("the run's journal cannot be read", zap.String("report", where), zap.Error(err))
+	}
+	return false
+}
+
+// sourcesOf lists the sources of the items, in the order of KnownSources.
+func sourcesOf(items []job.Item) []string {
+	var out []string
+	for _, s := range KnownSources {
+		if slices.ContainsFunc(items, func(it job.Item) bool { return it.Source == s }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

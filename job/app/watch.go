@@ -1,0 +1,148 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/console"
+	"github.com/offboard/offboard/report/location"
+)
+
+// WatchConfig is what `watch` needs: run's flags, where the reports are,
+// and the window.
+type WatchConfig struct {
+	Config
+	// Reports is the root the reports to watch are under; ReportsAt is
+	// it parsed.
+	Reports   string
+	ReportsAt location.Location
+	Within    time.Duration
+	// WithinText is --within as given.
+	WithinText string
+	// Started is when the watch started: the window ends there, and the
+	// default report location is named after its UTC date.
+	Started time.Time
+}
+
+// Watch is `offboard watch`: it re-checks the principals the reports
+// under the root show offboarded within the window, removes what they
+// hold again and writes an attestation.
+func Watch(ctx context.Context, c WatchConfig, d Deps) int {
+	started, log := c.Started, d.Log
+	reports, rep := c.ReportsAt, c.ReportAt
+	creds, err := d.credentials(c.Config)
+	if err != nil {
+		log.Error("authentication is not configured", zap.Error(err))
+		return ExitUsage
+	}
+	// The key file must be outside the reports read and the report written.
+	key, err := d.keyFor(log, reports)
+	if err != nil {
+		return ExitUsage
+	}
+	if _, err := d.keyFor(log, rep); err != nil {
+		return ExitUsage
+	}
+	runID := newRunID()
+	log = log.With(zap.String("run_id", runID))
+	j := &jobRun{cfg: c.Config, log: log, deps: d, creds: creds, key: key, report: rep, storage: d.storage(creds, log)}
+	if !j.learnSelfID(ctx, log, creds.ForAudience(c.GraphEndpoint)) {
+		return ExitUsage
+	}
+
+	evidence, ok := j.evidence(ctx, c)
+	if !ok {
+		return ExitUsage
+	}
+	since := started.Add(-c.Within)
+	watched, excluded := report.WatchList(evidence, since, j.cfg.Protect, j.cfg.SelfID)
+	entries, inputSHA := report.WatchEntries(watched)
+	byID := map[string]report.Watched{}
+	for _, w := range watched {
+		byID[w.PrincipalID] = w
+	}
+
+	dir, runner, closeDir, ok := j.open(ctx, log, inputSHA, report.RunInfo{ID: runID, StartedAt: started, Key: key})
+	if !ok {
+		return ExitUsage
+	}
+	defer closeDir()
+	runner.RemovedDetail = func(id string) string {
+		if w, ok := byID[id]; ok {
+			return report.HeldAgain(w)
+		}
+		return ""
+	}
+	log.Info("watch starting", zap.String("reports", c.Reports), zap.String("within", c.WithinText),
+		zap.Time("since", since), zap.Int("watched", len(watched)), zap.Int("excluded", len(excluded)),
+		zap.Int("reports_read", len(evidence)), zap.Strings("sources", c.Sources))
+	res, code, ok := runPass(ctx, log, started, c.Timeout, pass{stopped: "the watch stopped: the report directory could not be written; rerun it"},
+		func(ctx context.Context) (job.Result, error) { return runner.Run(ctx, entries) })
+	if !ok {
+		return code
+	}
+	verdicts := report.Verdicts(watched, res.Items, res.Guard)
+	for _, v := range verdicts {
+		if v.Verdict == report.VerdictFailed {
+			code = max(code, ExitRowsFailed)
+		}
+		log.Info("verdict", zap.String("principal_id", v.PrincipalID), zap.String("verdict", v.Verdict),
+			zap.String("offboarded_by", v.Run.ID), zap.String("why", v.Why))
+	}
+	att := report.Attestation{RunID: runID, InputSHA256: inputSHA, StartedAt: started, FinishedAt: time.Now().UTC(),
+		Reports: c.Reports, Window: report.Window{Within: c.WithinText, From: since, To: started},
+		Sources: c.Sources, AzureScopes: c.AzureScopes, Unavailable: res.Unavailable, Guard: res.Guard, ExitCode: code,
+		Principals: verdicts, Excluded: excluded, Evidence: report.EvidenceRefs(evidence)}
+	if err := dir.WriteAttestation(att); err != nil {
+		log.Error("writing the attestation", zap.Error(err))
+		code = max(code, ExitRowsFailed)
+	}
+	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, StartedAt: started}
+	end := ending{command: "watch", files: console.RunFiles, display: d.Display,
+		rerun: rerunCommand("watch", "", c.Report, c.Changed)}
+	publish := func() error {
+		if err := dir.Publish(ctx); err != nil {
+			return err
+		}
+		return dir.PublishFiles(ctx, report.AttestationFiles)
+	}
+	return finish(log, dir, "watch finished", job.States, res, summary, code, rep, publish, end)
+}
+
+// evidence reads the authenticated records of the reports under the root,
+// leaving out the watch's own reports ({root}/watch/, and the watch's
+// report location when it is elsewhere under the root); false when they
+// cannot be read (logged). A report that is not the job's is logged and
+// adds no one.
+func (j *jobRun) evidence(ctx context.Context, c WatchConfig) ([]report.Evidence, bool) {
+	log := j.log
+	own := c.ReportAt.Under(c.ReportsAt)
+	skip := func(rel string) bool { return rel == "watch" || strings.HasPrefix(rel, "watch/") || rel == own }
+	root, cleanup, err := j.storage.StageTree(ctx, c.ReportsAt, skip)
+	if err != nil {
+		log.Error("the reports cannot be read", zap.String("reports", c.Reports), zap.Error(err))
+		return nil, false
+	}
+	evidence, err := report.CollectEvidence(root, j.key, skip)
+	cleanup()
+	if err != nil {
+		log.Error("the reports cannot be read", zap.String("reports", c.Reports), zap.Error(err))
+		return nil, false
+	}
+	for _, ev := range evidence {
+		if ev.Problem != "" {
+			log.Warn("a report's records are not the job's (forged, altered, unsigned, or written under another key): it adds no one",
+				zap.String("report", ev.Name), zap.String("problem", ev.Problem))
+		}
+		if ev.RestoreProblem != "" {
+			log.Warn("a report's restore.jsonl is not the job's: its restores take no one off the watch list",
+				zap.String("report", ev.Name), zap.String("problem", ev.RestoreProblem))
+		}
+	}
+	return evidence, true
+}
