@@ -1,6 +1,7 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -508,13 +509,13 @@ func (p *plan) principals(active []*admitted, answers map[UserKey]Resolution) (m
 			}
 		}
 		if pr, ok := byID[a.id]; ok {
-			pr.UPN = cmpOr(pr.UPN, cmpOr(a.e.UPN, a.upn))
-			pr.Reference = cmpOr(pr.Reference, a.e.Reference)
-			pr.Type = cmpOr(pr.Type, a.e.Type)
+			pr.UPN = cmp.Or(pr.UPN, cmp.Or(a.e.UPN, a.upn))
+			pr.Reference = cmp.Or(pr.Reference, a.e.Reference)
+			pr.Type = cmp.Or(pr.Type, a.e.Type)
 			pr.keys = append(pr.keys, a.keys...)
 			continue
 		}
-		pr := &principal{Principal: Principal{ID: a.id, UPN: cmpOr(a.e.UPN, a.upn), Type: a.e.Type, Reference: a.e.Reference, Line: a.e.Line},
+		pr := &principal{Principal: Principal{ID: a.id, UPN: cmp.Or(a.e.UPN, a.upn), Type: a.e.Type, Reference: a.e.Reference, Line: a.e.Line},
 			keys: a.keys}
 		switch {
 		case r.Protect[a.id]:
@@ -571,11 +572,11 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 		res, ok := answers[k]
 		switch {
 		case !ok:
-			failure = cmpOr(failure, fmt.Sprintf("interrupted before %s was resolved", k.Kind))
+			failure = cmp.Or(failure, fmt.Sprintf("interrupted before %s was resolved", k.Kind))
 		case errors.Is(res.Err, ErrInvalidKey):
 			return refuse(Invalid, "%s cannot be looked up: %v", what, res.Err)
 		case res.Err != nil:
-			failure = cmpOr(failure, fmt.Sprintf("resolving %s: %v", k.Kind, res.Err))
+			failure = cmp.Or(failure, fmt.Sprintf("resolving %s: %v", k.Kind, res.Err))
 		case len(res.Users) > 1:
 			return refuse(Invalid, "%s matches %d users", what, len(res.Users))
 		case len(res.Users) == 0:
@@ -590,12 +591,12 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 				return refuse(Invalid, "%s is not a user of the tenant", what)
 			}
 			names = append(names, named{what, prev.ID})
-			upn = cmpOr(upn, prev.UPN)
+			upn = cmp.Or(upn, prev.UPN)
 		case !IsGUID(res.Users[0].ID):
-			failure = cmpOr(failure, "the directory answered an id that is not a GUID")
+			failure = cmp.Or(failure, "the directory answered an id that is not a GUID")
 		default:
 			names = append(names, named{what, NormalizeGUID(res.Users[0].ID)})
-			upn = cmpOr(upn, res.Users[0].UPN)
+			upn = cmp.Or(upn, res.Users[0].UPN)
 		}
 	}
 	if failure != "" {
@@ -607,13 +608,6 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 		}
 	}
 	return names[0].id, upn, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // find lists every source for every principal and turns what it found,
