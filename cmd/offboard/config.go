@@ -104,8 +104,8 @@ func checkConfig(c *app.Config, sources, scopes, protect string) error {
 		errs = append(errs, errors.New("--report is required"))
 	}
 	for _, s := range splitList(sources) {
-		if !slices.Contains(app.KnownSources, s) {
-			errs = append(errs, fmt.Errorf("--sources: unknown source %q (known: %s)", s, strings.Join(app.KnownSources, ", ")))
+		if !slices.Contains(app.KnownSources(), s) {
+			errs = append(errs, fmt.Errorf("--sources: unknown source %q (known: %s)", s, strings.Join(app.KnownSources(), ", ")))
 			continue
 		}
 		if !slices.Contains(c.Sources, s) {
@@ -168,7 +168,7 @@ func checkService(c *app.Config) []error {
 	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "console" {
 		errs = append(errs, fmt.Errorf("--log-format %q: json or console", c.LogFormat))
 	}
-	cl, ok := app.Clouds[c.Cloud]
+	cl, ok := app.CloudNamed(c.Cloud)
 	if !ok {
 		errs = append(errs, fmt.Errorf("--cloud %q: public, usgov, usgovdod or china", c.Cloud))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/offboard/offboard/job/app"
 	"github.com/offboard/offboard/job/arm"
 	"github.com/offboard/offboard/job/graph"
+	"github.com/offboard/offboard/job/preflight"
 	"github.com/offboard/offboard/job/transport"
 )
 
@@ -112,7 +113,7 @@ func azureSource(c app.Config, creds transport.Credentials, log *zap.Logger, onT
 
 // azureChecker builds the Checker of the azure source (app.Deps.AzureChecker)
 // over a transport paced as the source's.
-func azureChecker(c app.Config, creds transport.Credentials, log *zap.Logger) (*arm.Checker, error) {
+func azureChecker(c app.Config, creds transport.Credentials, log *zap.Logger) (preflight.AzureChecker, error) {
 	t := &transport.Transport{
 		Base:           baseTransport(c.Concurrency, c.RequestTimeout),
 		MaxAttempts:    c.MaxAttempts,
@@ -126,8 +127,9 @@ func azureChecker(c app.Config, creds transport.Credentials, log *zap.Logger) (*
 // armConfig is what the azure source and its Checker share.
 func armConfig(c app.Config, creds transport.Credentials, t http.RoundTripper) arm.Config {
 	u, _ := url.Parse(c.ARMEndpoint)
+	cl, _ := app.CloudNamed(c.Cloud)
 	return arm.Config{
-		Cloud:        app.Clouds[c.Cloud].Azcore,
+		Cloud:        cl.Azcore,
 		Endpoint:     c.ARMOverride(),
 		Credential:   creds.TokenCredential(),
 		Transport:    t,

@@ -16,7 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/offboard/offboard/job"
-	"github.com/offboard/offboard/job/arm"
+	"github.com/offboard/offboard/job/preflight"
 	"github.com/offboard/offboard/job/transport"
 	"github.com/offboard/offboard/report"
 	"github.com/offboard/offboard/report/console"
@@ -47,7 +47,7 @@ type Deps struct {
 	Services func(c Config, creds transport.Credentials, log *zap.Logger, onThrottled func()) (Services, error)
 	// AzureChecker builds what `check` reads of the identity's rights at
 	// the Azure scopes.
-	AzureChecker func(c Config, creds transport.Credentials, log *zap.Logger) (*arm.Checker, error)
+	AzureChecker func(c Config, creds transport.Credentials, log *zap.Logger) (preflight.AzureChecker, error)
 	// AfterCopy, when set, is called between the copy and the delete of a
 	// move to --processed (a test kills the process there).
 	AfterCopy func()
@@ -64,7 +64,7 @@ type Services struct {
 // OFFBOARD_STATIC_TOKEN on loopback, else DefaultAzureCredential.
 func (d Deps) credentials(c Config) (transport.Credentials, error) {
 	static, _ := d.Env("OFFBOARD_STATIC_TOKEN")
-	return transport.NewCredentials(static, c.EndpointsInUse(), Clouds[c.Cloud].Azcore)
+	return transport.NewCredentials(static, c.EndpointsInUse(), clouds[c.Cloud].Azcore)
 }
 
 // storage reaches the locations of a command with its credentials.

@@ -45,7 +45,9 @@ func (h *heldRoles) Remove(_ context.Context, a job.Assignment) (job.Outcome, er
 	return job.Outcome{State: job.Removed}, nil
 }
 
-func (h *heldRoles) Resolve(context.Context, []job.UserKey) map[job.UserKey]job.Resolution { return nil }
+func (h *heldRoles) Resolve(context.Context, []job.UserKey) map[job.UserKey]job.Resolution {
+	return nil
+}
 
 func (h *heldRoles) GlobalAdmins(context.Context) ([]job.AdminHolder, error) { return nil, nil }
 

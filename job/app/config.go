@@ -55,7 +55,9 @@ type Config struct {
 
 // KnownSources are the sources of CONTRACT.md this build implements, in
 // the order a run lists them.
-var KnownSources = []string{job.SourceDirectory, job.SourcePIM, job.SourceGroups, job.SourceAzure}
+func KnownSources() []string {
+	return []string{job.SourceDirectory, job.SourcePIM, job.SourceGroups, job.SourceAzure}
+}
 
 // Cloud holds a sovereign cloud's endpoints (SERVICE_FACTS.md, Clouds).
 type Cloud struct {
@@ -63,8 +65,15 @@ type Cloud struct {
 	Azcore            azcloud.Configuration
 }
 
-// Clouds are --cloud's values.
-var Clouds = map[string]Cloud{
+// CloudNamed is the cloud --cloud names; ok is false for a name that is
+// not one.
+func CloudNamed(name string) (c Cloud, ok bool) {
+	c, ok = clouds[name]
+	return c, ok
+}
+
+// clouds are --cloud's values.
+var clouds = map[string]Cloud{
 	"public":   {Graph: "https://graph.microsoft.com", Login: "https://login.microsoftonline.com/", ARM: "https://management.azure.com", Azcore: azcloud.AzurePublic},
 	"usgov":    {Graph: "https://graph.microsoft.us", Login: "https://login.microsoftonline.us/", ARM: "https://management.usgovcloudapi.net", Azcore: azcloud.AzureGovernment},
 	"usgovdod": {Graph: "https://dod-graph.microsoft.us", Login: "https://login.microsoftonline.us/", ARM: "https://management.usgovcloudapi.net", Azcore: azcloud.AzureGovernment},
@@ -74,7 +83,7 @@ var Clouds = map[string]Cloud{
 // ARMOverride is the ARM endpoint when --arm-endpoint moved it off the
 // cloud's own (whose token audience azcore then uses), else "".
 func (c Config) ARMOverride() string {
-	if c.ARMEndpoint == strings.TrimRight(Clouds[c.Cloud].ARM, "/") {
+	if c.ARMEndpoint == strings.TrimRight(clouds[c.Cloud].ARM, "/") {
 		return ""
 	}
 	return c.ARMEndpoint

@@ -141,7 +141,7 @@ func readable(log *zap.Logger, where string, err error) bool {
 // sourcesOf lists the sources of the items, in the order of KnownSources.
 func sourcesOf(items []job.Item) []string {
 	var out []string
-	for _, s := range KnownSources {
+	for _, s := range KnownSources() {
 		if slices.ContainsFunc(items, func(it job.Item) bool { return it.Source == s }) {
 			out = append(out, s)
 		}

@@ -157,6 +157,8 @@ func (j *jobRun) open(ctx context.Context, log *zap.Logger, inputSHA string, inf
 // journals into dir.
 func (j *jobRun) newRunner(log *zap.Logger, dir *location.Report, runID string) (*job.Runner, error) {
 	c := j.cfg
+	// The services log with the command's logger: a drop folder's files
+	// share it, so a run's run_id is on the runner's lines only.
 	svc, err := j.deps.Services(c, j.creds, j.log, j.deps.onThrottled())
 	if err != nil {
 		return nil, err

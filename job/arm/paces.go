@@ -71,6 +71,8 @@ type Counters struct {
 	Reserve int
 }
 
+var _ http.RoundTripper = (*Counters)(nil)
+
 func (a *Counters) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := a.Next.RoundTrip(r)
 	if resp != nil {

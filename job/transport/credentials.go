@@ -31,6 +31,15 @@ type Credentials struct {
 	// now is the clock the token cache reads expiry against (time.Now
 	// when nil; tests set it).
 	now func() time.Time
+	// audiences holds the token source of each audience asked for, so
+	// that every user of one audience shares its cache.
+	audiences *audiences
+}
+
+// audiences are the token sources handed out, by service root.
+type audiences struct {
+	mu     sync.Mutex
+	byRoot map[string]TokenSource
 }
 
 // NewCredentials takes static (OFFBOARD_STATIC_TOKEN) when it is set and
@@ -52,19 +61,36 @@ func NewCredentials(static string, endpoints []string, in cloud.Configuration) (
 	if err != nil {
 		return Credentials{}, fmt.Errorf("setting up DefaultAzureCredential: %w", err)
 	}
-	return Credentials{cred: cred}, nil
+	return Credentials{cred: cred, audiences: &audiences{byRoot: map[string]TokenSource{}}}, nil
 }
 
 // Static reports whether the credentials are a static token.
 func (cr Credentials) Static() bool { return cr.static != "" }
 
-// ForAudience returns a token source for a service root: its /.default
-// scope, cached until five minutes before the token expires.
+// ForAudience returns the token source of a service root: its /.default
+// scope, cached until five minutes before the token expires. Every call
+// for one root shares one cache: a credential that does not cache (the
+// Azure CLI's) is asked once, not once per user of the token.
 func (cr Credentials) ForAudience(root string) TokenSource {
 	if cr.static != "" {
 		tok := cr.static
 		return func(context.Context) (string, error) { return tok, nil }
 	}
+	if cr.audiences == nil {
+		return cr.newSource(root)
+	}
+	cr.audiences.mu.Lock()
+	defer cr.audiences.mu.Unlock()
+	src, ok := cr.audiences.byRoot[root]
+	if !ok {
+		src = cr.newSource(root)
+		cr.audiences.byRoot[root] = src
+	}
+	return src
+}
+
+// newSource is a token source for root with a cache of its own.
+func (cr Credentials) newSource(root string) TokenSource {
 	var (
 		mu  sync.Mutex
 		tok azcore.AccessToken

@@ -130,3 +130,21 @@ func TestOIDOf(t *testing.T) {
 		}
 	}
 }
+
+// TestOneTokenCachePerAudience: the job learns its own id and calls Graph
+// with two token sources of one audience; a credential that does not cache
+// (the Azure CLI's) must be asked once, not once per source.
+func TestOneTokenCachePerAudience(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)}
+	cred := &expiringCredential{clock: clock, issued: map[string]time.Time{}}
+	creds := Credentials{cred: cred, now: clock.Now, audiences: &audiences{byRoot: map[string]TokenSource{}}}
+	for _, src := range []TokenSource{creds.ForAudience("https://graph.example"), creds.ForAudience("https://graph.example"),
+		creds.ForAudience("https://arm.example")} {
+		if _, err := src(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cred.refresh != 2 {
+		t.Errorf("%d tokens asked for two audiences, want 2", cred.refresh)
+	}
+}
