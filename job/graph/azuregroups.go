@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
@@ -50,9 +49,7 @@ func (s Memberships) WithAzure(h AzureGroups) Memberships {
 type azureIndex struct {
 	holders AzureGroups
 
-	mu     sync.Mutex
-	done   bool
-	err    error
+	builtOnce
 	held   map[string][]job.Assignment // group (lower case) → its Azure roles
 	typed  bool
 	groups map[string]*azureGroup   // by lower-case id
@@ -68,28 +65,15 @@ type azureGroup struct {
 // get builds the index on the first call, for n principals, and answers
 // it to every call.
 func (x *azureIndex) get(ctx context.Context, c *Client, n int) (*azureIndex, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if !x.done {
-		x.err = x.build(ctx, c, n)
-		// A listing cut off by ctx is not the services' answer: the next
-		// call may try again.
-		x.done = x.err == nil || ctx.Err() == nil
-	}
-	if x.err != nil {
-		return nil, fmt.Errorf("listing the groups holding Azure roles: %w", x.err)
+	if err := x.once(ctx, func() error { return x.build(ctx, c, n) }); err != nil {
+		return nil, fmt.Errorf("listing the groups holding Azure roles: %w", err)
 	}
 	return x, nil
 }
 
 // built is the index when it was built without error, or nil.
 func (x *azureIndex) built() *azureIndex {
-	if x == nil {
-		return nil
-	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if !x.done || x.err != nil {
+	if x == nil || !x.ok() {
 		return nil
 	}
 	return x

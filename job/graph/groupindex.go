@@ -32,9 +32,7 @@ const PartGroupsPIM = "groups-pim"
 // learn each principal's type, then its typed memberOf and ownedObjects
 // and its two PIM for Groups listings (grouptyped.go).
 type groupIndex struct {
-	mu   sync.Mutex
-	done bool
-	err  error
+	builtOnce
 
 	groups      map[string]*groupFacts // by lower-case id
 	held        map[string][]heldAccess
@@ -66,28 +64,46 @@ type heldAccess struct {
 // principals, whichever costs fewer round trips: each group's access
 // (listAccess), or each principal's own, by its type (typed, grouptyped.go).
 func (x *groupIndex) get(ctx context.Context, c *Client, n int) (*groupIndex, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if !x.done {
-		x.err = x.build(ctx, c, n)
-		// A listing cut off by ctx is not the tenant's answer: the next
-		// call may try again.
-		x.done = x.err == nil || ctx.Err() == nil
-	}
-	if x.err != nil {
-		return nil, fmt.Errorf("listing the role-assignable groups: %w", x.err)
+	if err := x.once(ctx, func() error { return x.build(ctx, c, n) }); err != nil {
+		return nil, fmt.Errorf("listing the role-assignable groups: %w", err)
 	}
 	return x, nil
 }
 
 // built is the index when it was built without error, or nil.
 func (x *groupIndex) built() *groupIndex {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if !x.done || x.err != nil {
+	if !x.ok() {
 		return nil
 	}
 	return x
+}
+
+// builtOnce is how an index is built on first use; its mu also guards the
+// index's data, which the build writes under it.
+type builtOnce struct {
+	mu   sync.Mutex
+	done bool
+	err  error
+}
+
+// once builds under the lock on the first call, and again on a call after
+// a build that ctx cut off (a listing cut off is not the tenant's answer),
+// and answers the error of the build that counted.
+func (b *builtOnce) once(ctx context.Context, build func() error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.done {
+		b.err = build()
+		b.done = b.err == nil || ctx.Err() == nil
+	}
+	return b.err
+}
+
+// ok reports whether the index was built without error.
+func (b *builtOnce) ok() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.done && b.err == nil
 }
 
 // groupPage, memberPage and the schedule pages are the collections the
