@@ -11,8 +11,6 @@ import (
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
-	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
-	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/transport"
@@ -263,13 +261,7 @@ func (x *azureIndex) listTyped(ctx context.Context, c *Client, principals []job.
 			continue
 		}
 		isSP := types[job.NormalizeGUID(p.ID)] == "servicePrincipal"
-		memberOf, err := readAll(ctx, urls[i], answers[i], models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
-			func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
-				if isSP {
-					return serviceprincipals.NewItemMemberOfRequestBuilder(u, c.adapter).Get(ctx, nil)
-				}
-				return users.NewItemMemberOfRequestBuilder(u, c.adapter).Get(ctx, nil)
-			})
+		memberOf, err := readMemberOf(ctx, c, urls[i], answers[i], isSP)
 		if err = goneIsEmpty(err); err != nil {
 			failed[p.ID] = fmt.Errorf("listing memberships: %w", err)
 			continue

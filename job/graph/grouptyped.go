@@ -178,13 +178,7 @@ func (x *groupIndex) listTyped(ctx context.Context, c *Client, principals []job.
 		}
 		isSP := types[k] == "servicePrincipal"
 		u, first := at(listMemberOf)
-		memberOf, err := readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
-			func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
-				if isSP {
-					return serviceprincipals.NewItemMemberOfRequestBuilder(u, c.adapter).Get(ctx, nil)
-				}
-				return users.NewItemMemberOfRequestBuilder(u, c.adapter).Get(ctx, nil)
-			})
+		memberOf, err := readMemberOf(ctx, c, u, first, isSP)
 		if err = goneIsEmpty(err); err != nil {
 			failed[p.ID] = fmt.Errorf("listing memberships: %w", err)
 			continue
@@ -321,4 +315,17 @@ func principalPage(ctx context.Context, c *Client, id, kind string, k int) (*abs
 	return identitygovernance.NewPrivilegedAccessGroupAssignmentSchedulesRequestBuilderInternal(c.pathParams(), c.adapter).
 		ToGetRequestInformation(ctx, &identitygovernance.PrivilegedAccessGroupAssignmentSchedulesRequestBuilderGetRequestConfiguration{
 			QueryParameters: &identitygovernance.PrivilegedAccessGroupAssignmentSchedulesRequestBuilderGetQueryParameters{Filter: &filter}})
+}
+
+// readMemberOf reads all of a principal's memberOf from its first page
+// (first, or its URL u), as a service principal's when isSP, else as a
+// user's.
+func readMemberOf(ctx context.Context, c *Client, u string, first *transport.SubAnswer, isSP bool) ([]models.DirectoryObjectable, error) {
+	return readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+		func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
+			if isSP {
+				return serviceprincipals.NewItemMemberOfRequestBuilder(u, c.adapter).Get(ctx, nil)
+			}
+			return users.NewItemMemberOfRequestBuilder(u, c.adapter).Get(ctx, nil)
+		})
 }
