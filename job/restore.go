@@ -67,12 +67,26 @@ func (s Schedule) Resume(now time.Time) (Schedule, string, error) {
 }
 
 // SelectRemoved picks from a run's items what a restore puts back: every
-// assignment the run removed, and every removal it started without
-// recording an outcome (it was killed: the assignment may be gone), of the
-// principals named by object id or by the UPN the run recorded, or of
-// every principal when none is named. unknown lists the names that no row
-// of the run carries.
+// assignment the run's journal confirms removed (a rerun confirms one
+// whose outcome a killed run never recorded), of the principals named by
+// object id or by the UPN the run recorded, or of every principal when
+// none is named. A removal started and never confirmed is not put back:
+// the run may never have sent it, and a journal cut after its plan would
+// otherwise grant what was never removed (SelectUnconfirmed lists them).
+// unknown lists the names that no row of the run carries.
 func SelectRemoved(items []Item, principals []string) (selected []Item, unknown []string) {
+	return selectItems(items, principals, func(it Item) bool { return it.State == Removed })
+}
+
+// SelectUnconfirmed picks, as SelectRemoved does, the removals a run
+// started without recording their outcome: a restore leaves them until a
+// rerun confirms them.
+func SelectUnconfirmed(items []Item, principals []string) []Item {
+	selected, _ := selectItems(items, principals, func(it Item) bool { return it.State == Planned && it.Unconfirmed })
+	return selected
+}
+
+func selectItems(items []Item, principals []string, pick func(Item) bool) (selected []Item, unknown []string) {
 	var wanted map[string]bool // principal ids; nil: all
 	if len(principals) > 0 {
 		wanted = map[string]bool{}
@@ -93,8 +107,7 @@ func SelectRemoved(items []Item, principals []string) (selected []Item, unknown 
 		}
 	}
 	for _, it := range items {
-		removed := it.State == Removed || it.State == Planned && it.Unconfirmed
-		if !removed || it.AssignmentID == "" || wanted != nil && !wanted[it.PrincipalID] {
+		if !pick(it) || it.AssignmentID == "" || wanted != nil && !wanted[it.PrincipalID] {
 			continue
 		}
 		selected = append(selected, it)

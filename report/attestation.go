@@ -27,7 +27,10 @@ const (
 // Attestation is attestation.json: what a watch checked, and what it
 // found, for an auditor.
 type Attestation struct {
-	RunID       string    `json:"run_id"`
+	RunID string `json:"run_id"`
+	// DirID is the id of the report directory the watch wrote it into
+	// (WriteAttestation sets it), as its journal and summary name it.
+	DirID       string    `json:"dir_id,omitempty"`
 	InputSHA256 string    `json:"input_sha256"`
 	StartedAt   time.Time `json:"started_at"`
 	FinishedAt  time.Time `json:"finished_at"`
@@ -167,6 +170,7 @@ func (d *Dir) WriteAttestation(a Attestation) error {
 	if err := d.usable(); err != nil {
 		return err
 	}
+	a.DirID = d.dirID
 	a.StartedAt, a.FinishedAt = a.StartedAt.UTC(), a.FinishedAt.UTC()
 	a.Window.From, a.Window.To = a.Window.From.UTC(), a.Window.To.UTC()
 	if a.Principals == nil {

@@ -170,6 +170,7 @@ pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap;word-break:break-all}
 <tr><th></th><td>{{.ExitMeaning}}</td></tr>
 <tr><th>report</th><td>{{.Location}}</td></tr>
 </table>
+{{if .Summary.TrustUnsigned}}<p class="warn" id="trust-unsigned"><strong>Read with --trust-unsigned:</strong> {{.Summary.UnsignedLines}} journal lines without a MAC were trusted (written before records were authenticated: nobody vouches for them).</p>{{end}}
 {{if .Summary.Guard}}<p class="warn" id="guard"><strong>A guard stopped the run before any change:</strong> {{.Summary.Guard}}</p>{{end}}
 {{if .Unavailable}}<div class="warn" id="unavailable"><strong>Unavailable in this tenant</strong> (no rows for these; the exit code is not changed):
 <ul>{{range .Unavailable}}<li>{{index . 0}}: {{index . 1}}</li>{{end}}</ul></div>{{end}}

@@ -20,17 +20,25 @@ import (
 
 // The journal is JSON lines, one record per line, each record's "type" first:
 //
-//	{"type":"run","run_id":…,"input_sha256":…,"started_at":…,"dry_run":…}
+//	{"type":"run","run_id":…,"dir_id":…,"input_sha256":…,"started_at":…,"dry_run":…}
 //	{"type":"plan","principal_id":…,"upn":…,…,"raw":{…}}
 //	{"type":"applying","run_id":…}
 //	{"type":"outcome","principal_id":…,"source":…,"assignment_id":…,"line":…,"state":…,"detail":…,"attempts":…,"updated_at":…}
 //
 // Times are RFC 3339 with nanoseconds in UTC, empty for the zero time, so
 // that they read back equal.
+//
+// dir_id is the report directory's id: drawn at random when an
+// authenticated journal is created, and repeated by every later run record
+// (a rerun's, a restore's in restore.jsonl), so that the records of one
+// directory name it and a journal copied into another does not match that
+// directory's summary. A journal begun before issue 24 has none, and keeps
+// none.
 
 type runRecord struct {
 	Type        string `json:"type"`
 	RunID       string `json:"run_id"`
+	DirID       string `json:"dir_id,omitempty"`
 	InputSHA256 string `json:"input_sha256"`
 	StartedAt   string `json:"started_at"`
 	DryRun      bool   `json:"dry_run"`
@@ -77,6 +85,7 @@ type outcomeRecord struct {
 type anyRecord struct {
 	Type        string `json:"type"`
 	RunID       string `json:"run_id"`
+	DirID       string `json:"dir_id"`
 	InputSHA256 string `json:"input_sha256"`
 	StartedAt   string `json:"started_at"`
 	DryRun      bool   `json:"dry_run"`
@@ -124,6 +133,8 @@ type lineEncoder struct {
 	chain   []byte
 	scratch bytes.Buffer
 	senc    *json.Encoder
+	// n counts the lines encoded since the last reset.
+	n int
 }
 
 func newLineEncoder() *lineEncoder {
@@ -144,6 +155,7 @@ func (e *lineEncoder) signing(key *Key, chain []byte) {
 // encode appends v and a newline. The records hold only strings, numbers,
 // booleans and raw JSON checked beforehand, so encoding cannot fail.
 func (e *lineEncoder) encode(v any) {
+	e.n++
 	if e.key == nil {
 		if err := e.enc.Encode(v); err != nil {
 			panic(fmt.Sprintf("report: encode journal record: %v", err))
@@ -160,7 +172,7 @@ func (e *lineEncoder) encode(v any) {
 
 func (e *lineEncoder) bytes() []byte { return e.buf.Bytes() }
 func (e *lineEncoder) len() int      { return e.buf.Len() }
-func (e *lineEncoder) reset()        { e.buf.Reset() }
+func (e *lineEncoder) reset()        { e.buf.Reset(); e.n = 0 }
 
 func formatTime(t time.Time) string {
 	if t.IsZero() {
@@ -199,7 +211,21 @@ type journalState struct {
 	// signed and unsigned count the good lines with and without a MAC;
 	// firstUnsigned is the number of the first without.
 	signed, unsigned, firstUnsigned int
+
+	// dirID is the directory id its run records name ("" before issue 24).
+	dirID string
+	// mark is a line number a summary names; markMAC the MAC of that
+	// line, once read (nil when it carries none).
+	mark    int
+	markMAC []byte
+	// line is the number of the line being applied, and lineUnsigned
+	// whether it carries no MAC.
+	line         int
+	lineUnsigned bool
 }
+
+// lines is the number of good lines.
+func (st *journalState) lines() int { return st.signed + st.unsigned }
 
 // next is what the line after the last good one chains from.
 func (st *journalState) next() []byte {
@@ -213,12 +239,21 @@ type entry struct {
 	item    job.Item
 	planRun int  // the run that last planned the item; for a finished item planned again unchanged, the run that finished it
 	settled bool // an outcome record followed that plan
+	// unsigned is the number of the last line without a MAC that set
+	// what the item says (its plan or its outcome), 0 when none.
+	unsigned int
 }
 
 // loadJournal reads and replays the journal at path. The error wraps
 // fs.ErrNotExist when there is none, with an empty state.
 func loadJournal(path string, key *Key) (*journalState, error) {
-	st := &journalState{entries: map[job.Key]*entry{}, key: key, seed: newChainSeed(filepath.Base(path))}
+	return loadJournalMarked(path, key, 0)
+}
+
+// loadJournalMarked is loadJournal noting the MAC of line mark (markMAC),
+// which a summary authenticates.
+func loadJournalMarked(path string, key *Key, mark int) (*journalState, error) {
+	st := &journalState{entries: map[job.Key]*entry{}, key: key, seed: newChainSeed(filepath.Base(path)), mark: mark}
 	f, err := openNoFollow(path, os.O_RDONLY, 0)
 	if err != nil {
 		return st, fmt.Errorf("report: open journal: %w", err)
@@ -266,6 +301,7 @@ func (st *journalState) read(r io.Reader, path string) error {
 			}
 			st.chain = mac
 			st.signed++
+			st.lineUnsigned = false
 		} else {
 			if err := json.Unmarshal(b, &rec); err != nil {
 				var syn *json.SyntaxError
@@ -283,14 +319,19 @@ func (st *journalState) read(r io.Reader, path string) error {
 			}
 			st.seed.Write(b)
 			st.unsigned++
+			st.lineUnsigned = true
 			if st.firstUnsigned == 0 {
 				st.firstUnsigned = n
 			}
 		}
+		st.line = n
 		if err := st.apply(&rec); err != nil {
 			return fmt.Errorf("report: %s line %d: %v: %w", path, n, err, ErrCorrupt)
 		}
 		st.good += int64(len(b))
+		if st.lines() == st.mark {
+			st.markMAC = bytes.Clone(st.chain)
+		}
 	}
 	if badLine != 0 {
 		st.torn = fmt.Sprintf("%s: dropped its last line (%d), which is not a complete record: a previous run was stopped while writing it", path, badLine)
@@ -314,8 +355,15 @@ func (st *journalState) apply(rec *anyRecord) error {
 		if _, err := parseTime(rec.StartedAt); err != nil {
 			return fmt.Errorf("started_at: %v", err)
 		}
+		// The first run record names the directory; every later one
+		// repeats it.
+		if len(st.runs) == 0 {
+			st.dirID = rec.DirID
+		} else if rec.DirID != st.dirID {
+			return fmt.Errorf("a run record of report directory %q in the journal of %q", rec.DirID, st.dirID)
+		}
 		st.runs = append(st.runs, runRecord{
-			Type: rec.Type, RunID: rec.RunID, InputSHA256: rec.InputSHA256,
+			Type: rec.Type, RunID: rec.RunID, DirID: rec.DirID, InputSHA256: rec.InputSHA256,
 			StartedAt: rec.StartedAt, DryRun: rec.DryRun,
 		})
 		st.applied = append(st.applied, false)
@@ -355,7 +403,11 @@ func (st *journalState) apply(rec *anyRecord) error {
 		if old := st.entries[it.Key()]; old != nil && old.item.State == it.State && it.State.Done() {
 			planRun = old.planRun
 		}
-		st.entries[it.Key()] = &entry{item: it, planRun: planRun}
+		e := &entry{item: it, planRun: planRun}
+		if st.lineUnsigned {
+			e.unsigned = st.line
+		}
+		st.entries[it.Key()] = e
 	case "outcome":
 		if !validState(rec.State) {
 			return fmt.Errorf("unknown state %q", rec.State)
@@ -382,10 +434,25 @@ func (st *journalState) apply(rec *anyRecord) error {
 		e.item.Attempts = rec.Attempts
 		e.item.UpdatedAt = at
 		e.settled = true
+		if st.lineUnsigned {
+			e.unsigned = st.line
+		}
 	default:
 		return fmt.Errorf("unknown record type %q", rec.Type)
 	}
 	return nil
+}
+
+// unsignedItems maps the items that lines without a MAC set to the last
+// such line.
+func (st *journalState) unsignedItems() map[job.Key]int {
+	out := map[job.Key]int{}
+	for k, e := range st.entries {
+		if e.unsigned != 0 {
+			out[k] = e.unsigned
+		}
+	}
+	return out
 }
 
 // items returns every item, sorted, with Unconfirmed set on the planned

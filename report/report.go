@@ -13,6 +13,8 @@
 package report
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,6 +95,13 @@ type Dir struct {
 	// unsigned: some of the journal was written without a MAC (before
 	// records were authenticated, or by someone else).
 	unsigned bool
+	// dirID is the directory's id, which its records name ("" in a
+	// directory begun before issue 24).
+	dirID string
+	// For a restore: the lines without a MAC it trusts (journal.jsonl's
+	// and restore.jsonl's), and the run's items such lines set.
+	unsignedLines int
+	unsignedItems map[job.Key]int
 
 	// syncMu is held across an fsync of the journal, so that outcomes
 	// written meanwhile share the next one (group commit). Take it before
@@ -105,6 +114,11 @@ type Dir struct {
 	err     error  // sticky: the first write or sync error, or errClosed
 	written uint64 // outcome lines written
 	synced  uint64 // outcome lines known durable
+	// lines and mac are the journal's line count and the MAC of its last
+	// line (nil when none carries one), as written: what the summary
+	// authenticates.
+	lines int
+	mac   []byte
 }
 
 var _ job.Recorder = (*Dir)(nil)
@@ -138,9 +152,24 @@ func Open(dir string, inputSHA256 string, run RunInfo) (_ *Dir, err error) {
 			_ = unlockDir(lock)
 		}
 	}()
-	return begin(dir, lock, runFiles, inputSHA256, run, func(st *journalState) error {
-		return checkOwner(dir, st, inputSHA256)
+	return begin(dir, lock, runFiles, inputSHA256, run, func(st *journalState, _ *Summary) (string, error) {
+		if err := checkOwner(dir, st, inputSHA256); err != nil {
+			return "", err
+		}
+		return newDirID(st, run.Key), nil
 	})
+}
+
+// newDirID is the directory id a run records: the journal's, or a new
+// one for a new authenticated journal. A journal begun unauthenticated,
+// or before issue 24, keeps none, so that its records read as before.
+func newDirID(st *journalState, key *Key) string {
+	if len(st.runs) > 0 || key == nil {
+		return st.dirID
+	}
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // unsigned refuses, unless trusted, a journal with lines that carry no
@@ -153,25 +182,57 @@ func unsigned(path string, st *journalState, trusted bool) error {
 		path, st.firstUnsigned, ErrUnsigned)
 }
 
-// checkSummary refuses a summary that does not verify, and one without a
-// MAC in a directory whose journal never held a line without one (it was
-// never written unauthenticated).
-func checkSummary(dir, name string, st *journalState, key *Key) error {
+// readSummaryFile reads the summary name in dir: nil when there is
+// none; else its text and what verifying it under key said (nil, or an
+// error wrapping ErrUnsigned or ErrTampered).
+func readSummaryFile(dir, name string, key *Key) (body []byte, verr error, err error) {
 	path := filepath.Join(dir, name)
 	f, err := openNoFollow(path, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("report: %w", err)
+		return nil, nil, fmt.Errorf("report: %w", err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxSummary+1))
 	if err != nil {
-		return fmt.Errorf("report: read %s: %w", path, err)
+		return nil, nil, fmt.Errorf("report: read %s: %w", path, err)
 	}
-	_, err = key.verifySummary(name, b)
+	if key == nil {
+		return b, ErrUnsigned, nil
+	}
+	body, verr = key.verifySummary(name, b)
+	if verr != nil {
+		return b, verr, nil
+	}
+	return body, nil, nil
+}
+
+// authenticSummary reads the summary name in dir when it verifies under
+// key: nil when there is none or it carries no MAC (verr says which).
+func authenticSummary(dir, name string, key *Key) (s *Summary, verr error, err error) {
+	b, verr, err := readSummaryFile(dir, name, key)
+	if err != nil || b == nil || verr != nil {
+		return nil, verr, err
+	}
+	s = &Summary{}
+	if err := json.Unmarshal(b, s); err != nil {
+		return nil, nil, fmt.Errorf("report: %s: %v: %w", filepath.Join(dir, name), err, ErrCorrupt)
+	}
+	return s, nil, nil
+}
+
+// checkSummary refuses a summary that does not verify (verr, what
+// verifying it said; sum, when it does), and one without a MAC in a
+// directory whose journal never held a line without one (it was never
+// written unauthenticated).
+func checkSummary(dir, name string, st *journalState, sum *Summary, verr error) error {
+	path := filepath.Join(dir, name)
+	err := verr
 	switch {
+	case sum == nil && err == nil:
+		return nil // there is none
 	case err == nil && st.signed == 0 && st.unsigned > 0:
 		// A summary the job signed beside a journal it never signed: the
 		// journal was replaced.
@@ -185,10 +246,25 @@ func checkSummary(dir, name string, st *journalState, key *Key) error {
 }
 
 // begin replays the journal of fl in dir, which the caller holds locked
-// with lock, lets check refuse it, then records the start of a run in it.
-func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo, check func(*journalState) error) (_ *Dir, err error) {
+// with lock, lets check refuse it (given its summary, when that verifies)
+// and name the directory id to record, then records the start of a run in
+// it.
+func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo,
+	check func(*journalState, *Summary) (dirID string, err error)) (_ *Dir, err error) {
 	jpath := filepath.Join(dir, fl.journal)
-	st, err := loadJournal(jpath, run.Key)
+	var sum *Summary
+	var verr error
+	if run.Key != nil {
+		// Read first, so that the journal's line it names is noted.
+		if sum, verr, err = authenticSummary(dir, fl.summary, run.Key); err != nil {
+			return nil, err
+		}
+	}
+	mark := 0
+	if sum != nil {
+		mark = sum.JournalLines
+	}
+	st, err := loadJournalMarked(jpath, run.Key, mark)
 	created := errors.Is(err, fs.ErrNotExist)
 	if err != nil && !created {
 		return nil, err
@@ -199,7 +275,7 @@ func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo,
 			return nil, fmt.Errorf("report: %s is authenticated, and no key was given to read it", jpath)
 		}
 	} else {
-		if err := checkSummary(dir, fl.summary, st, run.Key); err != nil {
+		if err := checkSummary(dir, fl.summary, st, sum, verr); err != nil {
 			return nil, err
 		}
 		if st.unsigned > 0 {
@@ -208,10 +284,9 @@ func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo,
 				jpath, st.firstUnsigned, st.firstUnsigned+st.unsigned-1))
 		}
 	}
-	if check != nil {
-		if err := check(st); err != nil {
-			return nil, err
-		}
+	dirID, err := check(st, sum)
+	if err != nil {
+		return nil, err
 	}
 
 	// Every check has passed: from here on the directory changes.
@@ -237,6 +312,7 @@ func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo,
 	enc.encode(runRecord{
 		Type:        "run",
 		RunID:       run.ID,
+		DirID:       dirID,
 		InputSHA256: inputSHA256,
 		StartedAt:   formatTime(run.StartedAt),
 		DryRun:      run.DryRun,
@@ -264,8 +340,11 @@ func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo,
 		prev:     st.items(),
 		warnings: warnings,
 		unsigned: st.unsigned > 0,
+		dirID:    dirID,
 		journal:  f,
 		enc:      enc,
+		lines:    st.lines() + enc.n,
+		mac:      enc.chain,
 	}, nil
 }
 
@@ -444,6 +523,9 @@ func (d *Dir) write() error {
 		d.err = fmt.Errorf("report: write journal: %w", err)
 		return d.err
 	}
+	d.lines += d.enc.n
+	d.mac = d.enc.chain
+	d.enc.n = 0
 	return nil
 }
 
@@ -507,18 +589,17 @@ func ReadItems(dir string) ([]job.Item, error) {
 
 // ReadRunItems is ReadItems for a command that acts on the items: every
 // line must verify under key; lines without a MAC (written before records
-// were authenticated) are refused with ErrUnsigned unless trustUnsigned.
+// were authenticated) are refused with ErrUnsigned unless trustUnsigned,
+// and with ErrTampered whenever the directory holds an authenticated
+// record; the journal must be the one the directory's authenticated
+// summary names (ErrTampered).
 func ReadRunItems(dir string, key *Key, trustUnsigned bool) ([]job.Item, error) {
 	if key == nil {
 		return nil, errors.New("report: no key to verify the journal with")
 	}
-	path := filepath.Join(dir, journalName)
-	st, err := loadJournal(path, key)
+	rj, err := loadRunJournal(dir, key, trustUnsigned)
 	if err != nil {
 		return nil, err
 	}
-	if err := unsigned(path, st, trustUnsigned); err != nil {
-		return nil, err
-	}
-	return st.items(), nil
+	return rj.items(), nil
 }

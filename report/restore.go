@@ -50,25 +50,50 @@ func OpenRestore(dir string, run RunInfo) (_ *Dir, err error) {
 			_ = unlockDir(lock)
 		}
 	}()
-	runs, err := loadJournal(jpath, run.Key)
+	trusted := run.TrustUnsigned || run.Key == nil
+	runs, err := loadRunJournal(dir, run.Key, trusted)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || err == nil && len(runs.runs) == 0:
 		return nil, fmt.Errorf("report: %s holds no run in %s: %w", dir, journalName, ErrNoJournal)
 	case err != nil:
 		return nil, err
 	}
-	// Without a key (tests of the format) nothing is authenticated.
-	trusted := run.TrustUnsigned || run.Key == nil
-	if err := unsigned(jpath, runs, trusted); err != nil {
-		return nil, err
-	}
-	d, err := begin(dir, lock, restoreFiles, runs.runs[0].InputSHA256, run, func(st *journalState) error {
-		return unsigned(filepath.Join(dir, restoreFiles.journal), st, trusted)
+	rpath := filepath.Join(dir, restoreFiles.journal)
+	unsignedLines := runs.unsigned
+	d, err := begin(dir, lock, restoreFiles, runs.runs[0].InputSHA256, run, func(st *journalState, sum *Summary) (string, error) {
+		// The restore journal is the run journal's directory's, and its
+		// summary the restore journal's.
+		if len(st.runs) > 0 && st.dirID != runs.dirID {
+			return "", fmt.Errorf("report: %s was written for report directory %s, and %s for %s: "+
+				"a restore journal counts only in the directory it was written for: %w",
+				rpath, dirName(st.dirID), filepath.Join(dir, journalName), dirName(runs.dirID), ErrTampered)
+		}
+		if sum != nil {
+			if err := bindSummary(rpath, restoreFiles.summary, st, sum); err != nil {
+				return "", err
+			}
+		}
+		if run.Key != nil {
+			if err := checkUnsigned(dir, rpath, st, run.Key, trusted); err != nil {
+				return "", err
+			}
+		}
+		unsignedLines += st.unsigned
+		return runs.dirID, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	d.runItems = runs.items()
+	if run.Key != nil {
+		if w := runs.unvouched(filepath.Join(dir, journalName)); w != "" {
+			d.warnings = append(d.warnings, w)
+		}
+	}
+	if run.TrustUnsigned {
+		d.unsignedLines = unsignedLines
+		d.unsignedItems = runs.unsignedItems()
+	}
 	return d, nil
 }
 
@@ -77,6 +102,16 @@ func OpenRestore(dir string, run RunInfo) (_ *Dir, err error) {
 func (d *Dir) RunItems() []job.Item {
 	return append([]job.Item(nil), d.runItems...)
 }
+
+// UnsignedLines returns, for a restore told to trust them
+// (--trust-unsigned), how many lines without a MAC it read: of the run's
+// journal and of its own.
+func (d *Dir) UnsignedLines() int { return d.unsignedLines }
+
+// UnsignedLine returns, for a restore told to trust them, the number of
+// the last line without a MAC of the run's journal that set what it says
+// of the item it (0 when none did).
+func (d *Dir) UnsignedLine(it job.Item) int { return d.unsignedItems[it.Key()] }
 
 // InputSHA256 returns the sha256 of the input the directory belongs to
 // (for a restore, the input of the run it restores).

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,6 +26,20 @@ type Summary struct {
 	// Unavailable names the sources, or parts of one, that cannot exist in
 	// this tenant (a licence it lacks), each with the service's reason.
 	Unavailable map[string]string `json:"unavailable,omitempty"`
+	// TrustUnsigned says a restore was told to read journal lines without
+	// a MAC (--trust-unsigned); UnsignedLines counts those it read.
+	TrustUnsigned bool `json:"trust_unsigned,omitempty"`
+	UnsignedLines int  `json:"unsigned_lines,omitempty"`
+	// DirID is the report directory's id, which its journal's run records
+	// name; JournalLines and JournalMAC are how many lines the journal
+	// (a restore's: restore.jsonl) held when the summary was written and
+	// the MAC of the last. WriteSummary sets them when records are
+	// authenticated: a summary then vouches for its journal up to that
+	// line, so that a journal cut shorter or copied from another
+	// directory does not match it.
+	DirID        string `json:"dir_id,omitempty"`
+	JournalLines int    `json:"journal_lines,omitempty"`
+	JournalMAC   string `json:"journal_mac,omitempty"`
 }
 
 // WriteSummary writes summary.json (a restore's: restore-summary.json)
@@ -42,6 +57,11 @@ func (d *Dir) WriteSummary(s Summary) error {
 	}
 	maps.Copy(counts, s.Counts)
 	s.Counts = counts
+	if d.key != nil {
+		d.mu.Lock()
+		s.DirID, s.JournalLines, s.JournalMAC = d.dirID, d.lines, hex.EncodeToString(d.mac)
+		d.mu.Unlock()
+	}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("report: encode summary: %w", err)

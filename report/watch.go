@@ -48,6 +48,8 @@ type Evidence struct {
 	Runs           []RunRecord
 	Removed        []RunItem
 	Restored       []RunItem
+	// dirID is the directory id its journal names.
+	dirID string
 }
 
 // restoreJournalName is restore.jsonl (restoreFiles.journal).
@@ -62,19 +64,21 @@ func ReadEvidence(dir string, key *Key) (Evidence, error) {
 	if key == nil {
 		return ev, errors.New("report: no key to verify the journal with")
 	}
-	path := filepath.Join(dir, journalName)
-	st, err := loadJournal(path, key)
-	if err == nil {
-		err = unsigned(path, st, false)
-	}
+	// Bound to the directory's summary, as a restore reads it.
+	st, err := loadRunJournal(dir, key, false)
 	if err != nil {
 		return ev, err
 	}
+	ev.dirID = st.dirID
 	ev.Runs, ev.Removed = st.runItems(job.Removed)
 	rpath := filepath.Join(dir, restoreJournalName)
 	rst, err := loadJournal(rpath, key)
 	if err == nil {
 		err = unsigned(rpath, rst, false)
+	}
+	if err == nil && len(rst.runs) > 0 && rst.dirID != st.dirID {
+		err = fmt.Errorf("report: %s was written for report directory %s, and %s for %s: %w",
+			rpath, dirName(rst.dirID), filepath.Join(dir, journalName), dirName(st.dirID), ErrTampered)
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -147,7 +151,48 @@ func CollectEvidence(root string, key *Key, skip func(rel string) bool) ([]Evide
 	if err != nil {
 		return nil, fmt.Errorf("report: reading %s: %w", root, err)
 	}
+	refuseCopies(out)
 	return out, nil
+}
+
+// refuseCopies keeps out every directory whose run id (or directory id)
+// another usable one carries too: a run journals into one directory, so
+// one of them is a copy of the other, and which cannot be told.
+func refuseCopies(evidence []Evidence) {
+	holders := map[string][]int{}
+	for i, ev := range evidence {
+		if ev.Problem != "" {
+			continue
+		}
+		ids := map[string]bool{}
+		if ev.dirID != "" {
+			ids["directory id "+ev.dirID] = true
+		}
+		for _, r := range ev.Runs {
+			if r.ID != "" {
+				ids["run "+r.ID] = true
+			}
+		}
+		for id := range ids {
+			holders[id] = append(holders[id], i)
+		}
+	}
+	problems := map[int][]string{}
+	for _, id := range slices.Sorted(maps.Keys(holders)) {
+		if idx := holders[id]; len(idx) > 1 {
+			names := make([]string, len(idx))
+			for k, i := range idx {
+				names[k] = evidence[i].Name
+			}
+			for _, i := range idx {
+				problems[i] = append(problems[i], fmt.Sprintf("%s is carried by %s", id, strings.Join(names, " and ")))
+			}
+		}
+	}
+	for i, p := range problems {
+		evidence[i] = Evidence{Name: evidence[i].Name, Runs: evidence[i].Runs,
+			Problem: strings.Join(p, "; ") + ": a run journals into one report directory, so one is a copy; neither is used"}
+	}
 }
 
 // Watched is a principal on the watch list: offboarded by a run within the

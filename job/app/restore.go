@@ -79,6 +79,28 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 	}
 	defer closeDir()
 	selected, _ = job.SelectRemoved(dir.RunItems(), c.Principals)
+	if left := job.SelectUnconfirmed(dir.RunItems(), c.Principals); len(left) > 0 {
+		var ids []string // the first 20
+		for _, it := range left[:min(len(left), 20)] {
+			ids = append(ids, it.AssignmentID)
+		}
+		log.Warn("removals the run started and never confirmed are not restored: rerun the run into the same report directory "+
+			"(it confirms them, or finds them held), then restore again",
+			zap.Int("unconfirmed", len(left)), zap.Strings("assignment_ids", ids))
+	}
+	if c.TrustUnsigned {
+		// Every line nobody vouches for that the restore acts on is named.
+		for _, it := range selected {
+			if n := dir.UnsignedLine(it); n != 0 {
+				log.Warn("restoring from a journal line without a MAC (--trust-unsigned)", zap.String("report", c.Report),
+					zap.String("file", "journal.jsonl"), zap.Int("line", n),
+					zap.String("principal_id", it.PrincipalID), zap.String("source", it.Source), zap.String("assignment_id", it.AssignmentID))
+			}
+		}
+		if n := dir.UnsignedLines(); n > 0 {
+			log.Warn("--trust-unsigned: journal lines without a MAC were read; restore-summary.json records how many", zap.Int("unsigned_lines", n))
+		}
+	}
 
 	svc, err := d.Services(c.Config, creds, log, d.onThrottled())
 	if err != nil {
@@ -112,7 +134,8 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 	if !ok {
 		return code
 	}
-	summary := report.Summary{RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun, StartedAt: started}
+	summary := report.Summary{RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun, StartedAt: started,
+		TrustUnsigned: c.TrustUnsigned, UnsignedLines: dir.UnsignedLines()}
 	end := ending{command: "restore", files: console.RestoreFiles, display: d.Display,
 		rerun: rerunCommand("restore", "", c.Report, c.Changed)}
 	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.ReportAt, func() error { return dir.Publish(ctx) }, end)
@@ -127,7 +150,8 @@ func readable(log *zap.Logger, where string, err error) bool {
 	case errors.Is(err, fs.ErrNotExist):
 		log.Error("nothing to restore: the report directory holds no run journal (journal.jsonl)", zap.String("report", where))
 	case errors.Is(err, report.ErrTampered):
-		log.Error("the run's journal holds a record the job did not write (forged, altered, or written under another key): nothing is restored",
+		log.Error("the run's journal holds a record the job did not write (forged, altered, or written under another key), "+
+			"or is not the journal its report directory's summary vouches for (copied from another directory, or cut short): nothing is restored",
 			zap.String("report", where), zap.Error(err))
 	case errors.Is(err, report.ErrUnsigned):
 		log.Error("the run's journal was written before records were authenticated: check that nobody else wrote it, then rerun with --trust-unsigned",

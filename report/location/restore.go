@@ -20,6 +20,12 @@ const (
 	restoreSummaryName = "restore-summary.json"
 )
 
+// restoreStaged are the files of a blob report location a restore stages,
+// with the most it reads of each: the run's journal and the summary that
+// vouches for it, the restore's journal and summary. Only the restore's
+// are published.
+var restoreStaged = map[string]int64{journalName: 1 << 32, summaryName: 1 << 20, restoreJournalName: 1 << 32, restoreSummaryName: 1 << 20}
+
 // ReadRunItems reads the removals of the run in a report location, as
 // report.ReadRunItems: read-only and without the lock (the restore reads
 // them again under it).
@@ -36,13 +42,17 @@ func (s *Storage) ReadRunItems(ctx context.Context, l Location, key *report.Key,
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	data, err := store.ReadIfAny(ctx, l.blob.Prefix()+journalName, 1<<32)
-	if err != nil {
-		return nil, err
-	}
-	if data != nil {
-		if err := os.WriteFile(filepath.Join(dir, journalName), data, 0o600); err != nil {
+	// The summaries and the restore journal are what the run journal is
+	// checked against.
+	for name, max := range restoreStaged {
+		data, err := store.ReadIfAny(ctx, l.blob.Prefix()+name, max)
+		if err != nil {
 			return nil, err
+		}
+		if data != nil {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+				return nil, err
+			}
 		}
 	}
 	// No journal blob: no journal file, the error a local location gives.
@@ -72,7 +82,7 @@ func (r *remoteReport) stageRestore(ctx context.Context, info report.RunInfo) (*
 		return nil, err
 	}
 	staged := map[string][]byte{}
-	for name, max := range map[string]int64{journalName: 1 << 32, restoreJournalName: 1 << 32, restoreSummaryName: 1 << 20} {
+	for name, max := range restoreStaged {
 		data, err := r.store.ReadIfAny(ctx, r.prefix+name, max)
 		if err != nil {
 			return nil, err

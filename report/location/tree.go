@@ -18,8 +18,9 @@ import (
 // restore journal, from a local directory as it is or from Blob Storage
 // staged into a temporary one.
 
-// treeFiles are the files of a report location a watch reads.
-var treeFiles = []string{journalName, "restore.jsonl"}
+// treeFiles are the files of a report location a watch reads (the
+// summary binds the journal to its directory).
+var treeFiles = []string{journalName, "restore.jsonl", summaryName}
 
 // maxTreeFile bounds what is read of one journal: a run of 100,000
 // assignments journals about 100 MB.
