@@ -3,11 +3,8 @@ package report
 import (
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
-
-	"github.com/offboard/offboard/job"
 )
 
 // Issue 24: a record counts only in the report directory and run it was
@@ -29,55 +26,49 @@ import (
 // remove the summary (a run killed before writing one has none): then a
 // restore acts only on removals the journal confirms, and says so.
 
-// signedSummaries are the summaries the job writes with a MAC.
-var signedSummaries = []string{summaryName, restoreFiles.summary, "plan-summary.json", attestationName}
+// vouchers are, by journal, the summaries the job writes beside it with
+// a MAC: where one verifies, the journal was written authenticated.
+var vouchers = map[string][]string{
+	journalName:          {summaryName, "plan-summary.json", attestationName},
+	restoreFiles.journal: {restoreFiles.summary},
+}
 
-// authenticatedRecord names a record of dir that verifies under key (a
-// summary, or a journal line), or returns "" when dir holds none.
-func authenticatedRecord(dir string, key *Key) string {
+// voucher names a summary of dir that verifies under key and vouches for
+// the journal named journal, or returns "" when there is none.
+func voucher(dir, journal string, key *Key) string {
 	if key == nil {
 		return ""
 	}
-	for _, name := range signedSummaries {
+	for _, name := range vouchers[journal] {
 		if b, verr, err := readSummaryFile(dir, name, key); err == nil && b != nil && verr == nil {
-			return name
-		}
-	}
-	for _, name := range []string{journalName, restoreFiles.journal} {
-		if holdsSignedLine(filepath.Join(dir, name), key) {
 			return name
 		}
 	}
 	return ""
 }
 
-// holdsSignedLine reports whether the journal at path begins with lines
-// that verify under key, one at least.
-func holdsSignedLine(path string, key *Key) bool {
-	f, err := openNoFollow(path, os.O_RDONLY, 0)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	st := &journalState{entries: map[job.Key]*entry{}, key: key, seed: newChainSeed(filepath.Base(path))}
-	_ = st.read(f, path) // the lines before a bad one count
-	return st.signed > 0
-}
-
 // checkUnsigned refuses the lines without a MAC of the journal at path
-// (in dir): always when the whole journal carries none while dir holds an
-// authenticated record (its MACs were removed: --trust-unsigned is for
-// reports written before records were authenticated, nothing else), and
-// otherwise unless trusted.
+// (in dir): always when the whole journal carries none yet was written
+// authenticated (an authenticated summary vouches for it, or its run
+// records name a directory id, which only authenticated journals have):
+// its MACs were removed, and --trust-unsigned is for reports written
+// before records were authenticated, nothing else. Otherwise they are
+// refused unless trusted.
 func checkUnsigned(dir, path string, st *journalState, key *Key, trusted bool) error {
 	if st.unsigned == 0 {
 		return nil
 	}
 	if st.signed == 0 {
-		if name := authenticatedRecord(dir, key); name != "" {
-			return fmt.Errorf("report: %s carries no MAC, yet %s in the same directory is authenticated: its MACs were removed, "+
+		why := ""
+		if name := voucher(dir, filepath.Base(path), key); name != "" {
+			why = filepath.Join(dir, name) + " in the same directory is authenticated"
+		} else if st.dirID != "" {
+			why = "its run records name a directory id, which only authenticated journals carry"
+		}
+		if why != "" {
+			return fmt.Errorf("report: %s carries no MAC, yet %s: its MACs were removed, "+
 				"and --trust-unsigned reads only reports written before records were authenticated: %w",
-				path, filepath.Join(dir, name), errTamperedLine)
+				path, why, errTamperedLine)
 		}
 	}
 	return unsigned(path, st, trusted)
