@@ -114,11 +114,12 @@ func TestCutJournalMakesRestoreDoLessNeverMore(t *testing.T) {
 	tn := startTenant(t, simtenant.Config{Seed: 242})
 	id, ids := tn.user("leaver@contoso.com", 2)
 	removed, gone := ids[0], ids[1]
-	// gone is removed by someone else between the listing and its DELETE.
-	tn.AddRule(simtenant.Rule{Method: "DELETE", PathContains: gone, Times: 1,
+	// gone is removed by someone else between the listing and its DELETE,
+	// which is answered last (so that its outcome is the journal's last).
+	tn.AddRule(simtenant.Rule{Method: "DELETE", PathContains: gone, Times: 1, Delay: 300 * time.Millisecond,
 		Before: func(*http.Request) { tn.RemoveRoleAssignment(gone) }})
 	dir := t.TempDir()
-	wantCode(t, tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", id), "--report", dir), 0)
+	wantCode(t, tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", id), "--report", dir, "--graph-batch-size", "1"), 0)
 	rows := byAssignment(readReport(t, dir))
 	if rows[removed]["status"] != "removed" || rows[gone]["status"] != "already-absent" {
 		t.Fatalf("the run reported %v", rows)
@@ -130,6 +131,9 @@ func TestCutJournalMakesRestoreDoLessNeverMore(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.SplitAfter(string(whole), "\n")
+	if last := lines[len(lines)-2]; !strings.Contains(last, `"type":"outcome"`) || !strings.Contains(last, gone) {
+		t.Fatalf("the journal's last line is not %s's outcome: %s", gone, last)
+	}
 	cut := func(after func(string) bool) {
 		t.Helper()
 		for i, l := range lines {
