@@ -25,9 +25,13 @@ import (
 // first authenticated one (a journal written before records were
 // authenticated), so that those cannot be altered afterwards either.
 // Summaries end with a "mac" field over their name and the rest of their
-// text. Only the end of a journal can be cut without it showing: a run then
-// confirms against the tenant what the lost lines said, and a restore puts
-// back less.
+// text. The journal's first run record names the directory's id, so every
+// line chains from it, and a summary names that id and vouches for its
+// journal's line count and last MAC (binding.go): a journal copied from
+// another directory, or cut before that line, does not match its summary.
+// Past its summary's line a journal can still be cut without it showing: a
+// run then confirms against the tenant what the lost lines said, and a
+// restore, acting only on confirmed removals, puts back less.
 
 // MinKeySize is the shortest secret NewKey accepts, in bytes.
 const MinKeySize = 32
