@@ -29,7 +29,11 @@ var ErrNoJournal = errors.New("report directory holds no run journal")
 // (restore.jsonl), and records the start of the restore in the latter. It
 // fails, changing nothing, with an error wrapping ErrNoJournal when dir
 // holds no run journal, ErrBusy when another process holds the directory,
-// or ErrCorrupt when a journal has a bad line before its last one.
+// ErrCorrupt when a journal has a bad line before its last one, or
+// ErrTampered when a record does not verify, or the run's journal is not
+// the one the directory's authenticated summary vouches for, or a journal
+// carries no MAC where records were authenticated (binding.go). Its
+// warnings say when part of the run's journal is vouched for by no summary.
 func OpenRestore(dir string, run RunInfo) (_ *Dir, err error) {
 	jpath := filepath.Join(dir, journalName)
 	// Checked before the lock, so that a wrong directory gets no lock file.

@@ -42,9 +42,9 @@ func (s *Storage) ReadRunItems(ctx context.Context, l Location, key *report.Key,
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	// The summaries and the restore journal are what the run journal is
-	// checked against.
-	for name, max := range restoreStaged {
+	// The journal, and the summary that vouches for it.
+	for _, name := range []string{journalName, summaryName} {
+		max := restoreStaged[name]
 		data, err := store.ReadIfAny(ctx, l.blob.Prefix()+name, max)
 		if err != nil {
 			return nil, err
