@@ -48,7 +48,7 @@ type azureIndex struct {
 	holders AzureGroups
 
 	builtOnce
-	held   map[string][]job.Assignment // group (lower case) → its Azure roles
+	held map[string][]job.Assignment // group (lower case) → its Azure roles
 	// refused is, for a group every one of whose Azure roles ARM listed
 	// with ids the holders' check refuses, why (its roles in held are
 	// those refused ones, so that its members are still learned and
@@ -56,8 +56,8 @@ type azureIndex struct {
 	refused     map[string]error
 	refusedRows map[string]error // principal + " " + group (lower case)
 	typed       bool
-	groups map[string]*azureGroup   // by lower-case id
-	member map[string][]*azureGroup // principal (lower case) → its groups
+	groups      map[string]*azureGroup   // by lower-case id
+	member      map[string][]*azureGroup // principal (lower case) → its groups
 }
 
 // azureGroup is a group holding Azure roles, as Graph describes it.
