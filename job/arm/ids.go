@@ -50,7 +50,7 @@ const (
 // or resource (or the root scope "/").
 //
 // Its role definition id must be one too (checkRoleDefinitionID), and its
-// scope must lie inside what the run lists (s.within).
+// scope must lie inside what the run lists (within).
 func (s *Source) CheckID(a job.Assignment) error {
 	if err := checkID(a.ID, a.Scope); err != nil {
 		return err
@@ -141,9 +141,10 @@ func checkRoleDefinitionID(id string) error {
 //     see) and every descendant of a listed management group (its
 //     management groups and subscriptions, from ARM's descendants
 //     listing): so a subscription under a listed management group is
-//     accepted exactly when that listing named it, and one it did not name
-//     is a failed row (visible, and listed on its own by no one), never a
-//     DELETE. Matching any resolved scope rather than the one listing
+//     accepted exactly when that listing named it; one it did not name
+//     (moved in since, or hidden from the identity) is a failed row, never
+//     a DELETE: visible, and an operator who finds it belongs can name it
+//     in --azure-scopes. Matching any resolved scope rather than the one listing
 //     that returned the assignment keeps one assignment seen from several
 //     listings one row, whichever came first; it removes nothing the run
 //     would not remove from the other scope's own listing.
