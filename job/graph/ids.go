@@ -14,9 +14,26 @@ import (
 // else ("..", a slash, a query) is refused before it enters the plan.
 var roleObjectID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
+// directoryScope is a role's scope as Graph documents directoryScopeId:
+// "/" (the tenant), "/administrativeUnits/{id}", or "/{id}" (an
+// application's object id); an appScopeId, which the job reads in its
+// place when set, is held to the same shapes.
+var directoryScope = regexp.MustCompile(`(?i)^/(?:(?:administrativeUnits/)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$`)
+
+// checkRoleObjectID checks a role assignment's or eligibility schedule's
+// ids: its own, its role definition's (a GUID: a built-in role's template
+// id or a custom role's id) and its scope's. The role definition id and
+// the scope go into the body of an adminRemove request and into the
+// report, so a formula or anything else is refused with the id.
 func checkRoleObjectID(a job.Assignment) error {
 	if !roleObjectID.MatchString(a.ID) {
 		return fmt.Errorf("%q is not an id Graph issues for a role assignment or schedule", a.ID)
+	}
+	if !job.IsGUID(a.RoleDefinitionID) {
+		return fmt.Errorf("%q: role definition id %q is not a GUID", a.ID, a.RoleDefinitionID)
+	}
+	if !directoryScope.MatchString(a.Scope) {
+		return fmt.Errorf("%q: directory scope id %q is not one Graph issues", a.ID, a.Scope)
 	}
 	return nil
 }
@@ -34,8 +51,17 @@ func (DirectoryRoles) CheckID(a job.Assignment) error { return checkRoleObjectID
 func (Eligibilities) CheckID(a job.Assignment) error { return checkRoleObjectID(a) }
 
 // CheckID implements job.IDChecker: a group's object id, alone (a
-// membership) or with the kind of access it names ("{group}/owner").
-func (Memberships) CheckID(a job.Assignment) error {
-	_, _, err := splitAssignmentID(a.ID, a.PrincipalID)
-	return err
+// membership) or with the kind of access it names ("{group}/owner"). A
+// membership found because the group holds Azure roles is refused when
+// ARM listed every one of those roles with ids the `azure` source refuses
+// (azureIndex.refusedRow).
+func (s Memberships) CheckID(a job.Assignment) error {
+	group, _, err := splitAssignmentID(a.ID, a.PrincipalID)
+	if err != nil {
+		return err
+	}
+	if s.az != nil {
+		return s.az.refusedRow(a.PrincipalID, group)
+	}
+	return nil
 }
