@@ -31,17 +31,17 @@ func TestSelfRepeatingNextLinkEndsEveryGraphListing(t *testing.T) {
 		list  func(ctx context.Context, s setup) error
 		reads int // of the looping page: once a listing
 	}{
-		{"users by UPN (resolution)", fixed("/v1.0/users"), fixed("gone@contoso.com"),
+		{"users by UPN (resolution)", fixed("/users"), fixed("gone@contoso.com"),
 			func(ctx context.Context, s setup) error {
 				k := job.UserKey{Kind: job.KeyUPN, Value: "gone@contoso.com"}
 				return s.c.Resolve(ctx, []job.UserKey{k})[k].Err
 			}, 1},
-		{"users by employee id, grouped (resolution)", fixed("/v1.0/users"), fixed("E-7"),
+		{"users by employee id, grouped (resolution)", fixed("/users"), fixed("E-7"),
 			func(ctx context.Context, s setup) error {
 				k := job.UserKey{Kind: job.KeyEmployeeID, Value: "E-7"}
 				res := s.c.Resolve(ctx, []job.UserKey{k, {Kind: job.KeyEmployeeID, Value: "E-8"}})
 				if r := res[job.UserKey{Kind: job.KeyEmployeeID, Value: "E-8"}]; r.Err != nil {
-					return errors.New("E-8's lookup failed with E-7's: " + r.Err.Error())
+					t.Errorf("E-8, in E-7's grouped query, was failed with it: %v", r.Err)
 				}
 				return res[k].Err
 			}, 2}, // once in the grouped query, once in E-7's own
@@ -87,7 +87,7 @@ func TestSelfRepeatingNextLinkEndsEveryGraphListing(t *testing.T) {
 			s := setup{tn: tn, c: c, user: u.ID, grp: g.ID}
 			path, match := tt.path(s), tt.match(s)
 			marker := "loop-" + match
-			loop := strings.TrimSuffix(c.base, "/v1.0") + "/v1.0" + path + "?%24skiptoken=" + marker
+			loop := c.base + path + "?%24skiptoken=" + marker
 			tn.AddRule(simtenant.Rule{Method: http.MethodGet, PathContains: path, QueryContains: match, Times: 50,
 				Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
 				Body: `{"value":[],"@odata.nextLink":"` + loop + `"}`})
