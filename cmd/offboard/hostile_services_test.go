@@ -205,3 +205,92 @@ func TestSelfRepeatingNextLinkEnds(t *testing.T) {
 		})
 	}
 }
+
+// loopReads counts the requests the tenant received whose query holds
+// marker: the reads of a self-repeating page, batched or not.
+func loopReads(tn *tenant, marker string) int {
+	n := 0
+	for _, q := range tn.Requests() {
+		if strings.Contains(q.RawQuery, marker) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestSelfRepeatingNextLinkEndsAUserLookup (issue 24, item 5): the lookup
+// of one UPN answers a page whose @odata.nextLink is itself; the job of
+// old sent it for ever (141,000 identical GETs in 40 s), and no row of the
+// file was listed. The lookup fails at the second read of the page and
+// fails only the line that needs it: the UPN it shared a grouped query
+// with, the mail sent in the same $batch and the principal_id line are
+// resolved, listed and removed as usual. The rule runs out after 50
+// answers, so that the job of old ends (with 49 reads) rather than hang.
+func TestSelfRepeatingNextLinkEndsAUserLookup(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 2401})
+	tn.user("broken@contoso.com", 1)
+	_, okIDs := tn.user("ok@contoso.com", 1)
+	byID, byIDIDs := tn.user("byid@contoso.com", 1)
+	_, mailIDs := tn.hrUser("mailed@contoso.onmicrosoft.com", "mailed@contoso.com", "", 1)
+	const marker = "loop-broken"
+	// "broken" is in the first page's $filter and in the looping link.
+	tn.AddRule(simtenant.Rule{Method: http.MethodGet, PathContains: "/v1.0/users", QueryContains: "broken", Times: 50,
+		Status: http.StatusOK, Body: listingPage(t, nil, "@odata.nextLink", tn.url+"/v1.0/users?%24skiptoken="+marker)})
+	dir := t.TempDir()
+	in := writeCSV(t, "principal_id,user_principal_name,mail",
+		",broken@contoso.com,",
+		",ok@contoso.com,",
+		byID+",,",
+		",,mailed@contoso.com")
+	r := tn.offboard(t, []string{"OFFBOARD_SOURCES=directory"}, "run", "--input", in, "--report", dir)
+	// Once in the grouped query's listing, once in broken's own.
+	if n := loopReads(tn, marker); n > 2 {
+		t.Errorf("the self-repeating page was read %d times, want at most once a listing (2)", n)
+	}
+	wantCode(t, r, 1)
+	rows := readReport(t, dir)
+	got := byAssignment(rows)
+	for _, id := range append(append(okIDs, byIDIDs...), mailIDs...) {
+		if got[id]["status"] != "removed" {
+			t.Errorf("assignment %s: %v", id, got[id])
+		}
+	}
+	var broken []row
+	for _, rw := range rows {
+		if rw["user_principal_name"] == "broken@contoso.com" {
+			broken = append(broken, rw)
+		}
+	}
+	if len(broken) != 1 || broken[0]["status"] != "failed" || !strings.Contains(broken[0]["detail"], "line 2") ||
+		!strings.Contains(broken[0]["detail"], "the listing does not end") {
+		t.Errorf("broken's rows: %v", broken)
+	}
+	if len(rows) != 4 {
+		t.Errorf("%d rows, want 4: %v", len(rows), rows)
+	}
+}
+
+// TestSelfRepeatingNextLinkEndsTheCheck (issue 24, item 5): `offboard
+// check`'s listing of the identity's own role assignments at a scope
+// answers a page whose nextLink is itself. The page is read once, and the
+// azure check is an error naming the problem instead of a check that
+// never ends. The rule runs out after 50 answers (the check of old: 49
+// reads).
+func TestSelfRepeatingNextLinkEndsTheCheck(t *testing.T) {
+	a, args := checkTenant(t, simtenant.Config{Seed: 2402}, simtenant.ARMUserAccessAdministrator)
+	const marker = "assignedTo-loop"
+	a.AddRule(simtenant.Rule{Method: http.MethodGet, PathContains: "/providers/Microsoft.Authorization/roleAssignments",
+		QueryContains: "assignedTo", Times: 50, Status: http.StatusOK, Body: listingPage(t, nil, "nextLink",
+			a.url+a.s1+"/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&%24skiptoken="+marker)})
+	r, out := a.check(t, []string{"OFFBOARD_ARM_ENDPOINT=" + a.url}, args...)
+	if n := loopReads(a.tenant, marker); n != 1 {
+		t.Errorf("the self-repeating page was read %d times, want once", n)
+	}
+	wantCode(t, r, 1)
+	if s, d := out.status("source", "azure"); s != "error" || !strings.Contains(d, "the listing does not end") {
+		t.Errorf("azure: %q %q", s, d)
+	}
+	if s, _ := out.status("source", "directory"); s != "ok" {
+		t.Errorf("directory: %q", s)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 // The actions the `azure` source needs at a scope.
@@ -81,9 +82,12 @@ func (c *Checker) Rights(ctx context.Context, principalID string) ([]Rights, err
 	for _, sc := range scopes {
 		scope := sc.id
 		r := Rights{Scope: scope}
+		// One listing (transport.Listing): a page it has read, or one past
+		// the cap, is refused. The role definitions are read apart.
 		pager := c.src.assignments.NewListForScopePager(scope, &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: &filter})
+		lctx := transport.Listing(ctx)
 		for pager.More() {
-			page, err := pager.NextPage(ctx)
+			page, err := pager.NextPage(lctx)
 			if err != nil {
 				return out, fmt.Errorf("listing the identity's role assignments at %s: %w", scope, classify(err))
 			}

@@ -41,9 +41,10 @@ type userQuery struct {
 // Resolve implements job.Directory: GET /users?$filter=prop in ('a','b'),
 // one request per kind of key and 15 values, the first pages of all of
 // them in $batch when batching is on, each following its @odata.nextLink
-// alone. A value is checked (job.CheckKey) and its quotes doubled before it
-// goes into the filter; one that fails the check is answered
-// job.ErrInvalidKey and never sent.
+// alone. A query that fails is sent again one value at a time before any
+// of its keys is failed. A value is checked (job.CheckKey) and its quotes
+// doubled before it goes into the filter; one that fails the check is
+// answered job.ErrInvalidKey and never sent.
 func (c *Client) Resolve(ctx context.Context, keys []job.UserKey) map[job.UserKey]job.Resolution {
 	out := make(map[job.UserKey]job.Resolution, len(keys))
 	var queries []*userQuery
@@ -94,21 +95,52 @@ func (c *Client) Resolve(ctx context.Context, keys []job.UserKey) map[job.UserKe
 	}
 	for i, q := range queries {
 		found, err := c.listUsers(ctx, q, firsts[i])
+		if err != nil && len(q.values) > 1 && ctx.Err() == nil {
+			// One value's broken lookup (a nextLink that does not end, an
+			// answer that cannot be read) fails only the keys that need
+			// it: the query's values are looked up one by one before any
+			// key is failed.
+			for _, one := range q.each() {
+				found, err := c.listUsers(ctx, one, nil)
+				answer(out, one.keys, found, err)
+			}
+			continue
+		}
+		answer(out, q.keys, found, err)
+	}
+	return out
+}
+
+// each splits the query into one query a value, each with its keys.
+func (q *userQuery) each() []*userQuery {
+	out := make([]*userQuery, len(q.values))
+	for i, v := range q.values {
+		out[i] = &userQuery{kind: q.kind, values: []string{v}}
 		for _, k := range q.keys {
-			if err != nil {
-				out[k] = job.Resolution{Err: err}
-				continue
+			if strings.EqualFold(k.Value, v) {
+				out[i].keys = append(out[i].keys, k)
 			}
-			var res job.Resolution
-			for _, u := range found {
-				if strings.EqualFold(userValue(u, k.Kind), k.Value) {
-					res.Users = append(res.Users, job.DirectoryUser{ID: deref(u.GetId()), UPN: deref(u.GetUserPrincipalName())})
-				}
-			}
-			out[k] = res
 		}
 	}
 	return out
+}
+
+// answer sets each key's resolution: the users of found whose property is
+// the key's value, or the lookup's error.
+func answer(out map[job.UserKey]job.Resolution, keys []job.UserKey, found []models.Userable, err error) {
+	for _, k := range keys {
+		if err != nil {
+			out[k] = job.Resolution{Err: err}
+			continue
+		}
+		var res job.Resolution
+		for _, u := range found {
+			if strings.EqualFold(userValue(u, k.Kind), k.Value) {
+				res.Users = append(res.Users, job.DirectoryUser{ID: deref(u.GetId()), UPN: deref(u.GetUserPrincipalName())})
+			}
+		}
+		out[k] = res
+	}
 }
 
 func (c *Client) users() *users.UsersRequestBuilder {
@@ -133,8 +165,10 @@ func (q *userQuery) config() *users.UsersRequestBuilderGetRequestConfiguration {
 
 // listUsers lists the query's users, from its first page's answer in a
 // batch, or (first nil) sending that page itself, following every
-// @odata.nextLink.
+// @odata.nextLink. It is one listing (transport.Listing): a page it has
+// read, or one past the cap, is refused.
 func (c *Client) listUsers(ctx context.Context, q *userQuery, first *transport.SubAnswer) ([]models.Userable, error) {
+	ctx = transport.Listing(ctx)
 	list := c.users()
 	var page models.UserCollectionResponseable
 	var err error

@@ -85,16 +85,27 @@ func Listing(ctx context.Context) context.Context {
 
 // visit records a page of the listing ctx belongs to, if any.
 func visit(ctx context.Context, req *http.Request) error {
-	p, ok := ctx.Value(pagesKey{}).(*pages)
-	if !ok || !isRead(req.Method) {
+	if !isRead(req.Method) {
 		return nil
 	}
-	page := req.URL.String()
+	return Page(ctx, req.URL.String(), req.URL.Path)
+}
+
+// Page records a page of the listing ctx belongs to (Listing), if any, by
+// what names it: a page asked for twice, or one beyond MaxPages, is
+// ErrListingLoops, the error naming it by shown. The transport records
+// every GET itself; Page is for a listing whose requests do not go
+// through a Transport (Blob Storage's, by its continuation marker).
+func Page(ctx context.Context, page, shown string) error {
+	p, ok := ctx.Value(pagesKey{}).(*pages)
+	if !ok {
+		return nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
 	case p.seen[page]:
-		return fmt.Errorf("%w: its next page is one it has already read (%s)", ErrListingLoops, req.URL.Path)
+		return fmt.Errorf("%w: its next page is one it has already read (%s)", ErrListingLoops, shown)
 	case len(p.seen) >= MaxPages:
 		return fmt.Errorf("%w: more than %d pages", ErrListingLoops, MaxPages)
 	}
