@@ -25,6 +25,19 @@ type Summary struct {
 	// Unavailable names the sources, or parts of one, that cannot exist in
 	// this tenant (a licence it lacks), each with the service's reason.
 	Unavailable map[string]string `json:"unavailable,omitempty"`
+	// HeldBack lists the principals --max-removals-per-principal held
+	// back (their rows deferred, nothing sent for them; exit 1).
+	HeldBack []HeldBack `json:"held_back,omitempty"`
+}
+
+// HeldBack is a principal held back by --max-removals-per-principal.
+type HeldBack struct {
+	PrincipalID string `json:"principal_id"`
+	UPN         string `json:"user_principal_name,omitempty"`
+	// Planned is how many removals its plan held, more than
+	// MaxPerPrincipal.
+	Planned         int `json:"planned_removals"`
+	MaxPerPrincipal int `json:"max_removals_per_principal"`
 }
 
 // WriteSummary writes summary.json (a restore's: restore-summary.json)
