@@ -90,6 +90,9 @@ func TestOnePrincipalCannotHoldTheNightHostage(t *testing.T) {
 	if len(s.HeldBack) != 1 || s.HeldBack[0].PrincipalID != outlier || s.HeldBack[0].Planned != 1001 || s.HeldBack[0].MaxPerPrincipal != 500 {
 		t.Errorf("summary held_back %+v", s.HeldBack)
 	}
+	if page, _ := os.ReadFile(filepath.Join(dir, "summary.html")); !bytes.Contains(page, []byte(`id="held-back"`)) {
+		t.Error("summary.html does not name the held-back principal")
+	}
 
 	// The same cap again: held back again, nothing written, the report
 	// as it was.
