@@ -159,18 +159,20 @@ func TestMaxRemovalsPerPrincipalBadValueExits2(t *testing.T) {
 		name string
 		env  []string
 		args []string
+		want string
 	}{
-		{"run zero", nil, []string{"run", "--input", input, "--report", t.TempDir(), "--max-removals-per-principal", "0"}},
-		{"run negative", nil, []string{"run", "--input", input, "--report", t.TempDir(), "--max-removals-per-principal=-5"}},
-		{"plan not a number", nil, []string{"plan", "--input", input, "--report", t.TempDir(), "--max-removals-per-principal", "many"}},
-		{"variable zero", []string{"OFFBOARD_MAX_REMOVALS_PER_PRINCIPAL=0"}, []string{"run", "--input", input, "--report", t.TempDir()}},
-		{"watch zero", nil, []string{"watch", "--reports", t.TempDir(), "--max-removals-per-principal", "0"}},
+		{"run zero", nil, []string{"run", "--input", input, "--report", t.TempDir(), "--max-removals-per-principal", "0"}, "--max-removals-per-principal 0: must be a positive number"},
+		{"run negative", nil, []string{"run", "--input", input, "--report", t.TempDir(), "--max-removals-per-principal=-5"}, "--max-removals-per-principal -5: must be a positive number"},
+		{"plan not a number", nil, []string{"plan", "--input", input, "--report", t.TempDir(), "--max-removals-per-principal", "many"}, `invalid value "many" for flag -max-removals-per-principal`},
+		{"variable zero", []string{"OFFBOARD_MAX_REMOVALS_PER_PRINCIPAL=0"}, []string{"run", "--input", input, "--report", t.TempDir()}, "--max-removals-per-principal 0: must be a positive number"},
+		{"variable not a number", []string{"OFFBOARD_MAX_REMOVALS_PER_PRINCIPAL=lots"}, []string{"plan", "--input", input, "--report", t.TempDir()}, `OFFBOARD_MAX_REMOVALS_PER_PRINCIPAL="lots"`},
+		{"watch zero", nil, []string{"watch", "--reports", t.TempDir(), "--max-removals-per-principal", "0"}, "--max-removals-per-principal 0: must be a positive number"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := tn.offboard(t, c.env, c.args...)
 			wantCode(t, r, 2)
-			if !strings.Contains(r.stderr, "max-removals-per-principal") {
-				t.Errorf("stderr does not name the flag:\n%s", r.stderr)
+			if !strings.Contains(r.stderr, c.want) {
+				t.Errorf("stderr does not say %q:\n%s", c.want, r.stderr)
 			}
 		})
 	}
