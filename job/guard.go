@@ -114,3 +114,61 @@ func (g LastGlobalAdmin) Check(ctx context.Context, items []*Item) (string, erro
 	}
 	return "", nil
 }
+
+// HeldBack is a principal held back by --max-removals-per-principal: its
+// plan held more removals than the cap, so its rows are deferred, nothing
+// is sent for it, and the run exits 1 so that someone looks. It is data,
+// not a detail to parse: a row deferred by its effective date is not one.
+type HeldBack struct {
+	PrincipalID string
+	UPN         string
+	// Planned is how many removals its plan held; Cap is the cap they
+	// exceed.
+	Planned, Cap int
+}
+
+// HeldBackDetail is the detail of a held-back principal's rows.
+func HeldBackDetail(planned, limit int) string {
+	return fmt.Sprintf("held back: %d planned removals exceed --max-removals-per-principal %d", planned, limit)
+}
+
+// overCap finds the principals whose pending removals number more than
+// limit (none when limit is 0 or less: no cap), in the plan's order, and
+// how many pending removals the others hold. One principal who holds a
+// thousand assignments (created for herself, or a service principal's
+// sprawl) must not stop everyone else's offboarding at --max-removals.
+func overCap(pending []*Item, limit int) (held []HeldBack, rest int) {
+	if limit <= 0 {
+		return nil, len(pending)
+	}
+	per := map[string]int{}
+	for _, it := range pending {
+		per[it.PrincipalID]++
+	}
+	rest = len(pending)
+	seen := map[string]bool{}
+	for _, it := range pending {
+		n := per[it.PrincipalID]
+		if n <= limit || seen[it.PrincipalID] {
+			continue
+		}
+		seen[it.PrincipalID] = true
+		held = append(held, HeldBack{PrincipalID: it.PrincipalID, UPN: it.UPN, Planned: n, Cap: limit})
+		rest -= n
+	}
+	return held, rest
+}
+
+// holdBack defers the pending items of the held principals, keeping the
+// listing's note (a group's name) before the reason.
+func holdBack(pending []*Item, held []HeldBack) {
+	byID := make(map[string]HeldBack, len(held))
+	for _, h := range held {
+		byID[h.PrincipalID] = h
+	}
+	for _, it := range pending {
+		if h, ok := byID[it.PrincipalID]; ok {
+			it.State, it.Detail = Deferred, JoinDetail(it.Detail, HeldBackDetail(h.Planned, h.Cap))
+		}
+	}
+}

@@ -33,6 +33,10 @@ type Runner struct {
 	Concurrency int
 	// MaxRemovals: a plan with more write actions stops before any change.
 	MaxRemovals int
+	// MaxRemovalsPerPrincipal: a principal whose plan holds more write
+	// actions is held back (deferred) and the rest go ahead, counted
+	// against MaxRemovals without it; 0 is no cap.
+	MaxRemovalsPerPrincipal int
 	// Protect holds object ids never touched, lower-cased.
 	Protect map[string]bool
 	// SelfID is the job's own object id, never touched.
@@ -83,6 +87,9 @@ type Result struct {
 	// in this tenant (a licence it lacks), each with the service's
 	// reason: summary.json's "unavailable". It never changes ExitCode.
 	Unavailable map[string]string
+	// HeldBack lists the principals --max-removals-per-principal held
+	// back, in the plan's order; any makes ExitCode 1.
+	HeldBack []HeldBack
 }
 
 // Counts returns the number of items in each state.
@@ -104,6 +111,9 @@ func (r Result) ExitCode() int {
 		return 4
 	case r.Guard != "":
 		return 3
+	}
+	if len(r.HeldBack) > 0 {
+		return 1
 	}
 	for _, it := range r.Items {
 		if it.State == Failed || it.State == Invalid {
@@ -171,8 +181,23 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 		return res, nil
 	}
 	pending := p.pending()
-	if n := len(pending); n > r.MaxRemovals {
+	// A principal over its own cap is held back; the rest of the plan
+	// is counted without its rows. A plan too large without them still
+	// stops everything, and then nobody is held back: nothing is done.
+	held, n := overCap(pending, r.MaxRemovalsPerPrincipal)
+	if n > r.MaxRemovals {
 		res.Guard = fmt.Sprintf("the plan holds %d removals, more than --max-removals %d", n, r.MaxRemovals)
+		if len(held) > 0 {
+			res.Guard += fmt.Sprintf(" (not counting the removals of %d principals over --max-removals-per-principal %d)", len(held), r.MaxRemovalsPerPrincipal)
+		}
+	}
+	if res.Guard == "" && len(held) > 0 {
+		holdBack(pending, held)
+		res.HeldBack = held
+		for _, h := range held {
+			r.Log.Warn("a principal is held back: its plan holds more removals than --max-removals-per-principal",
+				zap.String("principal_id", h.PrincipalID), zap.Int("planned", h.Planned), zap.Int("max_removals_per_principal", h.Cap))
+		}
 	}
 	if res.Guard == "" {
 		all := p.list()

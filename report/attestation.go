@@ -137,8 +137,15 @@ func Verdicts(watched []Watched, items []job.Item, guard string) []Attested {
 					reason = "a guard stopped the watch: " + guard
 				}
 				why = append(why, strings.TrimPrefix(cutSource(it)+": held, not removed: "+reason, ": "))
+			case job.Deferred:
+				if it.AssignmentID == "" {
+					continue // an effective date to come: nothing listed
+				}
+				// Held back by --max-removals-per-principal: still held.
+				a.Verdict = VerdictFailed
+				why = append(why, "held, not removed: "+it.Detail)
 			default:
-				continue // already-absent, no-assignments, deferred: nothing held
+				continue // already-absent, no-assignments: nothing held
 			}
 			a.Rows = append(a.Rows, row)
 		}

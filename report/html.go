@@ -127,7 +127,7 @@ func ExitMeaning(code int) string {
 	case 0:
 		return "every row ended well"
 	case 1:
-		return "at least one row failed or is invalid"
+		return "at least one row failed or is invalid, or a principal was held back"
 	case 2:
 		return "usage, configuration or input error; nothing changed"
 	case 3:
@@ -174,6 +174,8 @@ pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap;word-break:break-all}
 {{if .Summary.Guard}}<p class="warn" id="guard"><strong>A guard stopped the run before any change:</strong> {{.Summary.Guard}}</p>{{end}}
 {{if .Unavailable}}<div class="warn" id="unavailable"><strong>Unavailable in this tenant</strong> (no rows for these; the exit code is not changed):
 <ul>{{range .Unavailable}}<li>{{index . 0}}: {{index . 1}}</li>{{end}}</ul></div>{{end}}
+{{if .Summary.HeldBack}}<div class="warn" id="held-back"><strong>Held back by --max-removals-per-principal</strong> (their rows are deferred and nothing was sent for them; once their plan is checked, rerun with a higher cap):
+<ul>{{range .Summary.HeldBack}}<li>{{.PrincipalID}}{{if .UPN}} ({{.UPN}}){{end}}: {{.Planned}} planned removals, more than {{.MaxPerPrincipal}}</li>{{end}}</ul></div>{{end}}
 <h2>Counts</h2>
 <div class="bar" id="bar">{{range .Bar}}<span class="c{{.Class}}" style="width: {{.Percent}}%" title="{{.State}}: {{.Count}}">{{.State}} {{.Count}}</span>{{end}}</div>
 <table id="counts">

@@ -40,6 +40,19 @@ type Summary struct {
 	DirID        string `json:"dir_id,omitempty"`
 	JournalLines int    `json:"journal_lines,omitempty"`
 	JournalMAC   string `json:"journal_mac,omitempty"`
+	// HeldBack lists the principals --max-removals-per-principal held
+	// back (their rows deferred, nothing sent for them; exit 1).
+	HeldBack []HeldBack `json:"held_back,omitempty"`
+}
+
+// HeldBack is a principal held back by --max-removals-per-principal.
+type HeldBack struct {
+	PrincipalID string `json:"principal_id"`
+	UPN         string `json:"user_principal_name,omitempty"`
+	// Planned is how many removals its plan held, more than
+	// MaxPerPrincipal.
+	Planned         int `json:"planned_removals"`
+	MaxPerPrincipal int `json:"max_removals_per_principal"`
 }
 
 // WriteSummary writes summary.json (a restore's: restore-summary.json)

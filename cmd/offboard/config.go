@@ -34,11 +34,29 @@ func parseRunFlags(args []string, env func(string) (string, bool), out io.Writer
 	fs.StringVar(&c.SelfID, "self-id", "", "the job's own object id, never touched (default: the token's oid claim)")
 	fs.IntVar(&c.GraphBatchSize, "graph-batch-size", 20, "Graph removals sent in one $batch request, 1 to 20 (1: one request each, no $batch)")
 	serviceFlags(fs, &c)
+	perPrincipalFlag(fs, &c)
 	if err := parseWithEnv(fs, args, env); err != nil {
 		return c, err
 	}
 	c.Changed = changedFlags(fs)
-	return c, checkConfig(&c, sources, scopes, protect)
+	return c, errors.Join(checkConfig(&c, sources, scopes, protect), checkPerPrincipal(c))
+}
+
+// perPrincipalFlag defines --max-removals-per-principal, the guard of
+// run, plan and watch (not restore's, nor check's) that holds back one
+// principal rather than stopping everyone.
+func perPrincipalFlag(fs *flag.FlagSet, c *app.Config) {
+	fs.IntVar(&c.MaxRemovalsPerPrincipal, "max-removals-per-principal", 500,
+		"guard: hold back (deferred, exit 1) a principal whose plan holds more removals; the rest go ahead")
+}
+
+// checkPerPrincipal checks --max-removals-per-principal: 0 or less would
+// hold back everyone, or no one; neither is a cap.
+func checkPerPrincipal(c app.Config) error {
+	if c.MaxRemovalsPerPrincipal < 1 {
+		return fmt.Errorf("--max-removals-per-principal %d: must be a positive number", c.MaxRemovalsPerPrincipal)
+	}
+	return nil
 }
 
 // serviceFlags defines the flags `run` shares with `restore`: how the

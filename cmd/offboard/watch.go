@@ -38,6 +38,7 @@ func parseWatchFlags(args []string, env func(string) (string, bool), out io.Writ
 	fs.StringVar(&c.SelfID, "self-id", "", "the job's own object id, never touched (default: the token's oid claim)")
 	fs.IntVar(&c.GraphBatchSize, "graph-batch-size", 20, "Graph removals sent in one $batch request, 1 to 20")
 	serviceFlags(fs, &c.Config)
+	perPrincipalFlag(fs, &c.Config)
 	if err := parseWithEnv(fs, args, env); err != nil {
 		return c, err
 	}
@@ -61,6 +62,7 @@ func parseWatchFlags(args []string, env func(string) (string, bool), out io.Writ
 		errs = append(errs, err)
 	}
 	c.Report = rep
+	errs = append(errs, checkPerPrincipal(c.Config))
 	return c, errors.Join(errs...)
 }
 

@@ -42,6 +42,9 @@ type Config struct {
 	GraphBatchSize int
 	// Verbose shows every outcome at a terminal, not only failures.
 	Verbose bool
+	// MaxRemovalsPerPrincipal holds back a principal whose plan holds
+	// more removals (run, plan and watch; a restore has no such cap).
+	MaxRemovalsPerPrincipal int
 	// Changed lists the flags not at their default (--name=value), for
 	// the rerun command.
 	Changed []string

@@ -46,6 +46,9 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 	counts := res.Counts()
 	summary.FinishedAt, summary.ExitCode, summary.Guard = time.Now().UTC(), code, res.Guard
 	summary.Unavailable = res.Unavailable
+	for _, h := range res.HeldBack {
+		summary.HeldBack = append(summary.HeldBack, report.HeldBack{PrincipalID: h.PrincipalID, UPN: h.UPN, Planned: h.Planned, MaxPerPrincipal: h.Cap})
+	}
 	summary.Counts = map[string]int{}
 	fields := []zap.Field{zap.Int("exit_code", code)}
 	for _, s := range states {
@@ -69,6 +72,9 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 	}
 	if res.Guard != "" {
 		fields = append(fields, zap.String("guard", res.Guard))
+	}
+	if len(res.HeldBack) > 0 {
+		fields = append(fields, zap.Int("held_back", len(res.HeldBack)))
 	}
 	fields = append(fields, zap.String("report", where.String()), zap.Duration("elapsed", time.Since(summary.StartedAt).Round(time.Millisecond)))
 	log.Info(event, fields...)

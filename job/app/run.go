@@ -180,6 +180,7 @@ func (j *jobRun) newRunner(log *zap.Logger, dir *location.Report, runID string) 
 		Guards:           []job.Guard{job.LastGlobalAdmin{Admins: svc.Admins, Log: log}},
 		Observer:         j.deps.observer(),
 	}
+	runner.MaxRemovalsPerPrincipal = c.MaxRemovalsPerPrincipal
 	for _, s := range svc.Sources {
 		// A source that knows what it must not remove (groups: a
 		// group's last owner, a dynamic group's members) guards it.

@@ -89,6 +89,15 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 	if s.Guard != "" {
 		fmt.Fprintf(w, "\nA guard stopped the run before any change: %s\n", Clean(s.Guard, 500))
 	}
+	if len(s.HeldBack) > 0 {
+		fmt.Fprintln(w, "\nHeld back by --max-removals-per-principal (rows deferred, nothing sent; once their plan is checked, rerun with a higher cap):")
+		for _, h := range s.HeldBack[:min(len(s.HeldBack), maxFailureGroups)] {
+			fmt.Fprintf(w, "  %s: %d planned removals, more than %d\n", Clean(cmp.Or(h.UPN, h.PrincipalID), 200), h.Planned, h.MaxPerPrincipal)
+		}
+		if n := len(s.HeldBack) - maxFailureGroups; n > 0 {
+			fmt.Fprintf(w, "  and %d more: held_back in %s lists them\n", n, files.JSON)
+		}
+	}
 	if len(s.Unavailable) > 0 {
 		fmt.Fprintln(w, "\nUnavailable in this tenant (no rows; the exit code is not changed):")
 		for _, part := range slices.Sorted(maps.Keys(s.Unavailable)) {
