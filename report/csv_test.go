@@ -57,12 +57,12 @@ func reportItems() []job.Item {
 	at := time.Date(2025, 3, 14, 10, 0, 0, 123456789, time.FixedZone("CET", 3600))
 	items := []job.Item{
 		{PrincipalID: "b0000000-0000-0000-0000-000000000002", UPN: "=bob@contoso.example", Reference: "+HR-2",
-			Source: "groups", AssignmentID: "g1", Scope: "/", State: job.Failed,
+			Source: "groups", Kind: job.KindGroupMember, AssignmentID: "g1", RoleName: "=cmd|' /C calc'!A0", Scope: "/", State: job.Failed,
 			Detail: "-Authorization_RequestDenied: \"no\", says Graph", Attempts: 3, UpdatedAt: at},
 		{PrincipalID: "b0000000-0000-0000-0000-000000000002", UPN: "@bob", Reference: "HR-2",
-			Source: "directory", AssignmentID: "a9", RoleDefinitionID: "62e90394-69f5-4237-9190-012177145e10",
-			Scope: "/", State: job.Removed, Attempts: 1, UpdatedAt: at},
-		{PrincipalID: "b0000000-0000-0000-0000-000000000002", Source: "directory", AssignmentID: "a10",
+			Source: "directory", Kind: job.KindDirectoryRole, AssignmentID: "a9", RoleDefinitionID: "62e90394-69f5-4237-9190-012177145e10",
+			RoleName: "Global Administrator", Scope: "/", State: job.Removed, Attempts: 1, UpdatedAt: at},
+		{PrincipalID: "b0000000-0000-0000-0000-000000000002", Source: "directory", Kind: job.KindDirectoryRole, AssignmentID: "a10",
 			Scope: "/administrativeUnits/x", State: job.Skipped, Detail: "\tprotected", UpdatedAt: at},
 		{PrincipalID: "a0000000-0000-0000-0000-000000000001", Reference: "line one\nline two", State: job.NoAssignments,
 			Detail: "\rcr", UpdatedAt: at},
@@ -70,10 +70,10 @@ func reportItems() []job.Item {
 		{PrincipalID: "", State: job.Invalid, Line: 9, Detail: "line 9: neither principal_id nor user_principal_name", UpdatedAt: at},
 		{PrincipalID: "", State: job.Invalid, Line: 3, Reference: "-3", Detail: "line 3: bad date", UpdatedAt: at},
 		// Ids the services hand out are written as they are.
-		{PrincipalID: "c0000000-0000-0000-0000-000000000003", Source: "azure",
+		{PrincipalID: "c0000000-0000-0000-0000-000000000003", Source: "azure", Kind: job.KindAzureRole,
 			AssignmentID: "-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r",
 			Scope:        "=/subscriptions/s", State: job.Planned, Detail: "M\xfcller"},
-		{PrincipalID: "d0000000-0000-0000-0000-000000000004", UPN: "dee@contoso.example", Source: "pim",
+		{PrincipalID: "d0000000-0000-0000-0000-000000000004", UPN: "dee@contoso.example", Source: "pim", Kind: job.KindDirectoryRoleEligibility,
 			AssignmentID: "e1", State: job.AlreadyAbsent, Detail: "confirmed absent on rerun", Attempts: 0, UpdatedAt: at},
 		{PrincipalID: "e0000000-0000-0000-0000-000000000005", State: job.Deferred, Line: 12, Detail: "effective 2099-01-01", UpdatedAt: at},
 	}
@@ -119,7 +119,7 @@ func TestWriteReportGolden(t *testing.T) {
 
 func TestWriteReportShape(t *testing.T) {
 	got := writeReport(t, reportItems())
-	const head = "principal_id,user_principal_name,reference,source,assignment_id,role_definition_id,scope,status,detail,attempts,updated_at\n"
+	const head = "principal_id,user_principal_name,reference,source,kind,assignment_id,role_definition_id,role_name,scope,status,detail,attempts,updated_at\n"
 	if !strings.HasPrefix(string(got), head) {
 		t.Fatalf("report.csv does not start with the contract's header: %q", got)
 	}
@@ -130,6 +130,8 @@ func TestWriteReportShape(t *testing.T) {
 	if err != nil {
 		t.Fatalf("report.csv does not read back as CSV: %v", err)
 	}
+	names := rows[0]
+	col := func(name string) int { return slices.Index(names, name) }
 	rows = rows[1:]
 	if len(rows) != len(reportItems()) {
 		t.Fatalf("%d rows, want %d", len(rows), len(reportItems()))
@@ -137,7 +139,7 @@ func TestWriteReportShape(t *testing.T) {
 	// Sorted by principal_id, source, assignment_id, then input line.
 	var order []string
 	for _, r := range rows {
-		order = append(order, r[0]+"|"+r[3]+"|"+r[4])
+		order = append(order, r[0]+"|"+r[col("source")]+"|"+r[col("assignment_id")])
 	}
 	wantOrder := []string{
 		"||", "||", // invalid rows without an id: line 3, then line 9
@@ -153,33 +155,36 @@ func TestWriteReportShape(t *testing.T) {
 	if !slices.Equal(order, wantOrder) {
 		t.Errorf("row order:\n%q\nwant\n%q", order, wantOrder)
 	}
-	if rows[0][8] != "line 3: bad date" || rows[0][2] != "'-3" {
+	if rows[0][col("detail")] != "line 3: bad date" || rows[0][2] != "'-3" {
 		t.Errorf("first invalid row = %q", rows[0])
 	}
 	byID := map[string][]string{}
 	for _, r := range rows {
-		byID[r[0]+"|"+r[4]] = r
+		byID[r[0]+"|"+r[col("assignment_id")]] = r
 	}
 	checks := []struct {
 		row      string
-		col      int
+		col      string
 		want     string
 		whatItIs string
 	}{
-		{"b0000000-0000-0000-0000-000000000002|g1", 1, "'=bob@contoso.example", "upn ="},
-		{"b0000000-0000-0000-0000-000000000002|g1", 2, "'+HR-2", "reference +"},
-		{"b0000000-0000-0000-0000-000000000002|g1", 8, "'-Authorization_RequestDenied: \"no\", says Graph", "detail - with quotes and comma"},
-		{"b0000000-0000-0000-0000-000000000002|g1", 9, "3", "attempts"},
-		{"b0000000-0000-0000-0000-000000000002|g1", 10, "2025-03-14T09:00:00Z", "updated_at in UTC, seconds"},
-		{"b0000000-0000-0000-0000-000000000002|a9", 1, "'@bob", "upn @"},
-		{"b0000000-0000-0000-0000-000000000002|a10", 8, "'\tprotected", "detail tab"},
-		{"a0000000-0000-0000-0000-000000000001|", 8, "'\rcr", "detail CR"},
-		{"a0000000-0000-0000-0000-000000000001|", 2, "line one\nline two", "reference with a newline"},
-		{"'=HYPERLINK(\"x\")|", 7, "invalid", "invalid row's id neutralised"},
-		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", 6, "=/subscriptions/s", "service ids as they are"},
-		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", 10, "", "zero time"},
-		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", 8, "M\uFFFDller", "invalid UTF-8 replaced"},
-		{"d0000000-0000-0000-0000-000000000004|e1", 9, "0", "zero attempts"},
+		{"b0000000-0000-0000-0000-000000000002|g1", "user_principal_name", "'=bob@contoso.example", "upn ="},
+		{"b0000000-0000-0000-0000-000000000002|g1", "reference", "'+HR-2", "reference +"},
+		{"b0000000-0000-0000-0000-000000000002|g1", "detail", "'-Authorization_RequestDenied: \"no\", says Graph", "detail - with quotes and comma"},
+		{"b0000000-0000-0000-0000-000000000002|g1", "attempts", "3", "attempts"},
+		{"b0000000-0000-0000-0000-000000000002|g1", "updated_at", "2025-03-14T09:00:00Z", "updated_at in UTC, seconds"},
+		{"b0000000-0000-0000-0000-000000000002|a9", "user_principal_name", "'@bob", "upn @"},
+		{"b0000000-0000-0000-0000-000000000002|a9", "kind", "directory-role", "kind"},
+		{"b0000000-0000-0000-0000-000000000002|a9", "role_name", "Global Administrator", "role name"},
+		{"b0000000-0000-0000-0000-000000000002|g1", "role_name", "'=cmd|' /C calc'!A0", "a group's name from the service, neutralised"},
+		{"b0000000-0000-0000-0000-000000000002|a10", "detail", "'\tprotected", "detail tab"},
+		{"a0000000-0000-0000-0000-000000000001|", "detail", "'\rcr", "detail CR"},
+		{"a0000000-0000-0000-0000-000000000001|", "reference", "line one\nline two", "reference with a newline"},
+		{"'=HYPERLINK(\"x\")|", "status", "invalid", "invalid row's id neutralised"},
+		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", "scope", "=/subscriptions/s", "service ids as they are"},
+		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", "updated_at", "", "zero time"},
+		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", "detail", "M\uFFFDller", "invalid UTF-8 replaced"},
+		{"d0000000-0000-0000-0000-000000000004|e1", "attempts", "0", "zero attempts"},
 	}
 	for _, c := range checks {
 		r, ok := byID[c.row]
@@ -187,8 +192,8 @@ func TestWriteReportShape(t *testing.T) {
 			t.Errorf("no row %q", c.row)
 			continue
 		}
-		if r[c.col] != c.want {
-			t.Errorf("%s: cell %s = %q, want %q", c.whatItIs, header[c.col], r[c.col], c.want)
+		if r[col(c.col)] != c.want {
+			t.Errorf("%s: cell %s = %q, want %q", c.whatItIs, c.col, r[col(c.col)], c.want)
 		}
 	}
 	// Quoted cells are written the RFC 4180 way.

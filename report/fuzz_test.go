@@ -91,8 +91,9 @@ func FuzzReportRow(f *testing.F) {
 	f.Add("", "+1", "-1", "pim", "@a", "\tr", "\rs", "planned", "\r\n=x", -5, int64(253402300799))
 	f.Add("\xff", "\xff\xfe", "a\"b,c\nd", "\xff", "\xfe", "\xff", "\xff", "skipped", "", 0, int64(0))
 	f.Fuzz(func(t *testing.T, pid, upn, ref, source, aid, role, scope, state, detail string, attempts int, updated int64) {
+		// A role's name is a service's text: the UPN's value stands in for it.
 		it := job.Item{PrincipalID: pid, UPN: upn, Reference: ref, Source: source, AssignmentID: aid,
-			RoleDefinitionID: role, Scope: scope, State: job.State(state), Detail: detail, Attempts: attempts}
+			RoleDefinitionID: role, RoleName: upn, Scope: scope, State: job.State(state), Detail: detail, Attempts: attempts}
 		if updated != 0 {
 			it.UpdatedAt = time.Unix(updated, 0)
 		}
@@ -105,15 +106,17 @@ func FuzzReportRow(f *testing.F) {
 			cUPN
 			cReference
 			cSource
+			cKind
 			cAssignment
 			cRole
+			cRoleName
 			cScope
 			cStatus
 			cDetail
 			cAttempts
 			cUpdated
 		)
-		neutral := []int{cUPN, cReference, cDetail}
+		neutral := []int{cUPN, cReference, cDetail, cRoleName}
 		asIs := map[int]string{cSource: source, cRole: role, cScope: scope, cStatus: state}
 		if it.State == job.Invalid {
 			neutral = append(neutral, cPrincipal) // as the input gave it
@@ -130,8 +133,8 @@ func FuzzReportRow(f *testing.F) {
 				t.Fatalf("%s cell %q would run as a formula", header[i], c)
 			}
 		}
-		for _, i := range []int{cUPN, cReference, cDetail} {
-			in := []string{cUPN: upn, cReference: ref, cDetail: detail}[i]
+		for _, i := range []int{cUPN, cReference, cDetail, cRoleName} {
+			in := []string{cUPN: upn, cReference: ref, cDetail: detail, cRoleName: upn}[i]
 			if c := cells[i]; c != validUTF8(in) && c != "'"+validUTF8(in) {
 				t.Fatalf("%s cell %q for %q: more than a leading quote changed", header[i], c, in)
 			}
