@@ -69,11 +69,16 @@ type Principal struct {
 // Assignment is one thing a source can remove: a role assignment, an
 // eligibility, a membership.
 type Assignment struct {
-	Source           string
+	Source string
+	// Kind names the kind of access (KindDirectoryRole, …).
+	Kind             string
 	ID               string
 	PrincipalID      string
 	RoleDefinitionID string
 	Scope            string
+	// RoleName is the role's display name (a group's, for a membership or
+	// ownership); empty when it could not be read.
+	RoleName string
 	// Note says what the assignment is in words (a group's name, "eligible").
 	Note string
 	// Raw is the object as the service listed it, kept in the journal so that
@@ -91,8 +96,10 @@ type Item struct {
 	UPN              string
 	Reference        string
 	Source           string
+	Kind             string
 	AssignmentID     string
 	RoleDefinitionID string
+	RoleName         string
 	Scope            string
 	State            State
 	Detail           string

@@ -172,8 +172,8 @@ func (r *Restore) Run(ctx context.Context, removed []Item) (Result, error) {
 			// plans again whatever a listing returns, and keeps the
 			// earlier row of what it does not.
 			src.held[it.PrincipalID] = append(src.held[it.PrincipalID], Assignment{
-				Source: it.Source, ID: it.AssignmentID, PrincipalID: it.PrincipalID,
-				RoleDefinitionID: it.RoleDefinitionID, Scope: it.Scope, Raw: it.Raw,
+				Source: it.Source, Kind: it.Kind, ID: it.AssignmentID, PrincipalID: it.PrincipalID,
+				RoleDefinitionID: it.RoleDefinitionID, RoleName: it.RoleName, Scope: it.Scope, Raw: it.Raw,
 			})
 			pending++
 		}

@@ -789,8 +789,8 @@ func (p *plan) listingFailed(l *listing, m *merged, unsettled bool) map[string]e
 // found puts the row of an assignment a source listed for a principal.
 func (p *plan) found(src Source, pr *principal, a Assignment, m *merged) {
 	name := src.Name()
-	it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, AssignmentID: a.ID, Keys: pr.Keys,
-		RoleDefinitionID: m.intern(a.RoleDefinitionID), Scope: m.intern(a.Scope), Detail: a.Note, Raw: a.Raw, Line: pr.Line}
+	it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, Kind: a.Kind, AssignmentID: a.ID, Keys: pr.Keys,
+		RoleDefinitionID: m.intern(a.RoleDefinitionID), RoleName: m.intern(a.RoleName), Scope: m.intern(a.Scope), Detail: a.Note, Raw: a.Raw, Line: pr.Line}
 	k := it.Key()
 	if m.seen[k] {
 		return
@@ -1045,8 +1045,8 @@ func (a *applying) record(it *Item, out Outcome, err error, attempts int, began 
 	a.mu.Unlock()
 	r.observeItem(rec)
 	r.Log.Info("outcome",
-		zap.String("principal_id", rec.PrincipalID), zap.String("source", rec.Source),
-		zap.String("assignment_id", rec.AssignmentID), zap.String("status", string(rec.State)),
+		zap.String("principal_id", rec.PrincipalID), zap.String("source", rec.Source), zap.String("kind", rec.Kind),
+		zap.String("assignment_id", rec.AssignmentID), zap.String("role_name", rec.RoleName), zap.String("status", string(rec.State)),
 		zap.Int("attempts", rec.Attempts), zap.Int64("latency_ms", time.Since(began).Milliseconds()),
 		zap.String("detail", rec.Detail))
 }
@@ -1178,8 +1178,8 @@ func (r *Runner) tasks(sources map[string]Source, pending []*Item) []task {
 // assignment is what a source needs to remove an item.
 func (r *Runner) assignment(it *Item) Assignment {
 	return Assignment{
-		Source: it.Source, ID: it.AssignmentID, PrincipalID: it.PrincipalID,
-		RoleDefinitionID: it.RoleDefinitionID, Scope: it.Scope, Raw: it.Raw,
+		Source: it.Source, Kind: it.Kind, ID: it.AssignmentID, PrincipalID: it.PrincipalID,
+		RoleDefinitionID: it.RoleDefinitionID, RoleName: it.RoleName, Scope: it.Scope, Raw: it.Raw,
 		Justification: r.justification(it.Reference),
 	}
 }

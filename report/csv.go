@@ -18,8 +18,8 @@ import (
 
 // header is report.csv's first line, as CONTRACT.md fixes it.
 var header = []string{
-	"principal_id", "user_principal_name", "reference", "source", "assignment_id",
-	"role_definition_id", "scope", "status", "detail", "attempts", "updated_at",
+	"principal_id", "user_principal_name", "reference", "source", "kind", "assignment_id",
+	"role_definition_id", "role_name", "scope", "status", "detail", "attempts", "updated_at",
 }
 
 // WriteReport writes report.csv (a restore's: restore.csv) atomically: one
@@ -82,12 +82,14 @@ func reportRow(it *job.Item) []string {
 		neutralize(it.UPN),
 		neutralize(it.Reference),
 		it.Source,
+		it.Kind,
 		assignment,
 		// A role definition id and a scope the service handed out are
 		// checked before a row is planned, but a refused row keeps them
 		// for the reader, and a valid one (a GUID, a path from "/") never
 		// begins with what neutralize changes.
 		neutralize(it.RoleDefinitionID),
+		neutralize(it.RoleName),
 		neutralize(it.Scope),
 		string(it.State),
 		neutralize(it.Detail),

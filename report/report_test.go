@@ -49,13 +49,16 @@ func mustClose(t testing.TB, d *Dir) {
 }
 
 func item(pid, source, aid string, st job.State) job.Item {
+	kind := map[string]string{"directory": job.KindDirectoryRole, "groups": job.KindGroupMember, "pim": job.KindDirectoryRoleEligibility, "azure": job.KindAzureRole}[source]
 	return job.Item{
 		PrincipalID:      pid,
 		UPN:              pid + "@contoso.example",
 		Reference:        "HR-" + pid,
 		Source:           source,
+		Kind:             kind,
 		AssignmentID:     aid,
 		RoleDefinitionID: "role-" + aid,
+		RoleName:         "Role " + aid,
 		Scope:            "/",
 		State:            st,
 		UpdatedAt:        t0,
@@ -751,7 +754,7 @@ func TestJournalRecordFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"type":"run","run_id":"run-1","input_sha256":"` + inputA + `","started_at":"2025-03-14T09:26:53.589793238Z","dry_run":true}
-{"type":"plan","principal_id":"p1","upn":"p1@contoso.example","reference":"HR-p1","source":"directory","assignment_id":"a1","role_definition_id":"role-a1","scope":"/","state":"planned","detail":"","attempts":0,"updated_at":"2025-03-14T09:26:53.589793238Z","line":0,"raw":{"id":"a1","note":"<a&b>","nested":{"x":[1,2]}}}
+{"type":"plan","principal_id":"p1","upn":"p1@contoso.example","reference":"HR-p1","source":"directory","kind":"directory-role","assignment_id":"a1","role_definition_id":"role-a1","role_name":"Role a1","scope":"/","state":"planned","detail":"","attempts":0,"updated_at":"2025-03-14T09:26:53.589793238Z","line":0,"raw":{"id":"a1","note":"<a&b>","nested":{"x":[1,2]}}}
 {"type":"applying","run_id":"run-1"}
 {"type":"outcome","principal_id":"p1","source":"directory","assignment_id":"a1","line":0,"state":"removed","detail":"","attempts":2,"updated_at":"2025-03-14T09:26:53.589793238Z"}
 `

@@ -307,6 +307,7 @@ func New(cfg Config) *Tenant {
 	t.roles = defaultRoles(cfg.Deny)
 	t.token = makeToken(t.tenantID, t.callerID, t.callerAppID, t.roles)
 	t.addGraphRoleRoutes()
+	t.addGraphRoleDefinitionRoutes()
 	t.addGraphUserRoutes()
 	t.addGraphPIMRoutes()
 	t.addGraphGroupRoutes()

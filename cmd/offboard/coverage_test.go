@@ -162,6 +162,22 @@ func groupAccessRemovedRerunRestored(t *testing.T, more int, typed bool) {
 	if len(rows) != len(want) {
 		t.Errorf("%d rows, want %d: %v", len(rows), len(want), rows)
 	}
+	// Each row says what kind of access it is, and names the group.
+	kinds := map[string][2]string{
+		ann + " " + tier1.ID:                      {"group-member", "Tier1 Admins"},
+		ann + " " + tier1.ID + "/owner":           {"group-owner", "Tier1 Admins"},
+		ann + " " + tier1.ID + "/eligible-member": {"group-eligible-member", "Tier1 Admins"},
+		ann + " " + tier2.ID + "/eligible-owner":  {"group-eligible-owner", "Tier2 Admins"},
+		ann + " " + tier2.ID + "/active-member":   {"group-active-member", "Tier2 Admins"},
+		ann + " " + tier2.ID:                      {"group-member", "Tier2 Admins"},
+		bob + " " + tier2.ID + "/owner":           {"group-owner", "Tier2 Admins"},
+		bob + " " + dynamic.ID:                    {"group-member", "Dynamic Admins"},
+	}
+	for k, want := range kinds {
+		if r := rows[k]; r["kind"] != want[0] || r["role_name"] != want[1] {
+			t.Errorf("row %s: kind %q, role_name %q; want %q, %q", k, r["kind"], r["role_name"], want[0], want[1])
+		}
+	}
 	if d := rows[bob+" "+tier2.ID+"/owner"]["detail"]; d != "last-owner" {
 		t.Errorf("last owner's detail %q", d)
 	}

@@ -195,7 +195,7 @@ func readReport(t *testing.T, dir string) []row {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "principal_id,user_principal_name,reference,source,assignment_id,role_definition_id,scope,status,detail,attempts,updated_at"
+	want := "principal_id,user_principal_name,reference,source,kind,assignment_id,role_definition_id,role_name,scope,status,detail,attempts,updated_at"
 	if got := strings.Join(recs[0], ","); got != want {
 		t.Fatalf("report header %q", got)
 	}
@@ -924,10 +924,13 @@ func TestLogsHaveOneLinePerOutcome(t *testing.T) {
 		switch m["msg"] {
 		case "outcome":
 			outcomes++
-			for _, f := range []string{"principal_id", "source", "assignment_id", "status", "attempts", "latency_ms"} {
+			for _, f := range []string{"principal_id", "source", "kind", "assignment_id", "role_name", "status", "attempts", "latency_ms"} {
 				if _, ok := m[f]; !ok {
 					t.Errorf("outcome line without %s: %s", f, line)
 				}
+			}
+			if m["kind"] != "directory-role" || m["role_name"] == "" {
+				t.Errorf("outcome line's kind %v, role_name %v", m["kind"], m["role_name"])
 			}
 		case "run finished":
 			final = m
@@ -970,6 +973,23 @@ func TestPIMAndGroupsSources(t *testing.T) {
 	}
 	if p := bySource["pim"][0]; p["assignment_id"] != direct.ID || p["role_definition_id"] != simtenant.PrivilegedRoleAdministrator || p["scope"] != "/" {
 		t.Errorf("pim row %v", p)
+	}
+	// Each row names its kind and its role as the tenant's role
+	// definitions (or the group) name it.
+	roleNames := map[string]string{}
+	for _, d := range tn.RoleDefinitions() {
+		roleNames[d.ID] = d.DisplayName
+	}
+	for src, kind := range map[string]string{"directory": "directory-role", "pim": "directory-role-eligibility", "groups": "group-member"} {
+		for _, r := range bySource[src] {
+			want := roleNames[r["role_definition_id"]]
+			if src == "groups" {
+				want = "Tier0 Admins"
+			}
+			if r["kind"] != kind || want == "" || r["role_name"] != want {
+				t.Errorf("%s row: kind %q, role_name %q; want %q, %q", src, r["kind"], r["role_name"], kind, want)
+			}
+		}
 	}
 	for _, g := range bySource["groups"] {
 		if g["assignment_id"] != tier0.ID || !strings.Contains(g["detail"], "Tier0 Admins") {
@@ -1141,6 +1161,12 @@ func TestAzureSource(t *testing.T) {
 	}
 	if e := got[elig.ID]; e["status"] != "removed" || !strings.Contains(e["detail"], "eligible") {
 		t.Errorf("eligibility row %v", e)
+	}
+	for id, want := range map[string][2]string{atSub: {"azure-role", "Owner"}, atRG: {"azure-role", "Contributor"},
+		atMG: {"azure-role", "Reader"}, elig.ID: {"azure-role-eligibility", "Owner"}} {
+		if r := got[id]; r["kind"] != want[0] || r["role_name"] != want[1] {
+			t.Errorf("%s: kind %q, role_name %q; want %q, %q", id, r["kind"], r["role_name"], want[0], want[1])
+		}
 	}
 	if _, ok := a.ARMRoleAssignment(kept); !ok {
 		t.Error("someone else's assignment was removed")

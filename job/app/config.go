@@ -56,12 +56,6 @@ type Config struct {
 	InputAt, ReportAt, ProcessedAt location.Location
 }
 
-// KnownSources are the sources of CONTRACT.md this build implements, in
-// the order a run lists them.
-func KnownSources() []string {
-	return []string{job.SourceDirectory, job.SourcePIM, job.SourceGroups, job.SourceAzure}
-}
-
 // Cloud holds a sovereign cloud's endpoints (SERVICE_FACTS.md, Clouds).
 type Cloud struct {
 	Graph, Login, ARM string

@@ -100,6 +100,8 @@ type Source struct {
 
 	// holders is the groups holding roles at the scopes (groupholders.go).
 	holders groupHolders
+	// roleNames caches the role names a run read (kinds.go).
+	roleNames roleNames
 }
 
 // scope is one ARM scope to list; group marks a management group, which
@@ -358,6 +360,9 @@ func (s *Source) Find(ctx context.Context, principals []job.Principal) ([]job.As
 	// half (role assignments, eligibilities) never hides the other.
 	out := slices.Collect(maps.Values(f.byID))
 	slices.SortFunc(out, func(a, b job.Assignment) int { return strings.Compare(a.ID, b.ID) })
+	for i := range out {
+		out[i].RoleName = s.roleNameOf(ctx, out[i].RoleDefinitionID)
+	}
 	var errs []error
 	if u := s.noEligibility.Load(); u != nil {
 		errs = append(errs, u)
@@ -558,6 +563,7 @@ func assignment(ra *armauthorization.RoleAssignment) (job.Assignment, bool) {
 	raw, _ := json.Marshal(ra)
 	return job.Assignment{
 		Source:           job.SourceAzure,
+		Kind:             job.KindAzureRole,
 		ID:               *ra.ID,
 		PrincipalID:      strings.ToLower(*ra.Properties.PrincipalID),
 		RoleDefinitionID: deref(ra.Properties.RoleDefinitionID),
@@ -582,6 +588,7 @@ func eligibility(e *armauthorization.RoleEligibilitySchedule) (job.Assignment, b
 	raw, _ := json.Marshal(e)
 	return job.Assignment{
 		Source:           job.SourceAzure,
+		Kind:             job.KindAzureRoleEligibility,
 		ID:               *e.ID,
 		PrincipalID:      strings.ToLower(*e.Properties.PrincipalID),
 		RoleDefinitionID: deref(e.Properties.RoleDefinitionID),

@@ -91,17 +91,10 @@ func (s *Source) listGroupHolders(ctx context.Context) (map[string][]job.Assignm
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	names := map[string]string{}
 	for _, as := range by {
 		slices.SortFunc(as, func(a, b job.Assignment) int { return strings.Compare(a.ID, b.ID) })
 		for i, a := range as {
-			k := strings.ToLower(a.RoleDefinitionID)
-			name, ok := names[k]
-			if !ok {
-				name = s.roleName(ctx, a.RoleDefinitionID)
-				names[k] = name
-			}
-			as[i].Note = name
+			as[i].Note = s.roleNameOf(ctx, a.RoleDefinitionID)
 		}
 	}
 	return by, nil

@@ -400,8 +400,10 @@ func (s Memberships) findAzure(ctx context.Context, principals []job.Principal, 
 			}
 			a := job.Assignment{
 				Source:      job.SourceGroups,
+				Kind:        job.KindAzureGroupMember,
 				ID:          assignmentID(g.id, kindMember),
 				PrincipalID: p.ID,
+				RoleName:    g.name,
 				Note:        "member of group " + g.name + " (" + g.id + "), " + azureHolds(g),
 				Raw:         g.raw,
 			}

@@ -88,9 +88,11 @@ func (s DirectoryRoles) find(ctx context.Context, principals []job.Principal) ([
 		for _, a := range page.GetValue() {
 			out = append(out, job.Assignment{
 				Source:           s.Name(),
+				Kind:             job.KindDirectoryRole,
 				ID:               deref(a.GetId()),
 				PrincipalID:      deref(a.GetPrincipalId()),
 				RoleDefinitionID: deref(a.GetRoleDefinitionId()),
+				RoleName:         s.c.roleName(ctx, deref(a.GetRoleDefinitionId())),
 				Scope:            scopeOf(a),
 				Raw:              raw(a),
 			})

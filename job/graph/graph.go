@@ -49,6 +49,8 @@ type Client struct {
 	// inOff is set when Graph refused `principalId in (...)`: grouped
 	// listings use eq, one principal a request, for the rest of the run.
 	inOff atomic.Bool
+	// roles is the tenant's role names, read on first use (rolenames.go).
+	roles roleNames
 }
 
 // Config says where Graph is and how to reach it.

@@ -130,8 +130,10 @@ func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]jo
 			}
 			out = append(out, job.Assignment{
 				Source:      s.Name(),
+				Kind:        groupKinds[h.kind],
 				ID:          assignmentID(h.group.id, h.kind),
 				PrincipalID: p.ID,
+				RoleName:    h.group.name,
 				Scope:       "/groups/" + h.group.id,
 				Note:        kindNote(h.kind, h.group.name),
 				Raw:         raw,

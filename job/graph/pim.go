@@ -110,9 +110,11 @@ func (s Eligibilities) list(ctx context.Context, p job.Principal, first *transpo
 			}
 			out = append(out, job.Assignment{
 				Source:           s.Name(),
+				Kind:             job.KindDirectoryRoleEligibility,
 				ID:               deref(e.GetId()),
 				PrincipalID:      deref(e.GetPrincipalId()),
 				RoleDefinitionID: deref(e.GetRoleDefinitionId()),
+				RoleName:         s.c.roleName(ctx, deref(e.GetRoleDefinitionId())),
 				Scope:            scope,
 				Note:             "eligible",
 				Raw:              raw(e),

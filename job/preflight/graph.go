@@ -12,15 +12,21 @@ import (
 	"github.com/offboard/offboard/job/graph"
 )
 
-// The Graph application permissions each part of the job needs, and those
-// that hold them too (a larger permission includes a smaller one).
-var graphNeeds = map[string][]string{
-	job.SourceDirectory: {"RoleManagement.ReadWrite.Directory"},
-	job.SourcePIM:       {"RoleManagement.ReadWrite.Directory"},
-	job.SourceGroups: {"GroupMember.ReadWrite.All", "RoleManagement.ReadWrite.Directory", "Application.Read.All",
-		"PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup", "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"},
-	"users": {"User.Read.All"},
+// graphNeeds is the Graph application permissions a part of the job needs:
+// a source's, as its kinds of access name them (graph.Kinds), or "users"
+// for resolving the input's user keys.
+func graphNeeds(part string) []string {
+	if part == "users" {
+		return []string{"User.Read.All"}
+	}
+	r, err := job.NewRegistry(graph.Kinds())
+	if err != nil {
+		return nil
+	}
+	return r.Permissions(part)
 }
+
+// Those that hold a permission too (a larger one includes a smaller one).
 
 var graphImplied = map[string][]string{
 	"GroupMember.ReadWrite.All": {"Group.ReadWrite.All", "Directory.ReadWrite.All"},
@@ -56,7 +62,7 @@ func (id Identity) Graph(part string, readErr error) Result {
 	if part == "users" {
 		r.Check = "permission"
 	}
-	need := graphNeeds[part]
+	need := graphNeeds(part)
 	var lacking []string
 	if id.HasRoles {
 		for _, p := range need {

@@ -1,0 +1,22 @@
+package app
+
+import (
+	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/arm"
+	"github.com/offboard/offboard/job/graph"
+)
+
+// Kinds is the registry of every kind of access this build removes, from
+// the adapters' tables: --sources, check's permissions and the README's
+// table of kinds all come from it.
+func Kinds() *job.Registry {
+	r, err := job.NewRegistry(graph.Kinds(), arm.Kinds())
+	if err != nil {
+		panic(err) // the tables are the code's own: TestKindsRegistry holds them
+	}
+	return r
+}
+
+// KnownSources are the sources of CONTRACT.md this build implements, in
+// the order a run lists them.
+func KnownSources() []string { return Kinds().Sources() }

@@ -1,0 +1,55 @@
+package arm
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/offboard/offboard/job"
+)
+
+// Kinds is the table of the kinds of access the `azure` source removes,
+// for the wiring's job.Registry, with the ARM actions the job's identity
+// needs for each at every scope it cleans.
+func Kinds() []job.Kind {
+	return []job.Kind{
+		{Name: job.KindAzureRole, Source: job.SourceAzure, What: "an Azure RBAC role assignment",
+			Permissions: []string{"Microsoft.Authorization/roleAssignments/read", "Microsoft.Authorization/roleAssignments/delete", "Microsoft.Authorization/roleDefinitions/read"}},
+		{Name: job.KindAzureRoleEligibility, Source: job.SourceAzure, What: "a PIM eligibility for an Azure role",
+			Permissions: []string{"Microsoft.Authorization/roleEligibilitySchedules/read", "Microsoft.Authorization/roleEligibilityScheduleRequests/write"}},
+	}
+}
+
+// roleNames caches the role definitions' names a run has read, by
+// definition id: each is read once (RoleDefinitionsClient.GetByID), and one
+// that cannot be read is an empty name, never a failed row.
+type roleNames struct {
+	mu    sync.Mutex
+	names map[string]*roleNameOnce
+}
+
+type roleNameOnce struct {
+	once sync.Once
+	name string
+}
+
+// roleNameOf is the name of the role definition id, read at most once a
+// run.
+func (s *Source) roleNameOf(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	k := strings.ToLower(id)
+	s.roleNames.mu.Lock()
+	if s.roleNames.names == nil {
+		s.roleNames.names = map[string]*roleNameOnce{}
+	}
+	e := s.roleNames.names[k]
+	if e == nil {
+		e = &roleNameOnce{}
+		s.roleNames.names[k] = e
+	}
+	s.roleNames.mu.Unlock()
+	e.once.Do(func() { e.name = s.roleName(ctx, id) })
+	return e.name
+}

@@ -1,0 +1,40 @@
+package graph
+
+import "github.com/offboard/offboard/job"
+
+// Kinds is the table of the kinds of access Graph's sources remove, for
+// the wiring's job.Registry. Permissions are the application permissions
+// the job's identity needs for each (offboard check reads them).
+func Kinds() []job.Kind {
+	const (
+		roles     = "RoleManagement.ReadWrite.Directory"
+		members   = "GroupMember.ReadWrite.All"
+		apps      = "Application.Read.All"
+		eligGroup = "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"
+		actGroup  = "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"
+	)
+	groups := func(name, what string, perms ...string) job.Kind {
+		return job.Kind{Name: name, Source: job.SourceGroups, What: what, Permissions: append([]string{members, roles, apps}, perms...)}
+	}
+	return []job.Kind{
+		{Name: job.KindDirectoryRole, Source: job.SourceDirectory, What: "an active directory role assignment (a PIM-managed one is removed with adminRemove)", Permissions: []string{roles}},
+		{Name: job.KindDirectoryRoleEligibility, Source: job.SourcePIM, What: "a PIM eligibility for a directory role", Permissions: []string{roles}},
+		groups(job.KindGroupMember, "a direct membership of a role-assignable group"),
+		groups(job.KindGroupOwner, "an ownership of a role-assignable group"),
+		groups(job.KindGroupEligibleMember, "a PIM for Groups eligible membership", eligGroup),
+		groups(job.KindGroupEligibleOwner, "a PIM for Groups eligible ownership", eligGroup),
+		groups(job.KindGroupActiveMember, "a PIM for Groups active membership", actGroup),
+		groups(job.KindGroupActiveOwner, "a PIM for Groups active ownership", actGroup),
+		groups(job.KindAzureGroupMember, "a direct membership of a group that holds Azure roles (with the azure source)"),
+	}
+}
+
+// groupKinds names the kinds of access to a group, as assignment ids end.
+var groupKinds = map[string]string{
+	kindMember:         job.KindGroupMember,
+	kindOwner:          job.KindGroupOwner,
+	kindEligibleMember: job.KindGroupEligibleMember,
+	kindEligibleOwner:  job.KindGroupEligibleOwner,
+	kindActiveMember:   job.KindGroupActiveMember,
+	kindActiveOwner:    job.KindGroupActiveOwner,
+}

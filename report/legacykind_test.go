@@ -1,0 +1,64 @@
+package report
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/offboard/offboard/job"
+)
+
+// TestLegacyKind: a row a release before kinds wrote gets its kind from
+// what that release encoded in it, once, when its journal is read.
+func TestLegacyKind(t *testing.T) {
+	const g = "11111111-1111-1111-1111-111111111111"
+	for _, tc := range []struct {
+		source, id, raw, want string
+	}{
+		{"directory", "abc", "", job.KindDirectoryRole},
+		{"pim", "e1", "", job.KindDirectoryRoleEligibility},
+		{"azure", "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/x", "", job.KindAzureRole},
+		{"azure", "/subscriptions/s/providers/Microsoft.Authorization/roleEligibilitySchedules/x", "", job.KindAzureRoleEligibility},
+		{"groups", g, `{"id":"` + g + `","isAssignableToRole":true}`, job.KindGroupMember},
+		{"groups", g, `{"id":"` + g + `","displayName":"Azure Ops"}`, job.KindAzureGroupMember},
+		{"groups", g, "", job.KindGroupMember},
+		{"groups", g + "/owner", "", job.KindGroupOwner},
+		{"groups", g + "/eligible-member", "", job.KindGroupEligibleMember},
+		{"groups", g + "/eligible-owner", "", job.KindGroupEligibleOwner},
+		{"groups", g + "/active-member", "", job.KindGroupActiveMember},
+		{"groups", g + "/active-owner", "", job.KindGroupActiveOwner},
+		{"groups", g + "/something", "", ""},
+		{"", "", "", ""},
+	} {
+		it := job.Item{Source: tc.source, AssignmentID: tc.id}
+		if tc.raw != "" {
+			it.Raw = json.RawMessage(tc.raw)
+		}
+		if got := legacyKind(it); got != tc.want {
+			t.Errorf("%s %s: %q, want %q", tc.source, tc.id, got, tc.want)
+		}
+	}
+}
+
+// TestJournalWithoutKindsReadsWithKinds: a journal whose plan lines carry
+// no kind (the previous release's) reads back with each row's kind.
+func TestJournalWithoutKindsReadsWithKinds(t *testing.T) {
+	dir := t.TempDir()
+	d := mustOpen(t, dir, inputA, runInfo("run-1", false))
+	old := []job.Item{item("p1", "directory", "a1", job.Planned), item("p1", "groups", "g1/owner", job.Planned)}
+	for i := range old {
+		old[i].Kind, old[i].RoleName = "", ""
+	}
+	if err := d.Plan(old); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, d)
+	d = mustOpen(t, dir, inputA, runInfo("run-2", false))
+	defer mustClose(t, d)
+	kinds := map[string]string{}
+	for _, it := range d.Previous() {
+		kinds[it.AssignmentID] = it.Kind
+	}
+	if kinds["a1"] != job.KindDirectoryRole || kinds["g1/owner"] != job.KindGroupOwner {
+		t.Errorf("kinds read back: %v", kinds)
+	}
+}
