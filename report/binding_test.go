@@ -136,6 +136,30 @@ func TestCopiedJournalIsRefused(t *testing.T) {
 // writeRelease18 leaves in dir a report as the release before issue 24
 // wrote it: authenticated, with no directory id, and a summary that
 // vouches for no line.
+// release18Plan is a plan record as the release before kinds wrote it:
+// no kind, no role name.
+func release18Plan(it job.Item) any {
+	r := planRecordOf(it)
+	return struct {
+		Type             string          `json:"type"`
+		PrincipalID      string          `json:"principal_id"`
+		UPN              string          `json:"upn"`
+		Reference        string          `json:"reference"`
+		Source           string          `json:"source"`
+		AssignmentID     string          `json:"assignment_id"`
+		RoleDefinitionID string          `json:"role_definition_id"`
+		Scope            string          `json:"scope"`
+		State            string          `json:"state"`
+		Detail           string          `json:"detail"`
+		Attempts         int             `json:"attempts"`
+		UpdatedAt        string          `json:"updated_at"`
+		Line             int             `json:"line"`
+		Raw              json.RawMessage `json:"raw,omitempty"`
+		Keys             []string        `json:"keys,omitempty"`
+	}{r.Type, r.PrincipalID, r.UPN, r.Reference, r.Source, r.AssignmentID, r.RoleDefinitionID, r.Scope,
+		r.State, r.Detail, r.Attempts, r.UpdatedAt, r.Line, r.Raw, r.Keys}
+}
+
 func writeRelease18(t *testing.T, dir, runID string) {
 	t.Helper()
 	key := testKey(t, "k")
@@ -143,7 +167,7 @@ func writeRelease18(t *testing.T, dir, runID string) {
 	enc.signing(key, newChainSeed(journalName).Sum(nil))
 	enc.encode(runRecord{Type: "run", RunID: runID, InputSHA256: inputA, StartedAt: formatTime(t0)})
 	for _, it := range plan() {
-		enc.encode(planRecordOf(it))
+		enc.encode(release18Plan(it))
 	}
 	enc.encode(applyingRecord{Type: "applying", RunID: runID})
 	enc.encode(outcomeRecord{Type: "outcome", PrincipalID: "p1", Source: "directory", AssignmentID: "a1", State: "removed", Attempts: 1})

@@ -50,7 +50,7 @@ type planRecord struct {
 	UPN              string          `json:"upn"`
 	Reference        string          `json:"reference"`
 	Source           string          `json:"source"`
-	Kind             string          `json:"kind,omitempty"`
+	Kind             string          `json:"kind"`
 	AssignmentID     string          `json:"assignment_id"`
 	RoleDefinitionID string          `json:"role_definition_id"`
 	RoleName         string          `json:"role_name,omitempty"`
@@ -91,6 +91,9 @@ type anyRecord struct {
 	InputSHA256 string `json:"input_sha256"`
 	StartedAt   string `json:"started_at"`
 	DryRun      bool   `json:"dry_run"`
+	// KindSet is a plan record's kind, nil in a journal written before
+	// kinds (planRecord's own Kind is shadowed by it).
+	KindSet *string `json:"kind"`
 	planRecord
 }
 
@@ -386,7 +389,6 @@ func (st *journalState) apply(rec *anyRecord) error {
 			UPN:              rec.UPN,
 			Reference:        rec.Reference,
 			Source:           rec.Source,
-			Kind:             rec.Kind,
 			AssignmentID:     rec.AssignmentID,
 			RoleDefinitionID: rec.RoleDefinitionID,
 			RoleName:         rec.RoleName,
@@ -398,7 +400,9 @@ func (st *journalState) apply(rec *anyRecord) error {
 			Line:             rec.Line,
 			Raw:              rec.Raw,
 		}
-		if it.Kind == "" {
+		if rec.KindSet != nil {
+			it.Kind = *rec.KindSet
+		} else {
 			it.Kind = legacyKind(it)
 		}
 		if len(rec.Keys) > 0 {

@@ -21,7 +21,7 @@ func Kinds() []job.Kind {
 }
 
 // roleNames caches the role definitions' names a run has read, by
-// definition id: each is read once (RoleDefinitionsClient.GetByID), and one
+// the definition's GUID: each is read once (RoleDefinitionsClient.GetByID), and one
 // that cannot be read is an empty name, never a failed row.
 type roleNames struct {
 	mu    sync.Mutex
@@ -39,7 +39,10 @@ func (s *Source) roleNameOf(ctx context.Context, id string) string {
 	if id == "" {
 		return ""
 	}
-	k := strings.ToLower(id)
+	// A role has one GUID, the id's last segment, in every subscription
+	// (built-in roles, and custom roles, whose names are unique in the
+	// tenant): one read names it everywhere.
+	k := strings.ToLower(id[strings.LastIndexByte(id, '/')+1:])
 	s.roleNames.mu.Lock()
 	if s.roleNames.names == nil {
 		s.roleNames.names = map[string]*roleNameOnce{}
