@@ -96,7 +96,8 @@ type result struct {
 }
 
 // offboard runs the binary against the tenant with the static token; env
-// entries ("NAME=value") come after the defaults and override them.
+// entries ("NAME=value") come after the defaults and override them, and a
+// bare "NAME" unsets NAME.
 func (tn *tenant) offboard(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	cmd := tn.command(t, env, args...)
@@ -167,7 +168,14 @@ func (tn *tenant) command(t *testing.T, env []string, args ...string) *exec.Cmd 
 		// Every run and restore of a test shares one journal key (HOME,
 		// where a key file would be, is new for each).
 		location.KeyEnv + "=" + testJournalKey}
-	cmd.Env = append(base, env...)
+	for _, e := range env {
+		if !strings.Contains(e, "=") {
+			base = slices.DeleteFunc(base, func(b string) bool { return strings.HasPrefix(b, e+"=") })
+			continue
+		}
+		base = append(base, e)
+	}
+	cmd.Env = base
 	return cmd
 }
 

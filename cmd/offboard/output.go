@@ -46,7 +46,7 @@ func newLogger(format string, w io.Writer) *zap.Logger {
 	if format == "console" {
 		ec := zap.NewDevelopmentEncoderConfig()
 		ec.EncodeTime = zapcore.ISO8601TimeEncoder
-		enc = zapcore.NewConsoleEncoder(ec)
+		enc = console.CleanEncoder(zapcore.NewConsoleEncoder(ec))
 	} else {
 		ec := zap.NewProductionEncoderConfig()
 		ec.EncodeTime = zapcore.RFC3339NanoTimeEncoder

@@ -371,7 +371,7 @@ func TestJournalKeyFile(t *testing.T) {
 	tn := startTenant(t, simtenant.Config{Seed: 189})
 	id, _ := tn.user("leaver@contoso.com", 1)
 	config := t.TempDir()
-	env := []string{location.KeyEnv + "=", "XDG_CONFIG_HOME=" + config}
+	env := []string{location.KeyEnv, "XDG_CONFIG_HOME=" + config}
 	dir := t.TempDir()
 	r := tn.offboard(t, env, "run", "--input", writeCSV(t, "principal_id", id), "--report", dir)
 	wantCode(t, r, 0)
@@ -390,11 +390,100 @@ func TestJournalKeyFile(t *testing.T) {
 	// Under another key (the tests' variable), the records are not the job's.
 	wantCode(t, tn.offboard(t, nil, "restore", "--report", dir, "--dry-run"), 2)
 
-	inside := []string{location.KeyEnv + "=", location.KeyFileEnv + "=" + filepath.Join(dir, "sub", "journal.key")}
+	inside := []string{location.KeyEnv, location.KeyFileEnv + "=" + filepath.Join(dir, "sub", "journal.key")}
 	r = tn.offboard(t, inside, "run", "--input", writeCSV(t, "principal_id", id), "--report", dir)
 	wantCode(t, r, 2)
 	if !strings.Contains(r.stderr, "inside the report location") {
 		t.Errorf("stderr does not say why:\n%s", r.stderr)
+	}
+}
+
+// Issue 24 item 8: the key file is the job's own. Another local user
+// planted journal.key (mode 0600, theirs) in a world-writable
+// ~/.config/offboard, signed a journal under it, and restore granted
+// Global Administrator. Now that key file, and one of theirs in a
+// directory only they could write, are refused before anything is sent
+// (exit 2, saying how to fix it); so are OFFBOARD_JOURNAL_KEY set but
+// empty, and a key file inside the drop folder.
+func TestJournalKeyFileIsTheJobsOwn(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 191})
+	id, _ := tn.user("leaver@contoso.com", 0)
+
+	const planted = "a-key-another-local-user-chose-0123456789"
+	config := t.TempDir()
+	keyDir := filepath.Join(config, "offboard")
+	keyFile := filepath.Join(keyDir, "journal.key")
+	if err := os.Mkdir(keyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, []byte(planted+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(keyFile, 65534, 65534); err != nil {
+		t.Skipf("cannot give the key file to another user as user %d, so cannot plant one: %v", os.Geteuid(), err)
+	}
+	// A journal fully signed under the planted key: the leaver's Global
+	// Administrator assignment, removed.
+	dir := t.TempDir()
+	key, err := report.NewKey([]byte(planted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := time.Now().Add(-time.Hour).UTC()
+	d, err := report.Open(dir, strings.Repeat("ab", 32), report.RunInfo{ID: "20000101T000000Z-0000000000000000", StartedAt: started, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Plan([]job.Item{{PrincipalID: id, Source: job.SourceDirectory, AssignmentID: "forged-ga",
+		RoleDefinitionID: simtenant.GlobalAdministrator, Scope: "/", State: job.Removed, UpdatedAt: started}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{location.KeyEnv, "XDG_CONFIG_HOME=" + config}
+	for _, tc := range []struct {
+		name string
+		mode os.FileMode
+		want string
+	}{
+		{"in a world-writable directory (the issue)", 0o777, "chmod go-w " + keyDir},
+		{"in the job's own directory", 0o700, "owned by user 65534"},
+	} {
+		if err := os.Chmod(keyDir, tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		tn.ResetRequests()
+		r := tn.offboard(t, env, "restore", "--report", dir, "--principal", id)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("another user's key file %s: exit %d, want 2 saying %q:\n%s", tc.name, r.code, tc.want, r.stderr)
+		}
+		if w := tn.writes(); len(w) != 0 {
+			t.Errorf("another user's key file %s: the restore sent %s %s %s", tc.name, w[0].Method, w[0].Path, w[0].Body)
+		}
+		for _, a := range tn.RoleAssignmentsOf(id) {
+			t.Errorf("another user's key file %s: the restore granted %s", tc.name, a.RoleDefinitionID)
+		}
+	}
+
+	tn.ResetRequests()
+	r := tn.offboard(t, []string{location.KeyEnv + "=", location.KeyFileEnv + "=" + filepath.Join(t.TempDir(), "journal.key")},
+		"run", "--input", writeCSV(t, "principal_id", id), "--report", t.TempDir())
+	if r.code != 2 || !strings.Contains(r.stderr, location.KeyEnv+" is set but empty") {
+		t.Errorf("%s set but empty: exit %d, want 2 saying so:\n%s", location.KeyEnv, r.code, r.stderr)
+	}
+
+	drop := filepath.Dir(writeCSV(t, "principal_id", id))
+	inDrop := filepath.Join(drop, "journal.key")
+	r = tn.offboard(t, []string{location.KeyEnv, location.KeyFileEnv + "=" + inDrop}, "run", "--input", drop, "--report", t.TempDir())
+	if r.code != 2 || !strings.Contains(r.stderr, "inside the drop folder") {
+		t.Errorf("a key file in the drop folder: exit %d, want 2 saying so:\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Lstat(inDrop); err == nil {
+		t.Error("a key file was created in the drop folder")
+	}
+	if w := tn.writes(); len(w) != 0 {
+		t.Errorf("sent %s %s", w[0].Method, w[0].Path)
 	}
 }
 

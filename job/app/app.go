@@ -90,10 +90,10 @@ func (d Deps) onThrottled() func() {
 	return d.Display.OnThrottled
 }
 
-// keyFor loads the journal key for a command working in rep, and logs
-// where it came from; the error is logged.
-func (d Deps) keyFor(log *zap.Logger, rep location.Location) (*report.Key, error) {
-	jk, err := location.LoadKey(d.Env, rep)
+// keyFor loads the journal key for a command working in rep and reading
+// inputs, and logs where it came from; the error is logged.
+func (d Deps) keyFor(log *zap.Logger, rep location.Location, inputs ...location.Location) (*report.Key, error) {
+	jk, err := location.LoadKey(d.Env, rep, inputs...)
 	if err != nil {
 		log.Error("the journal key is not usable: records cannot be authenticated", zap.Error(err))
 		return nil, err

@@ -26,7 +26,7 @@ func Run(ctx context.Context, c Config, d Deps) int {
 		log.Error("authentication is not configured", zap.Error(err))
 		return ExitUsage
 	}
-	key, err := d.keyFor(log, c.ReportAt)
+	key, err := d.keyFor(log, c.ReportAt, c.InputAt)
 	if err != nil {
 		return ExitUsage
 	}

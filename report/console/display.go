@@ -227,7 +227,7 @@ func (d *Display) Stop() {
 // Clean makes a text from the input or a service fit to print on a
 // terminal: control characters (an escape sequence would move the cursor
 // or rewrite the screen) and bidirectional overrides become '?', and it is
-// cut to max runes.
+// cut to max runes (not cut when max is negative).
 func Clean(s string, max int) string {
 	var b strings.Builder
 	n := 0

@@ -32,10 +32,17 @@ type JournalKey struct {
 }
 
 // LoadKey returns the key for a command working in the report location
-// rep. A key file inside the report location is refused: whoever can
-// write the location could read or replace it.
-func LoadKey(env func(string) (string, bool), rep Location) (JournalKey, error) {
-	if v, ok := env(KeyEnv); ok && v != "" {
+// rep and reading inputs (run's --input: a drop folder, or a file). A key
+// file inside the report location or a drop folder is refused: whoever
+// can write them could read or replace it. OFFBOARD_JOURNAL_KEY set but
+// empty is an error, not a fall back to a key file: a secret that did not
+// arrive must not pass unnoticed.
+func LoadKey(env func(string) (string, bool), rep Location, inputs ...Location) (JournalKey, error) {
+	if v, ok := env(KeyEnv); ok {
+		if strings.TrimSpace(v) == "" {
+			return JournalKey{}, fmt.Errorf("%s is set but empty: give it the key (openssl rand -base64 32), "+
+				"or unset it to use a key file (%s)", KeyEnv, KeyFileEnv)
+		}
 		k, err := report.NewKey([]byte(strings.TrimSpace(v)))
 		if err != nil {
 			return JournalKey{}, fmt.Errorf("%s: %w", KeyEnv, err)
@@ -58,6 +65,11 @@ func LoadKey(env func(string) (string, bool), rep Location) (JournalKey, error) 
 	if err := outside(path, rep); err != nil {
 		return JournalKey{}, err
 	}
+	for _, in := range inputs {
+		if err := outsideOf(path, in, "input"); err != nil {
+			return JournalKey{}, err
+		}
+	}
 	secret, created, err := readOrCreateKeyFile(path)
 	if err != nil {
 		return JournalKey{}, err
@@ -70,19 +82,26 @@ func LoadKey(env func(string) (string, bool), rep Location) (JournalKey, error) 
 }
 
 // outside refuses a key file inside a local report location.
-func outside(keyPath string, loc Location) error {
-	if loc.isBlob || loc.spec == "" {
+func outside(keyPath string, loc Location) error { return outsideOf(keyPath, loc, "report location") }
+
+// outsideOf refuses a key file inside the local location loc (what it
+// is, for the message; an input that is a directory is a drop folder).
+func outsideOf(keyPath string, loc Location, what string) error {
+	if loc.isBlob || loc.spec == "" || loc.Stdin() {
 		return nil
 	}
-	reportSpec := loc.spec
-	rep, err := filepath.Abs(reportSpec)
+	spec := loc.spec
+	abs, err := filepath.Abs(spec)
 	if err != nil {
 		return err
 	}
-	rel, err := filepath.Rel(resolved(rep), resolved(keyPath))
+	if fi, err := os.Stat(abs); what == "input" && err == nil && fi.IsDir() {
+		what = "drop folder"
+	}
+	rel, err := filepath.Rel(resolved(abs), resolved(keyPath))
 	if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return fmt.Errorf("the journal key file %s is inside the report location %s, whose writers must not hold it: "+
-			"set %s, or %s to a path elsewhere", keyPath, reportSpec, KeyEnv, KeyFileEnv)
+		return fmt.Errorf("the journal key file %s is inside the %s %s, whose writers must not hold it: "+
+			"set %s, or %s to a path elsewhere", keyPath, what, spec, KeyEnv, KeyFileEnv)
 	}
 	return nil
 }
@@ -104,23 +123,30 @@ func resolved(p string) string {
 }
 
 // readOrCreateKeyFile reads the key file at path, or creates it with 32
-// random bytes (base64) and mode 0600 when there is none. Creation is
-// atomic: a file written whole, then linked to path, so that two first
-// runs at once end with one key.
+// random bytes (base64) and mode 0600 when there is none, in a directory
+// created with mode 0700 when there is none. Creation is atomic: a file
+// written whole, then linked to path, so that two first runs at once end
+// with one key. Whoever could have chosen the key must not be able to
+// have: the file must be the job's own, and its directory writable by
+// no one else (keyDirProblem).
 func readOrCreateKeyFile(path string) ([]byte, bool, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, false, fmt.Errorf("creating the journal key file's directory: %w", err)
+	}
+	if err := keyDirProblem(dir); err != nil {
+		return nil, false, err
+	}
 	secret, err := readKeyFile(path)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return secret, false, err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, fmt.Errorf("creating the journal key file: %w", err)
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return nil, false, err
 	}
 	text := base64.StdEncoding.EncodeToString(raw)
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".journal.key.*.tmp")
+	tmp, err := os.CreateTemp(dir, ".journal.key.*.tmp")
 	if err != nil {
 		return nil, false, fmt.Errorf("creating the journal key file: %w", err)
 	}
@@ -147,8 +173,37 @@ func readOrCreateKeyFile(path string) ([]byte, bool, error) {
 	return []byte(text), true, nil
 }
 
-// readKeyFile reads a key file that is a regular file only its owner can
-// read and write.
+// keyDirProblem refuses a key file's directory that is a link, or that
+// someone other than the job's user (or root) could write: they could
+// put a key of theirs in it.
+func keyDirProblem(dir string) error {
+	fi, err := os.Lstat(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("the journal key file's directory: %w", err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("the journal key file's directory %s is a symbolic link, which is not followed: "+
+			"set %s to a path in the directory it points to", dir, KeyFileEnv)
+	case !fi.IsDir():
+		return fmt.Errorf("the journal key file's directory %s is not a directory (%s)", dir, fi.Mode().Type())
+	case runtime.GOOS == "windows":
+		return nil
+	}
+	if uid, me, ok := owner(fi); ok && uid != me && uid != 0 {
+		return fmt.Errorf("the journal key file's directory %s is owned by user %d, not by the user the job runs as (%d), "+
+			"and its owner could put a key of theirs in it: chown %d %s, or set %s to a path in a directory of yours",
+			dir, uid, me, me, dir, KeyFileEnv)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("the journal key file's directory %s can be written by group or others (mode %v), "+
+			"who could put a key of theirs in it: chmod go-w %s", dir, fi.Mode().Perm(), dir)
+	}
+	return nil
+}
+
+// readKeyFile reads a key file that is a regular file, the job's user's
+// own, that only its owner can read and write: what it checks is the
+// opened file, not the name.
 func readKeyFile(path string) ([]byte, error) {
 	f, err := OpenRegular(path)
 	if err != nil {
@@ -161,6 +216,11 @@ func readKeyFile(path string) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
+	}
+	if uid, me, ok := owner(fi); ok && uid != me {
+		return nil, fmt.Errorf("journal key file %s is owned by user %d, not by the user the job runs as (%d), "+
+			"so its owner could have chosen the key: delete it (the job then creates its own), or chown %d it if its key is yours",
+			path, uid, me, me)
 	}
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("journal key file %s can be read or written by others (mode %v): chmod 600 it", path, fi.Mode().Perm())
