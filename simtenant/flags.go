@@ -21,6 +21,7 @@ type Flags struct {
 	armPageSize int
 	legacyError bool
 	profile     string
+	limitSignal float64
 }
 
 // Register defines the flags on fs; principals is --principals' default.
@@ -38,13 +39,19 @@ func (tf *Flags) Register(fs *flag.FlagSet, principals int) {
 	fs.BoolVar(&tf.legacyError, "legacy-errors", false, `answer errors in the older {"odata.error":...} shape`)
 	fs.StringVar(&tf.profile, "profile", "default", "service model: default (the flags above), or strict (a Graph write "+
 		"bucket of 100/s holding 100, 20ms a round trip, x-ms-throttle-limit-percentage now and then above 0.8 of the "+
-		"budget; replaces --write-rate, --write-burst, --latency and --jitter)")
+		"budget; replaces --write-rate, --write-burst, --latency and --jitter), or independent (strict's figures without "+
+		"x-ms-throttle-limit-percentage)")
+	fs.Float64Var(&tf.limitSignal, "limit-signal", -1, "share (0 to 1) of the Graph writes answered above 0.8 of the "+
+		"budget that carry x-ms-throttle-limit-percentage; 0 turns the header off (default: the profile's)")
 }
 
 // Config is the tenant the flags describe, or why they describe none.
 func (tf *Flags) Config() (Config, error) {
 	if tf.faultRate < 0 || tf.faultRate > 1 {
 		return Config{}, fmt.Errorf("--fault-rate %v: between 0 and 1", tf.faultRate)
+	}
+	if tf.limitSignal > 1 {
+		return Config{}, fmt.Errorf("--limit-signal %v: between 0 and 1", tf.limitSignal)
 	}
 	if tf.Principals < 1 || tf.Principals > 1_000_000 {
 		return Config{}, fmt.Errorf("--principals %d: between 1 and 1000000", tf.Principals)
@@ -57,6 +64,9 @@ func (tf *Flags) Config() (Config, error) {
 	cfg, err := WithProfile(cfg, tf.profile)
 	if err != nil {
 		return Config{}, fmt.Errorf("--profile: %w", err)
+	}
+	if tf.limitSignal >= 0 {
+		cfg.LimitSignal = tf.limitSignal
 	}
 	return cfg, nil
 }
