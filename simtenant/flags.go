@@ -19,6 +19,8 @@ type Flags struct {
 	readRU      int
 	pageSize    int
 	armPageSize int
+	armDelete   float64
+	armBurst    int
 	legacyError bool
 	profile     string
 	limitSignal float64
@@ -36,6 +38,8 @@ func (tf *Flags) Register(fs *flag.FlagSet, principals int) {
 	fs.IntVar(&tf.readRU, "read-ru", 8000, "Graph read resource units per 10 s (negative: no limit)")
 	fs.IntVar(&tf.pageSize, "page-size", 100, "page size of lists")
 	fs.IntVar(&tf.armPageSize, "arm-page-size", 100, "page size of ARM lists (nextLink)")
+	fs.Float64Var(&tf.armDelete, "arm-delete-rate", 10, "ARM delete bucket refill per second, per subscription (negative: no limit)")
+	fs.IntVar(&tf.armBurst, "arm-delete-burst", 200, "ARM delete bucket size, per subscription")
 	fs.BoolVar(&tf.legacyError, "legacy-errors", false, `answer errors in the older {"odata.error":...} shape`)
 	fs.StringVar(&tf.profile, "profile", "default", "service model: default (the flags above), or strict (a Graph write "+
 		"bucket of 100/s holding 100, 20ms a round trip, x-ms-throttle-limit-percentage now and then above 0.8 of the "+
@@ -59,7 +63,8 @@ func (tf *Flags) Config() (Config, error) {
 	cfg := Config{
 		Seed: tf.Seed, Latency: tf.latency, Jitter: tf.jitter, FaultRate: tf.faultRate,
 		WriteRate: tf.writeRate, WriteBurst: tf.writeBurst, ReadRU: tf.readRU,
-		PageSize: tf.pageSize, LegacyErrors: tf.legacyError, ARM: ARMConfig{PageSize: tf.armPageSize},
+		PageSize: tf.pageSize, LegacyErrors: tf.legacyError, ARM: ARMConfig{PageSize: tf.armPageSize,
+			DeleteRate: tf.armDelete, DeleteBurst: tf.armBurst},
 	}
 	cfg, err := WithProfile(cfg, tf.profile)
 	if err != nil {
