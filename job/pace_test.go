@@ -90,12 +90,12 @@ func TestPaceRecoversQuicklyWhenNothingIsMeasured(t *testing.T) {
 		t.Fatalf("rate %v during the wait the service named, want 50", got)
 	}
 	clk.Add(time.Second)
-	for range recoverSteps / 2 {
+	for range 50 / 2 {
 		clk.Add(10 * time.Millisecond)
 		p.Succeeded()
 	}
 	if got := p.Rate(); got != 100 {
-		t.Fatalf("rate %v after %d answers, want the configured 100 back", got, recoverSteps/2)
+		t.Fatalf("rate %v after %d answers, want the configured 100 back", got, 50/2)
 	}
 }
 
