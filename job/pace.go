@@ -140,6 +140,14 @@ type Pace struct {
 	// not throttled since.
 	since    time.Time
 	accepted int
+	// span and spanAccepted are the stretch and the answers that
+	// measured the service on the first episode (0: not measured then),
+	// from the rate from (the rate throttled, or measured if less): the
+	// answers to requests sent before it, that come during its wait,
+	// were accepted too and refine it (Succeeded).
+	span         time.Duration
+	spanAccepted int
+	from         rate.Limit
 	// cutAt is when the last decrease happened (zero: none yet), and
 	// cutRate the rate it set: the climb back starts there.
 	cutAt   time.Time
@@ -314,11 +322,13 @@ func (p *Pace) Throttled(wait time.Duration) {
 		return
 	}
 	m, ok := p.measure(now, wait)
+	p.span = 0
 	switch {
 	case p.measured == 0 && ok && m < p.current*beta:
 		// The service accepted far less than the pace sent: that is
 		// what it grants (from above: its bucket is counted in).
 		p.measured = max(m, p.current*minCut)
+		p.span, p.spanAccepted = max(now.Sub(p.since), wait), p.accepted
 	case p.measured == 0:
 		// Nothing measured, or the service took about all the pace
 		// sent (its bucket carried it): the rate that was throttled
@@ -330,6 +340,7 @@ func (p *Pace) Throttled(wait time.Duration) {
 		// 429s) to say anything of the rate: the estimate stands.
 	case p.provisional:
 		p.measured, p.provisional = min(max(m, p.current*minCut), p.max), false
+		p.span, p.spanAccepted = max(now.Sub(p.since), wait), p.accepted
 	case p.current > p.measured:
 		// Throttled while probing above the estimate: the service
 		// grants about that, or what it accepted if more.
@@ -342,8 +353,8 @@ func (p *Pace) Throttled(wait time.Duration) {
 		// along, so what it accepted may be less than it grants.
 		p.measured = min(p.current, max(m, p.measured*beta))
 	}
-	from := min(p.current, p.measured)
-	p.current = max(from*beta, p.min)
+	p.from = min(p.current, p.measured)
+	p.current = max(p.from*beta, p.min)
 	p.cutRate, p.cutAt = p.current, now
 	p.episodeEnd = now.Add(wait)
 	p.since, p.accepted, p.pressed = now, 0, now
@@ -449,6 +460,18 @@ func (p *Pace) Succeeded() {
 	if !now.Before(p.since) {
 		p.accepted++
 	}
+	if now.Before(p.episodeEnd) && p.span > 0 {
+		// Sent before the decrease and accepted: the measurement that
+		// decreased the rate counted it short, by as many answers as
+		// were on their way (a slow round trip, many workers).
+		p.spanAccepted++
+		p.measured = min(rate.Limit(float64(p.spanAccepted)/p.span.Seconds()), p.max)
+		p.current = max(min(p.from, p.measured)*beta, p.min)
+		p.cutRate = p.current
+		p.limiter.SetLimitAt(now, p.current)
+		p.limiter.SetBurstAt(now, p.burstFor(p.current))
+		return
+	}
 	if p.current >= p.max || p.cutAt.IsZero() || now.Before(p.episodeEnd) {
 		return
 	}
@@ -482,23 +505,98 @@ func (p *Pace) climb(now time.Time) rate.Limit {
 }
 
 // Remaining tells the pace how many more requests the service says it
-// will accept now (ARM's x-ms-ratelimit-remaining-* counters): the pace's
-// bucket is cut down to that, less reserve for the requests that may be on
-// their way, so that a run that keeps to the counters is never answered
-// 429. It only ever takes tokens away: a stale, higher count changes
-// nothing.
-func (p *Pace) Remaining(n, reserve int) {
+// will accept now (ARM's x-ms-ratelimit-remaining-* counters), on the
+// answer to a request Admit let go; charged is false when that answer was
+// throttled (the service did not count it). The pace's bucket is cut down
+// to that count less the other requests in flight, and the count bounds
+// what Admit lets go: requests in flight and the next ones sent together
+// never exceed what the service said is left, plus what it refills
+// meanwhile at the rate measured from the counts themselves (the count
+// after an answer, less the one before, plus the requests charged in
+// between, over the time between). A stale, higher count gives no token
+// back.
+func (p *Pace) Remaining(left int, charged bool) {
 	if p.max == rate.Inf {
 		return
 	}
 	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	excess := p.limiter.TokensAt(now) - float64(n-reserve)
-	if excess >= 1 {
+	others := max(p.inFlight-1, 0)
+	if excess := p.limiter.TokensAt(now) - float64(left-others); excess >= 1 {
 		// Taken as a reservation never used: the bucket may go into debt
 		// (at most a bucket's worth), which the next requests wait out.
 		p.limiter.ReserveN(now, min(int(math.Ceil(excess)), p.limiter.Burst()))
+	}
+	p.counted, p.left, p.leftAt = true, left, now
+	switch span := now.Sub(p.refAt); {
+	case p.refAt.IsZero() || left > p.refTop || span > 20*refillSpan:
+		// The first count, or one above any since the reference (the
+		// service's bucket was full meanwhile: what it refilled then
+		// was lost), or an old reference: measure from here.
+		p.ref, p.refTop, p.refAt, p.charged = left, left, now, 0
+	default:
+		if charged {
+			p.charged++
+		}
+		if span >= refillSpan {
+			if r := float64(left-p.ref+p.charged) / span.Seconds(); r > 0 {
+				p.refill = r
+			}
+		}
+	}
+}
+
+// Admit waits, behind the gate, until one more request may be on its way
+// by what the service last said it has left (Remaining), and counts it in
+// flight until done is called (once its answer, or its failure, is in).
+// Before any count, or when nothing is in flight and no refill is known
+// yet, it lets the request go: the pace's bucket and the gate still hold
+// it. It returns early with the context's error, or with an error
+// wrapping ErrBeyondDeadline when the wait would end after the context's
+// deadline.
+func (p *Pace) Admit(ctx context.Context) (done func(), err error) {
+	if p.max == rate.Inf {
+		return func() {}, nil
+	}
+	for {
+		deadline, hasDeadline := ctx.Deadline()
+		if until := p.gate.Until(); hasDeadline && until.After(deadline) {
+			return nil, fmt.Errorf("the pace is held until %s: %w", until.UTC().Format(time.RFC3339), ErrBeyondDeadline)
+		}
+		if err := p.sleep(ctx, p.gate.Until()); err != nil {
+			return nil, err
+		}
+		now := p.now()
+		p.mu.Lock()
+		avail := float64(p.left) + p.refill*now.Sub(p.leftAt).Seconds() - float64(p.inFlight)
+		if !p.counted || avail >= 1 || (p.inFlight == 0 && p.refill == 0) {
+			p.inFlight++
+			p.mu.Unlock()
+			var once sync.Once
+			return func() {
+				once.Do(func() {
+					p.mu.Lock()
+					p.inFlight--
+					p.mu.Unlock()
+				})
+			}, nil
+		}
+		wait := windowPoll
+		if p.refill > 0 {
+			need := time.Duration((1 - avail) / p.refill * float64(time.Second))
+			if hasDeadline && now.Add(need).After(deadline) {
+				p.mu.Unlock()
+				return nil, fmt.Errorf("waiting %s for the service's remaining count: %w", need.Round(time.Millisecond), ErrBeyondDeadline)
+			}
+			// An answer may come first and open the window sooner; a
+			// need rounded to nothing still waits a little.
+			wait = max(min(need, windowPoll), time.Millisecond)
+		}
+		p.mu.Unlock()
+		if err := p.sleep(ctx, now.Add(wait)); err != nil {
+			return nil, err
+		}
 	}
 }
 
