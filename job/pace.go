@@ -142,7 +142,7 @@ type Pace struct {
 	accepted int
 	// span and spanAccepted are the stretch and the answers that
 	// measured the service on the first episode (0: not measured then),
-	// from the rate from (the rate throttled, or measured if less): the
+	// and from the rate that was throttled: the
 	// answers to requests sent before it, that come during its wait,
 	// were accepted too and refine it (Succeeded).
 	span         time.Duration
@@ -353,8 +353,8 @@ func (p *Pace) Throttled(wait time.Duration) {
 		// along, so what it accepted may be less than it grants.
 		p.measured = min(p.current, max(m, p.measured*beta))
 	}
-	p.from = min(p.current, p.measured)
-	p.current = max(p.from*beta, p.min)
+	p.from = p.current
+	p.current = max(min(p.from, p.measured)*beta, p.min)
 	p.cutRate, p.cutAt = p.current, now
 	p.episodeEnd = now.Add(wait)
 	p.since, p.accepted, p.pressed = now, 0, now
