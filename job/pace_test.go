@@ -215,7 +215,7 @@ func TestPaceAgainstAThrottlingService(t *testing.T) {
 	}{
 		// make bench's budget-bound and overcommitted rows.
 		{"matched", 100, 100, 100, 100, 1200, 1.02, 0, nil},
-		{"4x over", 400, 100, 100, 100, 1200, 1.20, 0.02, nil},
+		{"4x over", 400, 100, 100, 100, 1200, 1.15, 0.01, nil},
 		{"2x over", 200, 100, 100, 100, 1200, 1.20, 0.02, nil},
 		{"10x over", 1000, 100, 100, 100, 1200, 1.25, 0.03, nil},
 		// Graph's real budget shared with another app that takes half.
