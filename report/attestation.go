@@ -184,13 +184,13 @@ func (d *Dir) WriteAttestation(a Attestation) error {
 	} else {
 		b = append(b, '\n')
 	}
-	if err := writeAtomic(d.path, attestationName, func(w io.Writer) error {
+	if err := writeAtomic(d.root, attestationName, func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	}); err != nil {
 		return err
 	}
-	return writeAtomic(d.path, attestationHTMLName, func(w io.Writer) error {
+	return writeAtomic(d.root, attestationHTMLName, func(w io.Writer) error {
 		return attestationTemplate.Execute(w, attestationView(a))
 	})
 }

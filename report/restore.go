@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/offboard/offboard/job"
@@ -31,17 +30,29 @@ var ErrNoJournal = errors.New("report directory holds no run journal")
 // holds no run journal, ErrBusy when another process holds the directory,
 // or ErrCorrupt when a journal has a bad line before its last one.
 func OpenRestore(dir string, run RunInfo) (_ *Dir, err error) {
+	dir = filepath.Clean(dir)
 	jpath := filepath.Join(dir, journalName)
-	// Checked before the lock, so that a wrong directory gets no lock file.
-	if _, err := os.Stat(jpath); errors.Is(err, fs.ErrNotExist) {
+	// Opened without following a link, and not created: a wrong
+	// directory gets no lock file.
+	root, err := openDir(filepath.Dir(dir), filepath.Base(dir), false)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("report: %s has no %s: %w", dir, journalName, ErrNoJournal)
 	} else if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+		return nil, err
 	}
-	if err := writable(dir); err != nil {
+	defer func() {
+		if err != nil {
+			_ = root.Close()
+		}
+	}()
+	// Checked before the lock, so that a wrong directory gets no lock file.
+	if !existsAt(root, journalName) {
+		return nil, fmt.Errorf("report: %s has no %s: %w", dir, journalName, ErrNoJournal)
+	}
+	if err := writableAt(root); err != nil {
 		return nil, fmt.Errorf("report: directory %s is not writable: %w", dir, err)
 	}
-	lock, err := lockDir(filepath.Join(dir, lockName))
+	lock, err := lockDir(root)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +73,7 @@ func OpenRestore(dir string, run RunInfo) (_ *Dir, err error) {
 	if err := unsigned(jpath, runs, trusted); err != nil {
 		return nil, err
 	}
-	d, err := begin(dir, lock, restoreFiles, runs.runs[0].InputSHA256, run, func(st *journalState) error {
+	d, err := begin(dir, root, lock, restoreFiles, runs.runs[0].InputSHA256, run, func(st *journalState) error {
 		return unsigned(filepath.Join(dir, restoreFiles.journal), st, trusted)
 	})
 	if err != nil {
