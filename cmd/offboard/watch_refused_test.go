@@ -191,7 +191,7 @@ func TestReportDirLinkRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	tn.ResetRequests()
-	wantCode(t, tn.offboard(t, nil, "restore", "--report", restoreLink, "--all"), 2)
+	wantCode(t, tn.offboard(t, nil, "restore", "--report", restoreLink, "--principal", ann), 2)
 	if _, err := os.Lstat(filepath.Join(real, "restore.jsonl")); err == nil {
 		t.Error("the refused restore wrote restore.jsonl into the link's target")
 	}
