@@ -130,7 +130,7 @@ func removeAt(dir *os.File, name string) error {
 	return nil
 }
 
-// lstatAt reports whether name exists in dir, without following a link.
+// existsAt reports whether name exists in dir, without following a link.
 func existsAt(dir *os.File, name string) bool {
 	var st unix.Stat_t
 	return unix.Fstatat(int(dir.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
