@@ -48,6 +48,35 @@ type Attestation struct {
 	// Evidence is every report directory read: the runs whose records
 	// the watch list comes from, and those kept out, with why.
 	Evidence []EvidenceRef `json:"evidence"`
+	// Refused is every file of evidence under the root the watch refused
+	// as altered or unauthenticated: what it could not see. Any makes the
+	// exit code 1 at least.
+	Refused []Refusal `json:"refused"`
+}
+
+// Refusal is one file of evidence a watch refused, and why.
+type Refusal struct {
+	// Report is the directory, relative to the root; File the file in
+	// it (journal.jsonl or restore.jsonl).
+	Report  string `json:"report"`
+	File    string `json:"file"`
+	Problem string `json:"problem"`
+}
+
+// Refusals is every file of the evidence refused, in the evidence's order:
+// a journal that does not verify keeps its report out; a restore journal
+// that does not verify keeps its restores from taking anyone off the list.
+func Refusals(evidence []Evidence) []Refusal {
+	out := []Refusal{}
+	for _, ev := range evidence {
+		if ev.Problem != "" {
+			out = append(out, Refusal{Report: ev.Name, File: journalName, Problem: ev.Problem})
+		}
+		if ev.RestoreProblem != "" {
+			out = append(out, Refusal{Report: ev.Name, File: restoreJournalName, Problem: ev.RestoreProblem})
+		}
+	}
+	return out
 }
 
 // Window is the period whose offboardings are watched.
@@ -186,6 +215,9 @@ func (d *Dir) WriteAttestation(a Attestation) error {
 	if a.Excluded == nil {
 		a.Excluded = []Excluded{}
 	}
+	if a.Refused == nil {
+		a.Refused = []Refusal{}
+	}
 	b, err := json.MarshalIndent(a, "", "  ")
 	if err != nil {
 		return fmt.Errorf("report: encode attestation: %w", err)
@@ -195,13 +227,13 @@ func (d *Dir) WriteAttestation(a Attestation) error {
 	} else {
 		b = append(b, '\n')
 	}
-	if err := writeAtomic(d.path, attestationName, func(w io.Writer) error {
+	if err := writeAtomic(d.root, attestationName, func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	}); err != nil {
 		return err
 	}
-	return writeAtomic(d.path, attestationHTMLName, func(w io.Writer) error {
+	return writeAtomic(d.root, attestationHTMLName, func(w io.Writer) error {
 		return attestationTemplate.Execute(w, attestationView(a))
 	})
 }
@@ -237,6 +269,9 @@ func attestationView(a Attestation) attestationPage {
 		p.ExitMeaning = "every watched principal is clean or was removed again"
 	case 1:
 		p.ExitMeaning = "at least one watched principal failed: see why below"
+		if len(a.Refused) > 0 {
+			p.ExitMeaning = "evidence under the reports was refused, or a watched principal failed: see below"
+		}
 	}
 	n := map[string]int{}
 	for _, pr := range a.Principals {
@@ -285,6 +320,8 @@ td.detail{white-space:pre-wrap;word-break:break-word;max-width:50em}
 <tr><th>finished</th><td>{{when .FinishedAt}}</td></tr>
 <tr><th>exit code</th><td id="exit-code">{{.ExitCode}} ({{.ExitMeaning}})</td></tr>
 </table>
+{{if .Refused}}<div class="warn" id="refused"><strong>Evidence refused as altered or unauthenticated: the watch could not see what it records, and exits non-zero</strong>
+<ul>{{range .Refused}}<li>{{.Report}}/{{.File}}: {{.Problem}}</li>{{end}}</ul></div>{{end}}
 {{if .Guard}}<p class="warn" id="guard"><strong>A guard stopped the watch before any change:</strong> {{.Guard}}</p>{{end}}
 {{if .Unavailable}}<div class="warn" id="unavailable"><strong>Not checked: unavailable in this tenant</strong>
 <ul>{{range .Unavailable}}<li>{{index . 0}}: {{index . 1}}</li>{{end}}</ul></div>{{end}}

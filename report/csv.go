@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,7 +44,7 @@ func (d *Dir) WriteReport(items []job.Item) error {
 		// that the input order never shows.
 		return slices.Compare(a.cells, b.cells)
 	})
-	return writeAtomic(d.path, d.files.report, func(w io.Writer) error {
+	return writeAtomic(d.root, d.files.report, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		if err := cw.Write(header); err != nil {
 			return err
@@ -138,19 +137,19 @@ func isTemp(file, name string) bool {
 	return strings.HasPrefix(file, "."+name+".") && strings.HasSuffix(file, ".tmp")
 }
 
-// writeAtomic replaces dir/name with what write produces: a temporary file
-// in the same directory is written, synced and renamed over the old one, and
-// the directory synced, so that a reader sees the old file or the new one.
-func writeAtomic(dir, name string, write func(w io.Writer) error) (err error) {
-	f, err := os.CreateTemp(dir, tempPattern(name))
+// writeAtomic replaces name in the open directory dir with what write
+// produces: a temporary file in the same directory is written, synced and
+// renamed over the old one, and the directory synced, so that a reader sees
+// the old file or the new one. Every step is relative to dir, not a path.
+func writeAtomic(dir *os.File, name string, write func(w io.Writer) error) (err error) {
+	f, tmp, err := createTempAt(dir, tempPattern(name))
 	if err != nil {
 		return fmt.Errorf("report: write %s: %w", name, err)
 	}
-	tmp := f.Name()
 	defer func() {
 		if err != nil {
 			_ = f.Close()
-			_ = os.Remove(tmp)
+			_ = removeAt(dir, tmp)
 			err = fmt.Errorf("report: write %s: %w", name, err)
 		}
 	}()
@@ -170,20 +169,16 @@ func writeAtomic(dir, name string, write func(w io.Writer) error) (err error) {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+	if err := renameAt(dir, tmp, name); err != nil {
 		return err
 	}
 	return syncDir(dir)
 }
 
-// syncDir makes a directory's entries (a created or renamed file) durable.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("report: sync directory: %w", err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
+// syncDir makes the entries (a created or renamed file) of the open
+// directory dir durable.
+func syncDir(dir *os.File) error {
+	if err := dir.Sync(); err != nil {
 		return fmt.Errorf("report: sync directory: %w", err)
 	}
 	return nil

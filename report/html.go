@@ -40,7 +40,7 @@ func (d *Dir) WriteSummaryHTML(p Page) error {
 		return err
 	}
 	v := pageView(p, d.files.states, d.files.report)
-	return writeAtomic(d.path, d.files.html, func(w io.Writer) error {
+	return writeAtomic(d.root, d.files.html, func(w io.Writer) error {
 		return pageTemplate.Execute(w, v)
 	})
 }

@@ -12,11 +12,9 @@ import (
 
 var errNoLock = errors.New("report: directory locking is not supported on this system")
 
-func lockDir(string) (*os.File, error) { return nil, errNoLock }
+func lockDir(*os.File) (*os.File, error) { return nil, errNoLock }
 
 func unlockDir(*os.File) error { return errNoLock }
-
-func writable(string) error { return nil }
 
 // openNoFollow opens path, refusing a symbolic link in its last element
 // (checked, then opened: this system has no O_NOFOLLOW).

@@ -9,15 +9,17 @@ import (
 	"syscall"
 )
 
-// lockDir opens the lock file and takes an exclusive flock on it without
-// waiting. The kernel drops the lock when the process dies, so a killed run
-// never blocks the next one. flock belongs to the open file description, so
-// a second open in the same process is refused too.
-func lockDir(path string) (*os.File, error) {
-	f, err := openNoFollow(path, os.O_RDWR|os.O_CREATE, filePerm)
+// lockDir opens the lock file of the open directory root and takes an
+// exclusive flock on it without waiting. The kernel drops the lock when the
+// process dies, so a killed run never blocks the next one. flock belongs to
+// the open file description, so a second open in the same process is
+// refused too.
+func lockDir(root *os.File) (*os.File, error) {
+	f, err := openAt(root, lockName, os.O_RDWR|os.O_CREATE, filePerm)
 	if err != nil {
 		return nil, fmt.Errorf("report: open lock: %w", err)
 	}
+	path := f.Name()
 	for {
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if !errors.Is(err, syscall.EINTR) {
@@ -41,12 +43,6 @@ func unlockDir(f *os.File) error {
 		err = cerr
 	}
 	return err
-}
-
-// writable reports whether this process may create files in dir.
-func writable(dir string) error {
-	const wOK = 0x2 // access(2)'s W_OK
-	return syscall.Access(dir, wOK)
 }
 
 // openNoFollow opens path, refusing a symbolic link in its last element:

@@ -36,30 +36,27 @@ func Probe(dir string) (err error) {
 	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return fmt.Errorf("report: create directory: %w", err)
 	}
-	fi, err := os.Stat(dir)
+	c := filepath.Clean(dir)
+	root, err := openDir(filepath.Dir(c), filepath.Base(c), false)
 	if err != nil {
-		return fmt.Errorf("report: %w", err)
+		return err
 	}
-	if !fi.IsDir() {
-		return fmt.Errorf("report: %s is not a directory", dir)
-	}
-	if err := writable(dir); err != nil {
+	defer root.Close()
+	if err := writableAt(root); err != nil {
 		return fmt.Errorf("report: directory %s is not writable: %w", dir, err)
 	}
-	lockPath := filepath.Join(dir, lockName)
-	_, statErr := os.Lstat(lockPath)
-	lockExisted := statErr == nil
-	lock, err := lockDir(lockPath)
+	lockExisted := existsAt(root, lockName)
+	lock, err := lockDir(root)
 	if err != nil {
 		if !lockExisted {
-			_ = os.Remove(lockPath)
+			_ = removeAt(root, lockName)
 		}
 		return err
 	}
 	if !lockExisted {
 		// Removed while held: a run that opened it meanwhile was refused
 		// as busy, as by any holder, and its rerun starts afresh.
-		_ = os.Remove(lockPath)
+		_ = removeAt(root, lockName)
 	}
 	return unlockDir(lock)
 }

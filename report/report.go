@@ -83,7 +83,9 @@ type RunInfo struct {
 // Dir is an open, locked report directory. It records the run's journal
 // (it is a job.Recorder) and writes the report and summary.
 type Dir struct {
-	path     string
+	path string
+	// root is the directory, open: its files are created relative to it.
+	root     *os.File
 	run      RunInfo
 	files    files
 	input    string // the sha256 of the input the directory belongs to
@@ -126,24 +128,36 @@ var _ job.Recorder = (*Dir)(nil)
 // Open creates dir if needed, locks it, replays its journal and records the
 // start of the run. It fails, changing nothing but possibly creating the
 // lock file, with an error wrapping ErrBusy when another process holds the
-// directory, ErrOtherInput when the directory belongs to another input, or
-// ErrCorrupt when the journal has a bad line before its last one.
-func Open(dir string, inputSHA256 string, run RunInfo) (_ *Dir, err error) {
-	if err := os.MkdirAll(dir, dirPerm); err != nil {
-		return nil, fmt.Errorf("report: create directory: %w", err)
-	}
-	fi, err := os.Stat(dir)
+// directory, ErrOtherInput when the directory belongs to another input,
+// ErrCorrupt when the journal has a bad line before its last one, or
+// ErrTampered when dir is a symbolic link.
+func Open(dir string, inputSHA256 string, run RunInfo) (*Dir, error) {
+	dir = filepath.Clean(dir)
+	return OpenIn(filepath.Dir(dir), filepath.Base(dir), inputSHA256, run)
+}
+
+// OpenIn is Open of base/rel, where base is a directory the operator
+// named (created if needed, links followed as in any path) and rel the
+// report directory below it: each of its elements is made if needed and
+// opened without following a link (a drop-folder file's {root}/{name}, a
+// watch's {root}/watch/{date}). Every file of the directory is then
+// created relative to it, never by path.
+func OpenIn(base, rel string, inputSHA256 string, run RunInfo) (_ *Dir, err error) {
+	dir := filepath.Join(base, rel)
+	root, err := openDir(base, rel, true)
 	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+		return nil, err
 	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("report: %s is not a directory", dir)
-	}
-	if err := writable(dir); err != nil {
+	defer func() {
+		if err != nil {
+			_ = root.Close()
+		}
+	}()
+	if err := writableAt(root); err != nil {
 		return nil, fmt.Errorf("report: directory %s is not writable: %w", dir, err)
 	}
 
-	lock, err := lockDir(filepath.Join(dir, lockName))
+	lock, err := lockDir(root)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +166,7 @@ func Open(dir string, inputSHA256 string, run RunInfo) (_ *Dir, err error) {
 			_ = unlockDir(lock)
 		}
 	}()
-	return begin(dir, lock, runFiles, inputSHA256, run, func(st *journalState, _ *Summary) (string, error) {
+	return begin(dir, root, lock, runFiles, inputSHA256, run, func(st *journalState, _ *Summary) (string, error) {
 		if err := checkOwner(dir, st, inputSHA256); err != nil {
 			return "", err
 		}
@@ -184,7 +198,8 @@ func unsigned(path string, st *journalState, trusted bool) error {
 
 // readSummaryFile reads the summary name in dir: nil when there is
 // none; else its text and what verifying it under key said (nil, or an
-// error wrapping ErrUnsigned or ErrTampered).
+// error wrapping ErrUnsigned or ErrTampered). It is opened without
+// following a link.
 func readSummaryFile(dir, name string, key *Key) (body []byte, verr error, err error) {
 	path := filepath.Join(dir, name)
 	f, err := openNoFollow(path, os.O_RDONLY, 0)
@@ -245,11 +260,11 @@ func checkSummary(dir, name string, st *journalState, sum *Summary, verr error) 
 	return fmt.Errorf("report: %s: %w", dir, err)
 }
 
-// begin replays the journal of fl in dir, which the caller holds locked
-// with lock, lets check refuse it (given its summary, when that verifies)
-// and name the directory id to record, then records the start of a run in
-// it.
-func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo,
+// begin replays the journal of fl in dir, open as root, which the caller
+// holds locked with lock, lets check refuse it (given its summary, when
+// that verifies) and name the directory id to record, then records the
+// start of a run in it. The Dir it returns owns root and lock.
+func begin(dir string, root, lock *os.File, fl files, inputSHA256 string, run RunInfo,
 	check func(*journalState, *Summary) (dirID string, err error)) (_ *Dir, err error) {
 	jpath := filepath.Join(dir, fl.journal)
 	var sum *Summary
@@ -290,7 +305,7 @@ func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo,
 	}
 
 	// Every check has passed: from here on the directory changes.
-	f, err := openNoFollow(jpath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, filePerm)
+	f, err := openAt(root, fl.journal, os.O_WRONLY|os.O_APPEND|os.O_CREATE, filePerm)
 	if err != nil {
 		return nil, fmt.Errorf("report: open journal: %w", err)
 	}
@@ -324,14 +339,15 @@ func begin(dir string, lock *os.File, fl files, inputSHA256 string, run RunInfo,
 		return nil, fmt.Errorf("report: sync journal: %w", err)
 	}
 	if created {
-		if err := syncDir(dir); err != nil {
+		if err := syncDir(root); err != nil {
 			return nil, err
 		}
 	}
-	removeStaleTemps(dir)
+	removeStaleTemps(root)
 
 	return &Dir{
 		path:     dir,
+		root:     root,
 		run:      run,
 		files:    fl,
 		input:    inputSHA256,
@@ -373,12 +389,12 @@ func checkOwner(dir string, st *journalState, inputSHA256 string) error {
 
 // removeStaleTemps removes temporary files a killed run or restore left
 // behind. It runs under the lock, so no other writer can own them.
-func removeStaleTemps(dir string) {
-	entries, _ := os.ReadDir(dir)
+func removeStaleTemps(root *os.File) {
+	entries, _ := readDirAt(root)
 	for _, e := range entries {
 		for _, name := range []string{runFiles.report, runFiles.summary, restoreFiles.report, restoreFiles.summary, runFiles.html, restoreFiles.html} {
 			if isTemp(e.Name(), name) {
-				_ = os.Remove(filepath.Join(dir, e.Name()))
+				_ = removeAt(root, e.Name())
 			}
 		}
 	}
@@ -565,6 +581,9 @@ func (d *Dir) Close() error {
 	}
 	if uerr := unlockDir(d.lock); uerr != nil && err == nil {
 		err = uerr
+	}
+	if rerr := d.root.Close(); rerr != nil && err == nil {
+		err = rerr
 	}
 	if err != nil {
 		return fmt.Errorf("report: close: %w", err)

@@ -347,7 +347,12 @@ func TestCorruptJournal(t *testing.T) {
 }
 
 func tryLock(dir string) error {
-	f, err := lockDir(filepath.Join(dir, lockName))
+	root, err := openDir(dir, ".", false)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	f, err := lockDir(root)
 	if err != nil {
 		return err
 	}

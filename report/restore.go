@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/offboard/offboard/job"
@@ -35,17 +34,28 @@ var ErrNoJournal = errors.New("report directory holds no run journal")
 // carries no MAC where records were authenticated (binding.go). Its
 // warnings say when part of the run's journal is vouched for by no summary.
 func OpenRestore(dir string, run RunInfo) (_ *Dir, err error) {
-	jpath := filepath.Join(dir, journalName)
-	// Checked before the lock, so that a wrong directory gets no lock file.
-	if _, err := os.Stat(jpath); errors.Is(err, fs.ErrNotExist) {
+	dir = filepath.Clean(dir)
+	// Opened without following a link, and not created: a wrong
+	// directory gets no lock file.
+	root, err := openDir(filepath.Dir(dir), filepath.Base(dir), false)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("report: %s has no %s: %w", dir, journalName, ErrNoJournal)
 	} else if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+		return nil, err
 	}
-	if err := writable(dir); err != nil {
+	defer func() {
+		if err != nil {
+			_ = root.Close()
+		}
+	}()
+	// Checked before the lock, so that a wrong directory gets no lock file.
+	if !existsAt(root, journalName) {
+		return nil, fmt.Errorf("report: %s has no %s: %w", dir, journalName, ErrNoJournal)
+	}
+	if err := writableAt(root); err != nil {
 		return nil, fmt.Errorf("report: directory %s is not writable: %w", dir, err)
 	}
-	lock, err := lockDir(filepath.Join(dir, lockName))
+	lock, err := lockDir(root)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +74,7 @@ func OpenRestore(dir string, run RunInfo) (_ *Dir, err error) {
 	}
 	rpath := filepath.Join(dir, restoreFiles.journal)
 	unsignedLines := runs.unsigned
-	d, err := begin(dir, lock, restoreFiles, runs.runs[0].InputSHA256, run, func(st *journalState, sum *Summary) (string, error) {
+	d, err := begin(dir, root, lock, restoreFiles, runs.runs[0].InputSHA256, run, func(st *journalState, sum *Summary) (string, error) {
 		// The restore journal is the run journal's directory's, and its
 		// summary the restore journal's.
 		if len(st.runs) > 0 && st.dirID != runs.dirID {

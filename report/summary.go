@@ -84,7 +84,7 @@ func (d *Dir) WriteSummary(s Summary) error {
 	} else {
 		b = append(b, '\n')
 	}
-	return writeAtomic(d.path, d.files.summary, func(w io.Writer) error {
+	return writeAtomic(d.root, d.files.summary, func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	})

@@ -137,7 +137,14 @@ func CollectEvidence(root string, key *Key, skip func(rel string) bool) ([]Evide
 			return filepath.SkipDir
 		}
 		fi, err := os.Lstat(filepath.Join(path, journalName))
-		if err != nil || !fi.Mode().IsRegular() {
+		if err != nil {
+			return nil
+		}
+		if !fi.Mode().IsRegular() {
+			// The job writes a regular file: a link (or anything else)
+			// there is refused, not passed over as if no report were there.
+			out = append(out, Evidence{Name: rel, Problem: fmt.Sprintf("%s is not a regular file (%s): a link, or anything else, is not read",
+				filepath.Join(path, journalName), fi.Mode().Type())})
 			return nil
 		}
 		ev, err := ReadEvidence(path, key)

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,8 @@ func TestWatchBlobReports(t *testing.T) {
 	put(t, reports, "clash/journal.jsonl/journal.jsonl", j)
 
 	tn.ResetRequests()
-	wantCode(t, tn.offboard(t, env, "watch", "--reports", az.root+"/reports/"), 0)
+	// The forged report is refused: the watch fails (issue 24).
+	wantCode(t, tn.offboard(t, env, "watch", "--reports", az.root+"/reports/"), 1)
 	day := "watch/" + time.Now().UTC().Format(time.DateOnly) + "/"
 	key, _ := report.NewKey([]byte(testJournalKey))
 	att, err := report.ParseAttestation(get(t, reports, day+"attestation.json"), key)
@@ -52,6 +54,9 @@ func TestWatchBlobReports(t *testing.T) {
 		if ev.Report == "forged" && ev.Used {
 			t.Error("the forged report was used")
 		}
+	}
+	if att.ExitCode != 1 || !slices.ContainsFunc(att.Refused, func(r report.Refusal) bool { return r.Report == "forged" }) {
+		t.Errorf("exit_code %d, refused %+v: want 1 and the forged report", att.ExitCode, att.Refused)
 	}
 	if !strings.Contains(string(get(t, reports, day+"report.csv")), again.ID) || len(get(t, reports, day+"attestation.html")) == 0 {
 		t.Error("the watch's report or attestation.html is not in the blob")

@@ -119,7 +119,9 @@ func TestWatchRemovesWhatIsHeldAgainAndAttests(t *testing.T) {
 
 	a.ResetRequests()
 	r := a.offboard(t, env, "watch", "--reports", root)
-	wantCode(t, r, 0)
+	// The forged and swapped reports are refused: the watch does its work
+	// and fails, so that its alert fires (issue 24).
+	wantCode(t, r, 1)
 	watchDir := filepath.Join(root, "watch", time.Now().UTC().Format(time.DateOnly))
 	wantDetail := "held again after offboarding on " + firstRun.StartedAt.UTC().Format(time.DateOnly) + " (run " + firstRun.RunID + ")"
 	removed := map[string]row{}
@@ -180,7 +182,10 @@ func TestWatchRemovesWhatIsHeldAgainAndAttests(t *testing.T) {
 	if !used["departures-1"] || !used["old"] || used["forged"] || used["swapped"] || len(used) != 4 {
 		t.Errorf("evidence used: %v", used)
 	}
-	if !slices.Equal(att.Sources, []string{"directory", "groups", "azure"}) || att.Window.Within != "90d" || att.ExitCode != 0 {
+	if len(att.Refused) != 2 || att.Refused[0].Report != "forged" || att.Refused[1].Report != "swapped" {
+		t.Errorf("refused %+v, want forged and swapped", att.Refused)
+	}
+	if !slices.Equal(att.Sources, []string{"directory", "groups", "azure"}) || att.Window.Within != "90d" || att.ExitCode != 1 {
 		t.Errorf("attestation header: sources %v window %+v exit %d", att.Sources, att.Window, att.ExitCode)
 	}
 	html, err := os.ReadFile(filepath.Join(watchDir, "attestation.html"))
@@ -194,7 +199,7 @@ func TestWatchRemovesWhatIsHeldAgainAndAttests(t *testing.T) {
 	// Again: nothing is sent, the report stays byte for byte the same.
 	before, _ := os.ReadFile(filepath.Join(watchDir, "report.csv"))
 	a.ResetRequests()
-	wantCode(t, a.offboard(t, env, "watch", "--reports", root), 0)
+	wantCode(t, a.offboard(t, env, "watch", "--reports", root), 1)
 	if w := a.writes(); len(w) != 0 {
 		t.Errorf("the second watch sent %s %s", w[0].Method, w[0].Path)
 	}

@@ -94,10 +94,18 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 		log.Info("verdict", zap.String("principal_id", v.PrincipalID), zap.String("verdict", v.Verdict),
 			zap.String("offboarded_by", v.Run.ID), zap.String("why", v.Why))
 	}
+	// Evidence refused is what the watch could not see: it fails, so that
+	// its alert fires, rather than attest a list it may be blind to.
+	refused := report.Refusals(evidence)
+	if len(refused) > 0 {
+		code = max(code, ExitRowsFailed)
+		log.Error("evidence refused as altered or unauthenticated: the watch cannot see what it records, and fails (the attestation names each)",
+			zap.Int("refused", len(refused)))
+	}
 	att := report.Attestation{RunID: runID, InputSHA256: inputSHA, StartedAt: started, FinishedAt: time.Now().UTC(),
 		Reports: c.Reports, Window: report.Window{Within: c.WithinText, From: since, To: started},
 		Sources: c.Sources, AzureScopes: c.AzureScopes, Unavailable: res.Unavailable, Guard: res.Guard, ExitCode: code,
-		Principals: verdicts, Excluded: excluded, Evidence: report.EvidenceRefs(evidence)}
+		Principals: verdicts, Excluded: excluded, Evidence: report.EvidenceRefs(evidence), Refused: refused}
 	if err := dir.WriteAttestation(att); err != nil {
 		log.Error("writing the attestation", zap.Error(err))
 		code = max(code, ExitRowsFailed)
@@ -136,11 +144,11 @@ func (j *jobRun) evidence(ctx context.Context, c WatchConfig) ([]report.Evidence
 	}
 	for _, ev := range evidence {
 		if ev.Problem != "" {
-			log.Warn("a report's records are not the job's (forged, altered, unsigned, or written under another key): it adds no one",
+			log.Error("a report's records are not the job's (forged, altered, unsigned, or written under another key): it adds no one",
 				zap.String("report", ev.Name), zap.String("problem", ev.Problem))
 		}
 		if ev.RestoreProblem != "" {
-			log.Warn("a report's restore.jsonl is not the job's: its restores take no one off the watch list",
+			log.Error("a report's restore.jsonl is not the job's: its restores take no one off the watch list",
 				zap.String("report", ev.Name), zap.String("problem", ev.RestoreProblem))
 		}
 	}

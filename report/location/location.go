@@ -30,6 +30,10 @@ type Location struct {
 	// err is why a location made from a listing (a drop folder's blob,
 	// its report location) cannot be used; every use of it fails so.
 	err error
+	// base is, for a local location made by Join, the location it was
+	// joined to (the operator's): a report directory below it is reached
+	// without following a link in any element (report.OpenIn).
+	base string
 }
 
 // Parse tells a blob URL from a local path. A blob URL with a query (a
@@ -72,7 +76,24 @@ func (l Location) Join(name string) Location {
 	if l.isBlob {
 		return parse(strings.TrimSuffix(l.spec, "/") + "/" + name + "/")
 	}
-	return Location{spec: filepath.Join(l.spec, name)}
+	base := l.base
+	if base == "" {
+		base = l.spec
+	}
+	return Location{spec: filepath.Join(l.spec, name), base: base}
+}
+
+// dirParts splits a local report location into the directory the operator
+// named and the part below it that the job opens without following a
+// link: every name Join added, or else the last element.
+func (l Location) dirParts() (base, rel string) {
+	spec := filepath.Clean(l.spec)
+	if l.base != "" {
+		if r, err := filepath.Rel(filepath.Clean(l.base), spec); err == nil && r != "." && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+			return filepath.Clean(l.base), r
+		}
+	}
+	return filepath.Dir(spec), filepath.Base(spec)
 }
 
 // At names a file in a report location, for a person to read.

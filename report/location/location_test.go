@@ -23,6 +23,9 @@ func TestJoinIsWhatParseWouldMake(t *testing.T) {
 	} {
 		joined := mustParse(t, root).Join("hr-2026-11-29")
 		again := mustParse(t, joined.String())
+		// Less base: what Join knows beyond the string, the part the
+		// operator named (links below it are not followed).
+		joined.base = ""
 		if !reflect.DeepEqual(joined, again) {
 			t.Errorf("%s: Join made %#v, Parse of its string %#v", root, joined, again)
 		}

@@ -60,7 +60,8 @@ type remoteReport struct {
 // and summary it stages locally.
 func (s *Storage) OpenReport(ctx context.Context, l Location, inputSHA string, info report.RunInfo) (*Report, error) {
 	if !l.isBlob {
-		d, err := report.Open(l.spec, inputSHA, info)
+		base, rel := l.dirParts()
+		d, err := report.OpenIn(base, rel, inputSHA, info)
 		if err != nil {
 			return nil, err
 		}
