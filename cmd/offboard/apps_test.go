@@ -262,3 +262,22 @@ func TestAppsListingCost(t *testing.T) {
 		t.Errorf("requests to /users/{id}/ownedObjects: %v", log[:1])
 	}
 }
+
+// `offboard check --sources apps` reads as a run does, sends no write, and
+// names the permission the identity lacks.
+func TestCheckApps(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 49})
+	r, out := tn.check(t, nil, "--sources", "apps")
+	wantCode(t, r, 0)
+	if s, d := out.status("source", "apps"); s != "ok" {
+		t.Errorf("apps: %q %q", s, d)
+	}
+	for _, perm := range []string{simtenant.PermAppRoleAssignment, simtenant.PermApplicationWrite} {
+		tn := startTenant(t, simtenant.Config{Seed: 50, Deny: []string{perm}})
+		r, out := tn.check(t, nil, "--sources", "apps")
+		wantCode(t, r, 1)
+		if s, d := out.status("source", "apps"); s != "missing" || !strings.Contains(d, perm) {
+			t.Errorf("apps without %s: %q %q", perm, s, d)
+		}
+	}
+}
