@@ -281,3 +281,50 @@ func TestCheckApps(t *testing.T) {
 		}
 	}
 }
+
+// Ids the service hands out that are not what Graph issues (an object id
+// that is no GUID, an app role assignment id with a slash, a resource
+// that is no GUID) are failed rows, never put in a request.
+func TestAppsUnexpectedIDsAreFailedRows(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 27})
+	ann, _ := tn.user("ann@contoso.com", 0)
+	graph := tn.AddMicrosoftGraph()
+	odd := tn.AddApplication(simtenant.Application{ID: "..%2F..%2Fusers", DisplayName: "Odd"})
+	if err := tn.AddAppOwner(odd.ID, ann); err != nil {
+		t.Fatal(err)
+	}
+	slash, err := tn.AddAppRoleAssignment(simtenant.AppRoleAssignment{ID: "a/../../b", PrincipalID: ann, ResourceID: graph.ID,
+		AppRoleID: simtenant.AppRoleUserReadAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := tn.AddAppRoleAssignment(simtenant.AppRoleAssignment{PrincipalID: ann, ResourceID: graph.ID,
+		AppRoleID: simtenant.AppRoleDirectoryReadAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	input := writeCSV(t, "principal_id", ann)
+	wantCode(t, tn.offboard(t, nil, "run", "--input", input, "--report", dir, "--sources", "apps"), 1)
+	rows := map[string]row{}
+	for _, r := range readReport(t, dir) {
+		rows[r["kind"]+" "+r["status"]] = r
+		if r["status"] == "failed" && r["detail"] != "unexpected id from the service" {
+			t.Errorf("row %v", r)
+		}
+	}
+	if r := rows["app-owner failed"]; r == nil {
+		t.Errorf("no failed ownership row: %v", rows)
+	}
+	if r := rows["app-role-assignment failed"]; r == nil {
+		t.Errorf("no failed app role assignment row for %s: %v", slash.ID, rows)
+	}
+	if r := rows["app-role-assignment removed"]; r == nil || r["assignment_id"] != good.ID {
+		t.Errorf("the good grant: %v", r)
+	}
+	for _, w := range tn.writes() {
+		if !strings.Contains(w.Path, good.ID) {
+			t.Errorf("a write for a refused id: %s %s", w.Method, w.EscapedPath)
+		}
+	}
+}

@@ -112,13 +112,16 @@ func (x *appIndex) build(ctx context.Context, c *Client) error {
 		return err
 	}
 	var cut []*appObject
+	// An object whose id is not a GUID stays in the index: its owners'
+	// rows are refused by CheckID (failed, unexpected id from the
+	// service), never put in a request.
 	add := func(id, name, appID string, sp bool, owners []models.DirectoryObjectable) {
-		if !job.IsGUID(id) || x.objects[job.NormalizeGUID(id)] != nil {
+		if id == "" || x.objects[job.NormalizeGUID(id)] != nil {
 			return
 		}
 		o := &appObject{id: id, name: name, appID: appID, sp: sp}
 		x.objects[job.NormalizeGUID(id)] = o
-		if len(owners) >= expandLimit {
+		if len(owners) >= expandLimit && job.IsGUID(id) {
 			cut = append(cut, o)
 			return
 		}
