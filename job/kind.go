@@ -112,3 +112,12 @@ func (r *Registry) Permissions(source string) []string {
 	}
 	return out
 }
+
+// The `apps` source (issue 26) and its kinds of access: what a departing
+// principal holds over applications and service principals.
+const (
+	SourceApps                = "apps"
+	KindAppOwner              = "app-owner"
+	KindServicePrincipalOwner = "service-principal-owner"
+	KindAppRoleAssignment     = "app-role-assignment"
+)

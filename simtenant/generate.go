@@ -119,6 +119,8 @@ type Sample struct {
 	// GroupSchedules are the ids of the PIM for Groups schedules (eligible
 	// and active, member and owner) that a correct run removes, sorted.
 	GroupSchedules []string
+	// Apps is what the sample holds for the apps source (apps_generate.go).
+	Apps AppsSample
 }
 
 // Generate builds a tenant with a realistic population and a sample CSV of
@@ -346,6 +348,7 @@ func Generate(cfg Config, principals int) (*Tenant, Sample) {
 		}
 	}
 	s.ARM = t.GenerateARM(cfg.Seed, acting, append(staying, s.BreakGlass...))
+	g.appsAccess(&s, acting)
 	var tail bytes.Buffer
 	w = csv.NewWriter(&tail)
 	w.Write([]string{s.ARM.Orphan, "", "", "", "", g.reference(), "", g.department()})

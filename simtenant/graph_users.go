@@ -194,7 +194,7 @@ func (t *Tenant) getUser(c *call) {
 // getServicePrincipal serves GET /servicePrincipals/{id}.
 func (t *Tenant) getServicePrincipal(c *call) {
 	id := c.param("id")
-	sel, err := parseSelect(c.r.URL.Query().Get("$select"), servicePrincipalProps(), servicePrincipalType)
+	sel, err := parseSelect(c.r.URL.Query().Get("$select"), appServicePrincipalProps(), servicePrincipalType)
 	if err != nil {
 		c.badRequest(err.Error())
 		return
@@ -205,6 +205,11 @@ func (t *Tenant) getServicePrincipal(c *call) {
 		return
 	}
 	body := servicePrincipalJSON(sp, sel)
+	if sel.has("appRoles") {
+		t.mu.Lock()
+		body["appRoles"] = t.appRolesJSONLocked(strings.ToLower(sp.ID))
+		t.mu.Unlock()
+	}
 	body["@odata.context"] = graphContext("servicePrincipals/$entity")
 	c.ok(body)
 }

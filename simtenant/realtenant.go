@@ -34,7 +34,8 @@ const (
 
 // defaultRoles are the roles claim of the tenant's token, less Config.Deny.
 func defaultRoles(deny []string) []string {
-	roles := []string{PermRoleManagement, PermGroupMember, PermUserRead, PermApplicationRead, PermGroupEligible, PermGroupActive}
+	roles := []string{PermRoleManagement, PermGroupMember, PermUserRead, PermApplicationRead, PermGroupEligible, PermGroupActive,
+		PermApplicationWrite, PermAppRoleAssignment}
 	return slices.DeleteFunc(roles, func(r string) bool {
 		return slices.ContainsFunc(deny, func(d string) bool { return strings.EqualFold(d, r) })
 	})
@@ -94,7 +95,11 @@ func (t *Tenant) refuseUnlicensedOrDenied(c *call) bool {
 		c.error(http.StatusBadRequest, codeLicence, messageGraphLicence)
 		return false
 	}
-	if perm := permissionFor(lower); perm != "" && !slices.Contains(t.roles, perm) {
+	perm := permissionFor(lower)
+	if p := appsPermissionFor(c.r.Method, lower); p != "" {
+		perm = p
+	}
+	if perm != "" && !slices.Contains(t.roles, perm) {
 		c.error(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 		return false
 	}

@@ -269,6 +269,7 @@ type Tenant struct {
 	groupPIM      map[string]GroupSchedule // PIM for Groups schedules by id (group_access.go)
 	pim           pimState                 // eligibilities and PIM-managed assignments (pim.go)
 	arm           armState                 // Azure Resource Manager (arm.go)
+	apps          appState                 // applications, app roles, their owners and assignments (apps.go)
 }
 
 // New returns a tenant holding the built-in role definitions and the calling
@@ -293,6 +294,7 @@ func New(cfg Config) *Tenant {
 		owners:      newMembership(),
 		groupPIM:    map[string]GroupSchedule{},
 		pim:         newPIMState(),
+		apps:        newAppState(),
 		graphRead:   newBucket(cfg.ReadRU, cfg.ReadWindow),
 		graphWrite:  newRateBucket(cfg.WriteRate, cfg.WriteBurst),
 	}
@@ -312,6 +314,7 @@ func New(cfg Config) *Tenant {
 	t.addGraphPIMRoutes()
 	t.addGraphGroupRoutes()
 	t.addGroupAccessRoutes()
+	t.addAppRoutes()
 	t.registerARM()
 	return t
 }

@@ -53,6 +53,8 @@ func services(c app.Config, creds transport.Credentials, log *zap.Logger, onThro
 		case job.SourceGroups:
 			groupsAt = len(sources)
 			sources = append(sources, gc.Memberships())
+		case job.SourceApps:
+			sources = append(sources, gc.Apps())
 		case job.SourceAzure:
 			src, err := azureSource(c, creds, log, onThrottled)
 			if err != nil {

@@ -10,11 +10,12 @@ import (
 )
 
 // TestKindsRegistry: the adapters' tables make one registry, every kind
-// with permissions, the sources in CONTRACT.md's order, and the README's
+// with permissions, the sources in the order of the tables (Graph's, apps
+// among them, then ARM's), and the README's
 // table of kinds names each of them with its source.
 func TestKindsRegistry(t *testing.T) {
 	r := Kinds()
-	if got := KnownSources(); !slices.Equal(got, []string{job.SourceDirectory, job.SourcePIM, job.SourceGroups, job.SourceAzure}) {
+	if got := KnownSources(); !slices.Equal(got, []string{job.SourceDirectory, job.SourcePIM, job.SourceGroups, job.SourceApps, job.SourceAzure}) {
 		t.Errorf("KnownSources = %v", got)
 	}
 	readme, err := os.ReadFile("../../README.md")

@@ -384,12 +384,15 @@ func (g memberGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // deletesMember reports whether a path is .../groups/{g}/members/{m}
-// (any case, any trailing slash) rather than .../members/{m}/$ref.
+// (any case, any trailing slash) rather than .../members/{m}/$ref; or
+// .../owners/{m} of a group, an application or a service principal.
 func deletesMember(escapedPath string) bool {
 	p := strings.ToLower(strings.TrimRight(escapedPath, "/"))
 	segs := strings.Split(p, "/")
 	for i := 0; i+3 < len(segs); i++ {
-		if segs[i] == "groups" && (segs[i+2] == "members" || segs[i+2] == "owners") {
+		// An application's or a service principal's owner too (apps).
+		owned := (segs[i] == "applications" || segs[i] == "serviceprincipals") && segs[i+2] == "owners"
+		if segs[i] == "groups" && (segs[i+2] == "members" || segs[i+2] == "owners") || owned {
 			rest := segs[i+4:]
 			return !(len(rest) == 1 && (rest[0] == "$ref" || rest[0] == "%24ref"))
 		}

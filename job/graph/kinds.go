@@ -12,6 +12,8 @@ func Kinds() []job.Kind {
 		apps      = "Application.Read.All"
 		eligGroup = "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"
 		actGroup  = "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"
+		appsWrite = "Application.ReadWrite.All"
+		appRoles  = "AppRoleAssignment.ReadWrite.All"
 	)
 	groups := func(name, what string, perms ...string) job.Kind {
 		return job.Kind{Name: name, Source: job.SourceGroups, What: what, Permissions: append([]string{members, roles, apps}, perms...)}
@@ -26,6 +28,16 @@ func Kinds() []job.Kind {
 		groups(job.KindGroupActiveMember, "a PIM for Groups active membership", actGroup),
 		groups(job.KindGroupActiveOwner, "a PIM for Groups active ownership", actGroup),
 		groups(job.KindAzureGroupMember, "a direct membership of a group that holds Azure roles (with the azure source)"),
+		// apps (apps.go): Application.ReadWrite.All lists applications
+		// and service principals with their owners and removes an
+		// ownership (Application.ReadWrite.OwnedBy removes only those of
+		// the objects the job owns); AppRoleAssignment.ReadWrite.All lists
+		// a user's app role assignments and removes any principal's, and
+		// Application.Read.All reads a service principal's and the
+		// resource's app roles.
+		{Name: job.KindAppOwner, Source: job.SourceApps, What: "an ownership of an application (app registration)", Permissions: []string{appsWrite}},
+		{Name: job.KindServicePrincipalOwner, Source: job.SourceApps, What: "an ownership of a service principal (enterprise application)", Permissions: []string{appsWrite}},
+		{Name: job.KindAppRoleAssignment, Source: job.SourceApps, What: "an app role assigned to the principal: a service principal's application permission (such as Microsoft Graph's), or a user's app role on an enterprise application", Permissions: []string{appRoles, apps}},
 	}
 }
 

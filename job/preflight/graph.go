@@ -32,6 +32,10 @@ var graphImplied = map[string][]string{
 	"GroupMember.ReadWrite.All": {"Group.ReadWrite.All", "Directory.ReadWrite.All"},
 	"User.Read.All":             {"User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
 	"Application.Read.All":      {"Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	// apps: removing an owner documents Application.ReadWrite.OwnedBy as
+	// the least privileged (for the objects the job owns only) and
+	// Directory.ReadWrite.All above Application.ReadWrite.All.
+	"Application.ReadWrite.All": {"Application.ReadWrite.OwnedBy", "Directory.ReadWrite.All"},
 }
 
 // grantFix is the README's advice that grants an application permission

@@ -49,7 +49,7 @@ type Demo struct {
 }
 
 // Sources are the sources the demo runs.
-var Sources = []string{job.SourceDirectory, job.SourcePIM, job.SourceGroups, job.SourceAzure}
+var Sources = []string{job.SourceDirectory, job.SourcePIM, job.SourceGroups, job.SourceAzure, job.SourceApps}
 
 // Start runs the demo and returns its exit code: 0 when the job ran (the
 // sample's invalid lines make the run itself exit 1 on purpose).
@@ -94,6 +94,7 @@ func (d Demo) Start(ctx context.Context) int {
 	fmt.Fprintf(d.Out, "Simulated tenant at %s (seed %d): %d departing principals; %d directory role assignments, %d PIM eligibilities, %d groups, %d Azure role assignments in %d subscriptions.\n",
 		srv.URL(), d.Tenant.Seed, len(sample.Departing), len(tenant.RoleAssignments()), len(tenant.Eligibilities()),
 		len(tenant.Groups()), len(tenant.ARMRoleAssignments()), len(sample.ARM.Scopes))
+	d.describeApps(tenant, sample)
 	fmt.Fprintf(d.Out, "Running: offboard run %s\n\n", strings.Join(runArgs, " "))
 	env := func(name string) (string, bool) {
 		switch {
@@ -193,4 +194,20 @@ func (d Demo) watch(ctx context.Context, env func(string) (string, bool), tenant
 		code, len(att.Principals), n[report.VerdictClean], n[report.VerdictRemovedAgain], n[report.VerdictFailed],
 		filepath.Join(watchDir, "attestation.json"), filepath.Join(watchDir, "attestation.html"))
 	return code
+}
+
+// describeApps says what the sample holds for the apps source: the
+// departing developer's app registration and the retired workload's
+// Microsoft Graph permission.
+func (d Demo) describeApps(tenant *simtenant.Tenant, sample simtenant.Sample) {
+	a := sample.Apps
+	fmt.Fprintf(d.Out, "Applications: %d app registrations, %d service principals, %d app role assignments.",
+		len(tenant.Applications()), len(tenant.ServicePrincipals()), len(tenant.AppRoleAssignments()))
+	if u, ok := tenant.User(a.Developer); ok {
+		fmt.Fprintf(d.Out, " The departing developer %s owns %d app registrations and service principals.", u.UserPrincipalName, len(tenant.OwnedApps(u.ID)))
+	}
+	if sp, ok := tenant.ServicePrincipal(a.Workload); ok {
+		fmt.Fprintf(d.Out, " The retired workload %s holds Microsoft Graph's RoleManagement.ReadWrite.Directory.", sp.DisplayName)
+	}
+	fmt.Fprintln(d.Out)
 }

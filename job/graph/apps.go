@@ -1,0 +1,583 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+
+	abstractions "github.com/microsoft/kiota-abstractions-go"
+	kiotajson "github.com/microsoft/kiota-serialization-json-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/applications"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
+)
+
+// Apps is the `apps` source: what a departing principal holds over
+// applications. Its ownerships of application objects and service
+// principals (an owner can add a credential to the object and act as it),
+// and the app roles assigned to it: a service principal's application
+// permissions (Microsoft Graph's RoleManagement.ReadWrite.Directory among
+// them), a user's app roles on enterprise applications.
+//
+// Ownerships come from one index of the tenant's applications and service
+// principals with their owners (appindex.go): Graph does not let an
+// application identity list /users/{id}/ownedObjects. App role
+// assignments are listed per principal, from /servicePrincipals/{id}/ or
+// /users/{id}/appRoleAssignments (the index tells a service principal
+// apart; a principal that is no user is tried as a service principal),
+// the first pages in $batch. Each resource's app roles are read once a
+// run, to name the role.
+//
+// Assignment ids: an ownership's is the owned object's id, its kind
+// (app-owner, service-principal-owner) saying which collection it is in;
+// an app role assignment's is Graph's id of it.
+type Apps struct {
+	c   *Client
+	idx *appIndex
+	// resources are the resource service principals' names and app
+	// roles, read once each.
+	resources *resourceRoles
+}
+
+var (
+	_ job.Source       = Apps{}
+	_ job.Grouper      = Apps{}
+	_ job.BatchRemover = Apps{}
+	_ job.Guard        = Apps{}
+	_ job.IDChecker    = Apps{}
+	_ job.Restorer     = Apps{}
+)
+
+// Apps returns the `apps` source.
+func (c *Client) Apps() Apps {
+	return Apps{c: c, idx: &appIndex{}, resources: &resourceRoles{known: map[string]*resource{}}}
+}
+
+// Name implements job.Source.
+func (Apps) Name() string { return job.SourceApps }
+
+// GroupSize implements job.Grouper: every principal comes in one Find,
+// matched against the index built once; the app role listings go in
+// batches of the client's size all the same.
+func (Apps) GroupSize() int { return maxPrincipals }
+
+// appRoleAssignmentScope is an app role assignment's scope as the job
+// writes it: its resource service principal.
+var appRoleAssignmentScope = regexp.MustCompile(`^/servicePrincipals/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$`)
+
+// ownerScope is the scope of an ownership row: the owned object.
+func ownerScope(kind, id string) string {
+	if kind == job.KindServicePrincipalOwner {
+		return "/servicePrincipals/" + id
+	}
+	return "/applications/" + id
+}
+
+// Find implements job.Source: the principals' ownerships from the index,
+// and their app role assignments. A principal whose app role listing
+// failed is named in a job.ListingErrors; its ownerships stand.
+func (s Apps) Find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
+	for _, p := range principals {
+		if !job.IsGUID(p.ID) {
+			return nil, fmt.Errorf("principal id %q is not a GUID", p.ID)
+		}
+	}
+	idx, err := s.idx.get(ctx, s.c)
+	if err != nil {
+		return nil, err
+	}
+	var out []job.Assignment
+	for _, p := range principals {
+		for _, o := range idx.ownedBy(p.ID) {
+			kind := job.KindAppOwner
+			if o.sp {
+				kind = job.KindServicePrincipalOwner
+			}
+			out = append(out, job.Assignment{
+				Source:      s.Name(),
+				Kind:        kind,
+				ID:          o.id,
+				PrincipalID: p.ID,
+				RoleName:    o.name,
+				Scope:       ownerScope(kind, o.id),
+				Note:        "owner of " + o.what() + " " + o.name + " (appId " + o.appID + ")",
+				Raw:         o.raw(),
+			})
+		}
+	}
+	held, lerr := s.c.listGroup(ctx, principals, func(p job.Principal) (*abstractions.RequestInformation, error) {
+		return s.assignmentsPage(ctx, p.ID, idx.isSP(p.ID))
+	}, func(ctx context.Context, p job.Principal, first *transport.SubAnswer) ([]job.Assignment, error) {
+		return s.listAssignments(ctx, idx, p, first)
+	})
+	var named job.ListingErrors
+	if lerr != nil && !errors.As(lerr, &named) {
+		return nil, lerr
+	}
+	held = s.nameRoles(ctx, held)
+	return append(out, held...), lerr
+}
+
+// assignmentsPage builds the first page of a principal's app role
+// assignments, under servicePrincipals or under users.
+func (s Apps) assignmentsPage(ctx context.Context, id string, sp bool) (*abstractions.RequestInformation, error) {
+	if !job.IsGUID(id) {
+		return nil, fmt.Errorf("principal id %q is not a GUID", id)
+	}
+	top := int32(999)
+	if sp {
+		return serviceprincipals.NewServicePrincipalsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).ByServicePrincipalId(id).
+			AppRoleAssignments().ToGetRequestInformation(ctx, &serviceprincipals.ItemAppRoleAssignmentsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &serviceprincipals.ItemAppRoleAssignmentsRequestBuilderGetQueryParameters{Top: &top},
+		})
+	}
+	return users.NewUsersRequestBuilderInternal(s.c.pathParams(), s.c.adapter).ByUserId(id).
+		AppRoleAssignments().ToGetRequestInformation(ctx, &users.ItemAppRoleAssignmentsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.ItemAppRoleAssignmentsRequestBuilderGetQueryParameters{Top: &top},
+	})
+}
+
+// listAssignments reads a principal's app role assignments. A principal
+// that is no user (404 under users) is listed as a service principal; one
+// that is neither (a group, a deleted object) holds none the job removes.
+// Only the principal's own are kept: a user's listing also returns those
+// of the groups it is a direct member of.
+func (s Apps) listAssignments(ctx context.Context, idx *appIndex, p job.Principal, first *transport.SubAnswer) ([]job.Assignment, error) {
+	sp := idx.isSP(p.ID)
+	found, err := s.readAssignments(ctx, p.ID, sp, first)
+	if !sp && errors.Is(err, job.ErrNotFound) {
+		found, err = s.readAssignments(transport.Listing(ctx), p.ID, true, nil)
+	}
+	if errors.Is(err, job.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing app role assignments: %w", err)
+	}
+	var out []job.Assignment
+	for _, a := range found {
+		if !strings.EqualFold(uuidText(a.GetPrincipalId()), p.ID) {
+			continue
+		}
+		out = append(out, job.Assignment{
+			Source:           s.Name(),
+			Kind:             job.KindAppRoleAssignment,
+			ID:               deref(a.GetId()),
+			PrincipalID:      p.ID,
+			RoleDefinitionID: uuidText(a.GetAppRoleId()),
+			Scope:            "/servicePrincipals/" + uuidText(a.GetResourceId()),
+			Note:             deref(a.GetResourceDisplayName()), // named by nameRoles
+			Raw:              raw(a),
+		})
+	}
+	return out, nil
+}
+
+// readAssignments reads every page of a principal's app role assignments.
+func (s Apps) readAssignments(ctx context.Context, id string, sp bool, first *transport.SubAnswer) ([]models.AppRoleAssignmentable, error) {
+	info, err := s.assignmentsPage(ctx, id, sp)
+	if err != nil {
+		return nil, err
+	}
+	u, err := info.GetUri()
+	if err != nil {
+		return nil, err
+	}
+	return readAll(ctx, u.String(), first, models.CreateAppRoleAssignmentCollectionResponseFromDiscriminatorValue,
+		func(ctx context.Context, u string) (models.AppRoleAssignmentCollectionResponseable, error) {
+			if sp {
+				return serviceprincipals.NewItemAppRoleAssignmentsRequestBuilder(u, s.c.adapter).Get(ctx, nil)
+			}
+			return users.NewItemAppRoleAssignmentsRequestBuilder(u, s.c.adapter).Get(ctx, nil)
+		})
+}
+
+// uuidText is a GUID the SDK parsed, as text ("" for none).
+func uuidText[T fmt.Stringer](u *T) string {
+	if u == nil {
+		return ""
+	}
+	return (*u).String()
+}
+
+// zeroGUID is the app role id of an assignment to an application without
+// a specific role (default access).
+const zeroGUID = "00000000-0000-0000-0000-000000000000"
+
+// nameRoles names each app role assignment's role (its value, as a token's
+// roles claim carries it) and resource, from the resource service
+// principal's app roles, read once a run for each resource.
+func (s Apps) nameRoles(ctx context.Context, as []job.Assignment) []job.Assignment {
+	var ids []string
+	for _, a := range as {
+		if m := appRoleAssignmentScope.FindStringSubmatch(a.Scope); m != nil {
+			ids = append(ids, m[1])
+		}
+	}
+	s.resources.learn(ctx, s.c, ids)
+	for i, a := range as {
+		m := appRoleAssignmentScope.FindStringSubmatch(a.Scope)
+		if m == nil {
+			continue
+		}
+		name, value := s.resources.role(m[1], a.RoleDefinitionID)
+		if name == "" {
+			name = a.Note
+		}
+		as[i].RoleName = value
+		switch {
+		case value != "":
+			as[i].Note = name + ": " + value
+		case a.RoleDefinitionID == zeroGUID:
+			as[i].Note = name + ": default access"
+		default:
+			as[i].Note = name + ": app role " + a.RoleDefinitionID
+		}
+	}
+	return as
+}
+
+// resourceRoles are the resource service principals a run has read.
+type resourceRoles struct {
+	mu    sync.Mutex
+	known map[string]*resource // by lower-case id; a failed read is known too, empty
+}
+
+// resource is a service principal's name and app roles (lower-case id →
+// value).
+type resource struct {
+	name  string
+	roles map[string]string
+}
+
+// role answers the name of a resource and the value of one of its app
+// roles, each "" when unknown.
+func (r *resourceRoles) role(resourceID, appRoleID string) (name, value string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res := r.known[strings.ToLower(resourceID)]
+	if res == nil {
+		return "", ""
+	}
+	return res.name, res.roles[strings.ToLower(appRoleID)]
+}
+
+// learn reads the resources not yet known: GET /servicePrincipals/{id}
+// with $select=id,displayName,appRoles, in $batch when batching. A read
+// that fails leaves the role unnamed; the row goes ahead all the same.
+func (r *resourceRoles) learn(ctx context.Context, c *Client, ids []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var todo []string
+	for _, id := range ids {
+		k := strings.ToLower(id)
+		if _, ok := r.known[k]; !ok && job.IsGUID(id) {
+			r.known[k] = &resource{}
+			todo = append(todo, k)
+		}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	cfg := &serviceprincipals.ServicePrincipalItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &serviceprincipals.ServicePrincipalItemRequestBuilderGetQueryParameters{Select: []string{"id", "displayName", "appRoles"}},
+	}
+	item := func(id string) *serviceprincipals.ServicePrincipalItemRequestBuilder {
+		return serviceprincipals.NewServicePrincipalsRequestBuilderInternal(c.pathParams(), c.adapter).ByServicePrincipalId(id)
+	}
+	got := map[string]models.ServicePrincipalable{}
+	if c.batchSize > 1 && len(todo) > 1 {
+		subs := make([]transport.SubRequest, len(todo))
+		var idx []int
+		for i, id := range todo {
+			info, err := item(id).ToGetRequestInformation(ctx, cfg)
+			if err == nil {
+				subs[i], err = c.subRequest(info)
+			}
+			if err == nil {
+				idx = append(idx, i)
+			}
+		}
+		for i, a := range c.sendBatch(ctx, subs, idx) {
+			if sp, err := readPage[models.ServicePrincipalable](a, models.CreateServicePrincipalFromDiscriminatorValue); err == nil {
+				got[todo[i]] = sp
+			}
+		}
+	} else {
+		for _, id := range todo {
+			if sp, err := item(id).Get(ctx, cfg); err == nil && sp != nil {
+				got[id] = sp
+			}
+		}
+	}
+	for id, sp := range got {
+		res := &resource{name: deref(sp.GetDisplayName()), roles: map[string]string{}}
+		for _, role := range sp.GetAppRoles() {
+			if rid := uuidText(role.GetId()); rid != "" {
+				res.roles[strings.ToLower(rid)] = deref(role.GetValue())
+			}
+		}
+		r.known[id] = res
+	}
+}
+
+// CheckID implements job.IDChecker: an ownership's object and principal
+// are GUIDs and its scope the object's; an app role assignment's id is
+// one Graph issues, its app role id and resource GUIDs.
+func (Apps) CheckID(a job.Assignment) error {
+	if !job.IsGUID(a.PrincipalID) {
+		return fmt.Errorf("principal %q is not a GUID", a.PrincipalID)
+	}
+	switch a.Kind {
+	case job.KindAppOwner, job.KindServicePrincipalOwner:
+		if !job.IsGUID(a.ID) || a.Scope != ownerScope(a.Kind, a.ID) {
+			return fmt.Errorf("owned object %q (scope %q) is not a GUID", a.ID, a.Scope)
+		}
+	case job.KindAppRoleAssignment:
+		if !roleObjectID.MatchString(a.ID) {
+			return fmt.Errorf("%q is not an id Graph issues for an app role assignment", a.ID)
+		}
+		if !job.IsGUID(a.RoleDefinitionID) || !appRoleAssignmentScope.MatchString(a.Scope) {
+			return fmt.Errorf("%q: app role %q or resource %q is not a GUID", a.ID, a.RoleDefinitionID, a.Scope)
+		}
+	default:
+		return fmt.Errorf("%q is no kind of access the apps source removes", a.Kind)
+	}
+	return nil
+}
+
+// assignedTo reads whether an app role assignment, as the journal keeps
+// it, was granted to a service principal (true) or a user (false): the
+// collection its removal and re-creation go to.
+func assignedTo(a job.Assignment) (sp bool, err error) {
+	var v struct {
+		PrincipalType string `json:"principalType"`
+	}
+	_ = json.Unmarshal(a.Raw, &v)
+	switch {
+	case strings.EqualFold(v.PrincipalType, "ServicePrincipal"):
+		return true, nil
+	case strings.EqualFold(v.PrincipalType, "User"):
+		return false, nil
+	}
+	return false, fmt.Errorf("app role assignment %s: principal type %q is neither User nor ServicePrincipal", a.ID, v.PrincipalType)
+}
+
+// removal builds the request that removes an access of its kind: the
+// owner's reference (…/owners/{id}/$ref, never the owner object), or the
+// app role assignment under its principal.
+func (s Apps) removal(ctx context.Context, a job.Assignment) (*abstractions.RequestInformation, error) {
+	if err := s.CheckID(a); err != nil {
+		return nil, err
+	}
+	switch a.Kind {
+	case job.KindAppOwner:
+		return applications.NewApplicationsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).ByApplicationId(a.ID).
+			Owners().ByDirectoryObjectId(a.PrincipalID).Ref().ToDeleteRequestInformation(ctx, nil)
+	case job.KindServicePrincipalOwner:
+		return serviceprincipals.NewServicePrincipalsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).ByServicePrincipalId(a.ID).
+			Owners().ByDirectoryObjectId(a.PrincipalID).Ref().ToDeleteRequestInformation(ctx, nil)
+	}
+	sp, err := assignedTo(a)
+	if err != nil {
+		return nil, err
+	}
+	if sp {
+		return serviceprincipals.NewServicePrincipalsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).ByServicePrincipalId(a.PrincipalID).
+			AppRoleAssignments().ByAppRoleAssignmentId(a.ID).ToDeleteRequestInformation(ctx, nil)
+	}
+	return users.NewUsersRequestBuilderInternal(s.c.pathParams(), s.c.adapter).ByUserId(a.PrincipalID).
+		AppRoleAssignments().ByAppRoleAssignmentId(a.ID).ToDeleteRequestInformation(ctx, nil)
+}
+
+// Remove implements job.Source: 204 removed, 404 already absent.
+func (s Apps) Remove(ctx context.Context, a job.Assignment) (job.Outcome, error) {
+	info, err := s.removal(ctx, a)
+	if err != nil {
+		return job.Outcome{}, err
+	}
+	return deleteOutcome(classify(s.c.adapter.SendNoContent(ctx, info, abstractions.ErrorMappings{
+		"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue,
+	})))
+}
+
+// BatchSize implements job.BatchRemover.
+func (s Apps) BatchSize() int { return s.c.batchSize }
+
+// RemoveBatch implements job.BatchRemover: the removals go in batches.
+func (s Apps) RemoveBatch(ctx context.Context, as []job.Assignment) []job.BatchResult {
+	return s.c.removeBatch(ctx, as, func(a job.Assignment) (*abstractions.RequestInformation, error) {
+		return s.removal(ctx, a)
+	}, deleteOutcome)
+}
+
+// Check implements job.Guard: Graph lets the last owner of an application
+// or a service principal go, the job does not. When every owner of an
+// object would be removed, those rows are skipped, the detail naming the
+// object. It decides from the index the listing built.
+func (s Apps) Check(_ context.Context, items []*job.Item) (string, error) {
+	idx := s.idx.built()
+	if idx == nil {
+		return "", nil
+	}
+	rows := map[string][]*job.Item{} // owned object → its planned owner removals
+	for _, it := range items {
+		if it.Source != job.SourceApps || it.State != job.Planned ||
+			it.Kind != job.KindAppOwner && it.Kind != job.KindServicePrincipalOwner {
+			continue
+		}
+		rows[job.NormalizeGUID(it.AssignmentID)] = append(rows[job.NormalizeGUID(it.AssignmentID)], it)
+	}
+	for id, planned := range rows {
+		o := idx.object(id)
+		if o == nil {
+			continue
+		}
+		leaving := map[string]bool{}
+		for _, it := range planned {
+			leaving[job.NormalizeGUID(it.PrincipalID)] = true
+		}
+		stays := false
+		for _, ow := range o.owners {
+			stays = stays || !leaving[ow]
+		}
+		if stays {
+			continue
+		}
+		for _, it := range planned {
+			it.State, it.Detail = job.Skipped, "last-owner: "+o.what()+" "+o.name+" ("+o.id+") keeps its last owner"
+		}
+	}
+	return "", nil
+}
+
+// Restore implements job.Restorer: POST …/owners/$ref with the principal's
+// directoryObjects URL, or POST …/appRoleAssignments with the principal,
+// the resource and the app role the journal recorded. A 400 is told apart
+// from "already there" by listing the owners (assignments).
+func (s Apps) Restore(ctx context.Context, a job.Assignment) (job.Outcome, error) {
+	if err := s.CheckID(a); err != nil {
+		return job.Outcome{}, err
+	}
+	if a.Kind == job.KindAppRoleAssignment {
+		return s.restoreAssignment(ctx, a)
+	}
+	o := &appObject{id: a.ID, sp: a.Kind == job.KindServicePrincipalOwner}
+	ref := models.NewReferenceCreate()
+	odataID := s.c.base + "/directoryObjects/" + a.PrincipalID
+	ref.SetOdataId(&odataID)
+	var err error
+	if o.sp {
+		err = serviceprincipals.NewServicePrincipalsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).ByServicePrincipalId(a.ID).
+			Owners().Ref().Post(ctx, ref, nil)
+	} else {
+		err = applications.NewApplicationsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).ByApplicationId(a.ID).
+			Owners().Ref().Post(ctx, ref, nil)
+	}
+	err = classify(err)
+	var ge *Error
+	switch {
+	case err == nil:
+		return job.Outcome{State: job.Restored}, nil
+	case errors.As(err, &ge) && ge.Status == http.StatusBadRequest:
+		info, lerr := ownersPage(ctx, s.c, o)
+		var u string
+		if lerr == nil {
+			uri, uerr := info.GetUri()
+			if lerr = uerr; uerr == nil {
+				u = uri.String()
+			}
+		}
+		if lerr == nil {
+			if owners, lerr := readOwners(transport.Listing(ctx), s.c, o, u, nil); lerr == nil {
+				for _, id := range owners {
+					if strings.EqualFold(id, a.PrincipalID) {
+						return job.Outcome{State: job.AlreadyPresent, Detail: ge.Error()}, nil
+					}
+				}
+			}
+		}
+	}
+	return job.Outcome{}, err
+}
+
+// restoreAssignment re-creates an app role assignment. Graph gives it a
+// new id, which the detail names.
+func (s Apps) restoreAssignment(ctx context.Context, a job.Assignment) (job.Outcome, error) {
+	sp, err := assignedTo(a)
+	if err != nil {
+		return job.Outcome{}, err
+	}
+	resourceID := appRoleAssignmentScope.FindStringSubmatch(a.Scope)[1]
+	// The three ids are GUIDs (CheckID): the body is read as Graph's
+	// JSON, which is how the SDK's model takes them.
+	body, err := appRoleAssignmentBody(a.PrincipalID, resourceID, a.RoleDefinitionID)
+	if err != nil {
+		return job.Outcome{}, err
+	}
+	var made models.AppRoleAssignmentable
+	if sp {
+		made, err = serviceprincipals.NewServicePrincipalsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).ByServicePrincipalId(a.PrincipalID).
+			AppRoleAssignments().Post(ctx, body, nil)
+	} else {
+		made, err = users.NewUsersRequestBuilderInternal(s.c.pathParams(), s.c.adapter).ByUserId(a.PrincipalID).
+			AppRoleAssignments().Post(ctx, body, nil)
+	}
+	err = classify(err)
+	var ge *Error
+	switch {
+	case err == nil:
+		out := job.Outcome{State: job.Restored}
+		if made != nil {
+			out.Detail = recreatedAs(a.ID, deref(made.GetId()))
+		}
+		return out, nil
+	case errors.As(err, &ge) && ge.Status == http.StatusBadRequest:
+		// Graph refuses a duplicate with 400: the principal's assignments
+		// say whether this one is there.
+		held, lerr := s.readAssignments(transport.Listing(ctx), a.PrincipalID, sp, nil)
+		if lerr == nil {
+			for _, h := range held {
+				if strings.EqualFold(uuidText(h.GetPrincipalId()), a.PrincipalID) &&
+					strings.EqualFold(uuidText(h.GetResourceId()), resourceID) &&
+					strings.EqualFold(uuidText(h.GetAppRoleId()), a.RoleDefinitionID) {
+					return job.Outcome{State: job.AlreadyPresent, Detail: ge.Error()}, nil
+				}
+			}
+		}
+	}
+	return job.Outcome{}, err
+}
+
+// appRoleAssignmentBody is the body of POST …/appRoleAssignments.
+func appRoleAssignmentBody(principalID, resourceID, appRoleID string) (models.AppRoleAssignmentable, error) {
+	for _, id := range []string{principalID, resourceID, appRoleID} {
+		if !job.IsGUID(id) {
+			return nil, fmt.Errorf("%q is not a GUID", id)
+		}
+	}
+	b, _ := json.Marshal(map[string]string{"principalId": principalID, "resourceId": resourceID, "appRoleId": appRoleID})
+	node, err := kiotajson.NewJsonParseNode(b)
+	if err != nil {
+		return nil, err
+	}
+	v, err := node.GetObjectValue(models.CreateAppRoleAssignmentFromDiscriminatorValue)
+	if err != nil {
+		return nil, err
+	}
+	body, ok := v.(models.AppRoleAssignmentable)
+	if !ok {
+		return nil, errors.New("building the app role assignment")
+	}
+	return body, nil
+}
