@@ -64,16 +64,21 @@ var (
 	_ job.Holder    = (*KeyVaults)(nil)
 )
 
-// NewKeyVaults returns the `keyvault` source for cfg. shared, when not
-// nil, is the run's `azure` source, whose resolved scopes it reuses.
-func NewKeyVaults(cfg Config, shared *Source) (*KeyVaults, error) {
-	if shared == nil {
-		var err error
-		if shared, err = New(cfg); err != nil {
-			return nil, err
-		}
+// NewKeyVaults returns the `keyvault` source for cfg.
+func NewKeyVaults(cfg Config) (*KeyVaults, error) {
+	s, err := New(cfg)
+	if err != nil {
+		return nil, err
 	}
-	return &KeyVaults{scopes: shared, cred: cfg.Credential, opts: clientOptions(cfg), clients: map[string]*armkeyvault.VaultsClient{}}, nil
+	return s.KeyVaults(), nil
+}
+
+// KeyVaults returns the `keyvault` source over the `azure` source's
+// scopes, clients' options and lanes: when both run, "all" and the
+// management groups are resolved once and one pace per subscription
+// holds both.
+func (s *Source) KeyVaults() *KeyVaults {
+	return &KeyVaults{scopes: s, cred: s.cred, opts: s.opts, clients: map[string]*armkeyvault.VaultsClient{}}
 }
 
 // Name implements job.Source.
@@ -182,7 +187,9 @@ func targets(scopes []scope) []listTarget {
 			out = append(out, t)
 		}
 	}
-	slices.SortFunc(out, func(a, b listTarget) int { return strings.Compare(strings.ToLower(a.String()), strings.ToLower(b.String())) })
+	slices.SortFunc(out, func(a, b listTarget) int {
+		return strings.Compare(strings.ToLower(a.String()), strings.ToLower(b.String()))
+	})
 	return out
 }
 
