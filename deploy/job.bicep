@@ -31,10 +31,10 @@ param pollingInterval int = 300
 @minValue(600)
 param replicaTimeout int = 7200
 
-@description('OFFBOARD_SOURCES')
+@description('OFFBOARD_SOURCES: directory, pim, groups (the default), azure, keyvault (e.g. directory,pim,groups,azure,keyvault).')
 param sources string = 'directory,pim,groups'
 
-@description('OFFBOARD_AZURE_SCOPES (needed with the azure source).')
+@description('OFFBOARD_AZURE_SCOPES (needed with the azure and keyvault sources).')
 param azureScopes string = ''
 
 @description('OFFBOARD_PROTECT: break-glass object ids, comma-separated.')

@@ -13,6 +13,7 @@ const (
 	SourcePIM       = "pim"
 	SourceGroups    = "groups"
 	SourceAzure     = "azure"
+	SourceKeyVault  = "keyvault"
 )
 
 // GlobalAdministrator is the role template id of Global Administrator.

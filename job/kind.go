@@ -39,6 +39,7 @@ const (
 	KindAzureGroupMember         = "azure-group-member"
 	KindAzureRole                = "azure-role"
 	KindAzureRoleEligibility     = "azure-role-eligibility"
+	KindKeyVaultAccessPolicy     = "keyvault-access-policy"
 )
 
 // Registry is every kind of access a build removes, from the adapters'

@@ -161,6 +161,7 @@ type armState struct {
 	eligibilities map[string]ARMEligibilitySchedule // by id
 	requests      map[string]armScheduleRequest     // eligibility schedule requests by id
 	buckets       map[string]*armBuckets            // by subscription; "" is the tenant level
+	vaults        map[string]KeyVault               // Key Vaults by id (arm_keyvault.go)
 }
 
 // registerARM sets up the ARM state and routes. New calls it once the
@@ -179,6 +180,7 @@ func (t *Tenant) registerARM() {
 		eligibilities: map[string]ARMEligibilitySchedule{},
 		requests:      map[string]armScheduleRequest{},
 		buckets:       map[string]*armBuckets{},
+		vaults:        map[string]KeyVault{},
 	}
 	t.addARMRoutes()
 }

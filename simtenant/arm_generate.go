@@ -111,6 +111,7 @@ func (t *Tenant) GenerateARM(seed uint64, departing, staying []string) ARMSample
 			s.RemainingEligibilities = append(s.RemainingEligibilities, g.eligible(p, s.Scopes[0], ARMContributor))
 		}
 	}
+	g.keyVaults(seed, &s, departing, staying)
 	slices.Sort(s.Removable)
 	slices.Sort(s.Remaining)
 	slices.Sort(s.Eligibilities)
@@ -180,4 +181,40 @@ func (g *armGenerator) eligible(principal, scope, role string) string {
 		PrincipalType:    g.principalType(principal),
 	})
 	return e.ID
+}
+
+// keyVaults adds the sample's Key Vaults, drawn from a source of their
+// own so that the ids drawn before them are what they were before vaults
+// existed, and kept out of ARMSample (whose fingerprint is pinned): one
+// vault using access policies in each subscription's rg-data
+// (kv-contoso-{n}{draw}), holding an entry that must stay for staying[0]
+// and, in the first, departing[0]'s entry (secrets get and list, keys
+// get), in the second Orphan's (certificates get and list): those two a
+// correct run with the keyvault source removes. kv-contoso-rbac{draw}, in
+// the first subscription's rg-web, uses RBAC authorization: its entry of
+// departing[0] is dormant and stays. Tenant.KeyVaults lists them.
+func (g *armGenerator) keyVaults(seed uint64, s *ARMSample, departing, staying []string) {
+	rng := rand.New(rand.NewPCG(seed, 0x6b7667656e)) // "kvgen"
+	reader := func(objectID string) KeyVaultAccessPolicy {
+		return KeyVaultAccessPolicy{ObjectID: objectID, Secrets: []string{"get", "list"}}
+	}
+	for i, scope := range s.Scopes {
+		v := KeyVault{Name: fmt.Sprintf("kv-contoso-%d%03d", i+1, rng.IntN(1000)),
+			SubscriptionID: strings.TrimPrefix(scope, "/subscriptions/"), ResourceGroup: "rg-data"}
+		switch {
+		case i == 0 && len(departing) > 0:
+			v.AccessPolicies = append(v.AccessPolicies, KeyVaultAccessPolicy{ObjectID: departing[0], Secrets: []string{"get", "list"}, Keys: []string{"get"}})
+		case i == 1:
+			v.AccessPolicies = append(v.AccessPolicies, KeyVaultAccessPolicy{ObjectID: s.Orphan, Certificates: []string{"get", "list"}})
+		}
+		if len(staying) > 0 {
+			v.AccessPolicies = append(v.AccessPolicies, reader(staying[0]))
+		}
+		g.t.AddKeyVault(v)
+	}
+	if len(s.Scopes) > 0 && len(departing) > 0 {
+		g.t.AddKeyVault(KeyVault{Name: fmt.Sprintf("kv-contoso-rbac%03d", rng.IntN(1000)), RBAC: true,
+			SubscriptionID: strings.TrimPrefix(s.Scopes[0], "/subscriptions/"), ResourceGroup: "rg-web",
+			AccessPolicies: []KeyVaultAccessPolicy{reader(departing[0])}})
+	}
 }

@@ -57,6 +57,7 @@ func (t *Tenant) addARMRoutes() {
 		t.handle(http.MethodPut, scope+armAssignmentRequest+"/{name}", t.putARMAssignmentRequest)
 	}
 	t.handle(http.MethodGet, armManagementGroups+"{managementGroup}/descendants", t.listARMDescendants)
+	t.addKeyVaultRoutes()
 }
 
 // isARMPath tells ARM requests from Graph's (which are all under a version

@@ -137,6 +137,9 @@ func checkConfig(c *app.Config, sources, scopes, protect string) error {
 	if slices.Contains(c.Sources, "azure") && len(c.AzureScopes) == 0 {
 		errs = append(errs, errors.New("--sources azure needs --azure-scopes (ARM scopes, or all)"))
 	}
+	if slices.Contains(c.Sources, job.SourceKeyVault) && len(c.AzureScopes) == 0 {
+		errs = append(errs, errors.New("--sources keyvault needs --azure-scopes (ARM scopes, or all)"))
+	}
 	c.Protect = map[string]bool{}
 	for _, id := range splitList(protect) {
 		if !job.IsGUID(id) {

@@ -44,6 +44,17 @@ func services(c app.Config, creds transport.Credentials, log *zap.Logger, onThro
 	}
 	var sources []job.Source
 	groupsAt, azure := -1, graph.AzureGroups(nil)
+	// azure and keyvault share one ARM source: its scopes are resolved
+	// once, its paces hold both.
+	var armSrc *arm.Source
+	armShared := func() (*arm.Source, error) {
+		if armSrc != nil {
+			return armSrc, nil
+		}
+		var err error
+		armSrc, err = azureSource(c, creds, log, onThrottled)
+		return armSrc, err
+	}
 	for _, name := range c.Sources {
 		switch name {
 		case job.SourceDirectory:
@@ -56,12 +67,18 @@ func services(c app.Config, creds transport.Credentials, log *zap.Logger, onThro
 		case job.SourceApps:
 			sources = append(sources, gc.Apps())
 		case job.SourceAzure:
-			src, err := azureSource(c, creds, log, onThrottled)
+			src, err := armShared()
 			if err != nil {
 				return app.Services{}, err
 			}
-			azure, _ = src.(graph.AzureGroups)
+			azure = src
 			sources = append(sources, src)
+		case job.SourceKeyVault:
+			src, err := armShared()
+			if err != nil {
+				return app.Services{}, err
+			}
+			sources = append(sources, src.KeyVaults())
 		default:
 			return app.Services{}, fmt.Errorf("source %q is not available in this build", name)
 		}
@@ -94,8 +111,9 @@ func baseTransport(concurrency int, requestTimeout time.Duration) http.RoundTrip
 
 // azureSource builds the `azure` source over a transport that paces ARM per
 // subscription, as ARM throttles: deletes (and the PUTs of eligibility
-// requests) at --arm-delete-rate, reads at ARM's 25 a second.
-func azureSource(c app.Config, creds transport.Credentials, log *zap.Logger, onThrottled func()) (job.Source, error) {
+// requests and access policy changes) at --arm-delete-rate, reads at
+// ARM's 25 a second.
+func azureSource(c app.Config, creds transport.Credentials, log *zap.Logger, onThrottled func()) (*arm.Source, error) {
 	paces := &arm.Paces{DeleteRate: c.ARMDeleteRate, DeleteBurst: c.ARMDeleteBurst, OnThrottled: onThrottled}
 	t := &transport.Transport{
 		Base:           &arm.Counters{Next: baseTransport(c.Concurrency, c.RequestTimeout), Paces: paces},

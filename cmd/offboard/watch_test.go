@@ -271,6 +271,9 @@ func TestDemoEndsWithAWatchThatRemovesAReGrant(t *testing.T) {
 	if again != 1 || !strings.Contains(out.String(), "Removed again: directory ") {
 		t.Errorf("%d principals removed again, want 1\n%s", again, out.String())
 	}
+	if n := strings.Count(out.String(), "Key Vault: removed the access policy on kv-contoso-"); n != 2 {
+		t.Errorf("the demo shows %d Key Vault access policy entries removed, want 2\n%s", n, out.String())
+	}
 }
 
 // TestDeployWatchJobUsesRealFlags: the second Container Apps job runs

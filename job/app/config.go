@@ -90,8 +90,9 @@ func (c Config) ARMOverride() string {
 func (c Config) EndpointsInUse() []string {
 	out := []string{c.GraphEndpoint}
 	for _, s := range c.Sources {
-		if s == job.SourceAzure {
+		if s == job.SourceAzure || s == job.SourceKeyVault {
 			out = append(out, c.ARMEndpoint)
+			break
 		}
 	}
 	return out

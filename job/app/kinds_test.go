@@ -15,7 +15,7 @@ import (
 // table of kinds names each of them with its source.
 func TestKindsRegistry(t *testing.T) {
 	r := Kinds()
-	if got := KnownSources(); !slices.Equal(got, []string{job.SourceDirectory, job.SourcePIM, job.SourceGroups, job.SourceApps, job.SourceAzure}) {
+	if got := KnownSources(); !slices.Equal(got, []string{job.SourceDirectory, job.SourcePIM, job.SourceGroups, job.SourceApps, job.SourceAzure, job.SourceKeyVault}) {
 		t.Errorf("KnownSources = %v", got)
 	}
 	readme, err := os.ReadFile("../../README.md")

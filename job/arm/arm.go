@@ -81,6 +81,9 @@ type Source struct {
 	concurrency        int
 	perPrincipal       bool
 	heldUntil          func(scope string) time.Time
+	// cred and opts make the `keyvault` source's clients (KeyVaults).
+	cred azcore.TokenCredential
+	opts *azarm.ClientOptions
 
 	once   sync.Once
 	scopes []scope
@@ -120,7 +123,8 @@ var (
 // New returns the `azure` source.
 func New(cfg Config) (*Source, error) {
 	opts := clientOptions(cfg)
-	s := &Source{wanted: cfg.Scopes, concurrency: cfg.Concurrency, perPrincipal: cfg.PerPrincipal, heldUntil: cfg.HeldUntil, probeDone: make(chan struct{})}
+	s := &Source{wanted: cfg.Scopes, concurrency: cfg.Concurrency, perPrincipal: cfg.PerPrincipal, heldUntil: cfg.HeldUntil, probeDone: make(chan struct{}),
+		cred: cfg.Credential, opts: opts}
 	if s.concurrency <= 0 {
 		s.concurrency = 8
 	}

@@ -31,6 +31,9 @@ type Rights struct {
 	DeleteAssignments bool
 	// RequestEligibility: it may request eligibility removals there.
 	RequestEligibility bool
+	// ReadVaults and WriteAccessPolicies: it may list Key Vaults there
+	// and change their access policies (the `keyvault` source).
+	ReadVaults, WriteAccessPolicies bool
 }
 
 // Checker reads, and only reads, what an identity may do at the scopes
@@ -111,6 +114,8 @@ func (c *Checker) Rights(ctx context.Context, principalID string) ([]Rights, err
 				r.Roles = append(r.Roles, deref(def.Properties.RoleName))
 				r.DeleteAssignments = r.DeleteAssignments || allows(def.Properties.Permissions, ActionDeleteAssignment)
 				r.RequestEligibility = r.RequestEligibility || allows(def.Properties.Permissions, ActionRequestEligibility)
+				r.ReadVaults = r.ReadVaults || allows(def.Properties.Permissions, ActionReadVaults)
+				r.WriteAccessPolicies = r.WriteAccessPolicies || allows(def.Properties.Permissions, ActionWriteAccessPolicies)
 			}
 		}
 		out = append(out, r)

@@ -8,15 +8,17 @@ import (
 	"github.com/offboard/offboard/job"
 )
 
-// Kinds is the table of the kinds of access the `azure` source removes,
-// for the wiring's job.Registry, with the ARM actions the job's identity
-// needs for each at every scope it cleans.
+// Kinds is the table of the kinds of access the `azure` and `keyvault`
+// sources remove, for the wiring's job.Registry, with the ARM actions the
+// job's identity needs for each at every scope it cleans.
 func Kinds() []job.Kind {
 	return []job.Kind{
 		{Name: job.KindAzureRole, Source: job.SourceAzure, What: "an Azure RBAC role assignment",
 			Permissions: []string{"Microsoft.Authorization/roleAssignments/read", "Microsoft.Authorization/roleAssignments/delete", "Microsoft.Authorization/roleDefinitions/read"}},
 		{Name: job.KindAzureRoleEligibility, Source: job.SourceAzure, What: "a PIM eligibility for an Azure role",
 			Permissions: []string{"Microsoft.Authorization/roleEligibilitySchedules/read", "Microsoft.Authorization/roleEligibilityScheduleRequests/write"}},
+		{Name: job.KindKeyVaultAccessPolicy, Source: job.SourceKeyVault, What: "an access policy entry of a Key Vault that uses the access-policy model",
+			Permissions: []string{ActionReadVaults, ActionWriteAccessPolicies}},
 	}
 }
 

@@ -93,3 +93,52 @@ func eligibility(ctx context.Context, checker AzureChecker, self, scope string) 
 	}
 	return e
 }
+
+// KeyVault checks, for each scope, that the identity self may list Key
+// Vaults and change their access policies there (the `keyvault` source).
+// The rights are read as Azure's are (Checker.Rights); a checker that
+// could not be made (setupErr) is one failed result.
+func KeyVault(ctx context.Context, checker AzureChecker, setupErr error, self string) []Result {
+	if setupErr != nil {
+		return []Result{{Check: "source", Name: job.SourceKeyVault, Status: Error, Detail: setupErr.Error()}}
+	}
+	rights, err := checker.Rights(ctx, self)
+	if err != nil {
+		r := Result{Check: "source", Name: job.SourceKeyVault, Status: Error, Detail: err.Error()}
+		var ae *arm.Error
+		if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) {
+			r.Status, r.Fix = Missing, "assign the identity a role that may read its role assignments and change Key Vault access policies at the scope "+
+				"(Key Vault Contributor, with Reader or more; README, Authentication and permissions)"
+		}
+		return []Result{r}
+	}
+	if len(rights) == 0 {
+		return []Result{{Check: "source", Name: job.SourceKeyVault, Status: Missing,
+			Detail: "--azure-scopes all: the identity can list no subscription", Fix: "assign the identity a role at the subscriptions to clean"}}
+	}
+	var out []Result
+	for _, rt := range rights {
+		r := Result{Check: "keyvault-scope", Name: rt.Scope, Status: OK}
+		held := "holds no role there"
+		if len(rt.Roles) > 0 {
+			held = "holds " + strings.Join(slices.Compact(slices.Sorted(slices.Values(rt.Roles))), ", ")
+		}
+		var lacking []string
+		if !rt.ReadVaults {
+			lacking = append(lacking, arm.ActionReadVaults)
+		}
+		if !rt.WriteAccessPolicies {
+			lacking = append(lacking, arm.ActionWriteAccessPolicies)
+		}
+		if len(lacking) > 0 {
+			r.Status = Missing
+			r.Detail = "the identity " + held + ": none grants " + strings.Join(lacking, " or ")
+			r.Fix = fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal "+
+				"--role \"Key Vault Contributor\" --scope %s", self, rt.Scope)
+		} else {
+			r.Detail = "the identity " + held + ": it may list Key Vaults and change their access policies"
+		}
+		out = append(out, r)
+	}
+	return out
+}

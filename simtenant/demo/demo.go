@@ -49,7 +49,7 @@ type Demo struct {
 }
 
 // Sources are the sources the demo runs.
-var Sources = []string{job.SourceDirectory, job.SourcePIM, job.SourceGroups, job.SourceAzure, job.SourceApps}
+var Sources = []string{job.SourceDirectory, job.SourcePIM, job.SourceGroups, job.SourceAzure, job.SourceApps, job.SourceKeyVault}
 
 // Start runs the demo and returns its exit code: 0 when the job ran (the
 // sample's invalid lines make the run itself exit 1 on purpose).
@@ -122,6 +122,7 @@ func (d Demo) Start(ctx context.Context) int {
 		fmt.Fprintf(tw, "  %s\t%d\n", s, summary.Counts[string(s)])
 	}
 	_ = tw.Flush()
+	d.keyVaults(reportDir)
 	fmt.Fprintf(d.Out, "\nInput:   %s\nReport:  %s\n         %s\n         %s\n\nRun it again and nothing changes:\n  offboard run --input %s --report %s ...\n",
 		input, filepath.Join(reportDir, "report.csv"), filepath.Join(reportDir, "summary.json"), filepath.Join(reportDir, "summary.html"), input, reportDir)
 	if c := d.watch(ctx, env, tenant, reportDir, runArgs); c != exitOK {
@@ -135,6 +136,20 @@ func (d Demo) Start(ctx context.Context) int {
 		return exitOK
 	}
 	return code
+}
+
+// keyVaults names the Key Vault access policy entries the run removed:
+// access outside Azure RBAC that no role assignment listing shows.
+func (d Demo) keyVaults(reportDir string) {
+	items, err := report.ReadItems(reportDir)
+	if err != nil {
+		return
+	}
+	for _, it := range items {
+		if it.Source == job.SourceKeyVault && it.State == job.Removed {
+			fmt.Fprintf(d.Out, "  Key Vault: removed the %s of %s (%s)\n", it.RoleName, it.PrincipalID, it.Detail)
+		}
+	}
 }
 
 // watch ends the demo: a colleague re-grants one offboarded principal a
