@@ -94,6 +94,59 @@ func TestGraceOverKeepsCutRowsPlanned(t *testing.T) {
 	}
 }
 
+// heldSource is a fakeSource whose removals wait for release, or until
+// their context is done: a request the service answers late.
+type heldSource struct {
+	*fakeSource
+	sent    chan string
+	release chan struct{}
+}
+
+func (s *heldSource) Remove(ctx context.Context, a Assignment) (Outcome, error) {
+	s.sent <- a.ID
+	select {
+	case <-s.release:
+		return s.fakeSource.Remove(ctx, a)
+	case <-ctx.Done():
+		return Outcome{}, fmt.Errorf("DELETE %s: %w", a.ID, ctx.Err())
+	}
+}
+
+// TestGraceLetsWorkInFlightFinish: after a signal, a removal in flight has
+// the grace to finish and its outcome is recorded; nothing new starts. (A
+// run without grace cuts it off, as TestGraceOverKeepsCutRowsPlanned.)
+func TestGraceLetsWorkInFlightFinish(t *testing.T) {
+	src := &heldSource{fakeSource: &fakeSource{held: map[string][]string{alice: {"a1", "a2"}}},
+		sent: make(chan string, 2), release: make(chan struct{})}
+	rec := &fakeRecorder{}
+	r := newRunner(src.fakeSource, rec, day1)
+	r.Sources = []Source{src}
+	r.Concurrency = 1
+	r.Grace = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-src.sent // a1 is in flight
+		cancel()
+		// The answer comes well within the grace, after the signal.
+		time.Sleep(50 * time.Millisecond)
+		close(src.release)
+	}()
+	res, err := r.Run(ctx, []Entry{{Line: 2, PrincipalID: alice}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := states(res.Items)
+	if s := got[alice+"/directory/a1"]; s != "removed " {
+		t.Errorf("a1 (in flight at the signal, answered within the grace): %q", s)
+	}
+	if s := got[alice+"/directory/a2"]; s != "planned " {
+		t.Errorf("a2 (not started): %q", s)
+	}
+	if !res.Interrupted || res.ExitCode() != 4 || len(rec.outcomes) != 1 {
+		t.Errorf("interrupted %v, exit %d, outcomes %v", res.Interrupted, res.ExitCode(), rec.outcomes)
+	}
+}
+
 // TestWaitBeyondDeadlineFailsTheRow: a removal whose wait would end after
 // the deadline fails at once, and the rest of the run goes on.
 func TestWaitBeyondDeadlineFailsTheRow(t *testing.T) {

@@ -184,6 +184,33 @@ func NewPace(gate *Gate, perSecond float64, burst int) *Pace {
 	return newPace(gate, perSecond, burst, time.Now)
 }
 
+// NewPaceOn is NewPace on clock: the pace decides and waits on clock's
+// time (the transport that uses the pace should wait on the same clock).
+func NewPaceOn(clock Clock, gate *Gate, perSecond float64, burst int) *Pace {
+	p := newPace(gate, perSecond, burst, clock.Now)
+	p.sleep = clock.SleepUntil
+	return p
+}
+
+// Clock is the time a pace and the transport read and wait on:
+// SystemClock in a run; a test's virtual clock, so that the waits a
+// service asks for are simulated rather than slept.
+type Clock interface {
+	Now() time.Time
+	// SleepUntil returns once the clock has reached t (at once if it
+	// has), or with ctx's error when ctx is done first.
+	SleepUntil(ctx context.Context, t time.Time) error
+}
+
+// SystemClock is the machine's clock and real timers.
+type SystemClock struct{}
+
+// Now is time.Now.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// SleepUntil waits on a real timer until t or until ctx is done.
+func (SystemClock) SleepUntil(ctx context.Context, t time.Time) error { return sleepUntil(ctx, t) }
+
 func newPace(gate *Gate, perSecond float64, burst int, now func() time.Time) *Pace {
 	limit := rate.Limit(perSecond)
 	if perSecond <= 0 {

@@ -415,6 +415,9 @@ func (c *call) wait(d time.Duration) bool {
 	if d <= 0 {
 		return c.r.Context().Err() == nil
 	}
+	if sleep := c.t.cfg.SleepUntil; sleep != nil {
+		return sleep(c.r.Context(), c.t.cfg.Now().Add(d)) == nil
+	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {

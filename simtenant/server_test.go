@@ -472,6 +472,40 @@ func TestLatencyAndJitter(t *testing.T) {
 	}
 }
 
+// TestWaitsOnTheConfiguredClock: with Now and SleepUntil set, latency and
+// a rule's Delay pass on that clock, not on real timers.
+func TestWaitsOnTheConfiguredClock(t *testing.T) {
+	start := time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	now := start
+	var slept []time.Duration
+	tn := New(Config{Latency: time.Hour, Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}, SleepUntil: func(ctx context.Context, until time.Time) error {
+		mu.Lock()
+		defer mu.Unlock()
+		slept = append(slept, until.Sub(now))
+		now = until
+		return ctx.Err()
+	}})
+	tn.AddRule(Rule{Method: "GET", Times: 1, Delay: 4 * time.Second})
+	req := httptest.NewRequest("GET", assignmentsPath, nil)
+	req.Header.Set("Authorization", "Bearer "+tn.Token())
+	rec := httptest.NewRecorder()
+	tn.Handler().ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("%d", rec.Code)
+	}
+	if want := []time.Duration{time.Hour, 4 * time.Second}; !slices.Equal(slept, want) {
+		t.Errorf("slept %v on the tenant's clock, want the latency, then the rule's delay: %v", slept, want)
+	}
+	if got := tn.Now().Sub(start); got != time.Hour+4*time.Second {
+		t.Errorf("the clock moved %s", got)
+	}
+}
+
 func TestServerStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	tn := New(Config{})

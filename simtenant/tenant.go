@@ -2,6 +2,7 @@ package simtenant
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -160,7 +161,8 @@ type Config struct {
 	WriteRate  float64
 	WriteBurst int
 	// Latency is added to every answer, plus a uniform random extra in
-	// [0, Jitter). Waits use real timers and end when the request does.
+	// [0, Jitter). Waits use real timers (or SleepUntil) and end when the
+	// request does.
 	Latency time.Duration
 	Jitter  time.Duration
 	// LimitSignal (0..1) is the share of admitted Graph writes, made
@@ -198,6 +200,11 @@ type Config struct {
 	// Now is the clock for throttling, the request log and violation
 	// checks (default time.Now).
 	Now func() time.Time
+	// SleepUntil, when set, is how latency and a rule's Delay pass: it
+	// returns when Now reaches t, or with ctx's error when ctx (the
+	// request's) ends first. Set with Now, it runs the tenant on a test's
+	// virtual clock (job.Clock's SleepUntil fits). Default: real timers.
+	SleepUntil func(ctx context.Context, t time.Time) error
 }
 
 // withDefaults fills in the zero fields of c.

@@ -33,6 +33,7 @@ func isUnfiltered(r simtenant.Request) bool {
 }
 
 func TestAzureUnfilteredAndPerPrincipalListingPlanAlike(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 45, ARM: simtenant.ARMConfig{PageSize: 4}})
 	s3 := a.AddSubscription(simtenant.ARMSubscription{}).Scope()
 	rg3 := a.AddResourceGroup(strings.TrimPrefix(s3, "/subscriptions/"), "rg-ops")
@@ -154,6 +155,7 @@ func isRoleDefinitionRead(r simtenant.Request) bool {
 }
 
 func TestAzureListingRoundTrips(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		principals, subscriptions, most int
 	}{
@@ -171,6 +173,7 @@ func TestAzureListingRoundTrips(t *testing.T) {
 }
 
 func TestAzureRunKeepingToARMCountersIsNeverThrottled(t *testing.T) {
+	t.Parallel()
 	// A subscription whose delete bucket is far smaller than the job's
 	// pace (10 a second, 200 deep): only the counters ARM sends on every
 	// answer can keep the run inside it.

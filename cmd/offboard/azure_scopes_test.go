@@ -30,6 +30,7 @@ func isEligibilityListing(r simtenant.Request) bool {
 }
 
 func TestAzureWithoutP2RemovesRBACAndLeavesEligibilityUnavailable(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 41, NoP2: true})
 	user, _ := a.user("ines@contoso.com", 0)
 	other, _ := a.user("omar@contoso.com", 0)
@@ -92,6 +93,7 @@ func startHierarchy(t *testing.T, cfg simtenant.Config) *hierarchy {
 }
 
 func TestAzureManagementGroupCoversItsDescendants(t *testing.T) {
+	t.Parallel()
 	h := startHierarchy(t, simtenant.Config{Seed: 42})
 	user, _ := h.user("lea@contoso.com", 0)
 	stays, _ := h.user("max@contoso.com", 0)
@@ -148,6 +150,7 @@ func TestAzureManagementGroupCoversItsDescendants(t *testing.T) {
 }
 
 func TestAzureInheritedEligibilityRemovedOnceAtItsOwnScope(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 43})
 	user, _ := a.user("ana@contoso.com", 0)
 	atMG := a.AddARMEligibilitySchedule(simtenant.ARMEligibilitySchedule{PrincipalID: user, Scope: a.mg,
@@ -179,6 +182,7 @@ func TestAzureInheritedEligibilityRemovedOnceAtItsOwnScope(t *testing.T) {
 }
 
 func TestAzurePIMManagedActiveRemovedWithAdminRemove(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 44})
 	user, _ := a.user("ivo@contoso.com", 0)
 	managed := a.AddARMRoleAssignment(simtenant.ARMRoleAssignment{PrincipalID: user, Scope: a.s1, PIMManaged: true,
@@ -216,6 +220,7 @@ func TestAzurePIMManagedActiveRemovedWithAdminRemove(t *testing.T) {
 // fine a moment before: they are removed, and the failed listing is its
 // own row.
 func TestAzureFailedEligibilityListingKeepsTheRoleAssignments(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 42})
 	user, _ := a.user("ines@contoso.com", 0)
 	other, _ := a.user("omar@contoso.com", 0)

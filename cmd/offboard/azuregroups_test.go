@@ -18,6 +18,7 @@ import (
 // sends nothing; the restore puts the membership back. With `groups`
 // alone, nothing of the kind is listed.
 func TestAzureRoleHoldingGroupMembershipRemoved(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name  string
 		more  int // groups holding Azure roles nobody departing is in

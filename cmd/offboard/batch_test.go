@@ -18,6 +18,7 @@ import (
 // every row is removed. A PIM-managed assignment refusing its DELETE goes
 // through the PIM way inside a batch too.
 func TestBatchedRunAgainstAThrottlingTenant(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 23, WriteRate: 10, WriteBurst: 10, PIMManagedDeleteRefused: true})
 	groups := []simtenant.Group{
 		tn.AddGroup(simtenant.Group{DisplayName: "Tier0 Admins", IsAssignableToRole: true}),
@@ -118,6 +119,7 @@ func TestBatchedRunAgainstAThrottlingTenant(t *testing.T) {
 }
 
 func TestGraphBatchSizeFlag(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 24})
 	id, _ := tn.user("one@contoso.com", 3)
 	input := writeCSV(t, "principal_id", id)

@@ -13,6 +13,7 @@ import (
 // file, and a blob named `...csv` does not write its report into the
 // parent of the report location.
 func TestForgedBlobSummaryAndDotNamedBlobRefused(t *testing.T) {
+	t.Parallel()
 	az := startAzurite(t)
 	tn := startTenant(t, simtenant.Config{Seed: 191})
 	id, _ := tn.user("leaver@contoso.com", 1)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,38 +24,99 @@ import (
 	"github.com/offboard/offboard/simtenant"
 )
 
-// azurite is a real Azure Storage emulator on a free loopback port.
+// azurite is a real Azure Storage emulator on a free loopback port, and a
+// storage account in it that is one test's alone.
 type azurite struct {
 	conn string // connection string
-	root string // http://127.0.0.1:PORT/devstoreaccount1
+	root string // http://127.0.0.1:PORT/ACCOUNT
 }
 
-// The emulator's well-known development account.
-const (
-	devAccount = "devstoreaccount1"
-	devKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
+// devKey is the emulator's well-known development key; every account of
+// the shared emulator has it.
+const devKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
+// requireAzurite, set to 1 (make test sets it), makes a missing Azurite
+// fail the blob tests instead of skipping them.
+const requireAzurite = "OFFBOARD_TEST_REQUIRE_AZURITE"
+
+// emulatorAccounts is how many blob tests one emulator serves, each in
+// an account of its own (AZURITE_ACCOUNTS).
+const emulatorAccounts = 64
+
+// emulator is the one Azurite of this test binary: starting one (a
+// Node.js program) takes seconds, so the first blob test starts it, every
+// blob test has an account of its own in it, and TestMain stops it.
+var emulator struct {
+	once    sync.Once
+	missing string // why the tests cannot have one: not installed
+	err     error
+	url     string // http://127.0.0.1:PORT
+	cmd     *exec.Cmd
+	dir     string
+	next    atomic.Int32
+}
+
+// startAzurite hands the test an account of its own in the emulator,
+// started on first use.
 func startAzurite(t *testing.T) *azurite {
 	t.Helper()
+	emulator.once.Do(startEmulator)
+	if emulator.missing != "" {
+		// make test installs Azurite and sets requireAzurite: there a
+		// missing emulator fails; a bare go test skips the blob tests.
+		if os.Getenv(requireAzurite) == "1" {
+			t.Fatalf("%s, and %s=1 requires it (make test installs it)", emulator.missing, requireAzurite)
+		}
+		t.Skipf("%s: make test installs it and runs the blob tests", emulator.missing)
+	}
+	if emulator.err != nil {
+		t.Fatal(emulator.err)
+	}
+	n := int(emulator.next.Add(1))
+	if n > emulatorAccounts {
+		t.Fatalf("more than %d blob tests share the emulator: raise emulatorAccounts", emulatorAccounts)
+	}
+	account := emulatorAccount(n)
+	root := emulator.url + "/" + account
+	return &azurite{root: root, conn: fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;", account, devKey, root)}
+}
+
+func emulatorAccount(n int) string { return fmt.Sprintf("offboardtest%02d", n) }
+
+// startEmulator starts Azurite with emulatorAccounts accounts and waits
+// until it listens.
+func startEmulator() {
 	bin, err := filepath.Abs(filepath.Join("..", "..", ".tools", "azurite", "node_modules", ".bin", "azurite-blob"))
 	if err != nil {
-		t.Fatal(err)
+		emulator.err = err
+		return
 	}
 	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("Azurite is not installed at %s: run the tests with make test, which installs it", bin)
+		emulator.missing = "Azurite is not installed at " + bin
+		return
 	}
-	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", "0", "--location", t.TempDir(),
+	if emulator.dir, err = os.MkdirTemp("", "offboard-azurite-"); err != nil {
+		emulator.err = err
+		return
+	}
+	var accounts []string
+	for n := 1; n <= emulatorAccounts; n++ {
+		accounts = append(accounts, emulatorAccount(n)+":"+devKey)
+	}
+	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", "0", "--location", emulator.dir,
 		"--skipApiVersionCheck", "--loose")
+	cmd.Env = append(os.Environ(), "AZURITE_ACCOUNTS="+strings.Join(accounts, ";"))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		emulator.err = err
+		return
 	}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		emulator.err = err
+		return
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	emulator.cmd = cmd
 	listening := regexp.MustCompile(`listens on (http://127\.0\.0\.1:\d+)`)
 	found := make(chan string, 1)
 	go func() {
@@ -64,13 +128,21 @@ func startAzurite(t *testing.T) *azurite {
 		}
 	}()
 	select {
-	case u := <-found:
-		root := u + "/" + devAccount
-		return &azurite{root: root, conn: fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;", devAccount, devKey, root)}
-	case <-time.After(60 * time.Second):
-		t.Fatal("Azurite did not start")
+	case emulator.url = <-found:
+	case <-time.After(2 * time.Minute):
+		emulator.err = errors.New("Azurite did not start")
 	}
-	return nil
+}
+
+// stopEmulator stops the emulator, if a test started it.
+func stopEmulator() {
+	if emulator.cmd != nil {
+		_ = emulator.cmd.Process.Kill()
+		_ = emulator.cmd.Wait()
+	}
+	if emulator.dir != "" {
+		_ = os.RemoveAll(emulator.dir)
+	}
 }
 
 func (a *azurite) container(t *testing.T, name string) *container.Client {
@@ -111,6 +183,7 @@ func csvOf(ids ...string) []byte {
 }
 
 func TestBlobInputAndReport(t *testing.T) {
+	t.Parallel()
 	az := startAzurite(t)
 	tn := startTenant(t, simtenant.Config{Seed: 30})
 	id, _ := tn.user("blob@contoso.com", 3)
@@ -147,6 +220,7 @@ func TestBlobInputAndReport(t *testing.T) {
 }
 
 func TestBlobLease(t *testing.T) {
+	t.Parallel()
 	az := startAzurite(t)
 	tn := startTenant(t, simtenant.Config{Seed: 31})
 	id, _ := tn.user("lease@contoso.com", 1)
@@ -178,6 +252,7 @@ func TestBlobLease(t *testing.T) {
 }
 
 func TestDropFolders(t *testing.T) {
+	t.Parallel()
 	az := startAzurite(t)
 	tn := startTenant(t, simtenant.Config{Seed: 32})
 	env := []string{"AZURE_STORAGE_CONNECTION_STRING=" + az.conn}

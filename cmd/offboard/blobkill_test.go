@@ -23,6 +23,7 @@ import (
 // had not reached the blob journal, and the rerun sends no write for
 // anything the killed run removed.
 func TestBlobReportKillNineThenRerun(t *testing.T) {
+	t.Parallel()
 	az := startAzurite(t)
 	reports := az.container(t, "reports")
 	for _, c := range []struct {

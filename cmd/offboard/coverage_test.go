@@ -62,6 +62,7 @@ func groupAccess(tn *simtenant.Tenant, principal string) []string {
 // role-assignable group (few groups), or of each principal by its type
 // after a getByIds (many groups, few principals).
 func TestGroupAccessRemovedRerunRestored(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name  string
 		more  int // role-assignable groups nobody departing holds
@@ -227,6 +228,7 @@ func groupAccessRemovedRerunRestored(t *testing.T, more int, typed bool) {
 // schedules: a full run removes them, skips the last owner, and never asks
 // for /directoryObjects/{id}/memberOf.
 func TestDemoSampleCoversOwnersAndGroupPIM(t *testing.T) {
+	t.Parallel()
 	tn, sample := simtenant.Generate(simtenant.Config{Seed: 7, PageSize: 3}, 30)
 	env := serve(t, tn)
 	if len(sample.GroupOwnerships) == 0 || sample.LastOwner[0] == "" || len(sample.GroupSchedules) == 0 {

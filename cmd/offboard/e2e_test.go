@@ -36,7 +36,9 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	stopEmulator()
+	os.Exit(code)
 }
 
 // tenant is a simulated tenant served on a loopback port for one test.
@@ -262,6 +264,7 @@ func wantCode(t *testing.T, r result, code int) {
 }
 
 func TestDemoTenantEveryStatusAndCleanRerun(t *testing.T) {
+	t.Parallel()
 	tn, sample := simtenant.Generate(simtenant.Config{Seed: 7, PageSize: 3}, 30)
 	env := serve(t, tn)
 	input := filepath.Join(t.TempDir(), "in.csv")
@@ -365,6 +368,7 @@ func TestDemoTenantEveryStatusAndCleanRerun(t *testing.T) {
 }
 
 func TestPagingAndGroupedListing(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 1, PageSize: 4})
 	var lines = []string{"principal_id"}
 	var all []string
@@ -402,6 +406,7 @@ func TestPagingAndGroupedListing(t *testing.T) {
 }
 
 func TestThrottledDeleteWaitsForRetryAfter(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 2})
 	id, ids := tn.user("alice@contoso.com", 20)
 	var throttledAt time.Time
@@ -447,6 +452,7 @@ func TestThrottledDeleteWaitsForRetryAfter(t *testing.T) {
 }
 
 func TestServerErrorStormIsRetried(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 3})
 	id, _ := tn.user("bob@contoso.com", 2)
 	tn.AddRule(simtenant.Rule{Times: 3, Status: 503})
@@ -479,6 +485,7 @@ func TestServerErrorStormIsRetried(t *testing.T) {
 }
 
 func TestFinalErrorsAreNotRetried(t *testing.T) {
+	t.Parallel()
 	for _, legacy := range []bool{false, true} {
 		t.Run(fmt.Sprintf("legacy=%v", legacy), func(t *testing.T) {
 			tn := startTenant(t, simtenant.Config{Seed: 4})
@@ -510,6 +517,7 @@ func TestFinalErrorsAreNotRetried(t *testing.T) {
 }
 
 func TestSelfGlobalAdministratorRefusalIsAFailedRow(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 5})
 	ga := tn.AddRoleAssignment(simtenant.RoleAssignment{PrincipalID: tn.CallerID(), RoleDefinitionID: simtenant.GlobalAdministrator})
 	tn.user("breakglass@contoso.com", 0)
@@ -528,6 +536,7 @@ func TestSelfGlobalAdministratorRefusalIsAFailedRow(t *testing.T) {
 }
 
 func TestInjectionAndBadInputNeverReachTheService(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 6})
 	id, _ := tn.user("erin@contoso.com", 1)
 	hostile := []string{
@@ -620,6 +629,7 @@ func odataLiterals(expr string) (literals []string, ok bool) {
 }
 
 func TestGuestUPNIsResolvedEncoded(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 8})
 	upn := "frank_fabrikam.com#EXT#@contoso.onmicrosoft.com"
 	id, ids := tn.user(upn, 2)
@@ -650,6 +660,7 @@ func TestGuestUPNIsResolvedEncoded(t *testing.T) {
 }
 
 func TestDryRunAndPlanSendNoWrite(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 9})
 	id, ids := tn.user("gina@contoso.com", 3)
 	input := writeCSV(t, "principal_id", id)
@@ -674,6 +685,7 @@ func TestDryRunAndPlanSendNoWrite(t *testing.T) {
 }
 
 func TestMaxRemovalsGuard(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 10})
 	id, _ := tn.user("hal@contoso.com", 4)
 	dir := t.TempDir()
@@ -692,6 +704,7 @@ func TestMaxRemovalsGuard(t *testing.T) {
 }
 
 func TestProtectedAndSelfAreListedButNeverTouched(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 11})
 	keep, keepIDs := tn.user("breakglass@contoso.com", 2)
 	ga := tn.AddRoleAssignment(simtenant.RoleAssignment{PrincipalID: tn.CallerID(), RoleDefinitionID: simtenant.GlobalAdministrator})
@@ -714,6 +727,7 @@ func TestProtectedAndSelfAreListedButNeverTouched(t *testing.T) {
 }
 
 func TestReportDirectoryBelongsToOneInputAndOneRun(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 12})
 	id, _ := tn.user("ivan@contoso.com", 1)
 	dir := t.TempDir()
@@ -745,6 +759,7 @@ func TestReportDirectoryBelongsToOneInputAndOneRun(t *testing.T) {
 }
 
 func TestUsageAndInputErrorsExit2BeforeAnyRequest(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 13})
 	dir := t.TempDir()
 	cases := []struct {
@@ -813,6 +828,7 @@ func waitForDeletes(t *testing.T, tn *tenant, n int) {
 // did not journal), keeps what the journal holds as it was, and sends a
 // write for nothing the killed run removed.
 func TestKillNineThenRerunLosesNothing(t *testing.T) {
+	t.Parallel()
 	tn, input, all := longTenant(t)
 	dir := t.TempDir()
 	cmd := tn.command(t, []string{"OFFBOARD_CONCURRENCY=4"}, "run", "--input", input, "--report", dir)
@@ -876,6 +892,7 @@ func TestKillNineThenRerunLosesNothing(t *testing.T) {
 }
 
 func TestSIGTERMStopsWithExit4AndAReport(t *testing.T) {
+	t.Parallel()
 	tn, input, all := longTenant(t)
 	dir := t.TempDir()
 	cmd := tn.command(t, []string{"OFFBOARD_CONCURRENCY=2"}, "run", "--input", input, "--report", dir)
@@ -918,6 +935,7 @@ func sortedKeys(m map[string]bool) []string {
 }
 
 func TestLogsHaveOneLinePerOutcome(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 15})
 	id, ids := tn.user("judy@contoso.com", 3)
 	r := tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", id), "--report", t.TempDir())
@@ -950,6 +968,7 @@ func TestLogsHaveOneLinePerOutcome(t *testing.T) {
 }
 
 func TestPIMAndGroupsSources(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 16, RevokedLinger: time.Hour})
 	user, userRoles := tn.user("kim@contoso.com", 1)
 	sp := tn.AddServicePrincipal(simtenant.ServicePrincipal{DisplayName: "deploy-bot"})
@@ -1043,6 +1062,7 @@ func TestPIMAndGroupsSources(t *testing.T) {
 }
 
 func TestLastGlobalAdministratorGuard(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 17})
 	ga := func(upn string) (string, string) {
 		id, _ := tn.user(upn, 0)
@@ -1087,6 +1107,7 @@ func TestLastGlobalAdministratorGuard(t *testing.T) {
 }
 
 func TestPIMManagedAssignmentRemovedThroughPIM(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 18, PIMManagedDeleteRefused: true})
 	id, ids := tn.user("lee@contoso.com", 2)
 	tn.MarkPIMManaged(ids[0])
@@ -1131,6 +1152,7 @@ func (a *azureTenant) assign(principal, scope, role string) string {
 }
 
 func TestAzureSource(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 19})
 	user, _ := a.user("mia@contoso.com", 0)
 	orphan := "0e0e0e0e-0000-4000-8000-000000000001" // deleted from Entra, still assigned

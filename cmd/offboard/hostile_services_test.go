@@ -36,6 +36,7 @@ func listingPage(t *testing.T, value []map[string]any, nextKey, next string) str
 // lock's id out as a role assignment's gets a failed row; the lock is never
 // sent a DELETE, and the true assignment next to it is removed.
 func TestARMListingALockIDIsAFailedRowNotADelete(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 1801})
 	user, _ := a.user("lars@contoso.com", 0)
 	real := a.assign(user, a.s1, simtenant.ARMOwner)
@@ -73,6 +74,7 @@ func TestARMListingALockIDIsAFailedRowNotADelete(t *testing.T) {
 // TestGraphListingDotDotIDIsAFailedRowNothingSent: a Graph role assignment
 // listed with the id ".." gets a failed row and no request at all.
 func TestGraphListingDotDotIDIsAFailedRowNothingSent(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 1802})
 	user, _ := tn.user("dora@contoso.com", 0)
 	tn.AddRule(simtenant.Rule{Method: http.MethodGet, PathContains: "/roleManagement/directory/roleAssignments",
@@ -121,6 +123,7 @@ func startRecorder(t *testing.T) *recorder {
 // nextLink points at another loopback port, for Graph and for ARM: that
 // host is sent nothing (no token), and the principal's listing fails.
 func TestNextLinkToAnotherHostGetsNoTokenAndFailsTheListing(t *testing.T) {
+	t.Parallel()
 	for _, service := range []string{"graph", "arm"} {
 		t.Run(service, func(t *testing.T) {
 			a := startAzureTenant(t, simtenant.Config{Seed: 1803})
@@ -164,6 +167,7 @@ func TestNextLinkToAnotherHostGetsNoTokenAndFailsTheListing(t *testing.T) {
 // Graph and for ARM: the page is read once, and the listing fails instead
 // of going round.
 func TestSelfRepeatingNextLinkEnds(t *testing.T) {
+	t.Parallel()
 	for _, service := range []string{"graph", "arm"} {
 		t.Run(service, func(t *testing.T) {
 			a := startAzureTenant(t, simtenant.Config{Seed: 1804})

@@ -42,6 +42,7 @@ func (tn *tenant) userQueries(t *testing.T) []string {
 }
 
 func TestHRKeysEachKeyRemoves(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 31})
 	const guestUPN = "gina_fabrikam.com#EXT#@contoso.onmicrosoft.com"
 	alice, aliceIDs := tn.hrUser("alice@contoso.onmicrosoft.com", "alice@contoso.com", "100001", 2)
@@ -107,6 +108,7 @@ func TestHRKeysEachKeyRemoves(t *testing.T) {
 }
 
 func TestHRKeysMatchingSeveralUsersAreRefused(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 32})
 	// Entra does not keep mail or employeeId unique.
 	m1, m1IDs := tn.hrUser("max@contoso.onmicrosoft.com", "shared@contoso.com", "200001", 2)
@@ -147,6 +149,7 @@ func TestHRKeysMatchingSeveralUsersAreRefused(t *testing.T) {
 }
 
 func TestHRKeysThatDisagreeAreInvalid(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 33})
 	ann, annIDs := tn.hrUser("ann@contoso.onmicrosoft.com", "ann@contoso.com", "400001", 2)
 	ben, benIDs := tn.hrUser("ben@contoso.onmicrosoft.com", "ben@contoso.com", "400002", 2)
@@ -187,6 +190,7 @@ func TestHRKeysThatDisagreeAreInvalid(t *testing.T) {
 }
 
 func TestHRKeysQuoteIsEscapedAndNeverWidensTheFilter(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 34})
 	obrien, obrienIDs := tn.hrUser("obrien@contoso.onmicrosoft.com", "o'brien@contoso.com", "500001", 2)
 	decoy, decoyIDs := tn.hrUser("decoy@contoso.onmicrosoft.com", "decoy@contoso.com", "1", 2)
@@ -253,6 +257,7 @@ func firstWith(set map[string]bool, prefix string) string {
 }
 
 func TestHRKeysUnknownIsInvalidWithItsLine(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 35})
 	ivy, ivyIDs := tn.hrUser("ivy@contoso.onmicrosoft.com", "ivy@contoso.com", "600001", 1)
 	in := writeCSV(t,
@@ -278,6 +283,7 @@ func TestHRKeysUnknownIsInvalidWithItsLine(t *testing.T) {
 }
 
 func TestHRKeysResolvedEarlierStillResolveAfterTheAccountIsDeleted(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 36})
 	kim, kimIDs := tn.hrUser("kim@contoso.onmicrosoft.com", "kim@contoso.com", "700001", 2)
 	lou, louIDs := tn.hrUser("lou@contoso.onmicrosoft.com", "lou@contoso.com", "700002", 2)

@@ -218,6 +218,7 @@ func requestsOf(t *testing.T, seed uint64, principals int, latency time.Duration
 // half-way through its writes (one request a removal, the journal's last
 // line torn), and at its last write.
 func TestKillNineAtThreeInstants(t *testing.T) {
+	t.Parallel()
 	const principals, latency = 8, 5 * time.Millisecond
 	const seed = 3
 	batched := []string{"OFFBOARD_CONCURRENCY=4"}

@@ -21,6 +21,7 @@ func (tn *tenant) globalAdmin(upn string) (user, assignment string) {
 }
 
 func TestLastGlobalAdministratorGuardEdges(t *testing.T) {
+	t.Parallel()
 	t.Run("the group's last member leaves", func(t *testing.T) {
 		tn := startTenant(t, simtenant.Config{Seed: 171})
 		u, a := tn.globalAdmin("one@contoso.com")

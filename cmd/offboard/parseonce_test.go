@@ -79,6 +79,7 @@ func parseCalls(t *testing.T, root, pkg, name string) (map[string]int, []string)
 }
 
 func TestLocationParsedOncePerFlag(t *testing.T) {
+	t.Parallel()
 	root := filepath.Join("..", "..")
 	blobCalls, _ := parseCalls(t, root, "blob", "Parse")
 	if want := map[string]int{"location.go:parse": 1}; !reflect.DeepEqual(blobCalls, want) {

@@ -68,6 +68,7 @@ func runIDIn(t *testing.T, data []byte) string {
 }
 
 func TestProcessedMovesCleanFilesAndKeepsFailedOnes(t *testing.T) {
+	t.Parallel()
 	az := startAzurite(t)
 	tn := startTenant(t, simtenant.Config{Seed: 40})
 	env := []string{"AZURE_STORAGE_CONNECTION_STRING=" + az.conn}
@@ -182,6 +183,7 @@ func killedAfterCopy(t *testing.T, tn *tenant, env []string, args ...string) {
 }
 
 func TestProcessedKillBetweenCopyAndDeleteFinishedByRerun(t *testing.T) {
+	t.Parallel()
 	az := startAzurite(t)
 	tn := startTenant(t, simtenant.Config{Seed: 41})
 	env := []string{"AZURE_STORAGE_CONNECTION_STRING=" + az.conn}
@@ -220,6 +222,7 @@ func TestProcessedKillBetweenCopyAndDeleteFinishedByRerun(t *testing.T) {
 // (/dev/shm is a tmpfs): the move is a copy, synced, then the removal of
 // the source; a kill between the two is finished by the rerun.
 func TestProcessedLocalAcrossFileSystems(t *testing.T) {
+	t.Parallel()
 	shm, err := os.MkdirTemp("/dev/shm", "offboard-processed-")
 	if err != nil {
 		t.Skipf("no /dev/shm: %v", err)
@@ -259,6 +262,7 @@ func TestProcessedLocalAcrossFileSystems(t *testing.T) {
 }
 
 func TestProcessedRefusals(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 43})
 	id, _ := tn.user("ref@contoso.com", 1)
 	in := t.TempDir()

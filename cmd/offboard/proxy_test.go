@@ -66,6 +66,7 @@ func (p *recordingProxy) wantNothingSent(t *testing.T) {
 // (DefaultAzureCredential with a client secret) is seen going there. It is
 // killed once seen, rather than left to its retries.
 func TestTheProxyRecorderSeesARealHost(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 903})
 	proxy := startRecordingProxy(t)
 	cmd := tn.command(t, append(proxy.env(), "OFFBOARD_STATIC_TOKEN=", "AZURE_TENANT_ID=00000000-0000-0000-0000-0000000000aa",

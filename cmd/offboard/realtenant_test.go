@@ -32,6 +32,7 @@ func countLines(s string, parts ...string) int {
 }
 
 func TestNoP2TenantLeavesPIMOutAndRemovesTheRest(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 41, NoP2: true})
 	tier0 := tn.AddGroup(simtenant.Group{DisplayName: "Tier0 Admins", IsAssignableToRole: true})
 	lines := []string{"principal_id"}
@@ -95,6 +96,7 @@ func TestNoP2TenantLeavesPIMOutAndRemovesTheRest(t *testing.T) {
 }
 
 func TestNoP2DirectoryFallbackIsAFailedRowNamingPIM(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 42, NoP2: true, PIMManagedDeleteRefused: true})
 	id, ids := tn.user("lee@contoso.com", 2)
 	tn.MarkPIMManaged(ids[0])
@@ -115,6 +117,7 @@ func TestNoP2DirectoryFallbackIsAFailedRowNamingPIM(t *testing.T) {
 }
 
 func TestOnePrincipalsBrokenListingStaysItsOwn(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 43})
 	lines := []string{"principal_id"}
 	var users []string
@@ -157,6 +160,7 @@ func TestOnePrincipalsBrokenListingStaysItsOwn(t *testing.T) {
 }
 
 func TestInOperatorRefusedListsEveryPrincipalWithEq(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 44})
 	lines := []string{"principal_id"}
 	for i := range 20 {
@@ -254,6 +258,7 @@ func checkTenant(t *testing.T, cfg simtenant.Config, role string) (*azureTenant,
 }
 
 func TestCheckHealthyTenant(t *testing.T) {
+	t.Parallel()
 	a, args := checkTenant(t, simtenant.Config{Seed: 45}, simtenant.ARMUserAccessAdministrator)
 	r, out := a.check(t, []string{"OFFBOARD_ARM_ENDPOINT=" + a.url}, args...)
 	wantCode(t, r, 0)
@@ -274,6 +279,7 @@ func TestCheckHealthyTenant(t *testing.T) {
 }
 
 func TestCheckNoP2ShowsPIMUnavailable(t *testing.T) {
+	t.Parallel()
 	a, args := checkTenant(t, simtenant.Config{Seed: 46, NoP2: true}, simtenant.ARMUserAccessAdministrator)
 	r, out := a.check(t, []string{"OFFBOARD_ARM_ENDPOINT=" + a.url}, args...)
 	wantCode(t, r, 1)
@@ -289,6 +295,7 @@ func TestCheckNoP2ShowsPIMUnavailable(t *testing.T) {
 }
 
 func TestCheckWithheldPermissionIsMissing(t *testing.T) {
+	t.Parallel()
 	a, args := checkTenant(t, simtenant.Config{Seed: 47, Deny: []string{simtenant.PermGroupMember}}, simtenant.ARMUserAccessAdministrator)
 	r, out := a.check(t, []string{"OFFBOARD_ARM_ENDPOINT=" + a.url}, args...)
 	wantCode(t, r, 1)
@@ -301,6 +308,7 @@ func TestCheckWithheldPermissionIsMissing(t *testing.T) {
 }
 
 func TestCheckAzureScopeWithoutDeleteRightsIsMissing(t *testing.T) {
+	t.Parallel()
 	a, args := checkTenant(t, simtenant.Config{Seed: 48}, simtenant.ARMContributor)
 	r, out := a.check(t, []string{"OFFBOARD_ARM_ENDPOINT=" + a.url}, args...)
 	wantCode(t, r, 1)

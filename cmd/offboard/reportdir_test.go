@@ -19,6 +19,7 @@ import (
 )
 
 func TestUnusableReportDirectoryExits2BeforeAnyRequest(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 800})
 	id, _ := tn.user("pat@contoso.com", 2)
 	input := writeCSV(t, "principal_id", id)
@@ -59,6 +60,7 @@ func TestUnusableReportDirectoryExits2BeforeAnyRequest(t *testing.T) {
 // last line is dropped, and said so); with space again, the rerun finishes
 // and reports every removal the tenant made as removed.
 func TestDiskFullDuringTheRun(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("SKIPPED: TestDiskFullDuringTheRun needs root to mount a tmpfs to fill; the write error itself is covered by report.TestWriteErrorSticks and job.TestJournalFailureStopsNewWork")
 	}
@@ -170,6 +172,7 @@ func deletesAnswered(tn *tenant) int {
 // so on stderr, and nothing is lost: the removal whose outcome was torn
 // off is confirmed absent, not sent again.
 func TestTornJournalLineIsDroppedAndSaid(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 802})
 	id, ids := tn.user("rosa@contoso.com", 4)
 	dir := t.TempDir()

@@ -102,6 +102,7 @@ func armEligibilitiesOf(a *azureTenant, principal string) []schedule {
 }
 
 func TestRestorePutsBackEverySource(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 30, RevokedLinger: time.Hour})
 	now := time.Now().UTC().Truncate(time.Second)
 	user, _ := a.user("ann@contoso.com", 2)
@@ -237,6 +238,7 @@ func TestRestorePutsBackEverySource(t *testing.T) {
 }
 
 func TestRestoreOnePrincipalOfThree(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 31})
 	var ids []string
 	lines := []string{"principal_id,user_principal_name"}
@@ -287,6 +289,7 @@ func TestRestoreOnePrincipalOfThree(t *testing.T) {
 }
 
 func TestRestoreAlreadyPresentAndExpired(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 32})
 	now := time.Now().UTC().Truncate(time.Second)
 	user, roles := a.user("cal@contoso.com", 2)
@@ -333,6 +336,7 @@ func TestRestoreAlreadyPresentAndExpired(t *testing.T) {
 }
 
 func TestRestoreDryRunAndGuard(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 33})
 	id, ids := tn.user("dan@contoso.com", 4)
 	dir := t.TempDir()
@@ -378,6 +382,7 @@ func TestRestoreDryRunAndGuard(t *testing.T) {
 }
 
 func TestRestoreRefusals(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 34})
 	id, _ := tn.user("eve@contoso.com", 1)
 	dir := t.TempDir()
@@ -418,6 +423,7 @@ func TestRestoreRefusals(t *testing.T) {
 }
 
 func TestParseRestoreFlags(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{
 		"OFFBOARD_REPORT":       "out",
 		"OFFBOARD_PRINCIPAL":    "a@contoso.com, b@contoso.com",

@@ -17,6 +17,7 @@ import (
 )
 
 func TestRestoreFromBlobReport(t *testing.T) {
+	t.Parallel()
 	az := startAzurite(t)
 	tn := startTenant(t, simtenant.Config{Seed: 44})
 	id, _ := tn.user("blobrestore@contoso.com", 2)

@@ -20,6 +20,7 @@ const deliberateViolation = "OFFBOARD_TEST_DELIBERATE_VIOLATION"
 // sends what the contract forbids, a DELETE of a group member without
 // /$ref (answered by a scripted 429, before any handler), and must fail.
 func TestDeliberateViolation(t *testing.T) {
+	t.Parallel()
 	if os.Getenv(deliberateViolation) != "1" {
 		t.Skip("run by TestAViolationFailsTheTest")
 	}
@@ -43,6 +44,7 @@ func TestDeliberateViolation(t *testing.T) {
 // test: a request the simulated tenant records as a violation fails the
 // test that sent it, even when no handler ever saw it.
 func TestAViolationFailsTheTest(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestDeliberateViolation$", "-test.count=1")
 	cmd.Env = append(os.Environ(), deliberateViolation+"=1")
 	out, err := cmd.CombinedOutput()
@@ -57,6 +59,7 @@ func TestAViolationFailsTheTest(t *testing.T) {
 // TestTheTokenCheckCatchesALeak proves the check every end-to-end run's
 // report directory goes through.
 func TestTheTokenCheckCatchesALeak(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "report.csv"), []byte("x,Bearer eyJ.secret.sig,y\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -82,6 +85,7 @@ func (r *fatalRecorder) Fatalf(string, ...any) { r.failed = true }
 // principal's id or only its UPN; the job's own id (from the token's oid)
 // is never touched; no report cell can run as a spreadsheet formula.
 func TestProtectSelfAndFormulas(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 901})
 	keep, keepIDs := tn.user("breakglass2@contoso.com", 2)
 	self := tn.AddRoleAssignment(simtenant.RoleAssignment{PrincipalID: tn.CallerID(), RoleDefinitionID: simtenant.UserAdministrator})
@@ -147,6 +151,7 @@ func TestProtectSelfAndFormulas(t *testing.T) {
 // TestStaticTokenOnlyOnLoopback: with OFFBOARD_STATIC_TOKEN, an endpoint
 // off loopback (Graph or ARM) stops the run before any request.
 func TestStaticTokenOnlyOnLoopback(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 902})
 	id, _ := tn.user("nina@contoso.com", 1)
 	input := writeCSV(t, "principal_id", id)

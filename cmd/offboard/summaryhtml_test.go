@@ -130,6 +130,7 @@ func checkSelfContained(t *testing.T, p page) {
 }
 
 func TestSummaryHTMLShowsHostileTextAsTextAndTheCountsOfSummaryJSON(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 42})
 	id, ids := tn.user("page@contoso.com", 3)
 	const hostileDetail = `<script>alert(1)</script>`
@@ -227,6 +228,7 @@ func TestSummaryHTMLShowsHostileTextAsTextAndTheCountsOfSummaryJSON(t *testing.T
 }
 
 func TestRestoreWritesItsSummaryPageAndShowsItsProgress(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 43})
 	id, _ := tn.user("back@contoso.com", 3)
 	dir := t.TempDir()
@@ -268,6 +270,7 @@ func TestRestoreWritesItsSummaryPageAndShowsItsProgress(t *testing.T) {
 }
 
 func TestSummaryHTMLIsUploadedWithSummaryJSON(t *testing.T) {
+	t.Parallel()
 	az := startAzurite(t)
 	tn := startTenant(t, simtenant.Config{Seed: 44})
 	id, _ := tn.user("blobpage@contoso.com", 2)

@@ -47,6 +47,7 @@ func appendFile(t *testing.T, path, text string) {
 // restore grants nothing and exits 2, naming the file and line, with or
 // without --trust-unsigned.
 func TestForgedGlobalAdminLineMakesRestoreGrantNothing(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 181})
 	id, ids := tn.user("leaver@contoso.com", 1)
 	dir := t.TempDir()
@@ -124,6 +125,7 @@ func itoa(n int) string {
 // written before records were authenticated the run reads it, and the
 // tenant beats it: the assignment is removed.
 func TestAppendedRemovedOutcomeDoesNotHideAHeldAssignment(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 182})
 	id, ids := tn.user("leaver@contoso.com", 2)
 	input := writeCSV(t, "principal_id", id)
@@ -205,6 +207,7 @@ func dropFolder(t *testing.T, id string, names ...string) (string, string) {
 // not authentic: the file is not skipped, and its report location is
 // refused (exit 2, naming summary.json).
 func TestForgedSummaryDoesNotSkipDropFolderFile(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 183})
 	id, _ := tn.user("leaver@contoso.com", 1)
 	in, reports := dropFolder(t, id, "a.csv")
@@ -241,6 +244,7 @@ func TestForgedSummaryDoesNotSkipDropFolderFile(t *testing.T) {
 
 // Finding 5: a journal.jsonl symlink overwrote its target.
 func TestJournalSymlinkNotFollowed(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 184})
 	id, _ := tn.user("leaver@contoso.com", 1)
 	dir := t.TempDir()
@@ -264,6 +268,7 @@ func TestJournalSymlinkNotFollowed(t *testing.T) {
 // Finding 5: a planted per-file report directory symlink replaced another
 // directory's report.csv.
 func TestPlantedReportDirSymlinkRefused(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 185})
 	id, _ := tn.user("leaver@contoso.com", 1)
 	in, reports := dropFolder(t, id, "a.csv")
@@ -291,6 +296,7 @@ func TestPlantedReportDirSymlinkRefused(t *testing.T) {
 // their report into the parent of --report, or its root. They are refused
 // and stay (and so is `watch.csv`); the other files go ahead.
 func TestDotNamedDropFilesRefused(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 186})
 	id, _ := tn.user("leaver@contoso.com", 1)
 	// watch.csv's report would land in {root}/watch, which a watch
@@ -322,6 +328,7 @@ func TestDotNamedDropFilesRefused(t *testing.T) {
 // Finding 5: a symlink in a local drop folder was read as input, and a
 // FIFO hung the job. Both are refused, without reading or waiting.
 func TestDropFolderSymlinkAndFIFORefused(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 187})
 	id, _ := tn.user("leaver@contoso.com", 1)
 	in, reports := dropFolder(t, id)
@@ -348,6 +355,7 @@ func TestDropFolderSymlinkAndFIFORefused(t *testing.T) {
 // Finding 6: a SAS URL given as --input or --report was logged with its
 // signature, twice.
 func TestSASSignatureNotInLogs(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 188})
 	const sig = "c2VjcmV0LXNhcy1zaWduYXR1cmU"
 	sas := "https://acct.blob.core.windows.net/incoming/in.csv?sv=2022-11-02&sp=r&sig=" + sig
@@ -368,6 +376,7 @@ func TestSASSignatureNotInLogs(t *testing.T) {
 // configuration directory, used again by the next command; refused inside
 // the report location.
 func TestJournalKeyFile(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 189})
 	id, _ := tn.user("leaver@contoso.com", 1)
 	config := t.TempDir()
@@ -491,6 +500,7 @@ func TestJournalKeyFileIsTheJobsOwn(t *testing.T) {
 // input that never ends (a pipe whose writer stays) no longer holds it:
 // SIGTERM stops it with exit 4, having done nothing.
 func TestSIGTERMHonouredWhileReadingInput(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 190})
 	fifo := filepath.Join(t.TempDir(), "in.csv")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {

@@ -121,6 +121,7 @@ func runInTerminal(t *testing.T, tn *tenant, env []string, args ...string) (int,
 }
 
 func TestTerminalShowsProgressAndFinalTable(t *testing.T) {
+	t.Parallel()
 	tn, input, ids := terminalTenant(t)
 	dir := t.TempDir()
 	code, raw := runInTerminal(t, tn, nil, "run", "--input", input, "--report", dir)
@@ -194,6 +195,7 @@ func TestTerminalShowsProgressAndFinalTable(t *testing.T) {
 }
 
 func TestTerminalVerboseShowsEveryOutcome(t *testing.T) {
+	t.Parallel()
 	tn, input, _ := terminalTenant(t)
 	code, raw := runInTerminal(t, tn, []string{"OFFBOARD_VERBOSE=true"}, "run", "--input", input, "--report", t.TempDir())
 	if code != 1 {
@@ -206,6 +208,7 @@ func TestTerminalVerboseShowsEveryOutcome(t *testing.T) {
 }
 
 func TestPipeGetsJSONLinesOnly(t *testing.T) {
+	t.Parallel()
 	tn, input, _ := terminalTenant(t)
 	r := tn.offboard(t, nil, "run", "--input", input, "--report", t.TempDir())
 	wantCode(t, r, 1)
@@ -259,6 +262,7 @@ func TestTerminalShowsWhatIsLoggedAfterTheBars(t *testing.T) {
 }
 
 func TestTerminalShowsTheGuard(t *testing.T) {
+	t.Parallel()
 	tn, input, _ := terminalTenant(t)
 	dir := t.TempDir()
 	code, raw := runInTerminal(t, tn, []string{"OFFBOARD_MAX_REMOVALS=5"}, "run", "--input", input, "--report", dir)

@@ -16,6 +16,7 @@ import (
 // a forged report beside them; the watch reads the prefix and writes its
 // report and attestation under {ROOT}/watch/{UTC date}/.
 func TestWatchBlobReports(t *testing.T) {
+	t.Parallel()
 	az := startAzurite(t)
 	tn := startTenant(t, simtenant.Config{Seed: 62})
 	ann, _ := tn.user("ann@contoso.com", 1)

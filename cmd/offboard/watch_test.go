@@ -68,6 +68,7 @@ func verdictsOf(a report.Attestation) map[string]report.Attested {
 }
 
 func TestWatchRemovesWhatIsHeldAgainAndAttests(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 60})
 	ann, _ := a.user("ann@contoso.com", 1) // re-granted a directory role
 	ben, _ := a.user("ben@contoso.com", 1) // re-added to a role-assignable group
@@ -212,6 +213,7 @@ func TestWatchRemovesWhatIsHeldAgainAndAttests(t *testing.T) {
 }
 
 func TestWatchFailedRemovalExits1(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 61})
 	ann, _ := tn.user("ann@contoso.com", 1)
 	root := t.TempDir()
@@ -227,6 +229,7 @@ func TestWatchFailedRemovalExits1(t *testing.T) {
 }
 
 func TestWatchFlags(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		want time.Duration
@@ -249,6 +252,7 @@ func TestWatchFlags(t *testing.T) {
 }
 
 func TestDemoEndsWithAWatchThatRemovesAReGrant(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "demo", "--dir", dir, "--log-format", "json")
 	cmd.Env = []string{asMain + "=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), location.KeyEnv + "=" + testJournalKey}
@@ -279,6 +283,7 @@ func TestDemoEndsWithAWatchThatRemovesAReGrant(t *testing.T) {
 // TestDeployWatchJobUsesRealFlags: the second Container Apps job runs
 // `watch` with flags watch knows.
 func TestDeployWatchJobUsesRealFlags(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../../deploy/job.bicep")
 	if err != nil {
 		t.Fatal(err)
@@ -297,6 +302,7 @@ func TestDeployWatchJobUsesRealFlags(t *testing.T) {
 // rerun into the same directory confirms it absent and keeps the watch's
 // detail on every row.
 func TestWatchKilledThenRerun(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 63, Latency: 20 * time.Millisecond})
 	lines := []string{"principal_id"}
 	var ids []string

@@ -130,7 +130,7 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 		}
 	}
 	for len(pending) > 0 {
-		if err := job.Sleep(ctx, time.Until(notBefore)); err != nil {
+		if err := t.sleep(ctx, notBefore); err != nil {
 			fail(pending, ctxError(ctx, err))
 			return answers
 		}
@@ -194,7 +194,7 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 			failAll(ctxError(ctx, err))
 			return answers
 		}
-		verdict := Classify(resp, err)
+		verdict := classify(resp, err, t.now())
 		var retry []int
 		var waits []time.Duration
 		switch {
@@ -240,7 +240,7 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 		pending = append(pending[:0], rest...)
 		notBefore = time.Time{}
 		deadline, hasDeadline := ctx.Deadline()
-		now := time.Now()
+		now := t.now()
 		for k, i := range retry {
 			at := now.Add(waits[k])
 			if hasDeadline && at.After(deadline) {
@@ -275,7 +275,7 @@ func (t *Transport) batchAnswers(resp *http.Response, reqs []SubRequest, pending
 	for k, r := range ba.Responses {
 		byID[r.ID] = k
 	}
-	now := time.Now()
+	now := t.now()
 	for _, i := range pending {
 		k, ok := byID[strconv.Itoa(i)]
 		if !ok {
@@ -294,7 +294,7 @@ func (t *Transport) batchAnswers(resp *http.Response, reqs []SubRequest, pending
 			h.Set(name, v)
 		}
 		sub := &http.Response{StatusCode: r.Status, Header: h}
-		verdict := Classify(sub, nil)
+		verdict := classify(sub, nil, now)
 		wait := verdict.After
 		if verdict.Retry && wait <= 0 {
 			wait = t.backoff(answers[i].Attempts)

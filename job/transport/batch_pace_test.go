@@ -18,7 +18,7 @@ func TestBatchShrinksWhenTheServiceNearsItsLimit(t *testing.T) {
 	// A write bucket of 22 that always says when more than 0.8 of it is
 	// used: the first batch of 20 uses 0.91.
 	tn, tr, _, endpoint, subs := batchTenant(t, simtenant.Config{Seed: 5, WriteRate: 100, WriteBurst: 22, LimitSignal: 1}, 40)
-	pace := job.NewPace(&job.Gate{}, 400, 100)
+	pace := job.NewPaceOn(tr.Clock, &job.Gate{}, 400, 100)
 	tr.Pace = func(*http.Request) *job.Pace { return pace }
 
 	sizes := func() []int {

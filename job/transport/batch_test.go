@@ -15,9 +15,13 @@ import (
 
 // batchTenant serves a tenant holding n role assignments and returns a
 // transport to it (unlimited pace behind a gate), its write pace, the
-// $batch URL and one DELETE sub-request per assignment.
+// $batch URL and one DELETE sub-request per assignment. The tenant, the
+// transport and the pace share a virtual clock (tr.Clock): the waits the
+// tenant asks for are taken on it, not slept.
 func batchTenant(t *testing.T, cfg simtenant.Config, n int) (*simtenant.Tenant, *Transport, *job.Pace, string, []SubRequest) {
 	t.Helper()
+	clk := newJumpClock()
+	cfg.Now = clk.Now
 	tn := simtenant.New(cfg)
 	srv, err := tn.Start(t.Context(), "127.0.0.1:0")
 	if err != nil {
@@ -37,9 +41,10 @@ func batchTenant(t *testing.T, cfg simtenant.Config, n int) (*simtenant.Tenant, 
 		subs = append(subs, SubRequest{Method: http.MethodDelete, URL: "/roleManagement/directory/roleAssignments/" + a.ID})
 	}
 	tn.ResetRequests()
-	pace := job.NewPace(&job.Gate{}, 0, 1)
+	pace := job.NewPaceOn(clk, &job.Gate{}, 0, 1)
 	tr := &Transport{
 		Base:        http.DefaultTransport,
+		Clock:       clk,
 		Token:       func(context.Context) (string, error) { return tn.Token(), nil },
 		Pace:        func(*http.Request) *job.Pace { return pace },
 		MaxAttempts: 6,
@@ -61,7 +66,7 @@ func statuses(answers []SubAnswer) (st, attempts []int) {
 // 429 closed the pace's gate as a standalone 429 does.
 func TestBatchRetriesOnlyThrottledSubRequests(t *testing.T) {
 	tn, tr, pace, endpoint, subs := batchTenant(t, simtenant.Config{Seed: 5, WriteRate: 1, WriteBurst: 2}, 3)
-	before := time.Now()
+	before := tr.Clock.Now()
 	answers := tr.Batch(context.Background(), endpoint, nil, subs)
 	st, attempts := statuses(answers)
 	if !slices.Equal(st, []int{204, 204, 204}) || !slices.Equal(attempts, []int{1, 1, 2}) {

@@ -46,6 +46,10 @@ type Transport struct {
 	// to; a request to any other is refused, so the token never leaves
 	// for a host a service's answer (a nextLink) names. Empty: any.
 	Endpoints []string
+	// Clock is what the waits between attempts (a Retry-After, the
+	// back-off) sleep on and what a wait is checked against the deadline
+	// with; it should be the clock of the paces. Nil: job.SystemClock.
+	Clock job.Clock
 }
 
 // ErrBeyondDeadline is returned when the service asks for a wait that would
@@ -101,7 +105,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if errors.Is(err, ErrTooLarge) {
 			return nil, fmt.Errorf("%s %s: %w", req.Method, redact(req), err)
 		}
-		verdict := Classify(resp, err)
+		verdict := classify(resp, err, t.now())
 		if ctx.Err() != nil {
 			if resp != nil {
 				return resp, err
@@ -131,7 +135,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			// The lost attempt may have been carried out.
 			job.ResentUnanswered(ctx)
 		}
-		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(deadline) {
+		if deadline, ok := ctx.Deadline(); ok && t.now().Add(wait).After(deadline) {
 			if resp != nil {
 				drain(resp)
 			}
@@ -144,7 +148,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.Log.Debug("retrying", zap.String("method", req.Method), zap.String("path", req.URL.Path),
 				zap.Int("attempt", attempt), zap.String("reason", verdict.Reason), zap.Duration("wait", wait))
 		}
-		if err := job.Sleep(ctx, wait); err != nil {
+		if err := t.sleep(ctx, t.now().Add(wait)); err != nil {
 			return nil, ctxError(ctx, err)
 		}
 	}
@@ -184,7 +188,7 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request, whole bool) 
 	}
 	err = timedOut(err)
 	switch {
-	case Classify(resp, nil).Retry:
+	case classify(resp, nil, t.now()).Retry:
 		// Retried for its status anyway, Retry-After included.
 	case resp.StatusCode/100 == 2 && !isRead(req.Method) && !whole && !errors.Is(err, ErrTooLarge):
 		if t.Log != nil {
@@ -233,6 +237,22 @@ func isRead(method string) bool {
 	return false
 }
 
+// now is the time on the transport's clock.
+func (t *Transport) now() time.Time {
+	if t.Clock == nil {
+		return time.Now()
+	}
+	return t.Clock.Now()
+}
+
+// sleep waits on the transport's clock until until, or until ctx is done.
+func (t *Transport) sleep(ctx context.Context, until time.Time) error {
+	if t.Clock == nil {
+		return job.SystemClock{}.SleepUntil(ctx, until)
+	}
+	return t.Clock.SleepUntil(ctx, until)
+}
+
 func (t *Transport) pace(req *http.Request) *job.Pace {
 	if t.Pace == nil {
 		return nil
@@ -272,14 +292,17 @@ func (v Verdict) Throttled() bool {
 
 // Classify maps one attempt's answer to retry-or-final. 429, 500, 502, 503,
 // 504 and network errors are retried; everything else is final.
-func Classify(resp *http.Response, err error) Verdict {
+func Classify(resp *http.Response, err error) Verdict { return classify(resp, err, time.Now()) }
+
+// classify is Classify with a Retry-After given as a date read at now.
+func classify(resp *http.Response, err error, now time.Time) Verdict {
 	if err != nil {
 		return Verdict{Retry: true, Reason: "network error: " + err.Error()}
 	}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
 		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		after := RetryAfter(resp.Header, time.Now())
+		after := RetryAfter(resp.Header, now)
 		if after > MaxRetryAfter {
 			// Not waited for, and not allowed to hold every worker's
 			// pace that long: the answer is final.

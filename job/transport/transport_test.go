@@ -79,6 +79,8 @@ type script struct {
 	arrivals []time.Time
 	bodies   []string
 	auth     []string
+	// now stamps the arrivals; nil: time.Now.
+	now func() time.Time
 }
 
 func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -87,7 +89,11 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	s.bodies = append(s.bodies, string(b))
 	s.auth = append(s.auth, r.Header.Get("Authorization"))
-	s.arrivals = append(s.arrivals, time.Now())
+	at := time.Now()
+	if s.now != nil {
+		at = s.now()
+	}
+	s.arrivals = append(s.arrivals, at)
 	n := len(s.arrivals) - 1
 	if n < len(s.statuses) {
 		for k, v := range s.headers[n] {
@@ -112,14 +118,19 @@ func newScript(pairs ...any) *script {
 	return s
 }
 
+// The transport, its pace and the server share a virtual clock: the
+// Retry-After is waited for on it, not slept.
 func TestRoundTripRetriesAndHonoursRetryAfter(t *testing.T) {
+	clk := newJumpClock()
 	srv := newScript(429, "1", 503, "", 500, "")
+	srv.now = clk.Now
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	var tokens atomic.Int32
-	pace := job.NewPace(&job.Gate{}, 0, 1)
+	pace := job.NewPaceOn(clk, &job.Gate{}, 0, 1)
 	tr := &Transport{
 		Base:        http.DefaultTransport,
+		Clock:       clk,
 		MaxAttempts: 5,
 		BaseDelay:   time.Millisecond,
 		Pace:        func(*http.Request) *job.Pace { return pace },
@@ -209,13 +220,16 @@ func TestRoundTripWaitBeyondDeadlineFailsAtOnce(t *testing.T) {
 }
 
 func TestThrottleHoldsEveryWorker(t *testing.T) {
-	// One worker's 429 closes the gate for a request another worker sends.
+	// One worker's 429 closes the gate for a request another worker sends
+	// (the wait on a virtual clock).
+	clk := newJumpClock()
 	srv := newScript(429, "1")
+	srv.now = clk.Now
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	gate := &job.Gate{}
-	writes, reads := job.NewPace(gate, 100, 10), job.NewPace(gate, 0, 1)
-	tr := &Transport{Base: http.DefaultTransport, MaxAttempts: 1, Pace: func(r *http.Request) *job.Pace {
+	writes, reads := job.NewPaceOn(clk, gate, 100, 10), job.NewPaceOn(clk, gate, 0, 1)
+	tr := &Transport{Base: http.DefaultTransport, Clock: clk, MaxAttempts: 1, Pace: func(r *http.Request) *job.Pace {
 		if r.Method == http.MethodGet {
 			return reads
 		}
