@@ -45,7 +45,16 @@ func TestGenerateDeterministic(t *testing.T) {
 func snapshotGroupsAndPIM(tn *Tenant) string {
 	var b strings.Builder
 	for _, g := range tn.Groups() {
-		fmt.Fprintf(&b, "%+v %v\n", g, tn.Members(g.ID))
+		// The fields the pin was taken with; Mail, added later, only
+		// when set, so that the pin holds.
+		pinned := struct {
+			ID, DisplayName                               string
+			IsAssignableToRole, Dynamic, OnPremisesSynced bool
+		}{g.ID, g.DisplayName, g.IsAssignableToRole, g.Dynamic, g.OnPremisesSynced}
+		fmt.Fprintf(&b, "%+v %v\n", pinned, tn.Members(g.ID))
+		if g.Mail != "" {
+			fmt.Fprintf(&b, "mail %s\n", g.Mail)
+		}
 	}
 	for _, e := range tn.Eligibilities() {
 		end := "-"

@@ -110,8 +110,8 @@ func groupJSON(g Group, sel selection) map[string]any {
 		"id":                    g.ID,
 		"displayName":           g.DisplayName,
 		"isAssignableToRole":    g.IsAssignableToRole,
-		"securityEnabled":       true,
-		"mailEnabled":           false,
+		"securityEnabled":       securityEnabled(g),
+		"mailEnabled":           mailEnabled(g),
 		"groupTypes":            groupTypes(g),
 		"onPremisesSyncEnabled": onPremisesSyncEnabled(g),
 	}, sel)
@@ -135,6 +135,17 @@ func (t *Tenant) listUsers(c *call) {
 	if err != nil {
 		c.queryFailed(err)
 		return
+	}
+	if t.cfg.EmployeeIDInRefused {
+		for _, cl := range lq.filter {
+			if cl.op == "in" && strings.EqualFold(cl.prop, "employeeId") {
+				// The message is *unconfirmed*; the code is Graph's for
+				// a filter it does not support.
+				c.error(http.StatusBadRequest, "Request_UnsupportedQuery",
+					"Unsupported or invalid query filter clause specified for property 'employeeId' of resource 'User'.")
+				return
+			}
+		}
 	}
 	sel := lq.sel
 	if sel == nil {

@@ -58,12 +58,17 @@ type GroupSchedule struct {
 	EndDateTime   *time.Time // nil: no expiry
 }
 
-// fixedMembers is Graph's refusal of a change to the members of a dynamic
-// or on-premises-synced group, or "". The messages are *unconfirmed* for
-// the dynamic case; the synced one is what Graph answers for an object
-// mastered on premises.
+// fixedMembers is Graph's refusal of a change to the members of a dynamic,
+// on-premises-synced or Exchange-managed group, or "". The messages are
+// *unconfirmed* for the dynamic case; the synced one is what Graph
+// answers for an object mastered on premises; the mail-enabled one is
+// what users report Graph answering (400 Request_BadRequest) to adding a
+// member to a mail-enabled security group (microsoftgraph/microsoft-graph-docs
+// issue 14827), and is *unconfirmed* for a removal and for an owner.
 func fixedMembers(g Group) string {
 	switch {
+	case exchangeManaged(g):
+		return messageExchangeManaged
 	case g.Dynamic:
 		return "The members of a group with dynamic membership cannot be changed: they follow its membership rule."
 	case g.OnPremisesSynced:
@@ -72,11 +77,38 @@ func fixedMembers(g Group) string {
 	return ""
 }
 
+// messageExchangeManaged is Graph's refusal of a change to a mail-enabled
+// security group or a distribution list.
+const messageExchangeManaged = "Cannot Update a mail-enabled security groups and or distribution list."
+
+// exchangeManaged reports whether Exchange Online, not Graph, changes the
+// group's members and owners: mailEnabled without Unified.
+func exchangeManaged(g Group) bool {
+	return g.Mail == MailSecurity || g.Mail == MailDistribution
+}
+
 func groupTypes(g Group) []string {
-	if g.Dynamic {
-		return []string{"DynamicMembership"}
+	types := []string{}
+	if g.Mail == MailUnified {
+		types = append(types, "Unified")
 	}
-	return []string{}
+	if g.Dynamic {
+		types = append(types, "DynamicMembership")
+	}
+	return types
+}
+
+// mailEnabled and securityEnabled are the group's properties by its kind.
+func mailEnabled(g Group) bool { return g.Mail != "" }
+
+func securityEnabled(g Group) bool {
+	switch g.Mail {
+	case MailDistribution:
+		return false
+	case MailUnified:
+		return g.IsAssignableToRole
+	}
+	return true
 }
 
 func onPremisesSyncEnabled(g Group) any {
@@ -320,15 +352,18 @@ func (t *Tenant) removeOwnerRef(c *call) {
 	gid, oid := c.param("id"), c.param("owner")
 	gk, ok := strings.ToLower(gid), strings.ToLower(oid)
 	t.mu.Lock()
-	_, groupExists := t.groups[gk]
+	group, groupExists := t.groups[gk]
 	owner := t.owners.members[gk][ok]
 	_, isUser := t.users[ok]
 	last := owner && isUser && len(t.owners.members[gk]) == 1
-	if owner && !last {
+	exchange := groupExists && exchangeManaged(group)
+	if owner && !last && !exchange {
 		t.owners.remove(gk, ok)
 	}
 	t.mu.Unlock()
 	switch {
+	case exchange:
+		c.error(http.StatusBadRequest, "Request_BadRequest", messageExchangeManaged)
 	case !groupExists:
 		c.notFound(gid)
 	case !owner:

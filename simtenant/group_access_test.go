@@ -99,8 +99,12 @@ func TestGroupAccessEndpoints(t *testing.T) {
 	if got := accessIDs(t, h.do("GET", "/v1.0/servicePrincipals/"+sp.ID+"/ownedObjects?$select=id")); !slices.Equal(got, []string{admins.ID}) {
 		t.Errorf("the service principal owns %v", got)
 	}
-	if a := h.do("GET", "/v1.0/users/"+sp.ID+"/ownedObjects"); a.status != 404 {
-		t.Errorf("a service principal's ownedObjects as a user's: %d", a.status)
+	// A user's ownedObjects is documented "Application: Not supported":
+	// the tenant's token, an application's, is refused it.
+	for _, id := range []string{user.ID, sp.ID} {
+		if a := h.do("GET", "/v1.0/users/"+id+"/ownedObjects"); a.status != 403 || a.errorCode(t) != "Authorization_RequestDenied" {
+			t.Errorf("a user's ownedObjects with an application's token: %d %s", a.status, a.body)
+		}
 	}
 	if a := h.do("DELETE", "/v1.0/groups/"+admins.ID+"/owners/"+user.ID+"/$ref"); a.status != 204 || len(tn.Owners(admins.ID)) != 1 {
 		t.Errorf("remove owner: %d", a.status)

@@ -22,20 +22,23 @@ const (
 )
 
 // Graph application permissions the tenant's token grants by default,
-// and the permission each kind of call needs (permissionFor).
+// and the permissions each kind of call takes (permissionsFor).
 const (
 	PermRoleManagement  = "RoleManagement.ReadWrite.Directory"
+	PermRoleEligibility = "RoleEligibilitySchedule.ReadWrite.Directory"
 	PermGroupMember     = "GroupMember.ReadWrite.All"
+	PermGroupReadWrite  = "Group.ReadWrite.All"
 	PermUserRead        = "User.Read.All"
 	PermApplicationRead = "Application.Read.All"
+	PermDirectoryRead   = "Directory.Read.All"
 	PermGroupEligible   = "PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup"
 	PermGroupActive     = "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"
 )
 
 // defaultRoles are the roles claim of the tenant's token, less Config.Deny.
 func defaultRoles(deny []string) []string {
-	roles := []string{PermRoleManagement, PermGroupMember, PermUserRead, PermApplicationRead, PermGroupEligible, PermGroupActive,
-		PermApplicationWrite, PermAppRoleAssignment}
+	roles := []string{PermRoleManagement, PermRoleEligibility, PermGroupMember, PermGroupReadWrite, PermUserRead,
+		PermApplicationRead, PermDirectoryRead, PermGroupEligible, PermGroupActive, PermApplicationWrite, PermAppRoleAssignment}
 	return slices.DeleteFunc(roles, func(r string) bool {
 		return slices.ContainsFunc(deny, func(d string) bool { return strings.EqualFold(d, r) })
 	})
@@ -56,25 +59,64 @@ func graphPIMPath(lower string) bool {
 	return false
 }
 
-// permissionFor is the Graph application permission a call needs, among
-// those the job is granted; "" for calls none of them gates here.
-func permissionFor(lower string) string {
-	switch {
-	case strings.HasPrefix(lower, "/v1.0/rolemanagement/"):
-		return PermRoleManagement
-	case strings.HasPrefix(lower, "/v1.0/identitygovernance/privilegedaccess/group/eligibility"):
-		return PermGroupEligible
-	case strings.HasPrefix(lower, "/v1.0/identitygovernance/privilegedaccess/group/assignment"):
-		return PermGroupActive
-	case strings.HasPrefix(lower, "/v1.0/groups"),
-		strings.Contains(lower, "/memberof"), strings.Contains(lower, "/ownedobjects"):
-		return PermGroupMember
-	case strings.HasPrefix(lower, "/v1.0/serviceprincipals/"):
-		return PermApplicationRead
-	case strings.HasPrefix(lower, "/v1.0/users"):
-		return PermUserRead
+// The permissions a call takes, any one of them, as the permissions
+// tables of Graph's reference list them for an application (least
+// privileged first). Directory.ReadWrite.All is left out: the tenant's
+// token never holds it.
+var (
+	permsRoles       = []string{PermRoleManagement}
+	permsEligibility = []string{PermRoleEligibility, PermRoleManagement}
+	permsGroupRead   = []string{"GroupMember.Read.All", PermGroupMember, "Group.Read.All", PermGroupReadWrite, PermDirectoryRead}
+	permsMemberWrite = []string{PermGroupMember, PermGroupReadWrite}
+	permsOwnerWrite  = []string{PermGroupReadWrite}
+	permsDirectory   = []string{PermDirectoryRead}
+	permsSPRead      = []string{PermApplicationRead, "Application.ReadWrite.All", PermDirectoryRead}
+	permsUserRead    = []string{PermUserRead, "User.ReadWrite.All", PermDirectoryRead}
+	permsGroupElig   = []string{PermGroupEligible}
+	permsGroupActive = []string{PermGroupActive}
+)
+
+// permissionsFor is the Graph application permissions a call takes, any
+// one of them; nil for calls none of them gates here. GET
+// /users/{id}/ownedObjects is documented "Application: Not supported":
+// the tenant's token is an application's, so it is always refused
+// (unsupported true).
+func permissionsFor(method, lower string) (perms []string, unsupported bool) {
+	segs := strings.Split(strings.TrimSuffix(lower, "/"), "/")
+	// segs: "", "v1.0", collection, id, relation...
+	rel := func(i int) string {
+		if len(segs) > i {
+			return segs[i]
+		}
+		return ""
 	}
-	return ""
+	switch {
+	case strings.HasPrefix(lower, "/v1.0/rolemanagement/directory/roleeligibilityschedule"):
+		return permsEligibility, false
+	case strings.HasPrefix(lower, "/v1.0/rolemanagement/"):
+		return permsRoles, false
+	case strings.HasPrefix(lower, "/v1.0/identitygovernance/privilegedaccess/group/eligibility"):
+		return permsGroupElig, false
+	case strings.HasPrefix(lower, "/v1.0/identitygovernance/privilegedaccess/group/assignment"):
+		return permsGroupActive, false
+	case strings.HasPrefix(lower, "/v1.0/directoryobjects/getbyids"):
+		return permsDirectory, false
+	case rel(2) == "groups" && rel(4) == "owners" && method != http.MethodGet:
+		return permsOwnerWrite, false
+	case rel(2) == "groups" && rel(4) == "members" && method != http.MethodGet:
+		return permsMemberWrite, false
+	case rel(2) == "groups":
+		return permsGroupRead, false
+	case rel(2) == "users" && rel(4) == "ownedobjects":
+		return nil, true
+	case rel(2) == "users" && rel(4) == "memberof":
+		return permsDirectory, false
+	case rel(2) == "serviceprincipals":
+		return permsSPRead, false
+	case rel(2) == "users":
+		return permsUserRead, false
+	}
+	return nil, false
 }
 
 // refuseUnlicensedOrDenied answers what this tenant's licence or the
@@ -95,11 +137,14 @@ func (t *Tenant) refuseUnlicensedOrDenied(c *call) bool {
 		c.error(http.StatusBadRequest, codeLicence, messageGraphLicence)
 		return false
 	}
-	perm := permissionFor(lower)
+	perms, unsupported := permissionsFor(c.r.Method, lower)
 	if p := appsPermissionFor(c.r.Method, lower); p != "" {
-		perm = p
+		perms = []string{p}
 	}
-	if perm != "" && !slices.Contains(t.roles, perm) {
+	// What Graph answers an application calling an API documented
+	// "Application: Not supported" is *unconfirmed*; this is its answer
+	// to a token that lacks the permission.
+	if unsupported || (perms != nil && !slices.ContainsFunc(perms, func(p string) bool { return slices.Contains(t.roles, p) })) {
 		c.error(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 		return false
 	}

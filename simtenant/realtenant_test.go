@@ -42,14 +42,16 @@ func TestNoP2AnswersPIMWithTheLicenceError(t *testing.T) {
 }
 
 func TestDenyWithholdsAPermission(t *testing.T) {
-	h := start(t, Config{Seed: 1, Deny: []string{PermGroupMember}})
+	// A service principal's memberOf takes Application.Read.All or
+	// Directory.Read.All, or a larger one (serviceprincipal-list-memberof).
+	h := start(t, Config{Seed: 1, Deny: []string{PermApplicationRead, PermDirectoryRead, PermApplicationWrite}})
 	parts := strings.Split(h.tenant.Token(), ".")
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	var claims struct{ Roles []string }
 	if err := json.Unmarshal(payload, &claims); err != nil {
 		t.Fatal(err)
 	}
-	if slices.Contains(claims.Roles, PermGroupMember) || !slices.Contains(claims.Roles, PermRoleManagement) {
+	if slices.Contains(claims.Roles, PermApplicationRead) || !slices.Contains(claims.Roles, PermRoleManagement) {
 		t.Errorf("roles claim %v", claims.Roles)
 	}
 	a := h.do(http.MethodGet, "/v1.0/servicePrincipals/"+h.tenant.CallerID()+"/memberOf")

@@ -80,7 +80,22 @@ type Group struct {
 	// defences can be tested (group_access.go).
 	Dynamic          bool
 	OnPremisesSynced bool
+	// Mail is what kind of mail-enabled group it is: "" a security group
+	// (mailEnabled false, securityEnabled true), or MailSecurity,
+	// MailDistribution, MailUnified. Graph changes the members and
+	// owners of security and Microsoft 365 groups only: a mail-enabled
+	// security group or a distribution list is managed in Exchange
+	// Online, and Graph refuses the change (fixedMembers).
+	Mail string
 }
+
+// The kinds of mail-enabled group (Group.Mail), as groupTypes,
+// mailEnabled and securityEnabled tell them apart.
+const (
+	MailSecurity     = "mail-enabled-security" // [] true true
+	MailDistribution = "distribution"          // [] true false
+	MailUnified      = "unified"               // ["Unified"] true, securityEnabled as IsAssignableToRole
+)
 
 // RoleDefinition is an Entra role. Built-in roles have ID == TemplateID.
 type RoleDefinition struct {
@@ -197,6 +212,12 @@ type Config struct {
 	// token's roles claim lacks them, and the calls that need one are
 	// answered 403 Authorization_RequestDenied (realtenant.go).
 	Deny []string
+	// EmployeeIDInRefused makes GET /users answer a $filter with `in` on
+	// employeeId 400 Request_UnsupportedQuery (eq still works). Graph's
+	// user reference lists `in` for employeeId, its filter table for
+	// directory objects leaves it unstated: a client must be ready for
+	// the refusal (graph_users.go).
+	EmployeeIDInRefused bool
 	// Now is the clock for throttling, the request log and violation
 	// checks (default time.Now).
 	Now func() time.Time

@@ -296,7 +296,8 @@ func TestCheckNoP2ShowsPIMUnavailable(t *testing.T) {
 
 func TestCheckWithheldPermissionIsMissing(t *testing.T) {
 	t.Parallel()
-	a, args := checkTenant(t, simtenant.Config{Seed: 47, Deny: []string{simtenant.PermGroupMember}}, simtenant.ARMUserAccessAdministrator)
+	// Group.ReadWrite.All includes GroupMember.ReadWrite.All: both withheld.
+	a, args := checkTenant(t, simtenant.Config{Seed: 47, Deny: []string{simtenant.PermGroupMember, simtenant.PermGroupReadWrite}}, simtenant.ARMUserAccessAdministrator)
 	r, out := a.check(t, []string{"OFFBOARD_ARM_ENDPOINT=" + a.url}, args...)
 	wantCode(t, r, 1)
 	if s, d := out.status("source", "groups"); s != "missing" || !strings.Contains(d, "GroupMember.ReadWrite.All") {

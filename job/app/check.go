@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 
 	"go.uber.org/zap"
@@ -65,7 +67,7 @@ func (j *jobRun) check(ctx context.Context, inputErr, reportErr error) []preflig
 				Detail: "the job's own object id is unknown: " + err.Error(), Fix: "pass --self-id"})
 		}
 	}
-	id := preflight.NewIdentity(self, tok)
+	id := preflight.NewIdentity(self, tok, Kinds())
 
 	// Sources are built as a run builds them, but with no batching: each
 	// check reads one principal, the job itself.
@@ -77,8 +79,18 @@ func (j *jobRun) check(ctx context.Context, inputErr, reportErr error) []preflig
 		return append(out, preflight.Result{Check: "setup", Name: "graph", Status: preflight.Error, Detail: err.Error()})
 	}
 	me := []job.Principal{{ID: self}}
+	guardRead := false
 	for _, src := range svc.Sources {
 		_, err := src.Find(ctx, me)
+		if name := src.Name(); (name == job.SourceDirectory || name == job.SourceGroups) && !guardRead && svc.Admins != nil {
+			// The last-Global-Administrator guard runs before the first
+			// removal of either: its read (the role's assignments and
+			// the members of the groups holding it) is read as it would be.
+			guardRead = true
+			if _, gerr := svc.Admins.GlobalAdmins(ctx); gerr != nil {
+				err = errors.Join(err, fmt.Errorf("the last-Global-Administrator guard's read: %w", gerr))
+			}
+		}
 		out = append(out, id.Graph(src.Name(), err))
 	}
 	// Resolving the input's user keys reads /users: the job's own id is

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/graph"
 )
 
 // TestKindsRegistry: the adapters' tables make one registry, every kind
@@ -28,6 +29,65 @@ func TestKindsRegistry(t *testing.T) {
 		}
 		if row := "| `" + k.Name + "` | `" + k.Source + "` |"; !strings.Contains(string(readme), row) {
 			t.Errorf("the README's table of kinds has no row starting %q", row)
+		}
+	}
+}
+
+// TestReadmePermissionsAreTheKinds: the README's table of Graph
+// permissions names exactly what check asks for: every permission a
+// Graph kind of access names, User.Read.All for the input's user keys,
+// and the optional Directory.Read.All; deploy/README.md grants each.
+func TestReadmePermissionsAreTheKinds(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "The identity needs these Microsoft Graph **application** permissions:"
+	text := string(readme)
+	at := strings.Index(text, start)
+	if at < 0 {
+		t.Fatalf("the README has no %q", start)
+	}
+	var table []string
+	for i, line := range strings.Split(text[at+len(start):], "\n") {
+		if i > 0 && line == "" && len(table) > 0 {
+			break
+		}
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		perm, _, _ := strings.Cut(strings.TrimPrefix(line, "| `"), "`")
+		table = append(table, perm)
+	}
+	want := []string{graph.PermUserKeys, graph.PermDirectoryRead}
+	for _, k := range graph.Kinds() {
+		want = append(want, k.Permissions...)
+	}
+	for _, p := range append([]string{}, want...) {
+		if !slices.Contains(table, p) {
+			t.Errorf("the README's permissions table has no row for %s", p)
+		}
+	}
+	for _, p := range table {
+		if !slices.Contains(want, p) {
+			t.Errorf("the README's permissions table names %s, which no kind needs", p)
+		}
+	}
+	deploy, err := os.ReadFile("../../deploy/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every grant loop: the default sources', and those of the sources
+	// not in the default (apps).
+	var granted []string
+	for _, loop := range strings.Split(string(deploy), "for perm in")[1:] {
+		loop = loop[:strings.Index(loop, "; do")]
+		granted = append(granted, strings.Fields(strings.ReplaceAll(loop, "\\", " "))...)
+	}
+	for _, p := range want {
+		// GroupMember.Read.All comes with GroupMember.ReadWrite.All.
+		if p != "GroupMember.Read.All" && !slices.Contains(granted, p) {
+			t.Errorf("deploy/README.md does not grant %s", p)
 		}
 	}
 }

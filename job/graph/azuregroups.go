@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"go.uber.org/zap"
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/transport"
@@ -161,7 +163,7 @@ func (x *azureIndex) describe(ctx context.Context, c *Client, ids []string, with
 	top := int32(999)
 	groupQuery := &groups.GroupItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{
-			Select: []string{"id", "displayName", "groupTypes", "onPremisesSyncEnabled"},
+			Select: []string{"id", "displayName", "groupTypes", "onPremisesSyncEnabled", "mailEnabled", "securityEnabled"},
 		},
 	}
 	var err error
@@ -209,13 +211,7 @@ func (x *azureIndex) describe(ctx context.Context, c *Client, ids []string, with
 		if err != nil {
 			return fmt.Errorf("group %s: %w", id, err)
 		}
-		f := &azureGroup{groupFacts: groupFacts{id: id, name: deref(g.GetDisplayName()), raw: raw(g)}, roles: x.held[id]}
-		for _, t := range g.GetGroupTypes() {
-			f.dynamic = f.dynamic || strings.EqualFold(t, "DynamicMembership")
-		}
-		if s := g.GetOnPremisesSyncEnabled(); s != nil && *s {
-			f.synced = true
-		}
+		f := &azureGroup{groupFacts: *newGroupFacts(id, g), roles: x.held[id]}
 		x.groups[id] = f
 		if !withMembers {
 			continue
@@ -250,6 +246,9 @@ func (x *azureIndex) listTyped(ctx context.Context, c *Client, principals []job.
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	listed, types, failed := typedPrincipals(ctx, c, principals)
+	if anyRefusedByPrincipal(failed) {
+		return x.byGroup(ctx, c, principals, failed)
+	}
 	if len(failed) > 0 {
 		return failed
 	}
@@ -289,7 +288,7 @@ func (x *azureIndex) listTyped(ctx context.Context, c *Client, principals []job.
 		isSP := types[job.NormalizeGUID(p.ID)] == "servicePrincipal"
 		memberOf, err := readMemberOf(ctx, c, urls[i], answers[i], isSP)
 		if err = goneIsEmpty(err); err != nil {
-			failed[p.ID] = fmt.Errorf("listing memberships: %w", err)
+			failed[p.ID] = fmt.Errorf("listing memberships: %w", refusedByPrincipal(err))
 			continue
 		}
 		k := job.NormalizeGUID(p.ID)
@@ -304,6 +303,9 @@ func (x *azureIndex) listTyped(ctx context.Context, c *Client, principals []job.
 				want = append(want, id)
 			}
 		}
+	}
+	if anyRefusedByPrincipal(failed) {
+		return x.byGroup(ctx, c, principals, failed)
 	}
 	slices.Sort(want)
 	if err := x.describe(ctx, c, want, false); err != nil {
@@ -324,6 +326,25 @@ func (x *azureIndex) listTyped(ctx context.Context, c *Client, principals []job.
 		return nil
 	}
 	return failed
+}
+
+// byGroup learns every group's members instead, for the rest of the run:
+// Graph refused the listing by principal (getByIds and a user's memberOf
+// need Directory.Read.All, which the job does not require). x.mu is held.
+// Logged once; a principal fails only when the groups cannot be listed.
+func (x *azureIndex) byGroup(ctx context.Context, c *Client, principals []job.Principal, why error) job.ListingErrors {
+	c.log.Warn("Graph refused listing memberships by principal: the members of every group holding Azure roles are listed instead",
+		zap.Error(why))
+	x.groups, x.member = map[string]*azureGroup{}, map[string][]*azureGroup{}
+	if err := x.describe(ctx, c, slices.Sorted(maps.Keys(x.held)), true); err != nil {
+		failed := job.ListingErrors{}
+		for _, p := range principals {
+			failed[p.ID] = err
+		}
+		return failed
+	}
+	x.typed = false
+	return nil
 }
 
 // check asks the holders (the `azure` source) whether a role they listed
@@ -464,13 +485,10 @@ func (s Memberships) checkAzure(items []*job.Item) {
 		if err != nil || kind != kindMember {
 			continue
 		}
-		g := x.groups[job.NormalizeGUID(groupID)]
-		switch {
-		case g == nil:
-		case g.dynamic:
-			it.State, it.Detail = job.Skipped, "dynamic-membership: group "+g.name+"'s members follow its membership rule; change the rule or the principal's attributes"
-		case g.synced:
-			it.State, it.Detail = job.Skipped, "on-premises-synced: group "+g.name+"'s members are managed in the on-premises directory"
+		if g := x.groups[job.NormalizeGUID(groupID)]; g != nil {
+			if why := g.fixed(kind); why != "" {
+				it.State, it.Detail = job.Skipped, why
+			}
 		}
 	}
 }

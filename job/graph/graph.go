@@ -49,6 +49,9 @@ type Client struct {
 	// inOff is set when Graph refused `principalId in (...)`: grouped
 	// listings use eq, one principal a request, for the rest of the run.
 	inOff atomic.Bool
+	// employeeInOff is set when Graph refused `employeeId in (...)`:
+	// employee ids are looked up with eq for the rest of the run (users.go).
+	employeeInOff atomic.Bool
 	// roles is the tenant's role names, read on first use (rolenames.go).
 	roles roleNames
 }

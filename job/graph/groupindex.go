@@ -40,6 +40,8 @@ type groupIndex struct {
 	// typed: each principal's access is listed by Find (grouptyped.go)
 	// rather than every group's by build.
 	typed bool
+	// ownersListed: every group's owners are in the index.
+	ownersListed bool
 }
 
 // groupFacts is what the index knows of one role-assignable group.
@@ -47,6 +49,10 @@ type groupFacts struct {
 	id, name string
 	dynamic  bool // groupTypes holds DynamicMembership
 	synced   bool // onPremisesSyncEnabled
+	// exchange names a group whose members and owners Exchange Online
+	// manages and Graph cannot change ("a mail-enabled security group",
+	// "a distribution list"), or is "".
+	exchange string
 	owners   []string
 	raw      json.RawMessage
 }
@@ -143,7 +149,7 @@ func readAll[P page[V], V any](ctx context.Context, firstURL string, first *tran
 // build lists the groups, then, unless listing each principal's access
 // costs fewer round trips, their members, owners and schedules.
 func (x *groupIndex) build(ctx context.Context, c *Client, n int) error {
-	x.groups, x.held, x.unavailable, x.typed = map[string]*groupFacts{}, map[string][]heldAccess{}, nil, false
+	x.groups, x.held, x.unavailable, x.typed, x.ownersListed = map[string]*groupFacts{}, map[string][]heldAccess{}, nil, false, false
 	eventual := abstractions.NewRequestHeaders()
 	eventual.Add("ConsistencyLevel", "eventual")
 	filter, count, top := "isAssignableToRole eq true", true, int32(999)
@@ -152,7 +158,7 @@ func (x *groupIndex) build(ctx context.Context, c *Client, n int) error {
 		Headers: eventual,
 		QueryParameters: &groups.GroupsRequestBuilderGetQueryParameters{
 			Filter: &filter, Count: &count, Top: &top,
-			Select: []string{"id", "displayName", "isAssignableToRole", "groupTypes", "onPremisesSyncEnabled"},
+			Select: []string{"id", "displayName", "isAssignableToRole", "groupTypes", "onPremisesSyncEnabled", "mailEnabled", "securityEnabled"},
 		},
 	})
 	if err != nil {
@@ -175,13 +181,7 @@ func (x *groupIndex) build(ctx context.Context, c *Client, n int) error {
 		if a := g.GetIsAssignableToRole(); a == nil || !*a || !job.IsGUID(id) {
 			continue
 		}
-		f := &groupFacts{id: id, name: deref(g.GetDisplayName()), raw: raw(g)}
-		for _, t := range g.GetGroupTypes() {
-			f.dynamic = f.dynamic || strings.EqualFold(t, "DynamicMembership")
-		}
-		if s := g.GetOnPremisesSyncEnabled(); s != nil && *s {
-			f.synced = true
-		}
+		f := newGroupFacts(id, g)
 		if x.groups[job.NormalizeGUID(id)] == nil {
 			x.groups[job.NormalizeGUID(id)] = f
 			order = append(order, f)
@@ -190,7 +190,30 @@ func (x *groupIndex) build(ctx context.Context, c *Client, n int) error {
 	if x.typed = typedIsCheaper(len(order), n, c.batchSize); x.typed {
 		return nil
 	}
+	x.ownersListed = true
 	return x.listAccess(ctx, c, order)
+}
+
+// newGroupFacts is what the index keeps of a group Graph described.
+func newGroupFacts(id string, g models.Groupable) *groupFacts {
+	f := &groupFacts{id: id, name: deref(g.GetDisplayName()), raw: raw(g)}
+	unified := false
+	for _, t := range g.GetGroupTypes() {
+		f.dynamic = f.dynamic || strings.EqualFold(t, "DynamicMembership")
+		unified = unified || strings.EqualFold(t, "Unified")
+	}
+	if s := g.GetOnPremisesSyncEnabled(); s != nil && *s {
+		f.synced = true
+	}
+	// Graph changes the members of security groups and Microsoft 365
+	// groups only: mail-enabled without Unified is Exchange's.
+	if m := g.GetMailEnabled(); m != nil && *m && !unified {
+		f.exchange = "a distribution list"
+		if s := g.GetSecurityEnabled(); s != nil && *s {
+			f.exchange = "a mail-enabled security group"
+		}
+	}
+	return f
 }
 
 // The four listings of a group, in the order of their first pages.

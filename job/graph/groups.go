@@ -116,6 +116,14 @@ func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]jo
 	var failed job.ListingErrors
 	if idx.typed {
 		failed = idx.listTyped(ctx, s.c, principals)
+		if anyRefusedByPrincipal(failed) {
+			// Without Directory.Read.All: every group's access instead,
+			// and no principal fails for it.
+			if err := idx.byGroup(ctx, s.c, failed); err != nil {
+				return nil, fmt.Errorf("listing the role-assignable groups: %w", err)
+			}
+			failed = nil
+		}
 	}
 	held := idx.heldBy(principals)
 	var out []job.Assignment
@@ -337,11 +345,9 @@ func (s Memberships) Check(_ context.Context, items []*job.Item) (string, error)
 		if g == nil {
 			continue
 		}
-		switch {
-		case kind == kindMember && g.dynamic:
-			it.State, it.Detail = job.Skipped, "dynamic-membership: group "+g.name+"'s members follow its membership rule; change the rule or the principal's attributes"
-		case kind == kindMember && g.synced:
-			it.State, it.Detail = job.Skipped, "on-premises-synced: group "+g.name+"'s members are managed in the on-premises directory"
+		switch why := g.fixed(kind); {
+		case why != "":
+			it.State, it.Detail = job.Skipped, why
 		case kind == kindOwner:
 			ownerRows[g.id] = append(ownerRows[g.id], it)
 		}
@@ -364,6 +370,28 @@ func (s Memberships) Check(_ context.Context, items []*job.Item) (string, error)
 		}
 	}
 	return "", nil
+}
+
+// fixed says why Graph cannot change a kind of access to the group, and
+// where it is changed instead, or "": a dynamic group's members follow
+// its rule, a synced group's are the on-premises directory's, and a
+// mail-enabled security group's or a distribution list's members and
+// owners are Exchange Online's.
+func (g *groupFacts) fixed(kind string) string {
+	switch {
+	case g.exchange != "" && (kind == kindMember || kind == kindOwner):
+		what := "members"
+		if kind == kindOwner {
+			what = "owners"
+		}
+		return "mail-enabled: group " + g.name + " is " + g.exchange + ", whose " + what +
+			" Graph cannot change: remove the principal in Exchange Online (the Exchange admin center, or Remove-DistributionGroupMember / Set-DistributionGroup -ManagedBy)"
+	case kind == kindMember && g.dynamic:
+		return "dynamic-membership: group " + g.name + "'s members follow its membership rule; change the rule or the principal's attributes"
+	case kind == kindMember && g.synced:
+		return "on-premises-synced: group " + g.name + "'s members are managed in the on-premises directory"
+	}
+	return ""
 }
 
 // memberGuard refuses, before it leaves the process, any DELETE of a

@@ -2,40 +2,77 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/directoryobjects"
+	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/identitygovernance"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
+	"go.uber.org/zap"
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/transport"
 )
 
 // Each principal's access to the role-assignable groups, listed by its
-// type: Graph has memberOf and ownedObjects on users and service
-// principals, not on directoryObjects. A group cannot be a member (nor an
-// owner) of a role-assignable group, so a group principal, like one
-// getByIds does not know (deleted), holds none.
+// type: Graph has memberOf on users and service principals, not on
+// directoryObjects. Ownerships come from the groups' owners, listed once:
+// a user's ownedObjects is documented "Application: Not supported". A
+// group cannot be a member (nor an owner) of a role-assignable group, so
+// a group principal, like one getByIds does not know (deleted), holds
+// none.
+//
+// getByIds and a user's memberOf document Directory.Read.All as their
+// least privileged application permission, which the job does not
+// require: when Graph refuses either (403), the index lists every
+// group's access instead (byGroup), and no principal fails for it.
 
 // getByIDsMax is how many ids one getByIds takes.
 const getByIDsMax = 1000
 
 // typedIsCheaper reports whether listing n principals' access one by one
-// (a getByIds a thousand, then four first pages each, batched) costs fewer
-// round trips than listing the access of g groups (four first pages each).
-// Further pages and the owners of owned groups are left out of both: they
-// are few.
+// (a getByIds a thousand, then three first pages each, and the owners of
+// every group, batched) costs fewer round trips than listing the access
+// of g groups (four first pages each). Further pages are left out of
+// both: they are few.
 func typedIsCheaper(g, n, batchSize int) bool {
 	per := max(batchSize, 1)
 	perGroup := (4*g + per - 1) / per
-	perPrincipal := (n+getByIDsMax-1)/getByIDsMax + (4*n+per-1)/per
+	perPrincipal := (n+getByIDsMax-1)/getByIDsMax + (3*n+per-1)/per + (g+per-1)/per
 	return perPrincipal < perGroup
+}
+
+// errByPrincipalRefused marks a listing by principal that Graph refused
+// (403): getByIds and a user's memberOf need Directory.Read.All.
+var errByPrincipalRefused = errors.New("listing by principal refused (it needs " + PermDirectoryRead + ")")
+
+// refusedByPrincipal marks err when it is Graph's 403.
+func refusedByPrincipal(err error) error {
+	var ge *Error
+	if errors.As(err, &ge) && ge.Status == http.StatusForbidden {
+		return fmt.Errorf("%w: %w", errByPrincipalRefused, err)
+	}
+	return err
+}
+
+// anyRefusedByPrincipal reports whether a listing by principal was
+// refused for want of Directory.Read.All.
+func anyRefusedByPrincipal(failed job.ListingErrors) bool {
+	for _, err := range failed {
+		if errors.Is(err, errByPrincipalRefused) {
+			return true
+		}
+	}
+	return false
 }
 
 // heldBy copies the index's access of the principals.
@@ -97,7 +134,7 @@ func principalTypes(ctx context.Context, c *Client, principals []job.Principal) 
 		body.SetTypes([]string{"user", "servicePrincipal", "group"})
 		resp, err := directoryobjects.NewGetByIdsRequestBuilderInternal(c.pathParams(), c.adapter).PostAsGetByIdsPostResponse(ctx, body, nil)
 		if err != nil {
-			return nil, fmt.Errorf("learning the principals' types (getByIds): %w", classify(err))
+			return nil, fmt.Errorf("learning the principals' types (getByIds): %w", refusedByPrincipal(classify(err)))
 		}
 		for _, o := range resp.GetValue() {
 			kind := strings.TrimPrefix(deref(o.GetOdataType()), "#microsoft.graph.")
@@ -107,30 +144,36 @@ func principalTypes(ctx context.Context, c *Client, principals []job.Principal) 
 	return out, nil
 }
 
-// The four listings of a principal, in the order of their first pages.
+// The three listings of a principal, in the order of their first pages.
 const (
 	listMemberOf = iota
-	listOwned
 	listMyEligible
 	listMyActive
+	principalListings
 )
 
 // listTyped lists the access of each principal by its type and adds it
-// to the index, with the owners of the role-assignable groups they own
-// (for the last-owner guard). A principal whose listing failed is named
-// in the answer and holds nothing in the index.
+// to the index; its ownerships come from the groups' owners (listOwners),
+// which the last-owner guard needs too. A principal whose listing failed
+// is named in the answer and holds nothing in the index.
 func (x *groupIndex) listTyped(ctx context.Context, c *Client, principals []job.Principal) job.ListingErrors {
 	listed, types, failed := typedPrincipals(ctx, c, principals)
 	if len(failed) > 0 {
 		return failed
 	}
-	urls := make([]string, len(listed)*listings)
+	if err := x.listOwners(ctx, c); err != nil {
+		for _, p := range principals {
+			failed[p.ID] = err
+		}
+		return failed
+	}
+	urls := make([]string, len(listed)*principalListings)
 	subs := make([]transport.SubRequest, len(urls))
 	answers := make([]*transport.SubAnswer, len(urls))
 	var idx []int
 	for pi, p := range listed {
-		for k := range listings {
-			i := pi*listings + k
+		for k := range principalListings {
+			i := pi*principalListings + k
 			info, err := principalPage(ctx, c, p.ID, types[job.NormalizeGUID(p.ID)], k)
 			var u *url.URL
 			if err == nil {
@@ -158,48 +201,41 @@ func (x *groupIndex) listTyped(ctx context.Context, c *Client, principals []job.
 
 	x.mu.Lock()
 	groupsByID := x.groups
+	byOwner := map[string][]*groupFacts{} // owner (lower case) → the groups it owns
+	for _, g := range x.sortedGroups() {
+		for _, o := range g.owners {
+			byOwner[o] = append(byOwner[o], g)
+		}
+	}
 	x.mu.Unlock()
 	held := map[string][]heldAccess{}
 	var unavailable *job.UnavailableError
-	owned := map[string][]string{} // group → the principals owning it
 	for pi, p := range listed {
 		if _, ok := failed[p.ID]; ok {
 			continue
 		}
-		at := func(k int) (string, *transport.SubAnswer) { i := pi*listings + k; return urls[i], answers[i] }
+		at := func(k int) (string, *transport.SubAnswer) {
+			i := pi*principalListings + k
+			return urls[i], answers[i]
+		}
 		k := job.NormalizeGUID(p.ID)
 		add := func(groupID, kind string, raw []byte) {
 			if g := groupsByID[job.NormalizeGUID(groupID)]; g != nil {
 				held[k] = append(held[k], heldAccess{group: g, kind: kind, raw: raw})
-				if kind == kindOwner {
-					owned[g.id] = append(owned[g.id], p.ID)
-				}
 			}
 		}
 		isSP := types[k] == "servicePrincipal"
 		u, first := at(listMemberOf)
 		memberOf, err := readMemberOf(ctx, c, u, first, isSP)
 		if err = goneIsEmpty(err); err != nil {
-			failed[p.ID] = fmt.Errorf("listing memberships: %w", err)
-			continue
-		}
-		u, first = at(listOwned)
-		ownedObjects, err := readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
-			func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
-				if isSP {
-					return serviceprincipals.NewItemOwnedObjectsRequestBuilder(u, c.adapter).Get(ctx, nil)
-				}
-				return users.NewItemOwnedObjectsRequestBuilder(u, c.adapter).Get(ctx, nil)
-			})
-		if err = goneIsEmpty(err); err != nil {
-			failed[p.ID] = fmt.Errorf("listing ownerships: %w", err)
+			failed[p.ID] = fmt.Errorf("listing memberships: %w", refusedByPrincipal(err))
 			continue
 		}
 		for _, o := range memberOf {
 			add(deref(o.GetId()), kindMember, nil)
 		}
-		for _, o := range ownedObjects {
-			add(deref(o.GetId()), kindOwner, nil)
+		for _, g := range byOwner[k] {
+			add(g.id, kindOwner, nil)
 		}
 		if unavailable != nil {
 			continue
@@ -241,26 +277,8 @@ func (x *groupIndex) listTyped(ctx context.Context, c *Client, principals []job.
 			}
 		}
 	}
-	// The last-owner guard needs every owner of the groups they own.
-	owners := map[string][]string{}
-	for g, by := range owned {
-		ids, err := c.relation(ctx, g, "owners")
-		if err != nil {
-			for _, p := range by {
-				failed[p] = err
-			}
-			continue
-		}
-		for _, id := range ids {
-			owners[g] = append(owners[g], job.NormalizeGUID(id))
-		}
-	}
-
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for g, ids := range owners {
-		x.groups[job.NormalizeGUID(g)].owners = ids
-	}
 	for k, hs := range held {
 		if _, ok := failed[principalOf(principals, k)]; !ok {
 			x.held[k] = hs
@@ -299,14 +317,6 @@ func principalPage(ctx context.Context, c *Client, id, kind string, k int) (*abs
 		return users.NewUsersRequestBuilderInternal(c.pathParams(), c.adapter).ByUserId(id).MemberOf().
 			ToGetRequestInformation(ctx, &users.ItemMemberOfRequestBuilderGetRequestConfiguration{
 				QueryParameters: &users.ItemMemberOfRequestBuilderGetQueryParameters{Select: sel, Top: &top}})
-	case k == listOwned && kind == "servicePrincipal":
-		return serviceprincipals.NewServicePrincipalsRequestBuilderInternal(c.pathParams(), c.adapter).ByServicePrincipalId(id).OwnedObjects().
-			ToGetRequestInformation(ctx, &serviceprincipals.ItemOwnedObjectsRequestBuilderGetRequestConfiguration{
-				QueryParameters: &serviceprincipals.ItemOwnedObjectsRequestBuilderGetQueryParameters{Select: sel, Top: &top}})
-	case k == listOwned:
-		return users.NewUsersRequestBuilderInternal(c.pathParams(), c.adapter).ByUserId(id).OwnedObjects().
-			ToGetRequestInformation(ctx, &users.ItemOwnedObjectsRequestBuilderGetRequestConfiguration{
-				QueryParameters: &users.ItemOwnedObjectsRequestBuilderGetQueryParameters{Select: sel, Top: &top}})
 	case k == listMyEligible:
 		return identitygovernance.NewPrivilegedAccessGroupEligibilitySchedulesRequestBuilderInternal(c.pathParams(), c.adapter).
 			ToGetRequestInformation(ctx, &identitygovernance.PrivilegedAccessGroupEligibilitySchedulesRequestBuilderGetRequestConfiguration{
@@ -315,6 +325,96 @@ func principalPage(ctx context.Context, c *Client, id, kind string, k int) (*abs
 	return identitygovernance.NewPrivilegedAccessGroupAssignmentSchedulesRequestBuilderInternal(c.pathParams(), c.adapter).
 		ToGetRequestInformation(ctx, &identitygovernance.PrivilegedAccessGroupAssignmentSchedulesRequestBuilderGetRequestConfiguration{
 			QueryParameters: &identitygovernance.PrivilegedAccessGroupAssignmentSchedulesRequestBuilderGetQueryParameters{Filter: &filter}})
+}
+
+// sortedGroups is the index's groups by id; x.mu is held.
+func (x *groupIndex) sortedGroups() []*groupFacts {
+	out := slices.Collect(maps.Values(x.groups))
+	slices.SortFunc(out, func(a, b *groupFacts) int { return strings.Compare(a.id, b.id) })
+	return out
+}
+
+// listOwners lists every group's owners, once a run (their first pages
+// in $batch): in the listing by principal, they say who owns which group
+// (a user's ownedObjects is not open to an application), and the
+// last-owner guard reads them.
+func (x *groupIndex) listOwners(ctx context.Context, c *Client) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.ownersListed {
+		return nil
+	}
+	order := x.sortedGroups()
+	urls := make([]string, len(order))
+	subs := make([]transport.SubRequest, len(order))
+	answers := make([]*transport.SubAnswer, len(order))
+	var idx []int
+	for i, g := range order {
+		info, err := firstPage(ctx, c, g.id, listOwners)
+		if err != nil {
+			return err
+		}
+		u, err := info.GetUri()
+		if err != nil {
+			return err
+		}
+		urls[i] = u.String()
+		if c.batchSize > 1 {
+			if subs[i], err = c.subRequest(info); err != nil {
+				return err
+			}
+			idx = append(idx, i)
+		}
+	}
+	if c.batchSize > 1 && len(idx) > 0 {
+		for i, a := range c.sendBatch(ctx, subs, idx) {
+			answers[i] = &a
+		}
+	}
+	owners := make([][]string, len(order))
+	for i, g := range order {
+		found, err := readAll(ctx, urls[i], answers[i], models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+			func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
+				return groups.NewItemOwnersRequestBuilder(u, c.adapter).Get(ctx, nil)
+			})
+		if err = goneIsEmpty(err); err != nil {
+			return fmt.Errorf("the owners of group %s: %w", g.id, err)
+		}
+		for _, o := range found {
+			if id := deref(o.GetId()); job.IsGUID(id) {
+				owners[i] = append(owners[i], job.NormalizeGUID(id))
+			}
+		}
+	}
+	for i, g := range order {
+		g.owners = owners[i]
+	}
+	x.ownersListed = true
+	return nil
+}
+
+// byGroup turns the index from listing each principal's access to
+// listing every group's, for the rest of the run: Graph refused a listing
+// by principal (getByIds and a user's memberOf need Directory.Read.All,
+// which the job does not require). Logged once.
+func (x *groupIndex) byGroup(ctx context.Context, c *Client, why error) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.typed {
+		return nil
+	}
+	c.log.Warn("Graph refused listing group access by principal: every role-assignable group's members and owners are listed instead",
+		zap.Error(why))
+	order := x.sortedGroups()
+	for _, g := range order {
+		g.owners = nil
+	}
+	x.held, x.unavailable = map[string][]heldAccess{}, nil
+	if err := x.listAccess(ctx, c, order); err != nil {
+		return err
+	}
+	x.typed, x.ownersListed = false, true
+	return nil
 }
 
 // readMemberOf reads all of a principal's memberOf from its first page

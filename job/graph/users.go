@@ -7,6 +7,7 @@ import (
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
+	"go.uber.org/zap"
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/transport"
@@ -36,15 +37,21 @@ type userQuery struct {
 	kind   string
 	values []string // distinct, ignoring case: Graph compares them so
 	keys   []job.UserKey
+	// eq: one value, compared with eq rather than in (Graph refused in
+	// on this property).
+	eq bool
 }
 
 // Resolve implements job.Directory: GET /users?$filter=prop in ('a','b'),
 // one request per kind of key and 15 values, the first pages of all of
 // them in $batch when batching is on, each following its @odata.nextLink
 // alone. A query that fails is sent again one value at a time before any
-// of its keys is failed. A value is checked (job.CheckKey) and its quotes
-// doubled before it goes into the filter; one that fails the check is
-// answered job.ErrInvalidKey and never sent.
+// of its keys is failed. A 400 to `employeeId in (...)` (Graph's filter
+// table for directory objects leaves `in` on employeeId unstated) makes
+// every employee id of the run go with eq, one a request, logged once. A
+// value is checked (job.CheckKey) and its quotes doubled before it goes
+// into the filter; one that fails the check is answered job.ErrInvalidKey
+// and never sent.
 func (c *Client) Resolve(ctx context.Context, keys []job.UserKey) map[job.UserKey]job.Resolution {
 	out := make(map[job.UserKey]job.Resolution, len(keys))
 	var queries []*userQuery
@@ -62,8 +69,9 @@ func (c *Client) Resolve(ctx context.Context, keys []job.UserKey) map[job.UserKe
 		q := placed[id]
 		if q == nil {
 			q = open[k.Kind]
-			if q == nil || len(q.values) == maxInValues {
-				q = &userQuery{kind: k.Kind}
+			eq := k.Kind == job.KeyEmployeeID && c.employeeInOff.Load()
+			if q == nil || len(q.values) == maxInValues || eq {
+				q = &userQuery{kind: k.Kind, eq: eq}
 				open[k.Kind] = q
 				queries = append(queries, q)
 			}
@@ -95,6 +103,15 @@ func (c *Client) Resolve(ctx context.Context, keys []job.UserKey) map[job.UserKe
 	}
 	for i, q := range queries {
 		found, err := c.listUsers(ctx, q, firsts[i])
+		if err != nil && !q.eq && q.kind == job.KeyEmployeeID && inRefused(err) && ctx.Err() == nil {
+			c.noteEmployeeInRefused(err)
+			for _, one := range q.each() {
+				one.eq = true
+				found, err := c.listUsers(ctx, one, nil)
+				answer(out, one.keys, found, err)
+			}
+			continue
+		}
 		if err != nil && len(q.values) > 1 && ctx.Err() == nil {
 			// One value's broken lookup (a nextLink that does not end, an
 			// answer that cannot be read) fails only the keys that need
@@ -155,6 +172,9 @@ func (q *userQuery) config() *users.UsersRequestBuilderGetRequestConfiguration {
 		lits[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
 	}
 	filter := userProperty(q.kind) + " in (" + strings.Join(lits, ",") + ")"
+	if q.eq && len(lits) == 1 {
+		filter = userProperty(q.kind) + " eq " + lits[0]
+	}
 	return &users.UsersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
 			Filter: &filter,
@@ -190,6 +210,15 @@ func (c *Client) listUsers(ctx context.Context, q *userQuery, first *transport.S
 		}
 		page, err = list.WithUrl(*next).Get(ctx, nil)
 		err = classify(err)
+	}
+}
+
+// noteEmployeeInRefused makes employee ids go with eq for the rest of the
+// run, logging it the first time.
+func (c *Client) noteEmployeeInRefused(err error) {
+	if c.employeeInOff.CompareAndSwap(false, true) {
+		c.log.Warn("Graph refused `in` on employeeId: employee ids are looked up one a request (eq) for the rest of the run",
+			zap.Error(err))
 	}
 }
 

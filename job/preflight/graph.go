@@ -12,26 +12,34 @@ import (
 	"github.com/offboard/offboard/job/graph"
 )
 
-// graphNeeds is the Graph application permissions a part of the job needs:
-// a source's, as its kinds of access name them (graph.Kinds), or "users"
-// for resolving the input's user keys.
-func graphNeeds(part string) []string {
+// needs is the Graph application permissions a part of the job needs: a
+// source's, as the registry's kinds of access name them (graph.Kinds
+// through app.Kinds: one table for --sources, check and the README), or
+// "users" for resolving the input's user keys.
+func (id Identity) needs(part string) []string {
 	if part == "users" {
-		return []string{"User.Read.All"}
+		return []string{graph.PermUserKeys}
 	}
-	r, err := job.NewRegistry(graph.Kinds())
-	if err != nil {
+	if id.Kinds == nil {
 		return nil
 	}
-	return r.Permissions(part)
+	return id.Kinds.Permissions(part)
 }
 
-// Those that hold a permission too (a larger one includes a smaller one).
-
+// graphImplied is, for a permission a kind names, the larger ones that
+// include it: each call's permissions table in the Graph reference lists
+// them as its higher privileged permissions. Any one of them will do.
 var graphImplied = map[string][]string{
+	// roleEligibilitySchedules and roleEligibilityScheduleRequests.
+	"RoleEligibilitySchedule.ReadWrite.Directory": {"RoleManagement.ReadWrite.Directory"},
+	// GET /groups/{id}/members.
+	"GroupMember.Read.All": {"GroupMember.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	// DELETE /groups/{id}/members/{id}/$ref.
 	"GroupMember.ReadWrite.All": {"Group.ReadWrite.All", "Directory.ReadWrite.All"},
-	"User.Read.All":             {"User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
-	"Application.Read.All":      {"Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	// DELETE /groups/{id}/owners/{id}/$ref.
+	"Group.ReadWrite.All":  {"Directory.ReadWrite.All"},
+	"User.Read.All":        {"User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	"Application.Read.All": {"Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
 	// apps: removing an owner documents Application.ReadWrite.OwnedBy as
 	// the least privileged (for the objects the job owns only) and
 	// Directory.ReadWrite.All above Application.ReadWrite.All.
@@ -48,14 +56,18 @@ func grantFix(perms []string) string {
 // Identity is the job's identity as its Graph token shows it.
 type Identity struct {
 	Self     string   // its object id
-	Roles    []string // the token's roles claim
-	HasRoles bool     // false when the token has no roles claim
+	Roles    []string // the token's roles claim, or its scp's scopes
+	HasRoles bool     // false when the token has neither
+	Claim    string   // "roles" (an application's token) or "scp" (a delegated one, such as az login's)
+	// Kinds is the registry whose kinds name what each source needs.
+	Kinds *job.Registry
 }
 
-// NewIdentity reads the roles of a Graph token (see RolesOf).
-func NewIdentity(self, token string) Identity {
-	roles, ok := RolesOf(token)
-	return Identity{Self: self, Roles: roles, HasRoles: ok}
+// NewIdentity reads the permissions of a Graph token (PermissionsOf); kinds
+// names what each source needs.
+func NewIdentity(self, token string, kinds *job.Registry) Identity {
+	roles, claim, ok := PermissionsOf(token)
+	return Identity{Self: self, Roles: roles, HasRoles: ok, Claim: claim, Kinds: kinds}
 }
 
 // Graph judges a Graph part of the job (a source's name, or "users" for
@@ -66,7 +78,7 @@ func (id Identity) Graph(part string, readErr error) Result {
 	if part == "users" {
 		r.Check = "permission"
 	}
-	need := graphNeeds(part)
+	need := id.needs(part)
 	var lacking []string
 	if id.HasRoles {
 		for _, p := range need {
@@ -79,7 +91,7 @@ func (id Identity) Graph(part string, readErr error) Result {
 	var ge *graph.Error
 	switch {
 	case len(lacking) > 0:
-		r.Status, r.Detail, r.Fix = Missing, "the token's roles lack "+strings.Join(lacking, ", "), grantFix(lacking)
+		r.Status, r.Detail, r.Fix = Missing, "the token's "+id.Claim+" lack "+strings.Join(lacking, ", "), grantFix(lacking)
 	case errors.As(readErr, &ue):
 		r.Status, r.Detail = Unavailable, ue.Reason
 		r.Fix = "the tenant needs a Microsoft Entra ID P2 or Governance licence for PIM; without one there is nothing for " +
@@ -91,32 +103,39 @@ func (id Identity) Graph(part string, readErr error) Result {
 	default:
 		r.Detail = "read as the job (" + id.Self + ")"
 		if !id.HasRoles {
-			r.Detail += "; the token has no roles claim: judged from the read alone"
+			r.Detail += "; the token has no roles claim (nor scp): judged from the read alone"
 		}
 	}
 	return r
 }
 
-// RolesOf reads the roles claim of a JWT (the application permissions
-// granted to the identity) without checking its signature; ok is false
-// when the token has none (a static token, a managed identity's before
-// any grant).
-func RolesOf(token string) (roles []string, ok bool) {
+// PermissionsOf reads what a JWT grants, without checking its signature:
+// an application's token carries roles; a delegated one (az login's)
+// carries scp, its scopes separated by spaces. claim says which; ok is
+// false when the token has neither.
+func PermissionsOf(token string) (perms []string, claim string, ok bool) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return nil, false
+		return nil, "", false
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {
-		return nil, false
+		return nil, "", false
 	}
 	var claims struct {
 		Roles *[]string `json:"roles"`
+		Scp   *string   `json:"scp"`
 	}
-	if json.Unmarshal(payload, &claims) != nil || claims.Roles == nil {
-		return nil, false
+	if json.Unmarshal(payload, &claims) != nil {
+		return nil, "", false
 	}
-	return *claims.Roles, true
+	switch {
+	case claims.Roles != nil:
+		return *claims.Roles, "roles", true
+	case claims.Scp != nil:
+		return strings.Fields(*claims.Scp), "scp", true
+	}
+	return nil, "", false
 }
 
 // hasPermission reports whether the roles claim grants perm, itself or

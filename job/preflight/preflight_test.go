@@ -10,14 +10,25 @@ import (
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/arm"
+	"github.com/offboard/offboard/job/graph"
 )
+
+// kinds is the registry of Graph's kinds, as app.Kinds builds it.
+func kinds(t *testing.T) *job.Registry {
+	t.Helper()
+	r, err := job.NewRegistry(graph.Kinds(), arm.Kinds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
 
 func token(claims string) string {
 	return "h." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".s"
 }
 
 func TestGraphJudgesRolesAndImpliedPermissions(t *testing.T) {
-	id := NewIdentity("me", token(`{"roles":["RoleManagement.ReadWrite.Directory","Directory.Read.All"]}`))
+	id := NewIdentity("me", token(`{"roles":["RoleManagement.ReadWrite.Directory","Directory.Read.All"]}`), kinds(t))
 	if r := id.Graph("users", nil); r.Status != OK || r.Check != "permission" {
 		t.Errorf("users with Directory.Read.All: %+v", r)
 	}
@@ -28,9 +39,53 @@ func TestGraphJudgesRolesAndImpliedPermissions(t *testing.T) {
 	if r := id.Graph(job.SourcePIM, &job.UnavailableError{Part: "pim", Reason: "no P2"}); r.Status != Unavailable || r.Detail != "no P2" {
 		t.Errorf("pim without a licence: %+v", r)
 	}
-	none := NewIdentity("me", "static-token")
+	none := NewIdentity("me", "static-token", kinds(t))
 	if r := none.Graph(job.SourceDirectory, nil); r.Status != OK || !strings.Contains(r.Detail, "no roles claim") {
 		t.Errorf("a token with no roles: %+v", r)
+	}
+}
+
+// What each source needs comes from the kinds: pim needs only
+// RoleEligibilitySchedule.ReadWrite.Directory (RoleManagement.ReadWrite.Directory
+// includes it); the groups source's owners need Group.ReadWrite.All
+// (GroupMember.ReadWrite.All is not enough); directory's last-Global-
+// Administrator guard reads group members (GroupMember.Read.All, or any
+// permission that includes it).
+func TestGraphNeedsComeFromTheKinds(t *testing.T) {
+	for _, tt := range []struct {
+		roles, part string
+		want        string // the status
+		lacks       string // named in the detail when missing
+	}{
+		{`"RoleEligibilitySchedule.ReadWrite.Directory"`, job.SourcePIM, OK, ""},
+		{`"RoleManagement.ReadWrite.Directory"`, job.SourcePIM, OK, ""},
+		{`"User.Read.All"`, job.SourcePIM, Missing, "RoleEligibilitySchedule.ReadWrite.Directory"},
+		{`"RoleManagement.ReadWrite.Directory","GroupMember.Read.All"`, job.SourceDirectory, OK, ""},
+		{`"RoleManagement.ReadWrite.Directory","Group.ReadWrite.All"`, job.SourceDirectory, OK, ""},
+		{`"RoleManagement.ReadWrite.Directory"`, job.SourceDirectory, Missing, "GroupMember.Read.All"},
+		{`"RoleManagement.ReadWrite.Directory","GroupMember.ReadWrite.All","Application.Read.All","PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup","PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"`,
+			job.SourceGroups, Missing, "Group.ReadWrite.All"},
+		{`"RoleManagement.ReadWrite.Directory","Group.ReadWrite.All","Application.Read.All","PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup","PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"`,
+			job.SourceGroups, OK, ""},
+	} {
+		r := NewIdentity("me", token(`{"roles":[`+tt.roles+`]}`), kinds(t)).Graph(tt.part, nil)
+		if r.Status != tt.want || !strings.Contains(r.Detail, tt.lacks) {
+			t.Errorf("%s with %s: %+v, want %s naming %q", tt.part, tt.roles, r, tt.want, tt.lacks)
+		}
+	}
+}
+
+// An az login token carries the delegated scopes in scp, not roles: they
+// are judged the same way.
+func TestGraphReadsADelegatedTokensScopes(t *testing.T) {
+	ok := NewIdentity("me", token(`{"scp":"RoleManagement.ReadWrite.Directory GroupMember.Read.All User.Read.All"}`), kinds(t))
+	if r := ok.Graph(job.SourceDirectory, nil); r.Status != OK || strings.Contains(r.Detail, "no roles claim") {
+		t.Errorf("directory with the scopes it needs: %+v", r)
+	}
+	short := NewIdentity("me", token(`{"scp":"User.Read.All openid"}`), kinds(t))
+	if r := short.Graph(job.SourcePIM, nil); r.Status != Missing || !strings.Contains(r.Detail, "scp") ||
+		!strings.Contains(r.Detail, "RoleEligibilitySchedule.ReadWrite.Directory") {
+		t.Errorf("pim without its scope: %+v", r)
 	}
 }
 
