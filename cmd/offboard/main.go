@@ -34,6 +34,9 @@ type stdio struct {
 	out, err io.Writer
 	// env looks up an environment variable.
 	env func(string) (string, bool)
+	// environ lists the environment (NAME=value), to warn of OFFBOARD_*
+	// variables the job does not know; nil: not judged.
+	environ func() []string
 }
 
 // gcPercent is the collector's target when GOGC is not set. The job's heap
@@ -48,7 +51,7 @@ func main() {
 		debug.SetGCPercent(gcPercent)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, env: os.LookupEnv})
+	code := run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, env: os.LookupEnv, environ: os.Environ})
 	stop()
 	os.Exit(code)
 }

@@ -72,5 +72,6 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 	log, disp := newOutput(&c.Config, sio.err, true)
 	defer func() { _ = log.Sync() }()
 	defer disp.Stop() // what was written last is shown
+	warnUnknownVariables(log, sio)
 	return app.Restore(ctx, c, sio.deps(log, disp))
 }
