@@ -29,7 +29,8 @@ type Page struct {
 const maxPageRows = 1000
 
 // WriteSummaryHTML writes summary.html (a restore's:
-// restore-summary.html) atomically: one self-contained page, for a
+// restore-summary.html; a dry run's: plan-summary.html,
+// restore-plan-summary.html, which list every planned change) atomically: one self-contained page, for a
 // person, of the run's metadata, its counts by source and status, the
 // guard, the unavailable sources, the failed and invalid rows and the
 // command to run it again. It has no script and loads nothing; every
@@ -40,7 +41,7 @@ func (d *Dir) WriteSummaryHTML(p Page) error {
 		return err
 	}
 	v := pageView(p, d.files.states, d.files.report)
-	return writeAtomic(d.path, d.files.html, func(w io.Writer) error {
+	return writeAtomic(d.path, d.htmlFile(), func(w io.Writer) error {
 		return pageTemplate.Execute(w, v)
 	})
 }
@@ -59,6 +60,9 @@ type view struct {
 	Rows                       []job.Item
 	More                       int
 	ReportFile                 string
+
+	// Planned are a dry run's planned changes, every one of them.
+	Planned []job.Item
 }
 
 type sourceRow struct {
@@ -95,6 +99,9 @@ func pageView(p Page, states []job.State, reportFile string) view {
 		}
 		if i, ok := index[it.State]; ok {
 			c[i]++
+		}
+		if s.DryRun && it.State == job.Planned && it.AssignmentID != "" {
+			v.Planned = append(v.Planned, it)
 		}
 		if (it.State == job.Failed || it.State == job.Invalid) && len(v.Rows) < maxPageRows {
 			v.Rows = append(v.Rows, it)
@@ -183,6 +190,12 @@ pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap;word-break:break-all}
 {{range .Sources}}<tr><td>{{.Name}}</td>{{range .Counts}}<td class="n">{{.}}</td>{{end}}<td class="n">{{.Total}}</td></tr>
 {{end}}<tr id="totals"><th>total</th>{{range $i, $n := .Totals}}<td class="n" id="total-{{index $.States $i}}">{{$n}}</td>{{end}}<td class="n">{{.Total}}</td></tr>
 </table>
+{{if .Summary.DryRun}}<h2>Planned {{if eq .Command "restore"}}restorations{{else}}removals{{end}}</h2>
+<p>A dry run: nothing was changed. {{len .Planned}} planned.</p>
+{{if .Planned}}<table id="planned">
+<tr><th>principal_id</th><th>user_principal_name</th><th>source</th><th>kind</th><th>role_name</th><th>scope</th><th>assignment_id</th></tr>
+{{range .Planned}}<tr><td>{{.PrincipalID}}</td><td>{{.UPN}}</td><td>{{.Source}}</td><td>{{.Kind}}</td><td>{{.RoleName}}</td><td>{{.Scope}}</td><td>{{.AssignmentID}}</td></tr>
+{{end}}</table>{{end}}{{end}}
 <h2>Failed and invalid rows</h2>
 {{if .Rows}}<table id="failures">
 <tr><th>status</th><th>principal_id</th><th>user_principal_name</th><th>reference</th><th>source</th><th>assignment_id</th><th>detail</th></tr>

@@ -653,8 +653,8 @@ func TestDryRunAndPlanSendNoWrite(t *testing.T) {
 				t.Errorf("%v: row %v, want planned", args, r)
 			}
 		}
-		if !readSummary(t, dir).DryRun {
-			t.Errorf("%v: summary dry_run false", args)
+		if !readNamedSummary(t, dir, "plan-summary.json").DryRun {
+			t.Errorf("%v: plan summary dry_run false", args)
 		}
 	}
 	if w := tn.writes(); len(w) != 0 {

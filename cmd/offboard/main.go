@@ -62,7 +62,7 @@ Usage:
   offboard run --input FILE --report DIR [flags]   the job
   offboard plan --input FILE --report DIR [flags]  the same as run --dry-run
   offboard check [--input FILE] [--report DIR] [flags]  read-only preflight: permissions, licences, input, report
-  offboard restore --report DIR [flags]            put back what the run in DIR removed
+  offboard restore --report DIR (--principal P | --all) [flags]  put back what the run in DIR removed
   offboard watch --reports ROOT [flags]            re-check those offboarded within --within (90d): remove what they hold again, attest
   offboard demo [--dir DIR]                        the whole job against a simulated tenant
   offboard simulate [--listen ADDR] [flags]        serve a simulated tenant over HTTP

@@ -4,10 +4,14 @@ package main
 // nightly file with problems can be finished.
 
 import (
+	"bytes"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/offboard/offboard/report"
 	"github.com/offboard/offboard/simtenant"
 )
 
@@ -76,4 +80,133 @@ func TestEditDistance(t *testing.T) {
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("unknownVariables = %v, want %v", got, want)
 	}
+}
+
+func TestRestoreNeedsPrincipalOrAllAndItsRerunKeepsThem(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 1})
+	ada, _ := tn.user("ada@contoso.com", 2)
+	bob, _ := tn.user("bob@contoso.com", 1)
+	dir := filepath.Join(t.TempDir(), "report")
+	wantCode(t, tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", ada, bob), "--report", dir), 0)
+	tn.ResetRequests()
+
+	r := tn.offboard(t, nil, "restore", "--report", dir)
+	wantCode(t, r, 2)
+	if !strings.Contains(r.stderr, "--principal or --all is required") {
+		t.Errorf("stderr does not say what to do:\n%s", r.stderr)
+	}
+	wantCode(t, tn.offboard(t, nil, "restore", "--report", dir, "--all", "--principal", ada), 2)
+	if n := len(tn.Requests()); n != 0 {
+		t.Fatalf("refused restores sent %d requests", n)
+	}
+
+	// A dry run of one principal: its own summaries, and a command that
+	// does the same again.
+	wantCode(t, tn.offboard(t, nil, "restore", "--report", dir, "--principal", ada, "--dry-run", "--max-removals", "5"), 0)
+	if n := len(tn.writes()); n != 0 {
+		t.Fatalf("a dry restore sent %d writes", n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "restore-summary.json")); err == nil {
+		t.Error("a dry restore wrote restore-summary.json")
+	}
+	s, err := report.ParseSummary("restore-plan-summary.json", mustRead(t, filepath.Join(dir, "restore-plan-summary.json")), e2eKey(t))
+	if err != nil || !s.DryRun {
+		t.Fatalf("restore-plan-summary.json: %+v %v", s, err)
+	}
+	rerun := rerunOf(t, filepath.Join(dir, "restore-plan-summary.html"))
+	for _, want := range []string{"offboard restore", "--principal=" + ada, "--dry-run", "--max-removals=5"} {
+		if !strings.Contains(rerun, want) {
+			t.Errorf("rerun command %q lacks %q", rerun, want)
+		}
+	}
+	wantCode(t, tn.offboard(t, nil, "restore", "--report", dir, "--all"), 0)
+	if rerun := rerunOf(t, filepath.Join(dir, "restore-summary.html")); !strings.Contains(rerun, "--all") || strings.Contains(rerun, "--dry-run") {
+		t.Errorf("rerun command %q: want --all, no --dry-run", rerun)
+	}
+	for _, id := range []string{ada, bob} {
+		if !holdsAny(tn, id) {
+			t.Errorf("%s was not restored", id)
+		}
+	}
+}
+
+func TestDryRunNeverOverwritesTheRealRunsSummary(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 1})
+	ada, _ := tn.user("ada@contoso.com", 1)
+	input := writeCSV(t, "principal_id", ada)
+	dir := filepath.Join(t.TempDir(), "report")
+	wantCode(t, tn.offboard(t, nil, "run", "--input", input, "--report", dir), 0)
+	before := map[string][]byte{}
+	for _, name := range []string{"summary.json", "summary.html", "report.csv"} {
+		before[name] = mustRead(t, filepath.Join(dir, name))
+	}
+	// A colleague grants ada a role again; a plan into the same directory
+	// shows it, and leaves the real run's summaries alone.
+	again := tn.AddRoleAssignment(simtenant.RoleAssignment{PrincipalID: ada, RoleDefinitionID: simtenant.SecurityReader, DirectoryScopeID: "/"})
+	wantCode(t, tn.offboard(t, nil, "plan", "--input", input, "--report", dir), 0)
+	for _, name := range []string{"summary.json", "summary.html"} {
+		if !bytes.Equal(mustRead(t, filepath.Join(dir, name)), before[name]) {
+			t.Errorf("the plan changed the real run's %s", name)
+		}
+	}
+	ps, err := report.ParseSummary("plan-summary.json", mustRead(t, filepath.Join(dir, "plan-summary.json")), e2eKey(t))
+	if err != nil || !ps.DryRun || ps.Counts["planned"] != 1 {
+		t.Fatalf("plan-summary.json: %+v %v", ps, err)
+	}
+	html := string(mustRead(t, filepath.Join(dir, "plan-summary.html")))
+	for _, want := range []string{`id="planned"`, ada, "directory-role", "Security Reader", again.ID} {
+		if !strings.Contains(html, want) {
+			t.Errorf("plan-summary.html does not list %q", want)
+		}
+	}
+	// The journal grew past what summary.json vouches for: a restore
+	// still verifies it, and says nothing of a run stopped short.
+	r := tn.offboard(t, nil, "restore", "--report", dir, "--all", "--dry-run")
+	wantCode(t, r, 0)
+	if strings.Contains(r.stderr, "goes on after line") {
+		t.Errorf("the restore took the plan's lines for a stopped run:\n%s", r.stderr)
+	}
+	// The rerun removes what was granted again and writes the summaries.
+	wantCode(t, tn.offboard(t, nil, "run", "--input", input, "--report", dir), 0)
+	if _, ok := tn.RoleAssignment(again.ID); ok {
+		t.Error("the rerun left the assignment granted again")
+	}
+	if s := readSummary(t, dir); s.DryRun || s.Counts["removed"] != 2 {
+		t.Errorf("summary.json after the rerun: %+v", s)
+	}
+	wantCode(t, tn.offboard(t, nil, "restore", "--report", dir, "--all"), 0)
+}
+
+// holdsAny reports whether the principal holds a directory role.
+func holdsAny(tn *tenant, id string) bool {
+	return len(tn.RoleAssignmentsOf(id)) > 0
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// rerunOf is the command a summary page says runs it again.
+func rerunOf(t *testing.T, path string) string {
+	t.Helper()
+	n := readPage(t, path).byID("rerun")
+	if n == nil {
+		t.Fatalf("%s has no rerun command", path)
+	}
+	return text(n)
+}
+
+// readNamedSummary reads a summary of dir by name, without verifying it.
+func readNamedSummary(t *testing.T, dir, name string) report.Summary {
+	t.Helper()
+	var s report.Summary
+	if err := json.Unmarshal(mustRead(t, filepath.Join(dir, name)), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

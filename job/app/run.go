@@ -115,6 +115,7 @@ func (j *jobRun) run(ctx context.Context) int {
 		rerun: rerunCommand("run", c.Input, c.Report, c.Changed)}
 	if c.DryRun {
 		end.command, end.rerun = "plan", rerunCommand("plan", c.Input, c.Report, c.Changed)
+		end.files = console.PlanFiles
 	}
 	return finish(log, dir, "run finished", job.States, res, summary, code, j.report, func() error { return dir.Publish(ctx) }, end)
 }
