@@ -103,9 +103,10 @@ func pageView(p Page, states []job.State, reportFile string) view {
 		if s.DryRun && it.State == job.Planned && it.AssignmentID != "" {
 			v.Planned = append(v.Planned, it)
 		}
-		if (it.State == job.Failed || it.State == job.Invalid) && len(v.Rows) < maxPageRows {
+		problem := it.State == job.Failed || it.State == job.Invalid || it.State == job.NotFound
+		if problem && len(v.Rows) < maxPageRows {
 			v.Rows = append(v.Rows, it)
-		} else if it.State == job.Failed || it.State == job.Invalid {
+		} else if problem {
 			v.More++
 		}
 	}
@@ -134,7 +135,7 @@ func ExitMeaning(code int) string {
 	case 0:
 		return "every row ended well"
 	case 1:
-		return "at least one row failed or is invalid, or a principal was held back"
+		return "at least one row failed or is invalid, a line names no one (not-found, reported once), or a principal was held back"
 	case 2:
 		return "usage, configuration or input error; nothing changed"
 	case 3:
@@ -159,7 +160,7 @@ th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:to
 td.n{text-align:right}
 .bar{display:flex;width:100%;max-width:60em;height:1.4em;border:1px solid #888}
 .bar span{display:block;height:100%;overflow:hidden;white-space:nowrap;font-size:11px;color:#fff;padding-left:2px}
-.c0{background:#888}.c1{background:#2a7d2a}.c2{background:#5a9}.c3{background:#b80}.c4{background:#c22}.c5{background:#833}.c6{background:#58c}.c7{background:#999}
+.c0{background:#888}.c1{background:#2a7d2a}.c2{background:#5a9}.c3{background:#b80}.c4{background:#c22}.c5{background:#833}.c6{background:#a5c}.c7{background:#58c}.c8{background:#999}
 .warn{background:#fee;border:1px solid #c22;padding:.5em 1em}
 td.detail{white-space:pre-wrap;word-break:break-word;max-width:50em}
 pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap;word-break:break-all}
@@ -196,7 +197,7 @@ pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap;word-break:break-all}
 <tr><th>principal_id</th><th>user_principal_name</th><th>source</th><th>kind</th><th>role_name</th><th>scope</th><th>assignment_id</th></tr>
 {{range .Planned}}<tr><td>{{.PrincipalID}}</td><td>{{.UPN}}</td><td>{{.Source}}</td><td>{{.Kind}}</td><td>{{.RoleName}}</td><td>{{.Scope}}</td><td>{{.AssignmentID}}</td></tr>
 {{end}}</table>{{end}}{{end}}
-<h2>Failed and invalid rows</h2>
+<h2>Failed, invalid and not-found rows</h2>
 {{if .Rows}}<table id="failures">
 <tr><th>status</th><th>principal_id</th><th>user_principal_name</th><th>reference</th><th>source</th><th>assignment_id</th><th>detail</th></tr>
 {{range .Rows}}<tr><td>{{.State}}</td><td>{{.PrincipalID}}</td><td>{{.UPN}}</td><td>{{.Reference}}</td><td>{{.Source}}</td><td>{{.AssignmentID}}</td><td class="detail">{{.Detail}}</td></tr>

@@ -210,3 +210,79 @@ func readNamedSummary(t *testing.T, dir, name string) report.Summary {
 	}
 	return s
 }
+
+func TestPrincipalThatDoesNotExistIsNotFound(t *testing.T) {
+	a := startAzureTenant(t, simtenant.Config{Seed: 27})
+	ada, _ := a.user("ada@contoso.com", 1)
+	typo := "0e0e0e0e-0000-4000-8000-0000000000aa"   // no one's
+	orphan := "0e0e0e0e-0000-4000-8000-0000000000bb" // deleted from Entra, still assigned in ARM
+	orphaned := a.assign(orphan, a.s1, simtenant.ARMReader)
+	input := writeCSV(t, "principal_id,user_principal_name",
+		ada+",",
+		typo+",",
+		orphan+",",
+		",nobody@contoso.com")
+	dir := filepath.Join(t.TempDir(), "report")
+	args := []string{"run", "--input", input, "--report", dir, "--sources", "directory,azure", "--azure-scopes", a.s1}
+	env := []string{"OFFBOARD_ARM_ENDPOINT=" + a.url}
+	r := a.offboard(t, env, args...)
+	wantCode(t, r, 1) // a typo is seen
+	rows := readReport(t, dir)
+	status := map[string]row{}
+	for _, rw := range rows {
+		status[rw["principal_id"]+"|"+rw["user_principal_name"]+"|"+rw["assignment_id"]] = rw
+	}
+	if rw := status[typo+"||"]; rw["status"] != "not-found" || !strings.Contains(rw["detail"], "line 3") || !strings.Contains(rw["detail"], "principal_id "+typo) {
+		t.Errorf("typo row %v, want not-found naming line 3 and the key", rw)
+	}
+	if rw := status["|nobody@contoso.com|"]; rw["status"] != "not-found" || !strings.Contains(rw["detail"], "line 5") || !strings.Contains(rw["detail"], `user_principal_name "nobody@contoso.com"`) {
+		t.Errorf("unknown UPN row %v, want not-found naming line 5 and the key", rw)
+	}
+	if rw := status[orphan+"||"+orphaned]; rw["status"] != "removed" {
+		t.Errorf("orphaned ARM assignment %v, want removed", rw)
+	}
+	if _, ok := status[orphan+"||"]; ok {
+		t.Errorf("a deleted principal that held ARM access has a row of its own: %v", status[orphan+"||"])
+	}
+	for _, rw := range rows {
+		if rw["status"] == "no-assignments" || rw["status"] == "invalid" {
+			t.Errorf("row %v", rw)
+		}
+	}
+	s := readSummary(t, dir)
+	if s.Counts["not-found"] != 2 || s.ExitCode != 1 {
+		t.Errorf("summary counts %v exit %d", s.Counts, s.ExitCode)
+	}
+	page := string(mustRead(t, filepath.Join(dir, "summary.html")))
+	if !strings.Contains(page, "nobody@contoso.com") || !strings.Contains(page, typo) {
+		t.Error("summary.html does not list the not-found rows")
+	}
+	// The alert fired once: the same input again ends clean, nothing new.
+	wantCode(t, a.offboard(t, env, args...), 0)
+	if s := readSummary(t, dir); s.Counts["not-found"] != 2 || s.ExitCode != 0 {
+		t.Errorf("rerun summary counts %v exit %d", s.Counts, s.ExitCode)
+	}
+}
+
+func TestDropFolderFileWithOnlyNotFoundLinesIsFinished(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 27})
+	ada, _ := tn.user("ada@contoso.com", 1)
+	in, rep, done := t.TempDir(), t.TempDir(), filepath.Join(t.TempDir(), "processed")
+	if err := os.WriteFile(filepath.Join(in, "monday.csv"), []byte("principal_id,user_principal_name\n"+ada+",\n,nobody@contoso.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"run", "--input", in, "--report", rep, "--processed", done}
+	wantCode(t, tn.offboard(t, nil, args...), 1)
+	if _, err := os.Stat(filepath.Join(in, "monday.csv")); err != nil {
+		t.Fatalf("the first night moved a file with a not-found line: %v", err)
+	}
+	// The next night: the not-found line was reported; the file is done.
+	wantCode(t, tn.offboard(t, nil, args...), 0)
+	if _, err := os.Stat(filepath.Join(in, "monday.csv")); err == nil {
+		t.Fatal("the file stays in the drop folder")
+	}
+	moved, _ := filepath.Glob(filepath.Join(done, "monday.*.csv"))
+	if len(moved) != 1 {
+		t.Fatalf("processed holds %v", moved)
+	}
+}

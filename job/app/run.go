@@ -100,6 +100,7 @@ func (j *jobRun) run(ctx context.Context) int {
 		return ExitUsage
 	}
 	defer closeDir()
+	runner.FindMissing = true // a watch's principals may be deleted since; a run's input may hold a typo
 	log.Info("run starting", zap.String("input", c.Input), zap.String("input_sha256", inputSHA),
 		zap.Int("entries", len(entries)), zap.Strings("sources", c.Sources), zap.Bool("dry_run", c.DryRun))
 	res, code, ok := runPass(ctx, log, started, c.Timeout, pass{
