@@ -138,12 +138,12 @@ func (r Result) ExitCode() int {
 type principal struct {
 	Principal
 	skip string   // "protected" or "self": listed but never touched
-	// byID: the line named it by object id alone (no key the directory
-	// resolved), so nothing yet says the tenant has it.
-	byID bool
 	keys []string // its mails and employee ids, gathered from its lines
 	// Keys is keys, shared by the principal's items.
 	Keys *[]string
+	// byID: the line named it by object id alone (no key the directory
+	// resolved), so nothing yet says the tenant has it.
+	byID bool
 }
 
 // Run runs the job on the entries. The error is a failure of the run itself
@@ -285,8 +285,6 @@ func (r *Runner) defaults() {
 // plan is the run's working set of items, keyed as the report keys them.
 type plan struct {
 	runner *Runner
-	// newNotFound counts the not-found rows no earlier run reported.
-	newNotFound int
 	prev   map[Key]Item
 	// relisted holds the earlier rows, done, of assignments listed again.
 	relisted map[Key]Item
@@ -295,6 +293,8 @@ type plan struct {
 	// unavailable gathers the parts the services said cannot exist in
 	// this tenant, from listings and from removals.
 	unavailable *unavailableParts
+	// newNotFound counts the not-found rows no earlier run reported.
+	newNotFound int
 }
 
 // unavailableParts is the run's set of unavailable parts (see
