@@ -177,6 +177,7 @@ pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap;word-break:break-all}
 <tr><th>exit code</th><td id="exit-code">{{.Summary.ExitCode}}</td></tr>
 <tr><th></th><td>{{.ExitMeaning}}</td></tr>
 <tr><th>report</th><td>{{.Location}}</td></tr>
+{{if .Summary.Supersedes}}<tr><th>supersedes</th><td id="supersedes">{{.Summary.Supersedes}} (the report of the file this one corrected, kept as it was)</td></tr>{{end}}
 </table>
 {{if .Summary.TrustUnsigned}}<p class="warn" id="trust-unsigned"><strong>Read with --trust-unsigned:</strong> {{.Summary.UnsignedLines}} journal lines without a MAC were trusted (written before records were authenticated: nobody vouches for them).</p>{{end}}
 {{if .Summary.Guard}}<p class="warn" id="guard"><strong>A guard stopped the run before any change:</strong> {{.Summary.Guard}}</p>{{end}}

@@ -390,6 +390,18 @@ func checkOwner(dir string, st *journalState, inputSHA256 string) error {
 	return nil
 }
 
+// CheckOwner reads dir's journal (or, failing one, its summary) without
+// verifying it and returns an error wrapping ErrOtherInput when it was
+// written for another input than inputSHA256: what `check` says before a
+// run would be refused. A directory with neither belongs to no one.
+func CheckOwner(dir, inputSHA256 string) error {
+	st, err := loadJournal(filepath.Join(dir, journalName), nil)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return checkOwner(dir, st, inputSHA256)
+}
+
 // removeStaleTemps removes temporary files a killed run or restore left
 // behind. It runs under the lock, so no other writer can own them.
 func removeStaleTemps(dir string) {

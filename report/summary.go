@@ -43,6 +43,10 @@ type Summary struct {
 	// HeldBack lists the principals --max-removals-per-principal held
 	// back (their rows deferred, nothing sent for them; exit 1).
 	HeldBack []HeldBack `json:"held_back,omitempty"`
+	// Supersedes names the report location of the drop-folder file this
+	// one replaced under the same name (corrected in place), which stays
+	// as it was.
+	Supersedes string `json:"supersedes,omitempty"`
 }
 
 // HeldBack is a principal held back by --max-removals-per-principal.

@@ -286,3 +286,47 @@ func TestDropFolderFileWithOnlyNotFoundLinesIsFinished(t *testing.T) {
 		t.Fatalf("processed holds %v", moved)
 	}
 }
+
+func TestCorrectedDropFolderFileGetsItsOwnReportAndFinishes(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 28})
+	ada, _ := tn.user("ada@contoso.com", 1)
+	in, rep, done := t.TempDir(), t.TempDir(), filepath.Join(t.TempDir(), "processed")
+	file := filepath.Join(in, "monday.csv")
+	if err := os.WriteFile(file, []byte("principal_id\n"+ada+"\nnot-a-guid\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"run", "--input", in, "--report", rep, "--processed", done}
+	wantCode(t, tn.offboard(t, nil, args...), 1)
+	first := filepath.Join(rep, "monday")
+	before := mustRead(t, filepath.Join(first, "summary.json"))
+	// HR fixes the line in place.
+	if err := os.WriteFile(file, []byte("principal_id\n"+ada+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := tn.offboard(t, nil, args...)
+	wantCode(t, r, 0)
+	keyed, _ := filepath.Glob(filepath.Join(rep, "monday-*"))
+	if len(keyed) != 1 || len(filepath.Base(keyed[0])) != len("monday-")+8 {
+		t.Fatalf("report locations %v, want one monday-{sha8}", keyed)
+	}
+	if !bytes.Equal(mustRead(t, filepath.Join(first, "summary.json")), before) {
+		t.Error("the first report changed")
+	}
+	if s := readSummary(t, keyed[0]); s.ExitCode != 0 || s.Supersedes != first {
+		t.Errorf("the corrected file's summary: exit %d supersedes %q, want %q", s.ExitCode, s.Supersedes, first)
+	}
+	if moved, _ := filepath.Glob(filepath.Join(done, "monday.*.csv")); len(moved) != 1 {
+		t.Errorf("processed holds %v", moved)
+	}
+	// An explicit --report that belongs to another input says what to do,
+	// and check says so before.
+	r = tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", ada, tn.NewID()), "--report", first)
+	wantCode(t, r, 2)
+	if !strings.Contains(r.stderr, "use another --report") {
+		t.Errorf("stderr does not say what to do:\n%s", r.stderr)
+	}
+	r = tn.offboard(t, nil, "check", "--input", writeCSV(t, "principal_id", ada, tn.NewID()), "--report", first, "--output", "json")
+	if r.code != 1 || !strings.Contains(r.stdout, "belongs to another input") || !strings.Contains(r.stdout, "use another --report") {
+		t.Errorf("check: exit %d\n%s", r.code, r.stdout)
+	}
+}
