@@ -98,7 +98,7 @@ func TestAdmitResolvesEveryKeyInOneCall(t *testing.T) {
 		"line 3":                `invalid line 3: employee_id "8" matches 2 users`,
 		"line 4":                `invalid line 4: the keys name different objects: user_principal_name "bob@contoso.com" names ` + bob + `, mail "carol@contoso.com" names ` + carol,
 		"line 5":                "failed line 5: resolving mail: HTTP 503 after 6 attempts",
-		"line 6":                `invalid line 6: mail "nobody@contoso.com" is not a user of the tenant`,
+		"line 6":                `not-found line 6: mail "nobody@contoso.com" names no user of the tenant`,
 	}
 	for k, v := range want {
 		if got[k] != v {

@@ -30,12 +30,13 @@ const (
 	Skipped       State = "skipped"
 	Failed        State = "failed"
 	Invalid       State = "invalid"
+	NotFound      State = "not-found"
 	Deferred      State = "deferred"
 	NoAssignments State = "no-assignments"
 )
 
 // States lists every status, in the order summaries print them.
-var States = []State{Planned, Removed, AlreadyAbsent, Skipped, Failed, Invalid, Deferred, NoAssignments}
+var States = []State{Planned, Removed, AlreadyAbsent, Skipped, Failed, Invalid, NotFound, Deferred, NoAssignments}
 
 // Done reports whether the item is finished for good (removed or already
 // absent in a run; restored or already present in a restore): a rerun keeps
@@ -250,6 +251,16 @@ type Directory interface {
 	// Resolve answers every key, each on its own: one failed lookup
 	// fails only the keys it carried.
 	Resolve(ctx context.Context, keys []UserKey) map[UserKey]Resolution
+}
+
+// ObjectChecker is implemented by a Directory that can tell which object
+// ids name no object of the tenant: a principal_id that names no one is a
+// typo to report (not-found), not a principal that holds nothing.
+type ObjectChecker interface {
+	// Absent returns the ids, of those given, that name no user, service
+	// principal or group of the tenant. The error is a failed lookup:
+	// then nothing is known absent.
+	Absent(ctx context.Context, ids []string) (map[string]bool, error)
 }
 
 // ErrInvalidKey is wrapped by a lookup refused before it was sent: the

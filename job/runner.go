@@ -61,6 +61,12 @@ type Runner struct {
 	// Observer, when set, is told of each phase and of the rows of note
 	// as they happen (the terminal display).
 	Observer Observer
+	// FindMissing: a principal named by object id alone that holds
+	// nothing is looked up (Directory as an ObjectChecker), and one the
+	// tenant does not have is not-found rather than no-assignments. A
+	// run sets it; a watch (whose principals were offboarded, and may
+	// have been deleted since) does not.
+	FindMissing bool
 	// RemovedDetail, when set, says what a row it removes from a
 	// principal was (`watch`: held again after offboarding); it replaces
 	// the listing's note in the row's detail.
@@ -90,6 +96,11 @@ type Result struct {
 	// HeldBack lists the principals --max-removals-per-principal held
 	// back, in the plan's order; any makes ExitCode 1.
 	HeldBack []HeldBack
+	// NewNotFound counts the not-found rows an earlier run into the same
+	// report did not already report: any makes ExitCode 1, so that the
+	// alert fires once for a typo and a rerun of the same input can end
+	// clean.
+	NewNotFound int
 }
 
 // Counts returns the number of items in each state.
@@ -112,7 +123,7 @@ func (r Result) ExitCode() int {
 	case r.Guard != "":
 		return 3
 	}
-	if len(r.HeldBack) > 0 {
+	if len(r.HeldBack) > 0 || r.NewNotFound > 0 {
 		return 1
 	}
 	for _, it := range r.Items {
@@ -130,6 +141,9 @@ type principal struct {
 	keys []string // its mails and employee ids, gathered from its lines
 	// Keys is keys, shared by the principal's items.
 	Keys *[]string
+	// byID: the line named it by object id alone (no key the directory
+	// resolved), so nothing yet says the tenant has it.
+	byID bool
 }
 
 // Run runs the job on the entries. The error is a failure of the run itself
@@ -173,7 +187,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 	principals := p.admit(ctx, reqCtx, entries)
 	p.find(ctx, reqCtx, principals)
 	res = Result{}
-	defer func() { res.Unavailable = p.unavailable.parts() }()
+	defer func() { res.Unavailable, res.NewNotFound = p.unavailable.parts(), p.newNotFound }()
 	res.interrupted(ctx)
 	if res.Interrupted {
 		// Nothing was written yet: report what is known, plan nothing.
@@ -279,6 +293,8 @@ type plan struct {
 	// unavailable gathers the parts the services said cannot exist in
 	// this tenant, from listings and from removals.
 	unavailable *unavailableParts
+	// newNotFound counts the not-found rows no earlier run reported.
+	newNotFound int
 }
 
 // unavailableParts is the run's set of unavailable parts (see
@@ -356,11 +372,15 @@ func (p *plan) put(it Item) {
 	if it.UpdatedAt.IsZero() {
 		it.UpdatedAt = p.runner.Now().UTC()
 	}
-	if it.State == Failed || it.State == Invalid {
+	prev, seen := p.prev[k]
+	if it.State == Failed || it.State == Invalid || it.State == NotFound {
 		p.runner.observeItem(it)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if it.State == NotFound && (!seen || prev.State != NotFound) {
+		p.newNotFound++
+	}
 	p.items[k] = &it
 }
 
@@ -434,6 +454,8 @@ type admitted struct {
 	id   string
 	upn  string   // the directory's UPN, for a line that gave none
 	keys []string // the line's mail and employee id, for the journal
+	// byKey: the directory resolved a key of the line to its id.
+	byKey bool
 }
 
 // triage puts the rows of invalid lines and splits the others into those
@@ -526,7 +548,7 @@ func (p *plan) principals(active []*admitted, answers map[UserKey]Resolution) (m
 				p.put(*row)
 				continue
 			}
-			a.id, a.upn = id, upn
+			a.id, a.upn, a.byKey = id, upn, r.Directory != nil
 			for _, k := range ks {
 				if k.Kind != KeyUPN {
 					a.keys = append(a.keys, k.String())
@@ -534,6 +556,7 @@ func (p *plan) principals(active []*admitted, answers map[UserKey]Resolution) (m
 			}
 		}
 		if pr, ok := byID[a.id]; ok {
+			pr.byID = pr.byID && !a.byKey
 			pr.UPN = cmp.Or(pr.UPN, cmp.Or(a.e.UPN, a.upn))
 			pr.Reference = cmp.Or(pr.Reference, a.e.Reference)
 			pr.Type = cmp.Or(pr.Type, a.e.Type)
@@ -541,7 +564,7 @@ func (p *plan) principals(active []*admitted, answers map[UserKey]Resolution) (m
 			continue
 		}
 		pr := &principal{Principal: Principal{ID: a.id, UPN: cmp.Or(a.e.UPN, a.upn), Type: a.e.Type, Reference: a.e.Reference, Line: a.e.Line},
-			keys: a.keys}
+			keys: a.keys, byID: !a.byKey}
 		switch {
 		case r.Protect[a.id]:
 			pr.skip = "protected"
@@ -613,7 +636,7 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 				continue
 			}
 			if !ok {
-				return refuse(Invalid, "%s is not a user of the tenant", what)
+				return refuse(NotFound, "%s names no user of the tenant", what)
 			}
 			names = append(names, named{what, prev.ID})
 			upn = cmp.Or(upn, prev.UPN)
@@ -648,7 +671,32 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 		l.found = nil
 	}
 	p.carry(principals, m)
-	p.noAssignments(principals, m.holds)
+	p.noAssignments(principals, m.holds, p.runner.absent(reqCtx, principals, m.holds))
+}
+
+// absent asks the directory which of the principals named by object id
+// alone that hold nothing the tenant does not have. A lookup that fails
+// is logged and finds no one absent: they are no-assignments, as before.
+func (r *Runner) absent(ctx context.Context, principals []*principal, holds map[string]int) map[string]bool {
+	checker, ok := r.Directory.(ObjectChecker)
+	if !r.FindMissing || !ok {
+		return nil
+	}
+	var ids []string
+	for _, pr := range principals {
+		if pr.byID && pr.skip == "" && holds[pr.ID] == 0 {
+			ids = append(ids, pr.ID)
+		}
+	}
+	if len(ids) == 0 || ctx.Err() != nil {
+		return nil
+	}
+	absent, err := checker.Absent(ctx, ids)
+	if err != nil {
+		r.Log.Warn("looking up the principals that hold nothing failed: they are reported no-assignments", zap.Int("principals", len(ids)), zap.Error(err))
+		return nil
+	}
+	return absent
 }
 
 // listing is one Find: a source asked about a group of principals.
@@ -867,15 +915,20 @@ func (p *plan) carry(principals []*principal, m *merged) {
 	}
 }
 
-// noAssignments puts a row for each principal that holds nothing.
-func (p *plan) noAssignments(principals []*principal, holds map[string]int) {
+// noAssignments puts a row for each principal that holds nothing:
+// not-found for one the tenant does not have (absent).
+func (p *plan) noAssignments(principals []*principal, holds map[string]int, absent map[string]bool) {
 	for _, pr := range principals {
 		if holds[pr.ID] > 0 {
 			continue
 		}
 		it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, State: NoAssignments, Line: pr.Line, Keys: pr.Keys}
-		if pr.skip != "" {
+		switch {
+		case pr.skip != "":
 			it.State, it.Detail = Skipped, pr.skip
+		case absent[pr.ID]:
+			it.State = NotFound
+			it.Detail = fmt.Sprintf("line %d: principal_id %s names no user, service principal or group of the tenant, and holds nothing the sources list", pr.Line, pr.ID)
 		}
 		p.put(it)
 	}

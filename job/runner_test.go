@@ -147,7 +147,7 @@ func TestRunOneOfEach(t *testing.T) {
 		carol + "//":            "no-assignments ",
 		self + "/directory/s1":  "skipped self",
 		guard + "/directory/g1": "skipped protected",
-		"line 9":                `invalid line 9: user_principal_name "nobody@contoso.com" is not a user of the tenant`,
+		"line 9":                `not-found line 9: user_principal_name "nobody@contoso.com" names no user of the tenant`,
 	}
 	got := states(res.Items)
 	for k, v := range want {

@@ -29,8 +29,8 @@ import (
 // vouchers are, by journal, the summaries the job writes beside it with
 // a MAC: where one verifies, the journal was written authenticated.
 var vouchers = map[string][]string{
-	journalName:          {summaryName, "plan-summary.json", attestationName},
-	restoreFiles.journal: {restoreFiles.summary},
+	journalName:          {summaryName, runFiles.planSummary, attestationName},
+	restoreFiles.journal: {restoreFiles.summary, restoreFiles.planSummary},
 }
 
 // voucher names a summary of dir that verifies under key and vouches for
@@ -159,6 +159,19 @@ func loadRunJournal(dir string, key *Key, trusted bool) (*runJournal, error) {
 	return &runJournal{journalState: st, summary: sum}, nil
 }
 
+// dryRunsAfter reports whether every line after line n belongs to a dry
+// run: a dry run (plan) writes plan-summary.json and leaves summary.json
+// as the last real run wrote it, and its lines remove nothing.
+func (rj *runJournal) dryRunsAfter(n int) bool {
+	for i, r := range rj.runs {
+		if rj.runLines[i] > n && !r.DryRun {
+			return false
+		}
+	}
+	// The line after n is a run record: nothing of a real run follows n.
+	return slices.Contains(rj.runLines, n+1)
+}
+
 // unvouched says, for a restore, when part of the journal is vouched for
 // by no summary (a run stopped before writing it): "" when every line is.
 func (rj *runJournal) unvouched(path string) string {
@@ -166,7 +179,7 @@ func (rj *runJournal) unvouched(path string) string {
 	case rj.summary == nil:
 		return fmt.Sprintf("%s has no authenticated %s (its run was stopped before writing one, or it was written before records were authenticated): "+
 			"only the removals the journal confirms are restored", path, summaryName)
-	case rj.summary.JournalLines > 0 && rj.lines() > rj.summary.JournalLines:
+	case rj.summary.JournalLines > 0 && rj.lines() > rj.summary.JournalLines && !rj.dryRunsAfter(rj.summary.JournalLines):
 		return fmt.Sprintf("%s goes on after line %d, the last %s vouches for (a later run stopped before writing its summary): "+
 			"only the removals the journal confirms are restored", path, rj.summary.JournalLines, summaryName)
 	}

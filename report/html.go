@@ -29,7 +29,8 @@ type Page struct {
 const maxPageRows = 1000
 
 // WriteSummaryHTML writes summary.html (a restore's:
-// restore-summary.html) atomically: one self-contained page, for a
+// restore-summary.html; a dry run's: plan-summary.html,
+// restore-plan-summary.html, which list every planned change) atomically: one self-contained page, for a
 // person, of the run's metadata, its counts by source and status, the
 // guard, the unavailable sources, the failed and invalid rows and the
 // command to run it again. It has no script and loads nothing; every
@@ -40,7 +41,7 @@ func (d *Dir) WriteSummaryHTML(p Page) error {
 		return err
 	}
 	v := pageView(p, d.files.states, d.files.report)
-	return writeAtomic(d.root, d.files.html, func(w io.Writer) error {
+	return writeAtomic(d.root, d.htmlFile(), func(w io.Writer) error {
 		return pageTemplate.Execute(w, v)
 	})
 }
@@ -59,6 +60,9 @@ type view struct {
 	Rows                       []job.Item
 	More                       int
 	ReportFile                 string
+
+	// Planned are a dry run's planned changes, every one of them.
+	Planned []job.Item
 }
 
 type sourceRow struct {
@@ -96,9 +100,13 @@ func pageView(p Page, states []job.State, reportFile string) view {
 		if i, ok := index[it.State]; ok {
 			c[i]++
 		}
-		if (it.State == job.Failed || it.State == job.Invalid) && len(v.Rows) < maxPageRows {
+		if s.DryRun && it.State == job.Planned && it.AssignmentID != "" {
+			v.Planned = append(v.Planned, it)
+		}
+		problem := it.State == job.Failed || it.State == job.Invalid || it.State == job.NotFound
+		if problem && len(v.Rows) < maxPageRows {
 			v.Rows = append(v.Rows, it)
-		} else if it.State == job.Failed || it.State == job.Invalid {
+		} else if problem {
 			v.More++
 		}
 	}
@@ -127,7 +135,7 @@ func ExitMeaning(code int) string {
 	case 0:
 		return "every row ended well"
 	case 1:
-		return "at least one row failed or is invalid, or a principal was held back"
+		return "at least one row failed or is invalid, a line names no one (not-found, reported once), or a principal was held back"
 	case 2:
 		return "usage, configuration or input error; nothing changed"
 	case 3:
@@ -152,7 +160,7 @@ th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:to
 td.n{text-align:right}
 .bar{display:flex;width:100%;max-width:60em;height:1.4em;border:1px solid #888}
 .bar span{display:block;height:100%;overflow:hidden;white-space:nowrap;font-size:11px;color:#fff;padding-left:2px}
-.c0{background:#888}.c1{background:#2a7d2a}.c2{background:#5a9}.c3{background:#b80}.c4{background:#c22}.c5{background:#833}.c6{background:#58c}.c7{background:#999}
+.c0{background:#888}.c1{background:#2a7d2a}.c2{background:#5a9}.c3{background:#b80}.c4{background:#c22}.c5{background:#833}.c6{background:#a5c}.c7{background:#58c}.c8{background:#999}
 .warn{background:#fee;border:1px solid #c22;padding:.5em 1em}
 td.detail{white-space:pre-wrap;word-break:break-word;max-width:50em}
 pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap;word-break:break-all}
@@ -169,6 +177,7 @@ pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap;word-break:break-all}
 <tr><th>exit code</th><td id="exit-code">{{.Summary.ExitCode}}</td></tr>
 <tr><th></th><td>{{.ExitMeaning}}</td></tr>
 <tr><th>report</th><td>{{.Location}}</td></tr>
+{{if .Summary.Supersedes}}<tr><th>supersedes</th><td id="supersedes">{{.Summary.Supersedes}} (the report of the file this one corrected, kept as it was)</td></tr>{{end}}
 </table>
 {{if .Summary.TrustUnsigned}}<p class="warn" id="trust-unsigned"><strong>Read with --trust-unsigned:</strong> {{.Summary.UnsignedLines}} journal lines without a MAC were trusted (written before records were authenticated: nobody vouches for them).</p>{{end}}
 {{if .Summary.Guard}}<p class="warn" id="guard"><strong>A guard stopped the run before any change:</strong> {{.Summary.Guard}}</p>{{end}}
@@ -183,7 +192,13 @@ pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap;word-break:break-all}
 {{range .Sources}}<tr><td>{{.Name}}</td>{{range .Counts}}<td class="n">{{.}}</td>{{end}}<td class="n">{{.Total}}</td></tr>
 {{end}}<tr id="totals"><th>total</th>{{range $i, $n := .Totals}}<td class="n" id="total-{{index $.States $i}}">{{$n}}</td>{{end}}<td class="n">{{.Total}}</td></tr>
 </table>
-<h2>Failed and invalid rows</h2>
+{{if .Summary.DryRun}}<h2>Planned {{if eq .Command "restore"}}restorations{{else}}removals{{end}}</h2>
+<p>A dry run: nothing was changed. {{len .Planned}} planned.</p>
+{{if .Planned}}<table id="planned">
+<tr><th>principal_id</th><th>user_principal_name</th><th>source</th><th>kind</th><th>role_name</th><th>scope</th><th>assignment_id</th></tr>
+{{range .Planned}}<tr><td>{{.PrincipalID}}</td><td>{{.UPN}}</td><td>{{.Source}}</td><td>{{.Kind}}</td><td>{{.RoleName}}</td><td>{{.Scope}}</td><td>{{.AssignmentID}}</td></tr>
+{{end}}</table>{{end}}{{end}}
+<h2>Failed, invalid and not-found rows</h2>
 {{if .Rows}}<table id="failures">
 <tr><th>status</th><th>principal_id</th><th>user_principal_name</th><th>reference</th><th>source</th><th>assignment_id</th><th>detail</th></tr>
 {{range .Rows}}<tr><td>{{.State}}</td><td>{{.PrincipalID}}</td><td>{{.UPN}}</td><td>{{.Reference}}</td><td>{{.Source}}</td><td>{{.AssignmentID}}</td><td class="detail">{{.Detail}}</td></tr>

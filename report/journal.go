@@ -207,6 +207,9 @@ type journalState struct {
 	good    int64  // bytes up to the end of the last good line
 	torn    string // non-empty: the last line was dropped, and why
 
+	// runLines are the line numbers of the run records.
+	runLines []int
+
 	// key verifies the lines that carry a MAC; nil reads them unverified
 	// (ReadItems, for tools and tests).
 	key *Key
@@ -374,6 +377,7 @@ func (st *journalState) apply(rec *anyRecord) error {
 			StartedAt: rec.StartedAt, DryRun: rec.DryRun,
 		})
 		st.applied = append(st.applied, false)
+		st.runLines = append(st.runLines, st.line)
 	case "applying":
 		st.applied[run] = true
 	case "plan":

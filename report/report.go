@@ -43,10 +43,29 @@ type files struct {
 	states                   []job.State
 	// html is the summary for a person (WriteSummaryHTML).
 	html string
+	// planSummary and planHTML are what a dry run writes instead of
+	// summary and html, so that it never overwrites a real run's.
+	planSummary, planHTML string
+}
+
+// summaryFile and htmlFile are the summaries the run that opened the
+// directory writes: a dry run's plan summaries, else the summaries.
+func (d *Dir) summaryFile() string {
+	if d.run.DryRun {
+		return d.files.planSummary
+	}
+	return d.files.summary
+}
+
+func (d *Dir) htmlFile() string {
+	if d.run.DryRun {
+		return d.files.planHTML
+	}
+	return d.files.html
 }
 
 var runFiles = files{journal: journalName, report: reportName, summary: summaryName, states: job.States,
-	html: "summary.html"}
+	html: "summary.html", planSummary: "plan-summary.json", planHTML: "plan-summary.html"}
 
 // Permissions: the report names people, so it is not world-readable.
 const (
@@ -387,12 +406,25 @@ func checkOwner(dir string, st *journalState, inputSHA256 string) error {
 	return nil
 }
 
+// CheckOwner reads dir's journal (or, failing one, its summary) without
+// verifying it and returns an error wrapping ErrOtherInput when it was
+// written for another input than inputSHA256: what `check` says before a
+// run would be refused. A directory with neither belongs to no one.
+func CheckOwner(dir, inputSHA256 string) error {
+	st, err := loadJournal(filepath.Join(dir, journalName), nil)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return checkOwner(dir, st, inputSHA256)
+}
+
 // removeStaleTemps removes temporary files a killed run or restore left
 // behind. It runs under the lock, so no other writer can own them.
 func removeStaleTemps(root *os.File) {
 	entries, _ := readDirAt(root)
 	for _, e := range entries {
-		for _, name := range []string{runFiles.report, runFiles.summary, restoreFiles.report, restoreFiles.summary, runFiles.html, restoreFiles.html} {
+		for _, name := range []string{runFiles.report, runFiles.summary, restoreFiles.report, restoreFiles.summary, runFiles.html, restoreFiles.html,
+			runFiles.planSummary, runFiles.planHTML, restoreFiles.planSummary, restoreFiles.planHTML} {
 			if isTemp(e.Name(), name) {
 				_ = removeAt(root, e.Name())
 			}

@@ -16,6 +16,9 @@ var restoreFiles = files{
 	summary: "restore-summary.json",
 	states:  job.RestoreStates,
 	html:    "restore-summary.html",
+
+	planSummary: "restore-plan-summary.json",
+	planHTML:    "restore-plan-summary.html",
 }
 
 // ErrNoJournal means the directory holds no run journal: no run has

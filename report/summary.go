@@ -43,6 +43,10 @@ type Summary struct {
 	// HeldBack lists the principals --max-removals-per-principal held
 	// back (their rows deferred, nothing sent for them; exit 1).
 	HeldBack []HeldBack `json:"held_back,omitempty"`
+	// Supersedes names the report location of the drop-folder file this
+	// one replaced under the same name (corrected in place), which stays
+	// as it was.
+	Supersedes string `json:"supersedes,omitempty"`
 }
 
 // HeldBack is a principal held back by --max-removals-per-principal.
@@ -55,8 +59,8 @@ type HeldBack struct {
 	MaxPerPrincipal int `json:"max_removals_per_principal"`
 }
 
-// WriteSummary writes summary.json (a restore's: restore-summary.json)
-// atomically, as indented JSON with times in UTC and a count for every
+// WriteSummary writes summary.json (a restore's: restore-summary.json;
+// a dry run's: plan-summary.json, restore-plan-summary.json) atomically, as indented JSON with times in UTC and a count for every
 // status.
 func (d *Dir) WriteSummary(s Summary) error {
 	if err := d.usable(); err != nil {
@@ -80,11 +84,11 @@ func (d *Dir) WriteSummary(s Summary) error {
 		return fmt.Errorf("report: encode summary: %w", err)
 	}
 	if d.key != nil {
-		b = d.key.signSummary(d.files.summary, b)
+		b = d.key.signSummary(d.summaryFile(), b)
 	} else {
 		b = append(b, '\n')
 	}
-	return writeAtomic(d.root, d.files.summary, func(w io.Writer) error {
+	return writeAtomic(d.root, d.summaryFile(), func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	})

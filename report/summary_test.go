@@ -84,8 +84,8 @@ func TestSummaryRoundTrip(t *testing.T) {
 			if !got.StartedAt.Equal(tc.in.StartedAt) || !got.FinishedAt.Equal(tc.in.FinishedAt) {
 				t.Errorf("times %v, %v; want %v, %v", got.StartedAt, got.FinishedAt, tc.in.StartedAt, tc.in.FinishedAt)
 			}
-			if len(got.Counts) != 8 {
-				t.Errorf("counts %v, want a key for each of the 8 statuses", got.Counts)
+			if len(got.Counts) != 9 {
+				t.Errorf("counts %v, want a key for each of the 9 statuses", got.Counts)
 			}
 			for k, v := range tc.in.Counts {
 				if got.Counts[k] != v {

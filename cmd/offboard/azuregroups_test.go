@@ -143,7 +143,7 @@ func azureGroupMembershipRemoved(t *testing.T, more int, typed bool) {
 	}
 
 	a.ResetRequests()
-	wantCode(t, a.offboard(t, env, "restore", "--report", dir), 0)
+	wantCode(t, a.offboard(t, env, "restore", "--all", "--report", dir), 0)
 	if !slices.Contains(a.Members(owners.ID), ann) {
 		t.Error("the restore did not put ann back in Sub1 Owners")
 	}

@@ -19,6 +19,7 @@ func runCheck(ctx context.Context, args []string, sio stdio) int {
 	}
 	log := newLogger(c.LogFormat, sio.err)
 	defer func() { _ = log.Sync() }()
+	warnUnknownVariables(log, sio)
 	cc := app.CheckConfig{Config: c, Output: output}
 	// Each location is parsed here only; one that cannot be used is a
 	// failed check, not a usage error.

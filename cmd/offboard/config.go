@@ -122,6 +122,7 @@ func checkConfig(c *app.Config, sources, scopes, protect string) error {
 		errs = append(errs, errors.New("--report is required"))
 	}
 	for _, s := range splitList(sources) {
+		s = strings.ToLower(s)
 		if !slices.Contains(app.KnownSources(), s) {
 			errs = append(errs, fmt.Errorf("--sources: unknown source %q (known: %s)", s, strings.Join(app.KnownSources(), ", ")))
 			continue
@@ -130,8 +131,10 @@ func checkConfig(c *app.Config, sources, scopes, protect string) error {
 			c.Sources = append(c.Sources, s)
 		}
 	}
-	if len(c.Sources) == 0 && sources != "" {
-		errs = append(errs, errors.New("--sources names no source"))
+	if len(c.Sources) == 0 {
+		// An empty --sources (or OFFBOARD_SOURCES set but empty) would
+		// remove nothing and still end like a success.
+		errs = append(errs, fmt.Errorf("--sources names no source (known: %s)", strings.Join(app.KnownSources(), ", ")))
 	}
 	c.AzureScopes = splitList(scopes)
 	if slices.Contains(c.Sources, "azure") && len(c.AzureScopes) == 0 {

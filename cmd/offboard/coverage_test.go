@@ -208,7 +208,7 @@ func groupAccessRemovedRerunRestored(t *testing.T, more int, typed bool) {
 
 	// The restore puts back each kind, with its schedule.
 	tn.ResetRequests()
-	wantCode(t, tn.offboard(t, nil, "restore", "--report", dir), 0)
+	wantCode(t, tn.offboard(t, nil, "restore", "--all", "--report", dir), 0)
 	log = append(log, memberOfRequests(tn.Tenant)...)
 	if got := groupAccess(tn.Tenant, ann); !slices.Equal(got, annBefore) {
 		t.Errorf("ann's access after the restore:\n%s\nbefore the run:\n%s", strings.Join(got, "\n"), strings.Join(annBefore, "\n"))

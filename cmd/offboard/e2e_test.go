@@ -242,10 +242,12 @@ func readSummary(t *testing.T, dir string) report.Summary {
 // writes lists the write requests the tenant received, each sub-request
 // of a $batch on its own (the log holds them after their batch) and the
 // batch itself not: what a test looks at is what was asked of the service.
+// POST /directoryObjects/getByIds is a read (Graph documents it as one,
+// and the simulated tenant throttles it as one).
 func (tn *tenant) writes() []simtenant.Request {
 	var out []simtenant.Request
 	for _, r := range tn.Requests() {
-		if r.Method != http.MethodGet && !isBatch(r) {
+		if r.Method != http.MethodGet && !isBatch(r) && !strings.HasSuffix(r.Path, "/directoryObjects/getByIds") {
 			out = append(out, r)
 		}
 	}
@@ -336,8 +338,9 @@ func TestDemoTenantEveryStatusAndCleanRerun(t *testing.T) {
 	if !details["self"] || !details["protected"] {
 		t.Errorf("skipped details %v, want self and protected", details)
 	}
-	if counts["invalid"] != len(sample.InvalidLines) {
-		t.Errorf("%d invalid rows, want %d", counts["invalid"], len(sample.InvalidLines))
+	// Issue 27: the sample's unknown UPN is not-found, the others invalid.
+	if counts["invalid"]+counts["not-found"] != len(sample.InvalidLines) || counts["not-found"] != 1 {
+		t.Errorf("%d invalid and %d not-found rows, want %d in all, one not-found", counts["invalid"], counts["not-found"], len(sample.InvalidLines))
 	}
 	for _, id := range append(append([]string{}, sample.BreakGlass...), sample.Protect...) {
 		if len(tn.RoleAssignmentsOf(id)) == 0 {
@@ -672,8 +675,8 @@ func TestDryRunAndPlanSendNoWrite(t *testing.T) {
 				t.Errorf("%v: row %v, want planned", args, r)
 			}
 		}
-		if !readSummary(t, dir).DryRun {
-			t.Errorf("%v: summary dry_run false", args)
+		if !readNamedSummary(t, dir, "plan-summary.json").DryRun {
+			t.Errorf("%v: plan summary dry_run false", args)
 		}
 	}
 	if w := tn.writes(); len(w) != 0 {

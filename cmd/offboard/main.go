@@ -34,6 +34,9 @@ type stdio struct {
 	out, err io.Writer
 	// env looks up an environment variable.
 	env func(string) (string, bool)
+	// environ lists the environment (NAME=value), to warn of OFFBOARD_*
+	// variables the job does not know; nil: not judged.
+	environ func() []string
 }
 
 // gcPercent is the collector's target when GOGC is not set. The job's heap
@@ -48,7 +51,7 @@ func main() {
 		debug.SetGCPercent(gcPercent)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, env: os.LookupEnv})
+	code := run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, env: os.LookupEnv, environ: os.Environ})
 	stop()
 	os.Exit(code)
 }
@@ -59,7 +62,7 @@ Usage:
   offboard run --input FILE --report DIR [flags]   the job
   offboard plan --input FILE --report DIR [flags]  the same as run --dry-run
   offboard check [--input FILE] [--report DIR] [flags]  read-only preflight: permissions, licences, input, report
-  offboard restore --report DIR [flags]            put back what the run in DIR removed
+  offboard restore --report DIR (--principal P | --all) [flags]  put back what the run in DIR removed
   offboard watch --reports ROOT [flags]            re-check those offboarded within --within (90d): remove what they hold again, attest
   offboard demo [--dir DIR]                        the whole job against a simulated tenant
   offboard simulate [--listen ADDR] [flags]        serve a simulated tenant over HTTP

@@ -39,7 +39,8 @@ func parseRestoreFlags(args []string, env func(string) (string, bool), out io.Wr
 	fs.StringVar(&c.Report, "report", "", "the report location of the run to restore: a directory, or a Blob Storage folder (https://.../reports/{name}/) (required)")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "plan only; send no write request")
 	fs.Var(&principals, "principal", "object id or UPN (as the run's report records it) of a principal to restore; "+
-		"repeat it or separate with commas (default: every principal the run removed something from)")
+		"repeat it or separate with commas (this, or --all, is required)")
+	fs.BoolVar(&c.All, "all", false, "restore every principal the run removed something from (this, or --principal, is required)")
 	fs.BoolVar(&c.TrustUnsigned, "trust-unsigned", false, "read a report written before records were authenticated "+
 		"(its journal lines carry no MAC): only after checking that nobody else wrote it")
 	serviceFlags(fs, &c.Config)
@@ -52,6 +53,14 @@ func parseRestoreFlags(args []string, env func(string) (string, bool), out io.Wr
 	var errs []error
 	if c.Report == "" {
 		errs = append(errs, errors.New("--report is required"))
+	}
+	// Putting back everything a run removed is never a default: a
+	// forgotten --principal would re-grant every departed principal.
+	switch {
+	case len(principals) == 0 && !c.All:
+		errs = append(errs, errors.New("--principal or --all is required: name the principals to restore, or pass --all to restore every principal the run removed something from"))
+	case len(principals) > 0 && c.All:
+		errs = append(errs, errors.New("--principal and --all together: give one of them"))
 	}
 	if loc, err := location.Parse(c.Report); err != nil {
 		errs = append(errs, fmt.Errorf("--report: %w", err))
@@ -72,5 +81,6 @@ func runRestore(ctx context.Context, args []string, sio stdio) int {
 	log, disp := newOutput(&c.Config, sio.err, true)
 	defer func() { _ = log.Sync() }()
 	defer disp.Stop() // what was written last is shown
+	warnUnknownVariables(log, sio)
 	return app.Restore(ctx, c, sio.deps(log, disp))
 }

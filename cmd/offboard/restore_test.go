@@ -314,7 +314,7 @@ func TestRestoreAlreadyPresentAndExpired(t *testing.T) {
 	}
 	a.assign(user, a.s1, simtenant.ARMOwner) // under another name
 
-	r := a.offboard(t, env, "restore", "--report", dir)
+	r := a.offboard(t, env, "restore", "--all", "--report", dir)
 	wantCode(t, r, 1)
 	rows, _ := readRestore(t, dir)
 	got := byAssignment(rows)
@@ -345,7 +345,7 @@ func TestRestoreDryRunAndGuard(t *testing.T) {
 	runReport, _ := os.ReadFile(filepath.Join(dir, "report.csv"))
 	tn.ResetRequests()
 
-	wantCode(t, tn.offboard(t, nil, "restore", "--report", dir, "--dry-run"), 0)
+	wantCode(t, tn.offboard(t, nil, "restore", "--all", "--report", dir, "--dry-run"), 0)
 	rows, _ := readRestore(t, dir)
 	if len(rows) != len(ids) {
 		t.Errorf("%d rows, want %d", len(rows), len(ids))
@@ -356,7 +356,7 @@ func TestRestoreDryRunAndGuard(t *testing.T) {
 		}
 	}
 
-	r := tn.offboard(t, []string{"OFFBOARD_MAX_REMOVALS=3"}, "restore", "--report", dir)
+	r := tn.offboard(t, []string{"OFFBOARD_MAX_REMOVALS=3"}, "restore", "--all", "--report", dir)
 	wantCode(t, r, 3)
 	if s := readRestoreSummary(t, dir); !strings.Contains(s, "--max-removals 3") || !strings.Contains(s, `"planned": 4`) {
 		t.Errorf("restore-summary.json after the guard:\n%s", s)
@@ -368,7 +368,7 @@ func TestRestoreDryRunAndGuard(t *testing.T) {
 		t.Error("something was restored")
 	}
 
-	wantCode(t, tn.offboard(t, []string{"OFFBOARD_MAX_REMOVALS=3"}, "restore", "--report", dir, "--max-removals", "4"), 0)
+	wantCode(t, tn.offboard(t, []string{"OFFBOARD_MAX_REMOVALS=3"}, "restore", "--all", "--report", dir, "--max-removals", "4"), 0)
 	if len(tn.RoleAssignmentsOf(id)) != len(ids) {
 		t.Errorf("%d roles back, want %d", len(tn.RoleAssignmentsOf(id)), len(ids))
 	}
@@ -390,7 +390,7 @@ func TestRestoreRefusals(t *testing.T) {
 	tn.ResetRequests()
 
 	empty := t.TempDir()
-	r := tn.offboard(t, nil, "restore", "--report", empty)
+	r := tn.offboard(t, nil, "restore", "--all", "--report", empty)
 	wantCode(t, r, 2)
 	if !strings.Contains(r.stderr, "no run journal") {
 		t.Errorf("stderr does not say why: %s", r.stderr)
@@ -411,7 +411,7 @@ func TestRestoreRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = tn.offboard(t, nil, "restore", "--report", dir)
+	r = tn.offboard(t, nil, "restore", "--all", "--report", dir)
 	_ = held.Close()
 	wantCode(t, r, 2)
 	if _, err := os.Stat(filepath.Join(dir, "restore.csv")); err == nil {
@@ -452,13 +452,15 @@ func TestParseRestoreFlags(t *testing.T) {
 		{"--report", "x", "--graph-endpoint", "http://graph.example.com"},
 		{"--report", "x", "--input", "in.csv"},
 		{"--report", "x", "stray"},
-		{"--report", "https://acct.blob.core.windows.net/reports/2026-11-23/?sig=x"}, // issue 15: a blob report is restored from, a SAS is not
+		{"--report", "https://acct.blob.core.windows.net/reports/2026-11-23/?sig=x", "--all"}, // issue 15: a blob report is restored from, a SAS is not
+		{"--report", "x"}, // issue 27: --principal or --all
+		{"--report", "x", "--principal", "a", "--all"}, // not both
 	} {
 		if _, err := parseRestoreFlags(args, func(string) (string, bool) { return "", false }, io.Discard); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}
-	if c, err := parseRestoreFlags([]string{"--report", "https://acct.blob.core.windows.net/reports/2026-11-23/"}, func(string) (string, bool) { return "", false }, io.Discard); err != nil || !c.ReportAt.IsBlob() {
+	if c, err := parseRestoreFlags([]string{"--report", "https://acct.blob.core.windows.net/reports/2026-11-23/", "--all"}, func(string) (string, bool) { return "", false }, io.Discard); err != nil || !c.ReportAt.IsBlob() {
 		t.Errorf("a blob report location: %v", err)
 	}
 }

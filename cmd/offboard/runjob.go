@@ -20,6 +20,7 @@ func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
 	log, disp := newOutput(&c, sio.err, false)
 	defer func() { _ = log.Sync() }()
 	defer disp.Stop() // what was written last is shown
+	warnUnknownVariables(log, sio)
 	// A location with a query (a SAS URL) is refused here, before any log
 	// line could repeat it; each is parsed here only.
 	c.InputAt, err = location.Parse(c.Input)

@@ -214,12 +214,12 @@ func TestSummaryHTMLShowsHostileTextAsTextAndTheCountsOfSummaryJSON(t *testing.T
 		t.Errorf("rerun command %q", rerun)
 	}
 
-	// plan writes one too, saying it was a dry run.
+	// plan writes its own (issue 27: plan-summary.*), saying it was a dry run.
 	planDir := t.TempDir()
 	wantCode(t, tn.offboard(t, nil, "plan", "--input", input, "--report", planDir), 1)
-	pp := readPage(t, filepath.Join(planDir, "summary.html"))
+	pp := readPage(t, filepath.Join(planDir, "plan-summary.html"))
 	checkSelfContained(t, pp)
-	if got := text(pp.byID("total-planned")); got != strconv.Itoa(readSummary(t, planDir).Counts["planned"]) || got == "0" {
+	if got := text(pp.byID("total-planned")); got != strconv.Itoa(readNamedSummary(t, planDir, "plan-summary.json").Counts["planned"]) || got == "0" {
 		t.Errorf("plan's page counts %s planned", got)
 	}
 	if rerun := text(pp.byID("rerun")); !strings.HasPrefix(rerun, "offboard plan ") {
@@ -234,7 +234,7 @@ func TestRestoreWritesItsSummaryPageAndShowsItsProgress(t *testing.T) {
 	dir := t.TempDir()
 	wantCode(t, tn.offboard(t, nil, "run", "--input", writeCSV(t, "principal_id", id), "--report", dir), 0)
 
-	code, raw := runInTerminal(t, tn, nil, "restore", "--report", dir)
+	code, raw := runInTerminal(t, tn, nil, "restore", "--all", "--report", dir)
 	if code != 0 {
 		t.Fatalf("restore exit %d\n%s", code, raw)
 	}

@@ -179,8 +179,8 @@ func TestAppendedRemovedOutcomeDoesNotHideAHeldAssignment(t *testing.T) {
 		t.Error("no DELETE for the assignment the forged line said was removed")
 	}
 	// restore refuses that report unless told to trust it.
-	wantCode(t, tn.offboard(t, nil, "restore", "--report", legacy, "--dry-run"), 2)
-	wantCode(t, tn.offboard(t, nil, "restore", "--report", legacy, "--dry-run", "--trust-unsigned"), 0)
+	wantCode(t, tn.offboard(t, nil, "restore", "--all", "--report", legacy, "--dry-run"), 2)
+	wantCode(t, tn.offboard(t, nil, "restore", "--all", "--report", legacy, "--dry-run", "--trust-unsigned"), 0)
 }
 
 // dropFolder makes a drop folder holding the named CSVs, each naming id,
@@ -395,9 +395,9 @@ func TestJournalKeyFile(t *testing.T) {
 	if !strings.Contains(r.stderr, keyFile) {
 		t.Errorf("the run does not say it created %s:\n%s", keyFile, r.stderr)
 	}
-	wantCode(t, tn.offboard(t, env, "restore", "--report", dir, "--dry-run"), 0)
+	wantCode(t, tn.offboard(t, env, "restore", "--all", "--report", dir, "--dry-run"), 0)
 	// Under another key (the tests' variable), the records are not the job's.
-	wantCode(t, tn.offboard(t, nil, "restore", "--report", dir, "--dry-run"), 2)
+	wantCode(t, tn.offboard(t, nil, "restore", "--all", "--report", dir, "--dry-run"), 2)
 
 	inside := []string{location.KeyEnv, location.KeyFileEnv + "=" + filepath.Join(dir, "sub", "journal.key")}
 	r = tn.offboard(t, inside, "run", "--input", writeCSV(t, "principal_id", id), "--report", dir)

@@ -100,6 +100,7 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 	log, disp := newOutput(&c.Config, sio.err, false)
 	defer func() { _ = log.Sync() }()
 	defer disp.Stop()
+	warnUnknownVariables(log, sio)
 	// Each location is parsed here only; --report defaults to
 	// {reports}/watch/{UTC date}.
 	c.ReportsAt, err = location.Parse(c.Reports)

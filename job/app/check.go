@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/preflight"
 	"github.com/offboard/offboard/job/transport"
+	"github.com/offboard/offboard/report"
 	"github.com/offboard/offboard/report/location"
 )
 
@@ -52,7 +55,7 @@ func (j *jobRun) check(ctx context.Context, inputErr, reportErr error) []preflig
 	c := j.cfg
 	var out []preflight.Result
 	out = append(out, j.checkInput(ctx, inputErr)...)
-	out = append(out, j.checkReport(reportErr)...)
+	out = append(out, j.checkReport(ctx, reportErr)...)
 
 	graphToken := j.creds.ForAudience(c.GraphEndpoint)
 	tok, err := graphToken(ctx)
@@ -149,7 +152,7 @@ func (j *jobRun) checkInput(ctx context.Context, parseErr error) []preflight.Res
 // checkReport checks that a run could open the report location: a local
 // directory writable and lockable, nothing left behind. A blob location
 // is not probed: a probe would have to write.
-func (j *jobRun) checkReport(parseErr error) []preflight.Result {
+func (j *jobRun) checkReport(ctx context.Context, parseErr error) []preflight.Result {
 	spec := j.cfg.Report
 	r := preflight.Result{Check: "report", Name: spec, Status: preflight.OK}
 	if spec == "" {
@@ -167,6 +170,31 @@ func (j *jobRun) checkReport(parseErr error) []preflight.Result {
 		r.Status, r.Detail = preflight.Error, err.Error()
 	default:
 		r.Detail = "writable and lockable"
+		if other := j.otherInputProblem(ctx); other != "" {
+			r.Status, r.Detail = preflight.Error, other
+			r.Fix = "use another --report (one directory per input file), or the input it was written for"
+		}
 	}
 	return []preflight.Result{r}
+}
+
+// otherInputProblem says why a run of the input (a single local file)
+// into the local report directory would be refused: the directory belongs
+// to another input. "" when it would not, or it cannot be told.
+func (j *jobRun) otherInputProblem(ctx context.Context) string {
+	if j.cfg.Input == "" || j.cfg.Input == "-" || j.input.IsBlob() || j.report.IsBlob() {
+		return ""
+	}
+	if _, folder, err := j.storage.DropFolder(ctx, j.input); err != nil || folder {
+		return ""
+	}
+	data, err := j.storage.ReadInput(ctx, j.input)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	if err := report.CheckOwner(j.cfg.Report, hex.EncodeToString(sum[:])); errors.Is(err, report.ErrOtherInput) {
+		return err.Error()
+	}
+	return ""
 }

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 
 	"go.uber.org/zap"
 
@@ -24,13 +26,17 @@ func (j *jobRun) runFolder(ctx context.Context, files []location.DropFile) int {
 			continue
 		}
 		sub := *j
-		sub.input, sub.report = f.Input, j.report.Join(f.Name)
+		sub.input, sub.report, sub.root, sub.dropName = f.Input, j.report.Join(f.Name), j.report, f.Name
 		sub.cfg.Input, sub.cfg.Report = sub.input.String(), sub.report.String()
 		if problem := sub.report.DirProblem(); problem != "" {
 			j.log.Error("drop-folder file refused: its report location is not one the job made", zap.String("input", f.Input.String()),
 				zap.String("report", sub.cfg.Report), zap.String("reason", problem))
 			worst = max(worst, ExitUsage)
 			continue
+		}
+		if keyed, ok := sub.corrected(ctx); ok {
+			// A corrected file whose own location finished cleanly.
+			sub.report, sub.cfg.Report = keyed, keyed.String()
 		}
 		if sub.storage.FinishedCleanly(ctx, sub.input, sub.report, sub.key) {
 			j.log.Info("already finished cleanly: skipped", zap.String("input", f.Input.String()), zap.String("report", sub.cfg.Report))
@@ -44,6 +50,25 @@ func (j *jobRun) runFolder(ctx context.Context, files []location.DropFile) int {
 		}
 	}
 	return worst
+}
+
+// corrected returns the location of its own a corrected drop-folder file
+// was given ({name}-{sha8}), when its first location belongs to another
+// input and that one exists; ok is false otherwise.
+func (j *jobRun) corrected(ctx context.Context) (location.Location, bool) {
+	if j.storage.FinishedCleanly(ctx, j.input, j.report, j.key) {
+		return location.Location{}, false
+	}
+	data, err := j.storage.ReadInput(ctx, j.input)
+	if err != nil {
+		return location.Location{}, false
+	}
+	sum := sha256.Sum256(data)
+	keyed := j.keyedReport(hex.EncodeToString(sum[:]))
+	if keyed.DirProblem() != "" || !j.storage.FinishedCleanly(ctx, j.input, keyed, j.key) {
+		return location.Location{}, false
+	}
+	return keyed, true
 }
 
 // moveProcessed moves a drop-folder file to --processed when its report

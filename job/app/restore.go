@@ -19,8 +19,10 @@ import (
 // and which principals to restore.
 type RestoreConfig struct {
 	Config
-	// Principals are object ids or UPNs; empty means every principal.
+	// Principals are object ids or UPNs; empty means every principal,
+	// which only All (--all) may ask for.
 	Principals []string
+	All        bool
 	// TrustUnsigned reads a run's records written before records were
 	// authenticated.
 	TrustUnsigned bool
@@ -136,8 +138,15 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 	}
 	summary := report.Summary{RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun, StartedAt: started,
 		TrustUnsigned: c.TrustUnsigned, UnsignedLines: dir.UnsignedLines()}
-	end := ending{command: "restore", files: console.RestoreFiles, display: d.Display,
-		rerun: rerunCommand("restore", "", c.Report, c.Changed)}
+	// The command keeps what the restore did: which principals (or
+	// --all), a dry run, and every other flag not at its default.
+	flags := c.Changed
+	end := ending{command: "restore", files: console.RestoreFiles, display: d.Display}
+	if c.DryRun {
+		flags = append([]string{"--dry-run"}, flags...)
+		end.files = console.RestorePlanFiles
+	}
+	end.rerun = rerunCommand("restore", "", c.Report, flags)
 	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.ReportAt, func() error { return dir.Publish(ctx) }, end)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"time"
 
 	"go.uber.org/zap"
@@ -63,8 +64,27 @@ type jobRun struct {
 	// folder's file and its report location; processed is --processed
 	// (empty: drop-folder files stay where they are).
 	input, report, processed location.Location
+	// root is --report: in a drop folder, the root of the files' report
+	// locations.
+	root location.Location
 	// storage reads and writes them.
 	storage *location.Storage
+	// dropName is the drop-folder file's name without .csv ("" for a
+	// single --input): a corrected file of that name whose report
+	// location belongs to the file it replaced gets a location of its own,
+	// {name}-{first 8 of its sha256} (keyedReport), and supersedes names
+	// the earlier one.
+	dropName   string
+	supersedes string
+	// otherInput: opening the report location found it belongs to
+	// another input.
+	otherInput bool
+}
+
+// keyedReport is the report location of a drop-folder file whose
+// content is sha: {report root}/{name}-{first 8 of sha}.
+func (j *jobRun) keyedReport(sha string) location.Location {
+	return j.root.Join(j.dropName + "-" + sha[:8])
 }
 
 func (j *jobRun) run(ctx context.Context) int {
@@ -95,11 +115,31 @@ func (j *jobRun) run(ctx context.Context) int {
 		return ExitUsage
 	}
 
-	dir, runner, closeDir, ok := j.open(ctx, log, inputSHA, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun, Key: j.key})
+	info := report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun, Key: j.key}
+	dir, runner, closeDir, ok := j.open(ctx, log, inputSHA, info)
+	if !ok && j.dropName != "" && j.otherInput {
+		// The file was corrected in place: its first report stays as it
+		// is, readable, and this one gets its own location.
+		earlier := j.report
+		j.report = j.keyedReport(inputSHA)
+		j.cfg.Report = j.report.String()
+		c = j.cfg
+		log.Warn("the drop-folder file changed since its report location was written (corrected in place?): "+
+			"its report goes to a location of its own; the earlier one stays as it was",
+			zap.String("input", c.Input), zap.String("report", c.Report), zap.String("earlier_report", earlier.String()))
+		j.supersedes = earlier.String()
+		if problem := j.report.DirProblem(); problem != "" {
+			log.Error("the report location is not one the job made", zap.String("report", c.Report), zap.String("reason", problem))
+			return ExitUsage
+		}
+		j.otherInput, j.dropName = false, "" // a refusal now is logged as for a single --input
+		dir, runner, closeDir, ok = j.open(ctx, log, inputSHA, info)
+	}
 	if !ok {
 		return ExitUsage
 	}
 	defer closeDir()
+	runner.FindMissing = true // a watch's principals may be deleted since; a run's input may hold a typo
 	log.Info("run starting", zap.String("input", c.Input), zap.String("input_sha256", inputSHA),
 		zap.Int("entries", len(entries)), zap.Strings("sources", c.Sources), zap.Bool("dry_run", c.DryRun))
 	res, code, ok := runPass(ctx, log, started, c.Timeout, pass{
@@ -110,11 +150,12 @@ func (j *jobRun) run(ctx context.Context) int {
 	if !ok {
 		return code
 	}
-	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, DryRun: c.DryRun, StartedAt: started}
+	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, DryRun: c.DryRun, StartedAt: started, Supersedes: j.supersedes}
 	end := ending{command: "run", files: console.RunFiles, display: j.deps.Display,
 		rerun: rerunCommand("run", c.Input, c.Report, c.Changed)}
 	if c.DryRun {
 		end.command, end.rerun = "plan", rerunCommand("plan", c.Input, c.Report, c.Changed)
+		end.files = console.PlanFiles
 	}
 	return finish(log, dir, "run finished", job.States, res, summary, code, j.report, func() error { return dir.Publish(ctx) }, end)
 }
@@ -142,6 +183,16 @@ func (j *jobRun) learnSelfID(ctx context.Context, log *zap.Logger, graphToken tr
 // closes the location.
 func (j *jobRun) open(ctx context.Context, log *zap.Logger, inputSHA string, info report.RunInfo) (dir *location.Report, runner *job.Runner, closeDir func(), ok bool) {
 	dir, err := j.storage.OpenReport(ctx, j.report, inputSHA, info)
+	if errors.Is(err, report.ErrOtherInput) {
+		j.otherInput = true
+		if j.dropName != "" {
+			return nil, nil, nil, false // the caller gives the file a location of its own
+		}
+		log.Error("the report directory belongs to another input: use another --report (one directory per input file), "+
+			"or run it with the input it was written for (its summary.json names that input's sha256)",
+			zap.String("report", j.report.String()), zap.Error(err))
+		return nil, nil, nil, false
+	}
 	if closeDir, ok = opened(log, j.report, dir, err); !ok {
 		return nil, nil, nil, false
 	}

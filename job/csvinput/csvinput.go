@@ -62,6 +62,26 @@ var columnNames = [numColumns]string{
 	colEffectiveDate: "effective_date",
 }
 
+// exportNames are the header names of an Entra ID users export (the
+// portal's "Download users", Get-MgUser's properties), normalised, and the
+// column each stands for (issue 27).
+var exportNames = map[string]int{
+	"id":                colPrincipalID,
+	"userprincipalname": colUPN,
+	"employeeid":        colEmployeeID,
+}
+
+// column is the known column a normalised header name stands for.
+func column(name string) (int, bool) {
+	for c, known := range columnNames {
+		if name == known {
+			return c, true
+		}
+	}
+	c, ok := exportNames[name]
+	return c, ok
+}
+
 // lineColumn is the extra column the decoder adds to carry each record's
 // line to gocsv. The input's own header never reaches gocsv, so an input
 // column of the same name cannot collide with it.
@@ -165,21 +185,42 @@ func newDecoder(r *csv.Reader, maxRecords int) (*decoder, error) {
 		d.index[i] = -1
 	}
 	for pos, name := range header {
-		name = strings.ToLower(strings.TrimSpace(name))
-		for c, known := range columnNames {
-			if name != known {
-				continue
-			}
-			if d.index[c] >= 0 {
-				return nil, fmt.Errorf("%w: line %d: column %q appears twice in the header", ErrFile, line, known)
-			}
-			d.index[c] = pos
+		c, ok := column(strings.ToLower(strings.TrimSpace(name)))
+		if !ok {
+			continue
 		}
+		if d.index[c] >= 0 {
+			return nil, fmt.Errorf("%w: line %d: column %q appears twice in the header", ErrFile, line, columnNames[c])
+		}
+		d.index[c] = pos
 	}
 	if d.index[colPrincipalID] < 0 && d.index[colUPN] < 0 && d.index[colMail] < 0 && d.index[colEmployeeID] < 0 {
-		return nil, fmt.Errorf("%w: line %d: the header has none of the key columns principal_id, user_principal_name, mail, employee_id", ErrFile, line)
+		return nil, fmt.Errorf("%w: line %d: the header has none of the key columns principal_id, user_principal_name, mail, employee_id "+
+			"(nor Entra's export names Id, UserPrincipalName, Mail, EmployeeId); it reads %s%s", ErrFile, line, quoteHeader(header), semicolonHint(header))
 	}
 	return d, nil
+}
+
+// maxHeaderShown bounds how much of a header an error quotes.
+const maxHeaderShown = 200
+
+// quoteHeader is the header as read, quoted (a control character shows
+// as an escape), cut at maxHeaderShown characters.
+func quoteHeader(header []string) string {
+	s := strings.Join(header, ",")
+	if r := []rune(s); len(r) > maxHeaderShown {
+		s = string(r[:maxHeaderShown]) + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// semicolonHint says so when the header looks ';'-separated (a
+// spreadsheet saved as CSV in a locale whose list separator is ';').
+func semicolonHint(header []string) string {
+	if len(header) == 1 && strings.Contains(header[0], ";") {
+		return ": it looks ';'-separated; save the file comma-separated"
+	}
+	return ""
 }
 
 // GetCSVRow returns the fixed header first, then one projected record per

@@ -44,3 +44,23 @@ func TestReadHeaderNeedsAKeyColumn(t *testing.T) {
 		t.Errorf("no key column: %v", err)
 	}
 }
+
+func TestEntraExportHeaderAndUnusableHeaderSaysWhatItRead(t *testing.T) {
+	entries, err := Read(strings.NewReader("Id,UserPrincipalName,Mail,EmployeeId,DisplayName\n" +
+		"AAAAAAAA-0000-0000-0000-000000000001,ada@contoso.com,ada@contoso.com,1001,Ada\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].PrincipalID != "aaaaaaaa-0000-0000-0000-000000000001" || entries[0].UPN != "ada@contoso.com" ||
+		entries[0].Mail != "ada@contoso.com" || entries[0].EmployeeID != "1001" || entries[0].Problem != "" {
+		t.Errorf("entries %+v", entries)
+	}
+	_, err = Read(strings.NewReader("principal_id;reference\nx;y\n"))
+	if err == nil || !strings.Contains(err.Error(), `"principal_id;reference"`) || !strings.Contains(err.Error(), "';'-separated") {
+		t.Errorf("a ';'-separated file: %v", err)
+	}
+	_, err = Read(strings.NewReader("name,department\nada,hr\n"))
+	if err == nil || !strings.Contains(err.Error(), `"name,department"`) || strings.Contains(err.Error(), "';'") {
+		t.Errorf("a header without key columns: %v", err)
+	}
+}

@@ -234,3 +234,29 @@ func userValue(u models.Userable, kind string) string {
 	}
 	return ""
 }
+
+var _ job.ObjectChecker = (*Client)(nil)
+
+// Absent implements job.ObjectChecker with getByIds (a read, a thousand
+// ids a request): the ids it does not return name no user, service
+// principal or group of the tenant (a soft-deleted object is not
+// returned either).
+func (c *Client) Absent(ctx context.Context, ids []string) (map[string]bool, error) {
+	ps := make([]job.Principal, 0, len(ids))
+	for _, id := range ids {
+		if job.IsGUID(id) { // only a GUID goes into a request
+			ps = append(ps, job.Principal{ID: id})
+		}
+	}
+	types, err := principalTypes(ctx, c, ps)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, p := range ps {
+		if _, ok := types[job.NormalizeGUID(p.ID)]; !ok {
+			out[p.ID] = true
+		}
+	}
+	return out, nil
+}

@@ -28,6 +28,10 @@ var (
 	RunFiles = Files{CSV: "report.csv", JSON: "summary.json", HTML: "summary.html"}
 	// RestoreFiles are a restore's.
 	RestoreFiles = Files{CSV: "restore.csv", JSON: "restore-summary.json", HTML: "restore-summary.html"}
+	// PlanFiles and RestorePlanFiles are a dry run's: its summaries never
+	// replace a real run's.
+	PlanFiles        = Files{CSV: "report.csv", JSON: "plan-summary.json", HTML: "plan-summary.html"}
+	RestorePlanFiles = Files{CSV: "restore.csv", JSON: "restore-plan-summary.json", HTML: "restore-plan-summary.html"}
 )
 
 // maxFailureGroups is how many kinds of failure the table shows.

@@ -67,7 +67,7 @@ func (s *Storage) OpenReport(ctx context.Context, l Location, inputSHA string, i
 		}
 		return &Report{Dir: d}, nil
 	}
-	return s.openRemote(ctx, l, journalName, []string{reportName, summaryName, "summary.html"},
+	return s.openRemote(ctx, l, journalName, []string{reportName, summaryName, "summary.html", "plan-summary.json", "plan-summary.html"},
 		func(r *remoteReport) (*report.Dir, error) { return r.stage(ctx, inputSHA, info) })
 }
 

@@ -70,7 +70,8 @@ func (s *Storage) OpenRestore(ctx context.Context, l Location, info report.RunIn
 		}
 		return &Report{Dir: d}, nil
 	}
-	return s.openRemote(ctx, l, restoreJournalName, []string{"restore.csv", restoreSummaryName, "restore-summary.html"},
+	return s.openRemote(ctx, l, restoreJournalName, []string{"restore.csv", restoreSummaryName, "restore-summary.html",
+		"restore-plan-summary.json", "restore-plan-summary.html"},
 		func(r *remoteReport) (*report.Dir, error) { return r.stageRestore(ctx, info) })
 }
 
