@@ -26,12 +26,18 @@ func Run(ctx context.Context, c Config, d Deps) int {
 		log.Error("authentication is not configured", zap.Error(err))
 		return ExitUsage
 	}
+	// The tokens first: one of another tenant stops the job before any
+	// other request.
+	tenant, ok := tenantOf(ctx, log, c, creds)
+	if !ok {
+		return ExitUsage
+	}
 	key, err := d.keyFor(log, c.ReportAt, c.InputAt)
 	if err != nil {
 		return ExitUsage
 	}
 	j := &jobRun{cfg: c, log: log, deps: d, creds: creds, key: key, input: c.InputAt, report: c.ReportAt,
-		processed: c.ProcessedAt, storage: d.storage(creds, log)}
+		processed: c.ProcessedAt, storage: d.storage(creds, log), tenant: tenant}
 	input, processed := c.InputAt, c.ProcessedAt
 	files, folder, err := j.storage.DropFolder(ctx, input)
 	switch {
@@ -65,6 +71,8 @@ type jobRun struct {
 	input, report, processed location.Location
 	// storage reads and writes them.
 	storage *location.Storage
+	// tenant is the tenant the job acts in ("" when unknown).
+	tenant string
 }
 
 func (j *jobRun) run(ctx context.Context) int {
@@ -95,7 +103,8 @@ func (j *jobRun) run(ctx context.Context) int {
 		return ExitUsage
 	}
 
-	dir, runner, closeDir, ok := j.open(ctx, log, inputSHA, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun, Key: j.key})
+	dir, runner, closeDir, ok := j.open(ctx, log, inputSHA, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun, Key: j.key,
+		TenantID: j.tenant})
 	if !ok {
 		return ExitUsage
 	}
@@ -110,7 +119,7 @@ func (j *jobRun) run(ctx context.Context) int {
 	if !ok {
 		return code
 	}
-	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, DryRun: c.DryRun, StartedAt: started}
+	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, DryRun: c.DryRun, StartedAt: started, TenantID: dir.TenantID()}
 	end := ending{command: "run", files: console.RunFiles, display: j.deps.Display,
 		rerun: rerunCommand("run", c.Input, c.Report, c.Changed)}
 	if c.DryRun {
