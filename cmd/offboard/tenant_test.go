@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -245,5 +246,62 @@ func TestReportsWithoutATenantStillRestoreAndWatch(t *testing.T) {
 	r := a.offboard(t, nil, "restore", "--report", dir, "--principal", id, "--dry-run", "--tenant", tenantA)
 	if r.code == 2 {
 		t.Errorf("restore of a report without a tenant refused:\n%s", r.stderr)
+	}
+}
+
+// TestDeployFixesEachJobsTenant: deploy/ makes, per entry of its tenants
+// parameter, jobs whose tenant id is that entry's and whose drop folder,
+// processed folder and reports are under that entry's name, so that a
+// file dropped under one tenant's prefix can only run against that
+// tenant (the job refuses any other tenant's token, and any other
+// tenant's report: TestTwoTenantsSideBySide). The example parameters
+// file is two tenants.
+func TestDeployFixesEachJobsTenant(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/job.bicep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bicep := string(b)
+	for _, want := range []string{
+		"resource job 'Microsoft.App/jobs@2024-03-01' = [for t in tenants: {",
+		"resource watchJob 'Microsoft.App/jobs@2024-03-01' = [for t in tenants: {",
+		"'${blobEndpoint}${incoming.name}/${t.name}/'",
+		"'${blobEndpoint}${reports.name}/${t.name}/'",
+		"'${blobEndpoint}${processed.name}/${t.name}/'",
+		"blobPrefix: '${t.name}/'",
+		"registries: registries",
+		"keyVaultUrl: '${vault.properties.vaultUri}secrets/journal-key'",
+	} {
+		if !strings.Contains(bicep, want) {
+			t.Errorf("deploy/job.bicep lacks %s", want)
+		}
+	}
+	if n := strings.Count(bicep, "{ name: 'OFFBOARD_TENANT_ID', value: t.id }"); n != 2 {
+		t.Errorf("deploy/job.bicep fixes OFFBOARD_TENANT_ID from the tenant's entry in %d jobs, want 2 (run and watch)", n)
+	}
+	p, err := os.ReadFile("../../deploy/tenants.example.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var params struct {
+		Parameters struct {
+			Tenants struct {
+				Value []struct{ ID, Name string }
+			} `json:"tenants"`
+		} `json:"parameters"`
+	}
+	if err := json.Unmarshal(p, &params); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, tn := range params.Parameters.Tenants.Value {
+		if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString(tn.ID) ||
+			!regexp.MustCompile(`^[a-z0-9-]{1,12}$`).MatchString(tn.Name) || seen[tn.Name] || seen[tn.ID] {
+			t.Errorf("tenants.example.json: entry %+v: an id GUID, a short unique name", tn)
+		}
+		seen[tn.Name], seen[tn.ID] = true, true
+	}
+	if len(params.Parameters.Tenants.Value) != 2 {
+		t.Errorf("tenants.example.json holds %d tenants, want 2", len(params.Parameters.Tenants.Value))
 	}
 }

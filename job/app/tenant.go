@@ -24,6 +24,15 @@ import (
 // Graph token names. Either way it is recorded in the journal, summary.json
 // and the pages, and restore and watch refuse the reports of another.
 
+// The variables that configure authentication besides the flags.
+const (
+	// AuthEnv picks the mode: AuthDefault or AuthFederated.
+	AuthEnv = "OFFBOARD_AUTH"
+	// ManagedIdentityEnv is, with AuthFederated, the client id of the
+	// deployment's user-assigned managed identity.
+	ManagedIdentityEnv = "OFFBOARD_MANAGED_IDENTITY_CLIENT_ID"
+)
+
 // Authentication modes (OFFBOARD_AUTH).
 const (
 	// AuthDefault is DefaultAzureCredential (environment, workload
@@ -40,7 +49,7 @@ const (
 // (DefaultAzureCredential by default), bound to c.Tenant when it is set.
 func (d Deps) credentials(c Config) (transport.Credentials, error) {
 	static, _ := d.Env("OFFBOARD_STATIC_TOKEN")
-	mode, _ := d.Env("OFFBOARD_AUTH")
+	mode, _ := d.Env(AuthEnv)
 	in := clouds[c.Cloud].Azcore
 	var (
 		creds transport.Credentials
@@ -54,7 +63,7 @@ func (d Deps) credentials(c Config) (transport.Credentials, error) {
 			return creds, errors.New("OFFBOARD_STATIC_TOKEN and OFFBOARD_AUTH=federated are two ways to authenticate: set one")
 		}
 		clientID, _ := d.Env("AZURE_CLIENT_ID")
-		miClientID, _ := d.Env("OFFBOARD_MANAGED_IDENTITY_CLIENT_ID")
+		miClientID, _ := d.Env(ManagedIdentityEnv)
 		creds, err = transport.NewFederated(transport.Federated{TenantID: c.Tenant, ClientID: clientID, ManagedIdentityClientID: miClientID}, in)
 	default:
 		return creds, fmt.Errorf("OFFBOARD_AUTH=%q: %s (DefaultAzureCredential, the default) or %s", mode, AuthDefault, AuthFederated)
