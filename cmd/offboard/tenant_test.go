@@ -305,3 +305,36 @@ func TestDeployFixesEachJobsTenant(t *testing.T) {
 		t.Errorf("tenants.example.json holds %d tenants, want 2", len(params.Parameters.Tenants.Value))
 	}
 }
+
+// TestCheckTenant: check --tenant says whether a token for the tenant can
+// be had; a token of another tenant is an error line naming the fix, and
+// nothing else is read.
+func TestCheckTenant(t *testing.T) {
+	a := startTenant(t, simtenant.Config{Seed: 316, TenantID: tenantA})
+	r := a.offboard(t, nil, "check", "--tenant", tenantA, "--output", "json")
+	wantCode(t, r, 0)
+	var out struct {
+		Checks []struct{ Check, Name, Status, Fix string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	found := false
+	for _, res := range out.Checks {
+		if res.Check == "tenant" {
+			found = res.Name == tenantA && res.Status == "ok"
+		}
+	}
+	if !found {
+		t.Errorf("no tenant line ok for %s:\n%s", tenantA, r.stdout)
+	}
+	a.ResetRequests()
+	r = a.offboard(t, nil, "check", "--tenant", tenantB)
+	wantCode(t, r, 1)
+	if !strings.Contains(r.stdout, "tenant") || !strings.Contains(r.stdout, "OFFBOARD_AUTH=federated") {
+		t.Errorf("the check does not say the token is another tenant's:\n%s", r.stdout)
+	}
+	if n := len(a.Requests()); n != 0 {
+		t.Errorf("check under another tenant's token sent %d requests", n)
+	}
+}
