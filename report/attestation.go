@@ -30,7 +30,9 @@ type Attestation struct {
 	RunID string `json:"run_id"`
 	// DirID is the id of the report directory the watch wrote it into
 	// (WriteAttestation sets it), as its journal and summary name it.
-	DirID       string    `json:"dir_id,omitempty"`
+	DirID string `json:"dir_id,omitempty"`
+	// TenantID is the tenant the watch acted in (as summary.json's).
+	TenantID    string    `json:"tenant_id,omitempty"`
 	InputSHA256 string    `json:"input_sha256"`
 	StartedAt   time.Time `json:"started_at"`
 	FinishedAt  time.Time `json:"finished_at"`
@@ -311,6 +313,7 @@ td.detail{white-space:pre-wrap;word-break:break-word;max-width:50em}
 <h1>Offboarded stays offboarded: attestation</h1>
 <table id="metadata">
 <tr><th>watch run id</th><td>{{.RunID}}</td></tr>
+{{if .TenantID}}<tr><th>tenant</th><td id="tenant">{{.TenantID}}</td></tr>{{end}}
 <tr><th>watch list sha256</th><td>{{.InputSHA256}}</td></tr>
 <tr><th>reports read</th><td>{{.Reports}}</td></tr>
 <tr><th>window</th><td id="window">runs started {{when .Window.From}} to {{when .Window.To}} (within {{.Window.Within}})</td></tr>

@@ -170,6 +170,7 @@ pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap;word-break:break-all}
 <h1>offboard {{.Command}}</h1>
 <table id="metadata">
 <tr><th>run id</th><td>{{.Summary.RunID}}</td></tr>
+{{if .Summary.TenantID}}<tr><th>tenant</th><td id="tenant">{{.Summary.TenantID}}</td></tr>{{end}}
 <tr><th>input sha256</th><td>{{.Summary.InputSHA256}}</td></tr>
 <tr><th>dry run</th><td>{{.Summary.DryRun}}</td></tr>
 <tr><th>started</th><td>{{.Started}}</td></tr>

@@ -20,7 +20,7 @@ import (
 
 // The journal is JSON lines, one record per line, each record's "type" first:
 //
-//	{"type":"run","run_id":…,"dir_id":…,"input_sha256":…,"started_at":…,"dry_run":…}
+//	{"type":"run","run_id":…,"dir_id":…,"tenant_id":…,"input_sha256":…,"started_at":…,"dry_run":…}
 //	{"type":"plan","principal_id":…,"upn":…,…,"raw":{…}}
 //	{"type":"applying","run_id":…}
 //	{"type":"outcome","principal_id":…,"source":…,"assignment_id":…,"line":…,"state":…,"detail":…,"attempts":…,"updated_at":…}
@@ -34,11 +34,18 @@ import (
 // directory name it and a journal copied into another does not match that
 // directory's summary. A journal begun before issue 24 has none, and keeps
 // none.
+//
+// tenant_id is the Entra tenant the run acted in (issue 31): --tenant, or
+// the tid of its token; absent when neither was known (a static token that
+// is not a JWT) and in journals written before. The first run record that
+// names one gives the directory's tenant; a run record naming another is
+// not the job's (it refuses to run into another tenant's directory).
 
 type runRecord struct {
 	Type        string `json:"type"`
 	RunID       string `json:"run_id"`
 	DirID       string `json:"dir_id,omitempty"`
+	TenantID    string `json:"tenant_id,omitempty"`
 	InputSHA256 string `json:"input_sha256"`
 	StartedAt   string `json:"started_at"`
 	DryRun      bool   `json:"dry_run"`
@@ -88,6 +95,7 @@ type anyRecord struct {
 	Type        string `json:"type"`
 	RunID       string `json:"run_id"`
 	DirID       string `json:"dir_id"`
+	TenantID    string `json:"tenant_id"`
 	InputSHA256 string `json:"input_sha256"`
 	StartedAt   string `json:"started_at"`
 	DryRun      bool   `json:"dry_run"`
@@ -224,6 +232,8 @@ type journalState struct {
 
 	// dirID is the directory id its run records name ("" before issue 24).
 	dirID string
+	// tenantID is the tenant its run records name ("" when none does).
+	tenantID string
 	// mark is a line number a summary names; markMAC the MAC of that
 	// line, once read (nil when it carries none).
 	mark    int
@@ -372,8 +382,15 @@ func (st *journalState) apply(rec *anyRecord) error {
 		} else if rec.DirID != st.dirID {
 			return fmt.Errorf("a run record of report directory %q in the journal of %q", rec.DirID, st.dirID)
 		}
+		switch {
+		case rec.TenantID == "":
+		case st.tenantID == "":
+			st.tenantID = rec.TenantID
+		case rec.TenantID != st.tenantID:
+			return fmt.Errorf("a run record of tenant %q in the journal of tenant %q", rec.TenantID, st.tenantID)
+		}
 		st.runs = append(st.runs, runRecord{
-			Type: rec.Type, RunID: rec.RunID, DirID: rec.DirID, InputSHA256: rec.InputSHA256,
+			Type: rec.Type, RunID: rec.RunID, DirID: rec.DirID, TenantID: rec.TenantID, InputSHA256: rec.InputSHA256,
 			StartedAt: rec.StartedAt, DryRun: rec.DryRun,
 		})
 		st.applied = append(st.applied, false)

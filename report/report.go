@@ -13,6 +13,7 @@
 package report
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -78,6 +79,9 @@ var (
 	ErrBusy = errors.New("report directory is in use by another run")
 	// ErrOtherInput means the directory belongs to a run of another input.
 	ErrOtherInput = errors.New("report directory belongs to another input")
+	// ErrOtherTenant means the directory's records were written for
+	// another Entra tenant than the one the command acts in.
+	ErrOtherTenant = errors.New("report directory belongs to another tenant")
 	// ErrCorrupt means the journal or summary cannot be read back.
 	ErrCorrupt = errors.New("report directory is corrupt")
 
@@ -97,6 +101,11 @@ type RunInfo struct {
 	// TrustUnsigned lets a restore read a run's records written before
 	// records were authenticated (restore --trust-unsigned).
 	TrustUnsigned bool
+	// TenantID is the tenant the command acts in (--tenant, or its
+	// token's tid); "" when unknown. It is recorded in the run record and
+	// the summary, and a directory whose records name another tenant is
+	// refused (ErrOtherTenant).
+	TenantID string
 }
 
 // Dir is an open, locked report directory. It records the run's journal
@@ -119,6 +128,9 @@ type Dir struct {
 	// dirID is the directory's id, which its records name ("" in a
 	// directory begun before issue 24).
 	dirID string
+	// tenantID is the tenant the directory belongs to ("" when no
+	// record names one).
+	tenantID string
 	// For a restore: the lines without a MAC it trusts (journal.jsonl's
 	// and restore.jsonl's), and the run's items such lines set.
 	unsignedLines int
@@ -185,7 +197,7 @@ func OpenIn(base, rel string, inputSHA256 string, run RunInfo) (_ *Dir, err erro
 			_ = unlockDir(lock)
 		}
 	}()
-	return begin(dir, root, lock, runFiles, inputSHA256, run, func(st *journalState, _ *Summary) (string, error) {
+	return begin(dir, root, lock, runFiles, inputSHA256, "", run, func(st *journalState, _ *Summary) (string, error) {
 		if err := checkOwner(dir, st, inputSHA256); err != nil {
 			return "", err
 		}
@@ -281,9 +293,11 @@ func checkSummary(dir, name string, st *journalState, sum *Summary, verr error) 
 
 // begin replays the journal of fl in dir, open as root, which the caller
 // holds locked with lock, lets check refuse it (given its summary, when
-// that verifies) and name the directory id to record, then records the
-// start of a run in it. The Dir it returns owns root and lock.
-func begin(dir string, root, lock *os.File, fl files, inputSHA256 string, run RunInfo,
+// that verifies) and name the directory id to record, refuses it when it
+// belongs to another tenant than run's (owner, when not empty, is the
+// directory's tenant, else the journal's), then records the start of a
+// run in it. The Dir it returns owns root and lock.
+func begin(dir string, root, lock *os.File, fl files, inputSHA256, owner string, run RunInfo,
 	check func(*journalState, *Summary) (dirID string, err error)) (_ *Dir, err error) {
 	jpath := filepath.Join(dir, fl.journal)
 	var sum *Summary
@@ -322,6 +336,12 @@ func begin(dir string, root, lock *os.File, fl files, inputSHA256 string, run Ru
 	if err != nil {
 		return nil, err
 	}
+	if owner == "" {
+		owner = st.tenantID
+	}
+	if err := checkTenant(dir, owner, run.TenantID); err != nil {
+		return nil, err
+	}
 
 	// Every check has passed: from here on the directory changes.
 	f, err := openAt(root, fl.journal, os.O_WRONLY|os.O_APPEND|os.O_CREATE, filePerm)
@@ -347,6 +367,7 @@ func begin(dir string, root, lock *os.File, fl files, inputSHA256 string, run Ru
 		Type:        "run",
 		RunID:       run.ID,
 		DirID:       dirID,
+		TenantID:    run.TenantID,
 		InputSHA256: inputSHA256,
 		StartedAt:   formatTime(run.StartedAt),
 		DryRun:      run.DryRun,
@@ -376,12 +397,27 @@ func begin(dir string, root, lock *os.File, fl files, inputSHA256 string, run Ru
 		warnings: warnings,
 		unsigned: st.unsigned > 0,
 		dirID:    dirID,
+		tenantID: cmp.Or(owner, run.TenantID),
 		journal:  f,
 		enc:      enc,
 		lines:    st.lines() + enc.n,
 		mac:      enc.chain,
 	}, nil
 }
+
+// checkTenant refuses a directory written for tenant owner to a command
+// acting in tenant (either empty: a directory or a command from before
+// tenants were recorded, or a token without one: no check).
+func checkTenant(dir, owner, tenant string) error {
+	if owner == "" || tenant == "" || owner == tenant {
+		return nil
+	}
+	return fmt.Errorf("report: %s was written for tenant %s, and this command acts in tenant %s: %w", dir, owner, tenant, ErrOtherTenant)
+}
+
+// TenantID is the tenant the directory belongs to: the one its records
+// name, else the one the command acts in ("" when neither is known).
+func (d *Dir) TenantID() string { return d.tenantID }
 
 // checkOwner refuses a directory whose journal, or failing a journal whose
 // summary, was written for another input.

@@ -77,7 +77,9 @@ func OpenRestore(dir string, run RunInfo) (_ *Dir, err error) {
 	}
 	rpath := filepath.Join(dir, restoreFiles.journal)
 	unsignedLines := runs.unsigned
-	d, err := begin(dir, root, lock, restoreFiles, runs.runs[0].InputSHA256, run, func(st *journalState, sum *Summary) (string, error) {
+	// A report written for another tenant is refused before anything
+	// is recorded (begin checks the run journal's tenant, owner).
+	d, err := begin(dir, root, lock, restoreFiles, runs.runs[0].InputSHA256, runs.tenantID, run, func(st *journalState, sum *Summary) (string, error) {
 		// The restore journal is the run journal's directory's, and its
 		// summary the restore journal's.
 		if len(st.runs) > 0 && st.dirID != runs.dirID {

@@ -40,6 +40,9 @@ type Summary struct {
 	DirID        string `json:"dir_id,omitempty"`
 	JournalLines int    `json:"journal_lines,omitempty"`
 	JournalMAC   string `json:"journal_mac,omitempty"`
+	// TenantID is the Entra tenant the run acted in (--tenant, or its
+	// token's tid); empty when it was not known.
+	TenantID string `json:"tenant_id,omitempty"`
 	// HeldBack lists the principals --max-removals-per-principal held
 	// back (their rows deferred, nothing sent for them; exit 1).
 	HeldBack []HeldBack `json:"held_back,omitempty"`
@@ -74,6 +77,9 @@ func (d *Dir) WriteSummary(s Summary) error {
 	}
 	maps.Copy(counts, s.Counts)
 	s.Counts = counts
+	if s.TenantID == "" {
+		s.TenantID = d.tenantID
+	}
 	if d.key != nil {
 		d.mu.Lock()
 		s.DirID, s.JournalLines, s.JournalMAC = d.dirID, d.lines, hex.EncodeToString(d.mac)

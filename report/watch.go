@@ -48,6 +48,9 @@ type Evidence struct {
 	Runs           []RunRecord
 	Removed        []RunItem
 	Restored       []RunItem
+	// TenantID is the tenant its journal names ("" when none does: a
+	// report written before tenants were recorded).
+	TenantID string
 	// dirID is the directory id its journal names.
 	dirID string
 }
@@ -69,7 +72,7 @@ func ReadEvidence(dir string, key *Key) (Evidence, error) {
 	if err != nil {
 		return ev, err
 	}
-	ev.dirID = st.dirID
+	ev.dirID, ev.TenantID = st.dirID, st.tenantID
 	ev.Runs, ev.Removed = st.runItems(job.Removed)
 	rpath := filepath.Join(dir, restoreJournalName)
 	rst, err := loadJournal(rpath, key)

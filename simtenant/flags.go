@@ -24,11 +24,14 @@ type Flags struct {
 	legacyError bool
 	profile     string
 	limitSignal float64
+	tenantID    string
 }
 
 // Register defines the flags on fs; principals is --principals' default.
 func (tf *Flags) Register(fs *flag.FlagSet, principals int) {
 	fs.Uint64Var(&tf.Seed, "seed", 1, "seed of the generated tenant, its faults and its ids")
+	fs.StringVar(&tf.tenantID, "tenant-id", "", "the tenant id (the tid of its token; default: derived from --seed): "+
+		"two tenants are two simulators, each on its own --listen address with its own --tenant-id")
 	fs.IntVar(&tf.Principals, "principals", principals, "departing principals in the sample CSV")
 	fs.DurationVar(&tf.latency, "latency", 0, "added to every answer")
 	fs.DurationVar(&tf.jitter, "jitter", 0, "random extra latency, up to this")
@@ -60,8 +63,12 @@ func (tf *Flags) Config() (Config, error) {
 	if tf.Principals < 1 || tf.Principals > 1_000_000 {
 		return Config{}, fmt.Errorf("--principals %d: between 1 and 1000000", tf.Principals)
 	}
+	if tf.tenantID != "" && !isGUID(tf.tenantID) {
+		return Config{}, fmt.Errorf("--tenant-id %q: a GUID", tf.tenantID)
+	}
 	cfg := Config{
-		Seed: tf.Seed, Latency: tf.latency, Jitter: tf.jitter, FaultRate: tf.faultRate,
+		TenantID: tf.tenantID,
+		Seed:     tf.Seed, Latency: tf.latency, Jitter: tf.jitter, FaultRate: tf.faultRate,
 		WriteRate: tf.writeRate, WriteBurst: tf.writeBurst, ReadRU: tf.readRU,
 		PageSize: tf.pageSize, LegacyErrors: tf.legacyError, ARM: ARMConfig{PageSize: tf.armPageSize,
 			DeleteRate: tf.armDelete, DeleteBurst: tf.armBurst},

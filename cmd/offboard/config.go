@@ -69,6 +69,8 @@ func serviceFlags(fs *flag.FlagSet, c *app.Config) {
 	fs.Float64Var(&c.ARMDeleteRate, "arm-delete-rate", 10, "ARM deletes per second per subscription")
 	fs.IntVar(&c.ARMDeleteBurst, "arm-delete-burst", 200, "ARM deletes the bucket holds at most, per subscription")
 	fs.IntVar(&c.MaxRemovals, "max-removals", 1000, "guard: stop before any change when the plan holds more removals")
+	fs.StringVar(&c.Tenant, "tenant", "", "the tenant id (GUID) the job is for: a token of any other tenant is refused before any change, "+
+		"and so are reports written for another (default: the token's tid, recorded)")
 	fs.StringVar(&c.Cloud, "cloud", "public", "public, usgov, usgovdod or china")
 	fs.StringVar(&c.GraphEndpoint, "graph-endpoint", "", "Graph service root without version (default: from --cloud)")
 	fs.StringVar(&c.ARMEndpoint, "arm-endpoint", "", "ARM root (default: from --cloud)")
@@ -102,8 +104,32 @@ func parseWithEnv(fs *flag.FlagSet, args []string, env func(string) (string, boo
 			envErr = fmt.Errorf("%s=%q: %v", name, v, err)
 		}
 	})
+	if envErr == nil && fs.Lookup("tenant") != nil && !set["tenant"] {
+		envErr = tenantIDEnv(fs, env)
+	}
 	return envErr
 }
+
+// tenantIDEnv reads OFFBOARD_TENANT_ID, the name the deployment and
+// azidentity's users expect, as --tenant when OFFBOARD_TENANT (the
+// flag's own variable) is not set; the two set to different tenants is
+// a usage error.
+func tenantIDEnv(fs *flag.FlagSet, env func(string) (string, bool)) error {
+	v, ok := env(tenantIDVar)
+	if !ok {
+		return nil
+	}
+	if cur, set := env(envName("tenant")); set {
+		if !strings.EqualFold(strings.TrimSpace(cur), strings.TrimSpace(v)) {
+			return fmt.Errorf("%s=%q and %s=%q name two tenants: set one", envName("tenant"), cur, tenantIDVar, v)
+		}
+		return nil
+	}
+	return fs.Set("tenant", v)
+}
+
+// tenantIDVar is --tenant's second variable.
+const tenantIDVar = "OFFBOARD_TENANT_ID"
 
 // envName is a flag's environment variable: OFFBOARD_ plus the flag in
 // upper snake case.
@@ -188,6 +214,12 @@ func checkService(c *app.Config) []error {
 	}
 	if c.RequestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--request-timeout %s: must be above 0", c.RequestTimeout))
+	}
+	if c.Tenant != "" {
+		if !job.IsGUID(c.Tenant) {
+			errs = append(errs, fmt.Errorf("--tenant: %q is not a tenant id (GUID)", c.Tenant))
+		}
+		c.Tenant = job.NormalizeGUID(c.Tenant)
 	}
 	if c.LogFormat != "" && c.LogFormat != "json" && c.LogFormat != "console" {
 		errs = append(errs, fmt.Errorf("--log-format %q: json or console", c.LogFormat))

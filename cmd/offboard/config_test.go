@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offboard/offboard/job/app"
 	"github.com/offboard/offboard/report/location"
 )
 
@@ -109,6 +110,8 @@ func TestDeployUsesRealFlags(t *testing.T) {
 	// A secret is a variable the job reads, never a flag (a command line
 	// shows in process listings).
 	known[location.KeyEnv] = true
+	// How the job authenticates, and --tenant's second name.
+	known[app.AuthEnv], known[app.ManagedIdentityEnv], known[tenantIDVar] = true, true, true
 	b, err := os.ReadFile("../../deploy/job.bicep")
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/offboard/offboard/job/app"
 	"github.com/offboard/offboard/report/location"
 )
 
@@ -15,7 +16,7 @@ import (
 // binary with.
 var otherVariables = []string{
 	"OFFBOARD_STATIC_TOKEN", location.KeyEnv, location.KeyFileEnv,
-	"OFFBOARD_AUTH", "OFFBOARD_TENANT_ID", killAfterCopyEnv,
+	app.AuthEnv, app.ManagedIdentityEnv, tenantIDVar, killAfterCopyEnv,
 }
 
 // knownVariables lists every OFFBOARD_* variable the job reads: the

@@ -60,17 +60,10 @@ type Services struct {
 	Admins    job.Admins
 }
 
-// credentials picks how the job authenticates to the endpoints c uses:
-// OFFBOARD_STATIC_TOKEN on loopback, else DefaultAzureCredential.
-func (d Deps) credentials(c Config) (transport.Credentials, error) {
-	static, _ := d.Env("OFFBOARD_STATIC_TOKEN")
-	return transport.NewCredentials(static, c.EndpointsInUse(), clouds[c.Cloud].Azcore)
-}
-
 // storage reaches the locations of a command with its credentials.
 func (d Deps) storage(creds transport.Credentials, log *zap.Logger) *location.Storage {
 	cs, _ := d.Env("AZURE_STORAGE_CONNECTION_STRING")
-	return &location.Storage{ConnectionString: cs, Token: creds.TokenCredential(), StaticToken: creds.Static(),
+	return &location.Storage{ConnectionString: cs, Token: creds.StorageCredential(), StaticToken: creds.Static(),
 		Stdin: d.Stdin, Log: log, AfterCopy: d.AfterCopy}
 }
 

@@ -1,12 +1,14 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -59,6 +61,9 @@ func (j *jobRun) check(ctx context.Context, inputErr, reportErr error) []preflig
 
 	graphToken := j.creds.ForAudience(c.GraphEndpoint)
 	tok, err := graphToken(ctx)
+	if c.Tenant != "" {
+		out = append(out, j.checkConsent(err))
+	}
 	if err != nil {
 		return append(out, preflight.Result{Check: "token", Name: "graph", Status: preflight.Error, Detail: err.Error(),
 			Fix: "configure the identity (README, Authentication)"})
@@ -114,6 +119,35 @@ func (j *jobRun) check(ctx context.Context, inputErr, reportErr error) []preflig
 		out = append(out, preflight.KeyVault(ctx, checker, err, self)...)
 	}
 	return out
+}
+
+// checkConsent says whether a token could be had for --tenant (the
+// tenant's admin consented to the application, and the identity is that
+// tenant's), from what asking for the Graph token said.
+func (j *jobRun) checkConsent(err error) preflight.Result {
+	c := j.cfg
+	r := preflight.Result{Check: "tenant", Name: c.Tenant, Status: preflight.OK,
+		Detail: "a Graph token for the tenant was issued: the application is consented there"}
+	if err == nil {
+		return r
+	}
+	r.Status, r.Detail = preflight.Error, err.Error()
+	if errors.Is(err, transport.ErrOtherTenant) {
+		r.Fix = "the identity's token is another tenant's: with one deployment for many tenants, set OFFBOARD_AUTH=federated (README, Authentication)"
+		return r
+	}
+	clientID, _ := j.deps.Env("AZURE_CLIENT_ID")
+	r.Fix = "an administrator of the tenant consents to the application (Privileged Role Administrator or Global Administrator): " +
+		AdminConsentURL(c.Cloud, c.Tenant, cmp.Or(clientID, "{application client id}"))
+	return r
+}
+
+// AdminConsentURL is the page where an administrator of tenant grants
+// tenant-wide admin consent to the application clientID, for the
+// permissions its registration requests.
+func AdminConsentURL(cloud, tenant, clientID string) string {
+	login := cmp.Or(clouds[cloud].Login, clouds["public"].Login)
+	return strings.TrimRight(login, "/") + "/" + tenant + "/adminconsent?client_id=" + clientID
 }
 
 // checkInput reads the input as a run would, when one is given.

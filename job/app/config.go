@@ -26,12 +26,14 @@ type Config struct {
 	MaxRemovals     int
 	Protect         map[string]bool
 	SelfID          string
-	Cloud           string
-	GraphEndpoint   string
-	ARMEndpoint     string
-	LogFormat       string
-	MaxAttempts     int
-	Grace           time.Duration
+	// Tenant is the tenant id the job is for (--tenant), "" when not set.
+	Tenant        string
+	Cloud         string
+	GraphEndpoint string
+	ARMEndpoint   string
+	LogFormat     string
+	MaxAttempts   int
+	Grace         time.Duration
 	// Timeout is the run's deadline from its start (0: none);
 	// RequestTimeout bounds one attempt of one request.
 	Timeout        time.Duration

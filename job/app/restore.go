@@ -71,10 +71,16 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 		log.Error("authentication is not configured", zap.Error(err))
 		return ExitUsage
 	}
+	// A report written for another tenant is refused when the report
+	// location is opened (report.ErrOtherTenant), before any change.
+	tenant, ok := tenantOf(ctx, log, c.Config, creds)
+	if !ok {
+		return ExitUsage
+	}
 
 	storage = d.storage(creds, log)
 	dir, err := storage.OpenRestore(ctx, c.ReportAt, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun,
-		Key: key, TrustUnsigned: c.TrustUnsigned})
+		Key: key, TrustUnsigned: c.TrustUnsigned, TenantID: tenant})
 	closeDir, ok := opened(log, c.ReportAt, dir, err)
 	if !ok {
 		return ExitUsage
@@ -136,7 +142,7 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 	if !ok {
 		return code
 	}
-	summary := report.Summary{RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun, StartedAt: started,
+	summary := report.Summary{RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun, StartedAt: started, TenantID: dir.TenantID(),
 		TrustUnsigned: c.TrustUnsigned, UnsignedLines: dir.UnsignedLines()}
 	// The command keeps what the restore did: which principals (or
 	// --all), a dry run, and every other flag not at its default.

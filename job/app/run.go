@@ -27,12 +27,18 @@ func Run(ctx context.Context, c Config, d Deps) int {
 		log.Error("authentication is not configured", zap.Error(err))
 		return ExitUsage
 	}
+	// The tokens first: one of another tenant stops the job before any
+	// other request.
+	tenant, ok := tenantOf(ctx, log, c, creds)
+	if !ok {
+		return ExitUsage
+	}
 	key, err := d.keyFor(log, c.ReportAt, c.InputAt)
 	if err != nil {
 		return ExitUsage
 	}
 	j := &jobRun{cfg: c, log: log, deps: d, creds: creds, key: key, input: c.InputAt, report: c.ReportAt,
-		processed: c.ProcessedAt, storage: d.storage(creds, log)}
+		processed: c.ProcessedAt, storage: d.storage(creds, log), tenant: tenant}
 	input, processed := c.InputAt, c.ProcessedAt
 	files, folder, err := j.storage.DropFolder(ctx, input)
 	switch {
@@ -79,6 +85,8 @@ type jobRun struct {
 	// otherInput: opening the report location found it belongs to
 	// another input.
 	otherInput bool
+	// tenant is the tenant the job acts in ("" when unknown).
+	tenant string
 }
 
 // keyedReport is the report location of a drop-folder file whose
@@ -115,7 +123,7 @@ func (j *jobRun) run(ctx context.Context) int {
 		return ExitUsage
 	}
 
-	info := report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun, Key: j.key}
+	info := report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun, Key: j.key, TenantID: j.tenant}
 	dir, runner, closeDir, ok := j.open(ctx, log, inputSHA, info)
 	if !ok && j.dropName != "" && j.otherInput {
 		// The file was corrected in place: its first report stays as it
@@ -150,7 +158,8 @@ func (j *jobRun) run(ctx context.Context) int {
 	if !ok {
 		return code
 	}
-	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, DryRun: c.DryRun, StartedAt: started, Supersedes: j.supersedes}
+	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, DryRun: c.DryRun, StartedAt: started, Supersedes: j.supersedes,
+		TenantID: dir.TenantID()}
 	end := ending{command: "run", files: console.RunFiles, display: j.deps.Display,
 		rerun: rerunCommand("run", c.Input, c.Report, c.Changed)}
 	if c.DryRun {

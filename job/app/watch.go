@@ -40,6 +40,10 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 		log.Error("authentication is not configured", zap.Error(err))
 		return ExitUsage
 	}
+	tenant, ok := tenantOf(ctx, log, c.Config, creds)
+	if !ok {
+		return ExitUsage
+	}
 	// The key file must be outside the reports read and the report written.
 	key, err := d.keyFor(log, reports)
 	if err != nil {
@@ -50,13 +54,13 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 	}
 	runID := newRunID()
 	log = log.With(zap.String("run_id", runID))
-	j := &jobRun{cfg: c.Config, log: log, deps: d, creds: creds, key: key, report: rep, storage: d.storage(creds, log)}
+	j := &jobRun{cfg: c.Config, log: log, deps: d, creds: creds, key: key, report: rep, storage: d.storage(creds, log), tenant: tenant}
 	if !j.learnSelfID(ctx, log, creds.ForAudience(c.GraphEndpoint)) {
 		return ExitUsage
 	}
 
 	evidence, ok := j.evidence(ctx, c)
-	if !ok {
+	if !ok || !j.sameTenant(evidence) {
 		return ExitUsage
 	}
 	since := started.Add(-c.Within)
@@ -67,7 +71,7 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 		byID[w.PrincipalID] = w
 	}
 
-	dir, runner, closeDir, ok := j.open(ctx, log, inputSHA, report.RunInfo{ID: runID, StartedAt: started, Key: key})
+	dir, runner, closeDir, ok := j.open(ctx, log, inputSHA, report.RunInfo{ID: runID, StartedAt: started, Key: key, TenantID: tenant})
 	if !ok {
 		return ExitUsage
 	}
@@ -102,7 +106,7 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 		log.Error("evidence refused as altered or unauthenticated: the watch cannot see what it records, and fails (the attestation names each)",
 			zap.Int("refused", len(refused)))
 	}
-	att := report.Attestation{RunID: runID, InputSHA256: inputSHA, StartedAt: started, FinishedAt: time.Now().UTC(),
+	att := report.Attestation{RunID: runID, TenantID: dir.TenantID(), InputSHA256: inputSHA, StartedAt: started, FinishedAt: time.Now().UTC(),
 		Reports: c.Reports, Window: report.Window{Within: c.WithinText, From: since, To: started},
 		Sources: c.Sources, AzureScopes: c.AzureScopes, Unavailable: res.Unavailable, Guard: res.Guard, ExitCode: code,
 		Principals: verdicts, Excluded: excluded, Evidence: report.EvidenceRefs(evidence), Refused: refused}
@@ -110,7 +114,7 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 		log.Error("writing the attestation", zap.Error(err))
 		code = max(code, ExitRowsFailed)
 	}
-	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, StartedAt: started}
+	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, StartedAt: started, TenantID: dir.TenantID()}
 	end := ending{command: "watch", files: console.RunFiles, display: d.Display,
 		rerun: rerunCommand("watch", "", c.Report, c.Changed)}
 	publish := func() error {
@@ -153,4 +157,27 @@ func (j *jobRun) evidence(ctx context.Context, c WatchConfig) ([]report.Evidence
 		}
 	}
 	return evidence, true
+}
+
+// sameTenant refuses (logged) evidence written for another tenant than
+// the one the watch acts in: a watch acts on its own tenant's reports
+// only, so a report of another found under its root stops it before any
+// change. Reports that name no tenant (written before tenants were
+// recorded) are read as before.
+func (j *jobRun) sameTenant(evidence []report.Evidence) bool {
+	if j.tenant == "" {
+		return true
+	}
+	var others []string
+	for _, ev := range evidence {
+		if ev.Problem == "" && ev.TenantID != "" && ev.TenantID != j.tenant {
+			others = append(others, ev.Name+" (tenant "+ev.TenantID+")")
+		}
+	}
+	if len(others) > 0 {
+		j.log.Error("reports under the root were written for another tenant than the one the watch acts in: nothing was done",
+			zap.String("tenant", j.tenant), zap.Strings("reports", others))
+		return false
+	}
+	return true
 }

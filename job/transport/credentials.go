@@ -24,10 +24,18 @@ import (
 type TokenSource func(ctx context.Context) (string, error)
 
 // Credentials are how the job authenticates: a static token, only when
-// every endpoint in use is on loopback, or DefaultAzureCredential.
+// every endpoint in use is on loopback, DefaultAzureCredential, or a
+// multi-tenant app's federated credential in a customer's tenant.
 type Credentials struct {
 	static string
 	cred   azcore.TokenCredential
+	// storage is the credential of Blob Storage, which lives in the
+	// deployment's own tenant: cred, except with federated credentials,
+	// whose tokens are the customer tenant's.
+	storage azcore.TokenCredential
+	// tenant, when set, is the only tenant (the tid claim) whose tokens
+	// are handed out: any other is refused before a request carries it.
+	tenant string
 	// now is the clock the token cache reads expiry against (time.Now
 	// when nil; tests set it).
 	now func() time.Time
@@ -64,6 +72,45 @@ func NewCredentials(static string, endpoints []string, in cloud.Configuration) (
 	return Credentials{cred: cred, audiences: &audiences{byRoot: map[string]TokenSource{}}}, nil
 }
 
+// ForTenant returns the credentials handing out only tokens of tenant
+// (their tid claim): a token of any other tenant, or one without a tid,
+// is an error wrapping ErrOtherTenant, and no request carries it. An
+// OFFBOARD_STATIC_TOKEN that is not a JWT (it reaches only loopback) has
+// no claim to compare and is handed out as it is. Empty tenant: no check.
+func (cr Credentials) ForTenant(tenant string) Credentials {
+	cr.tenant = tenant
+	if cr.audiences != nil {
+		// The sources handed out so far check no tenant: start afresh.
+		cr.audiences = &audiences{byRoot: map[string]TokenSource{}}
+	}
+	return cr
+}
+
+// Tenant is the tenant the credentials are bound to ("" when none).
+func (cr Credentials) Tenant() string { return cr.tenant }
+
+// ErrOtherTenant is what a token of a tenant the job is not for wraps.
+var ErrOtherTenant = errors.New("the token is not for the configured tenant")
+
+// CheckTenant refuses tok unless it is a token of want: its tid claim
+// equal to want (compared as GUIDs). A static token that is not a JWT
+// passes (see ForTenant). Empty want: anything passes.
+func (cr Credentials) CheckTenant(tok string) error {
+	if cr.tenant == "" {
+		return nil
+	}
+	tid, err := TenantOf(tok)
+	switch {
+	case errors.Is(err, errNotJWT) && cr.static != "":
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w: --tenant is %s and %v", ErrOtherTenant, cr.tenant, err)
+	case tid != job.NormalizeGUID(cr.tenant):
+		return fmt.Errorf("%w: --tenant is %s and the token is for tenant %s", ErrOtherTenant, cr.tenant, tid)
+	}
+	return nil
+}
+
 // Static reports whether the credentials are a static token.
 func (cr Credentials) Static() bool { return cr.static != "" }
 
@@ -73,8 +120,13 @@ func (cr Credentials) Static() bool { return cr.static != "" }
 // Azure CLI's) is asked once, not once per user of the token.
 func (cr Credentials) ForAudience(root string) TokenSource {
 	if cr.static != "" {
-		tok := cr.static
-		return func(context.Context) (string, error) { return tok, nil }
+		tok, err := cr.static, cr.CheckTenant(cr.static)
+		return func(context.Context) (string, error) {
+			if err != nil {
+				return "", err
+			}
+			return tok, nil
+		}
 	}
 	if cr.audiences == nil {
 		return cr.newSource(root)
@@ -110,6 +162,9 @@ func (cr Credentials) newSource(root string) TokenSource {
 		if err != nil {
 			return "", fmt.Errorf("getting a token for %s: %w", scope, err)
 		}
+		if err := cr.CheckTenant(t.Token); err != nil {
+			return "", fmt.Errorf("the token for %s: %w", scope, err)
+		}
 		tok = t
 		return tok.Token, nil
 	}
@@ -119,9 +174,39 @@ func (cr Credentials) newSource(root string) TokenSource {
 // tokens (ARM's, Blob Storage's).
 func (cr Credentials) TokenCredential() azcore.TokenCredential {
 	if cr.static != "" {
+		return tenantCredential{cred: staticCredential(cr.static), cr: cr}
+	}
+	return tenantCredential{cred: cr.cred, cr: cr}
+}
+
+// StorageCredential is the credential of Blob Storage (the input, the
+// reports): the deployment's own identity, whatever tenant the job cleans.
+func (cr Credentials) StorageCredential() azcore.TokenCredential {
+	switch {
+	case cr.static != "":
 		return staticCredential(cr.static)
+	case cr.storage != nil:
+		return cr.storage
 	}
 	return cr.cred
+}
+
+// tenantCredential hands out the tokens of cred that pass cr.CheckTenant:
+// azcore's bearer policy sends no request when GetToken fails.
+type tenantCredential struct {
+	cred azcore.TokenCredential
+	cr   Credentials
+}
+
+func (t tenantCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	tok, err := t.cred.GetToken(ctx, o)
+	if err != nil {
+		return tok, err
+	}
+	if err := t.cr.CheckTenant(tok.Token); err != nil {
+		return azcore.AccessToken{}, fmt.Errorf("the token for %s: %w", strings.Join(o.Scopes, " "), err)
+	}
+	return tok, nil
 }
 
 // staticCredential hands out OFFBOARD_STATIC_TOKEN whatever the scope.
@@ -131,28 +216,60 @@ func (s staticCredential) GetToken(context.Context, policy.TokenRequestOptions) 
 	return azcore.AccessToken{Token: string(s), ExpiresOn: time.Now().Add(time.Hour)}, nil
 }
 
-// OIDOf reads the oid claim of a JWT without checking its signature: the
-// job only needs to know its own id, never to trust the token.
-func OIDOf(token string) (string, error) {
+// errNotJWT: the token is not three dot-separated parts.
+var errNotJWT = errors.New("the token is not a JWT")
+
+// claimsOf reads the oid and tid claims of a JWT without checking its
+// signature: the job only reads what the token says of itself, and
+// the service it is sent to checks it.
+func claimsOf(token string) (oid, tid string, err error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return "", errors.New("the token is not a JWT")
+		return "", "", errNotJWT
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {
-		return "", errors.New("the token's payload is not base64url")
+		return "", "", errors.New("the token's payload is not base64url")
 	}
 	var claims struct {
 		OID string `json:"oid"`
+		TID string `json:"tid"`
 	}
 	if err := json.Unmarshal(payload, &claims); err != nil {
-		return "", errors.New("the token's payload is not JSON")
+		return "", "", errors.New("the token's payload is not JSON")
 	}
-	if !job.IsGUID(claims.OID) {
+	return claims.OID, claims.TID, nil
+}
+
+// OIDOf reads the oid claim of a JWT without checking its signature: the
+// job only needs to know its own id, never to trust the token.
+func OIDOf(token string) (string, error) {
+	oid, _, err := claimsOf(token)
+	if err != nil {
+		return "", err
+	}
+	if !job.IsGUID(oid) {
 		return "", errors.New("the token has no oid claim")
 	}
-	return job.NormalizeGUID(claims.OID), nil
+	return job.NormalizeGUID(oid), nil
 }
+
+// TenantOf reads the tid claim of a JWT (the tenant that issued it),
+// without checking its signature. The error is errNotJWT for a token that
+// is not a JWT.
+func TenantOf(token string) (string, error) {
+	_, tid, err := claimsOf(token)
+	if err != nil {
+		return "", err
+	}
+	if !job.IsGUID(tid) {
+		return "", errors.New("the token has no tid claim")
+	}
+	return job.NormalizeGUID(tid), nil
+}
+
+// IsNotJWT reports whether err says a token is not a JWT.
+func IsNotJWT(err error) bool { return errors.Is(err, errNotJWT) }
 
 // IsLoopback reports whether the URL's host is 127.0.0.0/8, ::1 or
 // localhost.
