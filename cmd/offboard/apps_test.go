@@ -160,7 +160,7 @@ func TestAppsRemovedRerunRestored(t *testing.T) {
 
 	// The restore puts back every ownership and grant.
 	tn.ResetRequests()
-	wantCode(t, tn.offboard(t, nil, "restore", "--report", dir), 0)
+	wantCode(t, tn.offboard(t, nil, "restore", "--report", dir, "--all"), 0)
 	log = append(log, ownedObjectsRequests(tn.Tenant)...)
 	for p, was := range before {
 		if got := appsAccess(tn.Tenant, p); !slices.Equal(got, was) {
@@ -177,7 +177,7 @@ func TestAppsRemovedRerunRestored(t *testing.T) {
 		}
 	}
 	// A second restore finds them there.
-	wantCode(t, tn.offboard(t, nil, "restore", "--report", dir), 0)
+	wantCode(t, tn.offboard(t, nil, "restore", "--report", dir, "--all"), 0)
 	if len(log) != 0 {
 		t.Errorf("requests to /users/{id}/ownedObjects, which Graph refuses an application: %v", log)
 	}

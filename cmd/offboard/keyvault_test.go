@@ -130,7 +130,7 @@ func TestKeyVaultSource(t *testing.T) {
 	}
 
 	// Restore puts back exactly what was removed.
-	wantCode(t, k.offboard(t, env, "restore", "--report", dir), 0)
+	wantCode(t, k.offboard(t, env, "restore", "--report", dir, "--all"), 0)
 	webAfter, _ := k.KeyVault(k.web)
 	if !samePolicies(webBefore.AccessPolicies, webAfter.AccessPolicies) {
 		t.Errorf("kv-web after restore:\n%+v\nwant\n%+v", webAfter.AccessPolicies, webBefore.AccessPolicies)
@@ -140,7 +140,7 @@ func TestKeyVaultSource(t *testing.T) {
 	}
 	// Restoring again finds everything there and sends no write.
 	k.ResetRequests()
-	wantCode(t, k.offboard(t, env, "restore", "--report", dir), 0)
+	wantCode(t, k.offboard(t, env, "restore", "--report", dir, "--all"), 0)
 	if w := k.writes(); len(w) != 0 {
 		t.Errorf("the second restore sent %s %s", w[0].Method, w[0].Path)
 	}
