@@ -167,6 +167,10 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 	defer stopGrace()
 
 	p := &plan{runner: r, prev: map[Key]Item{}, relisted: map[Key]Item{}, items: map[Key]*Item{}, unavailable: &unavailableParts{log: r.Log}}
+	// One log line per report row: the removals' as they arrive, the
+	// others' once the rows are settled.
+	logged := &rowLog{}
+	defer func() { r.logRows(res.Items, logged) }()
 	for _, it := range r.Previous {
 		p.prev[it.Key()] = it
 	}
@@ -235,7 +239,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 	if err := r.Recorder.Applying(); err != nil {
 		return Result{}, fmt.Errorf("recording the start of removals: %w", err)
 	}
-	err = r.apply(ctx, reqCtx, pending, p.relisted, p.unavailable)
+	err = r.apply(ctx, reqCtx, pending, p.relisted, p.unavailable, logged)
 	res.interrupted(ctx)
 	res.Items = p.sorted()
 	return res, err
@@ -884,14 +888,14 @@ func (p *plan) noAssignments(principals []*principal, holds map[string]int) {
 // apply removes the pending items, at most Concurrency at a time, recording
 // each outcome as it arrives. It stops starting new removals when ctx is
 // done or the journal fails.
-func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, relisted map[Key]Item, unavailable *unavailableParts) error {
+func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, relisted map[Key]Item, unavailable *unavailableParts, logged *rowLog) error {
 	sources := map[string]Source{}
 	for _, s := range r.Sources {
 		sources[s.Name()] = s
 	}
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	a := &applying{runner: r, reqCtx: reqCtx, relisted: relisted, unavailable: unavailable, stop: stop}
+	a := &applying{runner: r, reqCtx: reqCtx, relisted: relisted, unavailable: unavailable, stop: stop, logged: logged}
 	stopProgress := r.startProgress(runCtx, "progress", len(pending), a.doneSoFar)
 	r.schedule(runCtx, reqCtx, newLanes(r.tasks(sources, pending)), a.run)
 	stop(nil)
@@ -945,6 +949,7 @@ type applying struct {
 	relisted    map[Key]Item
 	unavailable *unavailableParts
 	stop        context.CancelCauseFunc
+	logged      *rowLog
 
 	mu         sync.Mutex
 	done       int
@@ -1044,11 +1049,8 @@ func (a *applying) record(it *Item, out Outcome, err error, attempts int, began 
 	a.done++
 	a.mu.Unlock()
 	r.observeItem(rec)
-	r.Log.Info("outcome",
-		zap.String("principal_id", rec.PrincipalID), zap.String("source", rec.Source), zap.String("kind", rec.Kind),
-		zap.String("assignment_id", rec.AssignmentID), zap.String("role_name", rec.RoleName), zap.String("status", string(rec.State)),
-		zap.Int("attempts", rec.Attempts), zap.Int64("latency_ms", time.Since(began).Milliseconds()),
-		zap.String("detail", rec.Detail))
+	r.logRow(LogOutcome, rec, time.Since(began))
+	a.logged.mark(rec.Key())
 }
 
 // settle gives the item its outcome and returns a copy to record.

@@ -77,7 +77,13 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 		fields = append(fields, zap.Int("held_back", len(res.HeldBack)))
 	}
 	fields = append(fields, zap.String("report", where.String()), zap.Duration("elapsed", time.Since(summary.StartedAt).Round(time.Millisecond)))
-	log.Info(event, fields...)
+	// A run that did not end well is an error in the log, so that an
+	// alert on error lines fires for it.
+	if code != ExitOK {
+		log.Error(event, fields...)
+	} else {
+		log.Info(event, fields...)
+	}
 	if end.display != nil {
 		end.display.Stop()
 		files := end.files
