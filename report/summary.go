@@ -13,11 +13,13 @@ import (
 
 // Summary is summary.json: what a run was and how it ended.
 type Summary struct {
-	RunID       string    `json:"run_id"`
-	InputSHA256 string    `json:"input_sha256"`
-	DryRun      bool      `json:"dry_run"`
-	StartedAt   time.Time `json:"started_at"`
-	FinishedAt  time.Time `json:"finished_at"`
+	RunID       string `json:"run_id"`
+	InputSHA256 string `json:"input_sha256"`
+	// TenantID is the tenant the run was for (--tenant), when known.
+	TenantID   string    `json:"tenant_id,omitempty"`
+	DryRun     bool      `json:"dry_run"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
 	// Counts has one key per status, every status present, 0 allowed.
 	Counts   map[string]int `json:"counts"`
 	ExitCode int            `json:"exit_code"`

@@ -137,7 +137,7 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 	summary := report.Summary{RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun, StartedAt: started,
 		TrustUnsigned: c.TrustUnsigned, UnsignedLines: dir.UnsignedLines()}
 	end := ending{command: "restore", files: console.RestoreFiles, display: d.Display,
-		rerun: rerunCommand("restore", "", c.Report, c.Changed)}
+		rerun: rerunCommand("restore", "", c.Report, c.Changed), run: runContext(c.Config, "")}
 	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.ReportAt, func() error { return dir.Publish(ctx) }, end)
 }
 

@@ -112,7 +112,7 @@ func (j *jobRun) run(ctx context.Context) int {
 	}
 	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, DryRun: c.DryRun, StartedAt: started}
 	end := ending{command: "run", files: console.RunFiles, display: j.deps.Display,
-		rerun: rerunCommand("run", c.Input, c.Report, c.Changed)}
+		rerun: rerunCommand("run", c.Input, c.Report, c.Changed), run: runContext(j.cfg, c.Input)}
 	if c.DryRun {
 		end.command, end.rerun = "plan", rerunCommand("plan", c.Input, c.Report, c.Changed)
 	}

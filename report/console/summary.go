@@ -35,7 +35,8 @@ const maxFailureGroups = 5
 
 // PrintSummary writes the end of a run for a person: the counts by source
 // and status, the guard and the unavailable sources, the first failures
-// grouped by detail, and where the report is; the rerun command when it did not end clean.
+// grouped by detail, and where the report is; the rerun command when a
+// rerun can help (report.RerunHelps).
 func PrintSummary(w io.Writer, command string, states []job.State, res job.Result, s report.Summary,
 	where string, files Files, rerun string) {
 	at := files.At
@@ -150,7 +151,10 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 
 	fmt.Fprintf(w, "\nReport: %s\n        %s\n        %s\n", Clean(at(files.CSV), 400),
 		Clean(at(files.JSON), 400), Clean(at(files.HTML), 400))
-	if rerun != "" && s.ExitCode != 0 {
+	switch {
+	case rerun != "" && report.RerunHelps(s):
 		fmt.Fprintf(w, "Rerun:  %s\n", Clean(rerun, 1000))
+	case s.Counts[string(job.Invalid)] > 0:
+		fmt.Fprintln(w, "Invalid input lines: a rerun changes nothing for them; correct them in the input (each detail names its line).")
 	}
 }
