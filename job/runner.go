@@ -1076,6 +1076,9 @@ func (a *applying) settle(it *Item, out Outcome, err error, attempts int) Item {
 // startProgress logs event's progress in the background (progress); the
 // function it returns stops it and waits.
 func (r *Runner) startProgress(ctx context.Context, event string, total int, done func() int) (stop func()) {
+	// The phase begins before any of its work can end: a row it fails
+	// is the phase's (Observer.Item).
+	endPhase := r.observePhase(phaseOf(event), total, done)
 	ctx, cancel := context.WithCancel(ctx)
 	finished := make(chan struct{})
 	start := time.Now()
@@ -1086,6 +1089,7 @@ func (r *Runner) startProgress(ctx context.Context, event string, total int, don
 	return func() {
 		cancel()
 		<-finished
+		endPhase()
 	}
 }
 
@@ -1188,7 +1192,6 @@ func (r *Runner) assignment(it *Item) Assignment {
 
 // progress logs a line every ProgressEvery until ctx is done.
 func (r *Runner) progress(ctx context.Context, event string, start time.Time, total int, done func() int) {
-	defer r.observePhase(phaseOf(event), total, done)()
 	t := time.NewTicker(r.ProgressEvery)
 	defer t.Stop()
 	for {

@@ -39,8 +39,9 @@ type Display struct {
 	verbose bool
 	restore bool
 
-	throttled atomic.Int64
-	failures  atomic.Int64
+	// current is the phase last begun: throttled answers and failed
+	// rows are counted on its bar.
+	current atomic.Pointer[phaseCounts]
 
 	mu       sync.Mutex
 	progress *mpb.Progress // nil between runs
@@ -77,12 +78,26 @@ func (d *Display) Write(b []byte) (int, error) {
 	return d.out.Write(b)
 }
 
-// OnThrottled counts a throttled answer.
-func (d *Display) OnThrottled() { d.throttled.Add(1) }
+// phaseCounts are what happened during one phase: its bar shows them.
+type phaseCounts struct {
+	throttled atomic.Int64
+	failures  atomic.Int64
+}
+
+// OnThrottled counts a throttled answer, in the phase it came in.
+func (d *Display) OnThrottled() {
+	if c := d.current.Load(); c != nil {
+		c.throttled.Add(1)
+	}
+}
 
 // Phase implements job.Observer: a bar for the phase, fed from done
-// until end.
+// until end, that counts the throttled answers and the failed rows of
+// the phase (those told until the next phase begins: a phase's failed
+// rows may be put just after it ends).
 func (d *Display) Phase(name string, total int, done func() int) (end func()) {
+	counts := &phaseCounts{}
+	d.current.Store(counts)
 	if total <= 0 {
 		return func() {}
 	}
@@ -98,7 +113,7 @@ func (d *Display) Phase(name string, total int, done func() int) (end func()) {
 	clock := &phaseClock{start: time.Now()}
 	bar := p.AddBar(int64(total),
 		mpb.PrependDecorators(decor.Name(name, decor.WC{W: 10, C: decor.DindentRight})),
-		mpb.AppendDecorators(decor.Any(func(s decor.Statistics) string { return d.stats(s, clock) })))
+		mpb.AppendDecorators(decor.Any(func(s decor.Statistics) string { return d.stats(s, clock, counts) })))
 	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -126,7 +141,8 @@ func (d *Display) Phase(name string, total int, done func() int) (end func()) {
 }
 
 // phaseClock is when a phase started and, once its bar is finished, its
-// last figures: a finished bar keeps them as they were when it ended.
+// rate and time taken: a finished bar keeps them as they were when it
+// ended (its counts still move: its failed rows may come after).
 type phaseClock struct {
 	start time.Time
 	mu    sync.Mutex
@@ -134,37 +150,36 @@ type phaseClock struct {
 }
 
 // stats is a bar's figures: done/total, rate, ETA (or time taken), the
-// throttled answers and failures so far.
-func (d *Display) stats(s decor.Statistics, clock *phaseClock) string {
+// phase's throttled answers and failures so far.
+func (d *Display) stats(s decor.Statistics, clock *phaseClock, counts *phaseCounts) string {
 	clock.mu.Lock()
 	defer clock.mu.Unlock()
-	if clock.final != "" {
-		return clock.final
+	timing := clock.final
+	if timing == "" {
+		elapsed := time.Since(clock.start)
+		rate := float64(s.Current) / max(elapsed.Seconds(), 1e-3)
+		when := "ETA ?"
+		switch {
+		case s.Completed || s.Aborted:
+			when = "in " + elapsed.Round(100*time.Millisecond).String()
+		case rate > 0:
+			when = "ETA " + time.Duration(float64(s.Total-s.Current)/rate*float64(time.Second)).Round(time.Second).String()
+		}
+		timing = fmt.Sprintf(" %d/%d  %.1f/s  %s", s.Current, s.Total, rate, when)
+		if s.Completed || s.Aborted {
+			clock.final = timing
+		}
 	}
-	elapsed := time.Since(clock.start)
-	rate := float64(s.Current) / max(elapsed.Seconds(), 1e-3)
-	when := "ETA ?"
-	switch {
-	case s.Completed || s.Aborted:
-		when = "in " + elapsed.Round(100*time.Millisecond).String()
-	case rate > 0:
-		when = "ETA " + time.Duration(float64(s.Total-s.Current)/rate*float64(time.Second)).Round(time.Second).String()
-	}
-	out := fmt.Sprintf(" %d/%d  %.1f/s  %s  429s %d  failures %d",
-		s.Current, s.Total, rate, when, d.throttled.Load(), d.failures.Load())
-	if s.Completed || s.Aborted {
-		clock.final = out
-	}
-	return out
+	return fmt.Sprintf("%s  429s %d  failures %d", timing, counts.throttled.Load(), counts.failures.Load())
 }
 
 // Item implements job.Observer: a failure is counted and printed above
 // the bars; a successful outcome is printed only with --verbose.
 func (d *Display) Item(it job.Item) {
 	bad := it.State == job.Failed || it.State == job.Invalid
-	if bad {
-		d.failures.Add(1)
-	} else if !d.verbose {
+	if c := d.current.Load(); bad && c != nil {
+		c.failures.Add(1)
+	} else if !bad && !d.verbose {
 		return
 	}
 	who := cmp.Or(it.UPN, it.PrincipalID)

@@ -1,0 +1,81 @@
+package main
+
+// The terminal display counts each phase's failures on its own bar,
+// prints each failure once, groups them by cause at the end, and prints
+// no raw log line of its own above the bars.
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/offboard/offboard/simtenant"
+)
+
+func TestTerminalCountsResolvingFailuresAndPrintsEachOnce(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 47})
+	lines := []string{"principal_id,user_principal_name"}
+	for i := range 5 {
+		tn.user(fmt.Sprintf("r%d@contoso.com", i), 1)
+		lines = append(lines, fmt.Sprintf(",r%d@contoso.com", i))
+	}
+	for i := range 6 {
+		lines = append(lines, fmt.Sprintf("bad-%d,", i))
+	}
+	tn.AddRule(simtenant.Rule{PathContains: "users", Status: 401, Code: "InvalidAuthenticationToken", Message: "expired"})
+	tn.AddRule(simtenant.Rule{PathContains: "$batch", Status: 401, Code: "InvalidAuthenticationToken", Message: "expired"})
+	code, raw := runInTerminal(t, tn, nil, "run", "--input", writeCSV(t, lines...), "--report", t.TempDir())
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, raw)
+	}
+	screen := strings.Join(screenOf(raw), "\n")
+	if !regexp.MustCompile(`(?m)^resolving\s.*\s5/5\s.*failures 5\s*$`).MatchString(screen) {
+		t.Errorf("the resolving bar does not count its 5 failures:\n%s", screen)
+	}
+	for i := range 5 {
+		if n := strings.Count(screen, fmt.Sprintf("r%d@contoso.com", i)); n > 2 {
+			// Once above the bars; at most once more among the end's examples.
+			t.Errorf("r%d@contoso.com is printed %d times:\n%s", i, n, screen)
+		}
+	}
+	for _, bad := range []string{"run starting", "WARN", "input_sha256", `"msg"`} {
+		if strings.Contains(screen, bad) {
+			t.Errorf("a raw log line (%q) is on the screen:\n%s", bad, screen)
+		}
+	}
+	for _, want := range []string{
+		"Failed or invalid rows: 11, of 2 kinds",
+		`6 × principal_id "…" is not a GUID`,
+		"5 × resolving user_principal_name: ",
+	} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the end does not say %q:\n%s", want, screen)
+		}
+	}
+}
+
+func TestTerminalCountsEveryListingFailure(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 48})
+	lines := []string{"principal_id"}
+	for i := range 41 {
+		id, _ := tn.user(fmt.Sprintf("l%d@contoso.com", i), 1)
+		lines = append(lines, id)
+	}
+	tn.AddRule(simtenant.Rule{Method: "GET", PathContains: "roleManagement/directory/roleAssignments", Status: 403,
+		Code: "Authorization_RequestDenied", Message: "no"})
+	code, raw := runInTerminal(t, tn, []string{"OFFBOARD_SOURCES=directory"}, "run", "--input", writeCSV(t, lines...), "--report", t.TempDir())
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, raw)
+	}
+	screen := strings.Join(screenOf(raw), "\n")
+	if !regexp.MustCompile(`(?m)^listing\s.*failures 41\s*$`).MatchString(screen) {
+		t.Errorf("the listing bar does not count its 41 failures:\n%s", screen)
+	}
+	if strings.Contains(screen, "WARN") {
+		t.Errorf("a failure is printed twice, as a warning too:\n%s", screen)
+	}
+	if !strings.Contains(screen, "Failed or invalid rows: 41, of 1 kinds") {
+		t.Errorf("the end does not group the 41 listing failures as one kind:\n%s", screen)
+	}
+}
