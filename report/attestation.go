@@ -319,7 +319,7 @@ var attestationTemplate = template.Must(template.New("attestation").Funcs(pageFu
 <h2>Verdicts</h2>
 <table id="counts">{{range .Counts}}<tr><th><span class="badge s-{{index . 0}}">{{index . 0}}</span></th><td class="n">{{index . 1}}</td></tr>{{end}}</table>
 {{if .Principals}}<div class="wide"><table id="principals" class="rows">
-<colgroup><col style="width:18%"><col style="width:7em"><col style="width:12%"><col style="width:10%"><col style="width:18%"><col></colgroup>
+<colgroup><col style="width:18%"><col style="width:8em"><col style="width:12%"><col style="width:10%"><col style="width:18%"><col></colgroup>
 <thead><tr><th>principal_id, user_principal_name</th><th>offboarded</th><th>run</th><th>report</th><th>verdict</th><th>rows (status, source, kind, role_name, assignment_id, scope, detail)</th></tr></thead>
 <tbody>{{range .Principals}}<tr><td><span class="id">{{.PrincipalID}}</span>{{if .UPN}}<br>{{.UPN}}{{end}}</td><td>{{date .Run.StartedAt}}</td><td class="id">{{.Run.ID}}</td><td>{{.Report}}</td><td><span class="badge s-{{.Verdict}}">{{.Verdict}}</span>{{if .Why}} {{.Why}}{{end}}</td>
 <td class="detail">{{range .Rows}}<span class="badge s-{{.Status}}">{{.Status}}</span> {{.Source}}{{if .Kind}} <span class="sub">{{.Kind}}</span>{{end}}{{if .RoleName}} {{.RoleName}}{{end}} <span class="id">{{.AssignmentID}}</span> <span class="id">{{.RoleDefinitionID}}</span> <span class="id">{{.Scope}}</span>{{if .Detail}} ({{.Detail}}){{end}}

@@ -325,7 +325,7 @@ var pageTemplate = template.Must(template.New("summary").Funcs(pageFuncs).Parse(
 {{if .Rows}}<div class="wide"><table id="failures" class="rows">
 <colgroup><col style="width:7em"><col style="width:19%"><col style="width:10%"><col style="width:11%"><col style="width:12%"><col style="width:17%"><col></colgroup>
 <thead><tr><th>status</th><th>principal_id, user_principal_name</th><th>reference</th><th>source, kind</th><th>role_name</th><th>assignment_id</th><th>detail</th></tr></thead>
-<tbody>{{range .Rows}}<tr><td><span class="badge s-{{.State}}">{{.State}}</span></td><td><span class="id">{{.PrincipalID}}</span>{{if .UPN}}<br>{{.UPN}}{{end}}</td><td>{{.Reference}}</td><td>{{.Source}}{{if .Kind}}<br><span class="sub">{{.Kind}}</span>{{end}}</td><td>{{.RoleName}}</td><td class="id">{{.AssignmentID}}</td><td class="detail">{{.Detail}}</td></tr>
+<tbody>{{range .Rows}}<tr><td><span class="badge s-{{.State}}">{{.State}}</span></td><td>{{if .PrincipalID}}<span class="id">{{.PrincipalID}}</span>{{if .UPN}}<br>{{end}}{{end}}{{.UPN}}</td><td>{{.Reference}}</td><td>{{.Source}}{{if .Kind}}<br><span class="sub">{{.Kind}}</span>{{end}}</td><td>{{.RoleName}}</td><td class="id">{{.AssignmentID}}</td><td class="detail">{{.Detail}}</td></tr>
 {{end}}</tbody></table></div>
 {{if .More}}<p>And {{.More}} more: every row is in {{.ReportFile}}.</p>{{end}}
 {{else}}<p>None.</p>{{end}}
@@ -334,7 +334,7 @@ var pageTemplate = template.Must(template.New("summary").Funcs(pageFuncs).Parse(
 <div class="wide"><table id="left-in-place" class="rows">
 <colgroup><col style="width:19%"><col style="width:12%"><col style="width:14%"><col style="width:19%"><col></colgroup>
 <thead><tr><th>principal_id, user_principal_name</th><th>source, kind</th><th>role_name</th><th>assignment_id</th><th>why</th></tr></thead>
-<tbody>{{range .Left}}<tr><td><span class="id">{{.PrincipalID}}</span>{{if .UPN}}<br>{{.UPN}}{{end}}</td><td>{{.Source}}{{if .Kind}}<br><span class="sub">{{.Kind}}</span>{{end}}</td><td>{{.RoleName}}</td><td class="id">{{.AssignmentID}}</td><td class="detail"><span class="badge s-skipped">{{.Detail}}</span>{{if .Why}} {{.Why}}{{end}}</td></tr>
+<tbody>{{range .Left}}<tr><td>{{if .PrincipalID}}<span class="id">{{.PrincipalID}}</span>{{if .UPN}}<br>{{end}}{{end}}{{.UPN}}</td><td>{{.Source}}{{if .Kind}}<br><span class="sub">{{.Kind}}</span>{{end}}</td><td>{{.RoleName}}</td><td class="id">{{.AssignmentID}}</td><td class="detail"><span class="badge s-skipped">{{.Detail}}</span>{{if .Why}} {{.Why}}{{end}}</td></tr>
 {{end}}</tbody></table></div>
 {{if .MoreLeft}}<p>And {{.MoreLeft}} more: every row is in {{.ReportFile}}.</p>{{end}}
 {{else}}<p>None.</p>{{end}}
