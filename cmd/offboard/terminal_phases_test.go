@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/creack/pty"
+
 	"github.com/offboard/offboard/simtenant"
 )
 
@@ -77,5 +79,30 @@ func TestTerminalCountsEveryListingFailure(t *testing.T) {
 	}
 	if !strings.Contains(screen, "Failed or invalid rows: 41, of 1 kinds") {
 		t.Errorf("the end does not group the 41 listing failures as one kind:\n%s", screen)
+	}
+}
+
+// A terminal that reports no size (0×0: some CI runners, serial
+// consoles, a container's pseudo-terminal before it is sized) still gets
+// the display, 80 columns wide.
+func TestTerminalWithoutASizeStillGetsTheDisplay(t *testing.T) {
+	tn, input, _ := terminalTenant(t)
+	code, raw := runInTerminalSized(t, tn, &pty.Winsize{}, nil, "run", "--input", input, "--report", t.TempDir())
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, raw)
+	}
+	lines := screenOf(raw)
+	screen := strings.Join(lines, "\n")
+	found := false
+	for _, l := range lines {
+		if regexp.MustCompile(`^removing\s.*12/12`).MatchString(l) {
+			found = true
+			if n := len([]rune(l)); n > 80 {
+				t.Errorf("a bar %d columns wide, want at most 80: %q", n, l)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no removing bar on a terminal without a size:\n%s", screen)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/vbauerster/cupwriter"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
@@ -198,7 +199,7 @@ func (d *Display) Item(it job.Item) {
 // written since the one before is shown, not dropped.
 func (d *Display) start() {
 	d.refresh, d.ticker, d.ticked = make(chan any), make(chan struct{}), make(chan struct{})
-	d.progress = mpb.New(mpb.WithOutput(d.out), mpb.WithManualRefresh(d.refresh))
+	d.progress = mpb.New(mpb.WithConsoleWriter(sized{cupwriter.New(d.out, false)}), mpb.WithManualRefresh(d.refresh))
 	refresh, ticker, ticked := d.refresh, d.ticker, d.ticked
 	go func() {
 		defer close(ticked)
@@ -258,4 +259,27 @@ func Clean(s string, max int) string {
 		n++
 	}
 	return b.String()
+}
+
+// The size the display takes when the terminal reports none.
+const (
+	defaultColumns = 80
+	defaultRows    = 24
+)
+
+// sized is the terminal's writer (mpb's own), with a size when the
+// terminal reports none: a pseudo-terminal nobody sized (some CI runners,
+// serial consoles, a container's) says 0×0, and mpb then draws nothing
+// at all. It gets 80 columns instead.
+type sized struct{ *cupwriter.Writer }
+
+func (w sized) GetTermSize() (width, height int, err error) {
+	width, height, err = w.Writer.GetTermSize()
+	if err != nil || width <= 0 {
+		width = defaultColumns
+	}
+	if err != nil || height <= 0 {
+		height = defaultRows
+	}
+	return width, height, nil
 }
