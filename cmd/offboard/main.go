@@ -64,6 +64,7 @@ Usage:
   offboard demo [--dir DIR]                        the whole job against a simulated tenant
   offboard simulate [--listen ADDR] [flags]        serve a simulated tenant over HTTP
   offboard version                                 version, commit, Go version
+  offboard completion bash|zsh|fish|powershell     a shell completion script
 
 'offboard COMMAND --help' lists a command's flags.
 `
@@ -92,6 +93,8 @@ func run(ctx context.Context, args []string, io stdio) int {
 	case "version":
 		fmt.Fprintln(io.out, versionLine())
 		return exitOK
+	case "completion":
+		return runCompletion(ctx, args[1:], io)
 	case "help", "-h", "--help":
 		fmt.Fprint(io.out, usage)
 		return exitOK
