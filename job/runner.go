@@ -156,10 +156,16 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 		defer cancelAtDeadline()
 	}
 	stopGrace := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			r.interrupted()
+		}
 		t := time.NewTimer(r.Grace)
 		defer t.Stop()
 		select {
 		case <-t.C:
+			cancelReqs()
+		case <-stopNow(ctx):
+			// A second signal: the requests in flight are cut off now.
 			cancelReqs()
 		case <-reqCtx.Done():
 		}
@@ -1018,7 +1024,7 @@ func (a *applying) cutOff(it *Item, err error) {
 	it.UpdatedAt = r.Now().UTC()
 	a.done++
 	a.mu.Unlock()
-	r.Log.Warn("a removal was cut off; its outcome is unknown until the rerun",
+	r.Log.Warn(CutOff,
 		zap.String("principal_id", it.PrincipalID), zap.String("source", it.Source),
 		zap.String("assignment_id", it.AssignmentID), zap.Error(err))
 }

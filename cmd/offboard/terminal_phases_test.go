@@ -6,9 +6,12 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
 
@@ -105,4 +108,97 @@ func TestTerminalWithoutASizeStillGetsTheDisplay(t *testing.T) {
 	if !found {
 		t.Errorf("no removing bar on a terminal without a size:\n%s", screen)
 	}
+}
+
+// Ctrl-C at a terminal: the display says the run is finishing what is in
+// flight and how long it may take; a second Ctrl-C cuts it off at once,
+// the report written, exit 4. The ^C the terminal echoes leaves no
+// stray characters in the bars' redraw.
+func TestTerminalSecondCtrlCStopsAtOnce(t *testing.T) {
+	tn := startTenant(t, simtenant.Config{Seed: 49})
+	id, _ := tn.user("slow@contoso.com", 30)
+	tn.AddRule(simtenant.Rule{Method: "DELETE", Delay: 30 * time.Second})
+	dir := t.TempDir()
+	cmd := tn.command(t, []string{"TERM=xterm", "OFFBOARD_CONCURRENCY=2", "OFFBOARD_GRAPH_BATCH_SIZE=1", "OFFBOARD_GRACE=60s"},
+		"run", "--input", writeCSV(t, "principal_id", id), "--report", dir)
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 160})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var screen syncBuffer
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		_, _ = io.Copy(&screen, f)
+	}()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if ok() {
+				return
+			}
+		}
+		t.Fatalf("%s did not happen:\n%s", what, strings.Join(screenOf(screen.String()), "\n"))
+	}
+	waitFor("the removing bar", func() bool { return strings.Contains(screen.String(), "removing") })
+	if _, err := f.Write([]byte{3}); err != nil { // Ctrl-C, as the terminal sends it
+		t.Fatal(err)
+	}
+	waitFor("the interruption's note", func() bool {
+		return strings.Contains(screen.String(), "interrupted: finishing in-flight requests (grace 1m0s); Ctrl-C again to stop now")
+	})
+	time.Sleep(500 * time.Millisecond) // a few redraws after the echoed ^C
+	began := time.Now()
+	if _, err := f.Write([]byte{3}); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("a second Ctrl-C did not stop the run:\n%s", strings.Join(screenOf(screen.String()), "\n"))
+	}
+	_ = f.Close()
+	<-copied
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("the second Ctrl-C took %s to stop the run", took)
+	}
+	lines := screenOf(screen.String())
+	shown := strings.Join(lines, "\n")
+	if code := cmd.ProcessState.ExitCode(); code != 4 {
+		t.Errorf("exit %d, want 4\n%s", code, shown)
+	}
+	if s := readSummary(t, dir); s.ExitCode != 4 {
+		t.Errorf("summary.json exit %d, want 4", s.ExitCode)
+	}
+	for _, l := range lines {
+		for _, start := range []string{"resolving ", "listing ", "removing ", "interrupted: "} {
+			if i := strings.Index(l, start); i > 0 && strings.TrimSpace(l[:i]) != "" {
+				t.Errorf("a stray prefix before %q: %q\n%s", start, l, shown)
+			}
+		}
+	}
+	if strings.Contains(shown, "WARN") {
+		t.Errorf("a raw log line above the bars:\n%s", shown)
+	}
+}
+
+// syncBuffer is a buffer a copying goroutine and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

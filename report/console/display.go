@@ -10,6 +10,7 @@
 package console
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -194,6 +195,14 @@ func (d *Display) Item(it job.Item) {
 	_, _ = io.WriteString(d, line+"\n")
 }
 
+// Note prints a sentence about the run above the bars (an
+// interruption, and its grace).
+func (d *Display) Note(msg string) {
+	_, _ = io.WriteString(d, Clean(msg, 500)+"\n")
+}
+
+var _ job.Noter = (*Display)(nil)
+
 // start makes the live view; d.mu is held. It is redrawn on demand,
 // every refreshEvery, so that Stop can ask for a last frame: what was
 // written since the one before is shown, not dropped.
@@ -272,6 +281,23 @@ const (
 // serial consoles, a container's) says 0×0, and mpb then draws nothing
 // at all. It gets 80 columns instead.
 type sized struct{ *cupwriter.Writer }
+
+// Flush writes a frame, and starts the next one at the line's start: a
+// character the terminal echoes between two frames (^C) moves the
+// cursor, and the next frame's cursor-up and erase would otherwise leave
+// the first columns of the old frame on screen ("reresolving").
+func (w sized) Flush(lines int) error {
+	if err := w.Writer.Flush(lines); err != nil {
+		return err
+	}
+	if w.Writer.Len() > 0 {
+		next := bytes.Clone(w.Writer.Bytes())
+		w.Writer.Reset()
+		w.Writer.WriteByte('\r')
+		w.Writer.Write(next)
+	}
+	return nil
+}
 
 func (w sized) GetTermSize() (width, height int, err error) {
 	width, height, err = w.Writer.GetTermSize()

@@ -16,6 +16,7 @@ var shownByDisplay = map[string]bool{
 	"run starting": true, "watch starting": true, "restore starting": true,
 	"run finished": true, "restore finished": true, "watch finished": true, "verdict": true,
 	"resolving a line's keys failed": true, "listing failed": true, job.UnexpectedID: true,
+	job.Interrupted: true, job.CutOff: true,
 }
 
 // Quiet wraps a logger's core to leave out the log lines the display
