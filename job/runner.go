@@ -170,10 +170,16 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 		defer cancelAtDeadline()
 	}
 	stopGrace := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			r.interrupted()
+		}
 		t := time.NewTimer(r.Grace)
 		defer t.Stop()
 		select {
 		case <-t.C:
+			cancelReqs()
+		case <-stopNow(ctx):
+			// A second signal: the requests in flight are cut off now.
 			cancelReqs()
 		case <-reqCtx.Done():
 		}
@@ -181,6 +187,10 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 	defer stopGrace()
 
 	p := &plan{runner: r, prev: map[Key]Item{}, relisted: map[Key]Item{}, items: map[Key]*Item{}, unavailable: &unavailableParts{log: r.Log}}
+	// One log line per report row: the removals' as they arrive, the
+	// others' once the rows are settled.
+	logged := &rowLog{}
+	defer func() { r.logRows(res.Items, logged) }()
 	for _, it := range r.Previous {
 		p.prev[it.Key()] = it
 	}
@@ -249,7 +259,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 	if err := r.Recorder.Applying(); err != nil {
 		return Result{}, fmt.Errorf("recording the start of removals: %w", err)
 	}
-	err = r.apply(ctx, reqCtx, pending, p.relisted, p.unavailable)
+	err = r.apply(ctx, reqCtx, pending, p.relisted, p.unavailable, logged)
 	res.interrupted(ctx)
 	res.Items = p.sorted()
 	return res, err
@@ -937,14 +947,14 @@ func (p *plan) noAssignments(principals []*principal, holds map[string]int, abse
 // apply removes the pending items, at most Concurrency at a time, recording
 // each outcome as it arrives. It stops starting new removals when ctx is
 // done or the journal fails.
-func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, relisted map[Key]Item, unavailable *unavailableParts) error {
+func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, relisted map[Key]Item, unavailable *unavailableParts, logged *rowLog) error {
 	sources := map[string]Source{}
 	for _, s := range r.Sources {
 		sources[s.Name()] = s
 	}
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	a := &applying{runner: r, reqCtx: reqCtx, relisted: relisted, unavailable: unavailable, stop: stop}
+	a := &applying{runner: r, reqCtx: reqCtx, relisted: relisted, unavailable: unavailable, stop: stop, logged: logged}
 	stopProgress := r.startProgress(runCtx, "progress", len(pending), a.doneSoFar)
 	r.schedule(runCtx, reqCtx, newLanes(r.tasks(sources, pending)), a.run)
 	stop(nil)
@@ -998,6 +1008,7 @@ type applying struct {
 	relisted    map[Key]Item
 	unavailable *unavailableParts
 	stop        context.CancelCauseFunc
+	logged      *rowLog
 
 	mu         sync.Mutex
 	done       int
@@ -1066,7 +1077,7 @@ func (a *applying) cutOff(it *Item, err error) {
 	it.UpdatedAt = r.Now().UTC()
 	a.done++
 	a.mu.Unlock()
-	r.Log.Warn("a removal was cut off; its outcome is unknown until the rerun",
+	r.Log.Warn(CutOff,
 		zap.String("principal_id", it.PrincipalID), zap.String("source", it.Source),
 		zap.String("assignment_id", it.AssignmentID), zap.Error(err))
 }
@@ -1097,11 +1108,8 @@ func (a *applying) record(it *Item, out Outcome, err error, attempts int, began 
 	a.done++
 	a.mu.Unlock()
 	r.observeItem(rec)
-	r.Log.Info("outcome",
-		zap.String("principal_id", rec.PrincipalID), zap.String("source", rec.Source), zap.String("kind", rec.Kind),
-		zap.String("assignment_id", rec.AssignmentID), zap.String("role_name", rec.RoleName), zap.String("status", string(rec.State)),
-		zap.Int("attempts", rec.Attempts), zap.Int64("latency_ms", time.Since(began).Milliseconds()),
-		zap.String("detail", rec.Detail))
+	r.logRow(LogOutcome, rec, time.Since(began))
+	a.logged.mark(rec.Key())
 }
 
 // settle gives the item its outcome and returns a copy to record.
@@ -1127,6 +1135,9 @@ func (a *applying) settle(it *Item, out Outcome, err error, attempts int) Item {
 // startProgress logs event's progress in the background (progress); the
 // function it returns stops it and waits.
 func (r *Runner) startProgress(ctx context.Context, event string, total int, done func() int) (stop func()) {
+	// The phase begins before any of its work can end: a row it fails
+	// is the phase's (Observer.Item).
+	endPhase := r.observePhase(phaseOf(event), total, done)
 	ctx, cancel := context.WithCancel(ctx)
 	finished := make(chan struct{})
 	start := time.Now()
@@ -1137,6 +1148,7 @@ func (r *Runner) startProgress(ctx context.Context, event string, total int, don
 	return func() {
 		cancel()
 		<-finished
+		endPhase()
 	}
 }
 
@@ -1239,7 +1251,6 @@ func (r *Runner) assignment(it *Item) Assignment {
 
 // progress logs a line every ProgressEvery until ctx is done.
 func (r *Runner) progress(ctx context.Context, event string, start time.Time, total int, done func() int) {
-	defer r.observePhase(phaseOf(event), total, done)()
 	t := time.NewTicker(r.ProgressEvery)
 	defer t.Stop()
 	for {

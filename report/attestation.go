@@ -102,7 +102,9 @@ type Attested struct {
 // AttestedRow is one row of a watched principal's verdict.
 type AttestedRow struct {
 	Source           string `json:"source"`
+	Kind             string `json:"kind,omitempty"`
 	AssignmentID     string `json:"assignment_id"`
+	RoleName         string `json:"role_name,omitempty"`
 	RoleDefinitionID string `json:"role_definition_id,omitempty"`
 	Scope            string `json:"scope,omitempty"`
 	Status           string `json:"status"`
@@ -148,7 +150,7 @@ func Verdicts(watched []Watched, items []job.Item, guard string) []Attested {
 			a.Verdict, why = VerdictFailed, []string{"not checked: the watch ended before its listing"}
 		}
 		for _, it := range its {
-			row := AttestedRow{Source: it.Source, AssignmentID: it.AssignmentID, RoleDefinitionID: it.RoleDefinitionID,
+			row := AttestedRow{Source: it.Source, Kind: it.Kind, AssignmentID: it.AssignmentID, RoleName: it.RoleName, RoleDefinitionID: it.RoleDefinitionID,
 				Scope: it.Scope, Status: string(it.State), Detail: it.Detail}
 			switch it.State {
 			case job.Removed:
@@ -259,13 +261,14 @@ func ParseAttestation(b []byte, key *Key) (Attestation, error) {
 
 type attestationPage struct {
 	Attestation
+	CSS         template.CSS
 	Counts      [][2]string
 	Unavailable [][2]string
 	ExitMeaning string
 }
 
 func attestationView(a Attestation) attestationPage {
-	p := attestationPage{Attestation: a, ExitMeaning: ExitMeaning(a.ExitCode)}
+	p := attestationPage{Attestation: a, CSS: pageCSS, ExitMeaning: ExitMeaning(a.ExitCode)}
 	switch a.ExitCode {
 	case 0:
 		p.ExitMeaning = "every watched principal is clean or was removed again"
@@ -288,37 +291,25 @@ func attestationView(a Attestation) attestationPage {
 	return p
 }
 
-var attestationTemplate = template.Must(template.New("attestation").Funcs(template.FuncMap{
-	"date": func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
-	"when": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"join": func(s []string) string { return strings.Join(s, ", ") },
-}).Parse(`<!DOCTYPE html>
+var attestationTemplate = template.Must(template.New("attestation").Funcs(pageFuncs).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>offboard watch attestation {{.RunID}}</title>
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:1em 0}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
-td.n{text-align:right}
-.clean{color:#2a7d2a}.removed-again{color:#b80}.failed{color:#c22;font-weight:bold}
-.warn{background:#fee;border:1px solid #c22;padding:.5em 1em}
-td.detail{white-space:pre-wrap;word-break:break-word;max-width:50em}
-</style>
+<style>{{.CSS}}</style>
 </head>
 <body>
 <h1>Offboarded stays offboarded: attestation</h1>
 <table id="metadata">
-<tr><th>watch run id</th><td>{{.RunID}}</td></tr>
-{{if .TenantID}}<tr><th>tenant</th><td id="tenant">{{.TenantID}}</td></tr>{{end}}
-<tr><th>watch list sha256</th><td>{{.InputSHA256}}</td></tr>
+<tr><th>watch run id</th><td class="id">{{.RunID}}</td></tr>
+{{if .TenantID}}<tr><th>tenant</th><td class="id" id="tenant">{{.TenantID}}</td></tr>{{end}}
+<tr><th>watch list sha256</th><td class="id">{{.InputSHA256}}</td></tr>
 <tr><th>reports read</th><td>{{.Reports}}</td></tr>
 <tr><th>window</th><td id="window">runs started {{when .Window.From}} to {{when .Window.To}} (within {{.Window.Within}})</td></tr>
 <tr><th>sources checked</th><td id="sources">{{join .Sources}}</td></tr>
-{{if .AzureScopes}}<tr><th>Azure scopes</th><td>{{join .AzureScopes}}</td></tr>{{end}}
+{{if .AzureScopes}}<tr><th>Azure scopes</th><td class="id">{{join .AzureScopes}}</td></tr>{{end}}
 <tr><th>started</th><td>{{when .StartedAt}}</td></tr>
 <tr><th>finished</th><td>{{when .FinishedAt}}</td></tr>
 <tr><th>exit code</th><td id="exit-code">{{.ExitCode}} ({{.ExitMeaning}})</td></tr>
@@ -326,27 +317,30 @@ td.detail{white-space:pre-wrap;word-break:break-word;max-width:50em}
 {{if .Refused}}<div class="warn" id="refused"><strong>Evidence refused as altered or unauthenticated: the watch could not see what it records, and exits non-zero</strong>
 <ul>{{range .Refused}}<li>{{.Report}}/{{.File}}: {{.Problem}}</li>{{end}}</ul></div>{{end}}
 {{if .Guard}}<p class="warn" id="guard"><strong>A guard stopped the watch before any change:</strong> {{.Guard}}</p>{{end}}
-{{if .Unavailable}}<div class="warn" id="unavailable"><strong>Not checked: unavailable in this tenant</strong>
+{{if .Unavailable}}<div class="info" id="unavailable"><strong>Not checked: not in this tenant</strong> (a licence it lacks)
 <ul>{{range .Unavailable}}<li>{{index . 0}}: {{index . 1}}</li>{{end}}</ul></div>{{end}}
 <h2>Verdicts</h2>
-<table id="counts">{{range .Counts}}<tr><th class="{{index . 0}}">{{index . 0}}</th><td class="n">{{index . 1}}</td></tr>{{end}}</table>
-{{if .Principals}}<table id="principals">
-<tr><th>principal_id</th><th>user_principal_name</th><th>offboarded</th><th>run</th><th>report</th><th>verdict</th><th>rows</th></tr>
-{{range .Principals}}<tr><td>{{.PrincipalID}}</td><td>{{.UPN}}</td><td>{{date .Run.StartedAt}}</td><td>{{.Run.ID}}</td><td>{{.Report}}</td><td class="{{.Verdict}}">{{.Verdict}}{{if .Why}}: {{.Why}}{{end}}</td>
-<td class="detail">{{range .Rows}}{{.Status}} {{.Source}} {{.AssignmentID}} {{.RoleDefinitionID}} {{.Scope}}{{if .Detail}} ({{.Detail}}){{end}}
+<table id="counts">{{range .Counts}}<tr><th><span class="badge s-{{index . 0}}">{{index . 0}}</span></th><td class="n">{{index . 1}}</td></tr>{{end}}</table>
+{{if .Principals}}<div class="wide"><table id="principals" class="rows">
+<colgroup><col style="width:18%"><col style="width:8em"><col style="width:12%"><col style="width:10%"><col style="width:18%"><col></colgroup>
+<thead><tr><th>principal_id, user_principal_name</th><th>offboarded</th><th>run</th><th>report</th><th>verdict</th><th>rows (status, source, kind, role_name, assignment_id, scope, detail)</th></tr></thead>
+<tbody>{{range .Principals}}<tr><td><span class="id">{{.PrincipalID}}</span>{{if .UPN}}<br>{{.UPN}}{{end}}</td><td>{{date .Run.StartedAt}}</td><td class="id">{{.Run.ID}}</td><td>{{.Report}}</td><td><span class="badge s-{{.Verdict}}">{{.Verdict}}</span>{{if .Why}} {{.Why}}{{end}}</td>
+<td class="detail">{{range .Rows}}<span class="badge s-{{.Status}}">{{.Status}}</span> {{.Source}}{{if .Kind}} <span class="sub">{{.Kind}}</span>{{end}}{{if .RoleName}} {{.RoleName}}{{end}} <span class="id">{{.AssignmentID}}</span> <span class="id">{{.RoleDefinitionID}}</span> <span class="id">{{.Scope}}</span>{{if .Detail}} ({{.Detail}}){{end}}
 {{end}}</td></tr>
-{{end}}</table>{{else}}<p>No principal was offboarded in the window.</p>{{end}}
+{{end}}</tbody></table></div>{{else}}<p>No principal was offboarded in the window.</p>{{end}}
 <h2>Not watched</h2>
-{{if .Excluded}}<table id="excluded"><tr><th>principal_id</th><th>user_principal_name</th><th>why</th></tr>
-{{range .Excluded}}<tr><td>{{.PrincipalID}}</td><td>{{.UPN}}</td><td>{{.Reason}}</td></tr>
-{{end}}</table>{{else}}<p>None.</p>{{end}}
+{{if .Excluded}}<div class="wide"><table id="excluded" class="rows"><colgroup><col style="width:30%"><col style="width:25%"><col></colgroup>
+<thead><tr><th>principal_id</th><th>user_principal_name</th><th>why</th></tr></thead>
+<tbody>{{range .Excluded}}<tr><td class="id">{{.PrincipalID}}</td><td>{{.UPN}}</td><td>{{.Reason}}</td></tr>
+{{end}}</tbody></table></div>{{else}}<p>None.</p>{{end}}
 <h2>Evidence</h2>
 <p>Only records that verify under the journal key are read; a report that does not is named here and adds no one.</p>
-<table id="evidence"><tr><th>report</th><th>used</th><th>runs (id, input sha256, started)</th><th>problem</th></tr>
-{{range .Evidence}}<tr><td>{{.Report}}</td><td>{{if .Used}}yes{{else}}<strong>no</strong>{{end}}</td>
-<td>{{range .Runs}}{{.ID}} {{.InputSHA256}} {{when .StartedAt}}{{if .DryRun}} (dry run){{end}}<br>{{end}}</td>
+<div class="wide"><table id="evidence" class="rows"><colgroup><col style="width:20%"><col style="width:5em"><col style="width:45%"><col></colgroup>
+<thead><tr><th>report</th><th>used</th><th>runs (id, input sha256, started)</th><th>problem</th></tr></thead>
+<tbody>{{range .Evidence}}<tr><td>{{.Report}}</td><td>{{if .Used}}yes{{else}}<strong>no</strong>{{end}}</td>
+<td class="id">{{range .Runs}}{{.ID}} {{.InputSHA256}} {{when .StartedAt}}{{if .DryRun}} (dry run){{end}}<br>{{end}}</td>
 <td class="detail">{{.Problem}}{{if .RestoreProblem}} restore.jsonl not trusted: {{.RestoreProblem}}{{end}}</td></tr>
-{{end}}</table>
+{{end}}</tbody></table></div>
 <p><code>clean</code> means: nothing held in the sources checked, for the object id offboarded. An account re-created under a new object id is a new principal, and is not checked here.</p>
 </body>
 </html>

@@ -94,3 +94,125 @@ func TestSummaryHTMLGuardUnavailableAndRowCap(t *testing.T) {
 		t.Error("WriteSummaryHTML wrote summary.json")
 	}
 }
+
+// writePage writes summary.html for p into a fresh directory and returns
+// its text as served and as a browser shows it.
+func writePage(t *testing.T, p Page) (raw, shown string) {
+	t.Helper()
+	dir := t.TempDir()
+	d := mustOpen(t, dir, inputA, runInfo("r", false))
+	defer d.Close()
+	if err := d.WriteSummaryHTML(p); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "summary.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, active := pageText(t, filepath.Join(dir, "summary.html"))
+	if len(active) > 0 {
+		t.Errorf("the page runs or loads something: %v", active)
+	}
+	return string(b), text
+}
+
+const longID = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/a-very-long-resource-group-name/providers/Microsoft.Authorization/roleAssignments/11111111-2222-3333-4444-555555555555"
+
+func TestSummaryPageLayoutPaletteAndPrint(t *testing.T) {
+	items := []job.Item{
+		{PrincipalID: "p1", Source: "azure", Kind: "azure-role", AssignmentID: longID, RoleName: "Owner", State: job.Failed, Detail: "HTTP 403 AuthorizationFailed"},
+		{PrincipalID: "p1", Source: "directory", Kind: "directory-role", AssignmentID: "a1", RoleName: "User Administrator", State: job.Removed},
+	}
+	s := Summary{RunID: "r", Counts: map[string]int{"failed": 1, "removed": 1}, ExitCode: 1,
+		Unavailable: map[string]string{"pim": "AadPremiumLicenseRequired"}}
+	raw, shown := writePage(t, Page{Summary: s, Command: "run", Rerun: "offboard run --input x.csv --report r", Items: items})
+
+	// One palette, failed red; every status has its colour.
+	for _, st := range append(append([]job.State{}, job.States...), job.RestoreStates...) {
+		if statusColors[string(st)] == "" {
+			t.Errorf("no colour for %s", st)
+		}
+	}
+	if statusColors["failed"] != "#c62828" || !strings.Contains(raw, ".s-failed{--c:#c62828}") {
+		t.Errorf("failed is not red on the page")
+	}
+	// Long ids wrap, the row tables keep their columns, print keeps colours.
+	for _, want := range []string{
+		"overflow-wrap:anywhere", "table.rows{table-layout:fixed;width:100%",
+		"@media print{", "print-color-adjust:exact", "thead{display:table-header-group}", "break-inside:avoid",
+		`<colgroup>`, `<span class="badge s-failed">failed</span>`,
+		// The bar's labels are a legend, not text cut off inside it.
+		`id="legend"`, `<span class="sw s-failed"></span>failed 1 (50%)`,
+		// Unavailable is information, not an error.
+		`<div class="info" id="unavailable">`,
+	} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("summary.html lacks %q", want)
+		}
+	}
+	if strings.Contains(raw, "<th></th>") {
+		t.Error("summary.html has a blank header cell")
+	}
+	// kind and role_name beside the ids; the rerun, since a row failed.
+	for _, want := range []string{"azure-role", "Owner", longID, "offboard run --input x.csv --report r"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("the page does not show %q", want)
+		}
+	}
+}
+
+func TestSummaryPageSaysWhoWhatWhereAndWhatWasLeftInPlace(t *testing.T) {
+	items := []job.Item{
+		{PrincipalID: "p1", Source: "directory", Kind: "directory-role", AssignmentID: "a1", RoleName: "Global Administrator", State: job.Skipped, Detail: "last-global-admin"},
+		{PrincipalID: "p2", Source: "groups", Kind: "group-owner", AssignmentID: "g1", RoleName: "Tier0 <Admins>", State: job.Skipped, Detail: "last-owner"},
+		{PrincipalID: "p3", Source: "groups", Kind: "group-member", AssignmentID: "g2", RoleName: "All Staff", State: job.Skipped, Detail: "dynamic-membership: the rule decides"},
+		{PrincipalID: "p4", State: job.Skipped, Detail: "protected"},
+		{PrincipalID: "", State: job.Invalid, Detail: "line 7: principal_id \"x\" is not a GUID"},
+	}
+	s := Summary{RunID: "r", TenantID: "tttttttt-0000-0000-0000-000000000000", Counts: map[string]int{"skipped": 4, "invalid": 1}, ExitCode: 1}
+	run := RunContext{SelfID: "5e1f0000-0000-0000-0000-000000000000", Input: "departures-2026-11-23.csv",
+		Sources: []string{"directory", "groups", "azure"}, AzureScopes: []string{"/subscriptions/s1"}}
+	raw, shown := writePage(t, Page{Summary: s, Command: "run", Rerun: "offboard run --input x.csv --report r", Items: items, Run: run})
+	for _, want := range []string{
+		"tenant" + s.TenantID, "ran as" + run.SelfID, "input" + run.Input, "sourcesdirectory, groups, azure", "Azure scopes/subscriptions/s1",
+		"Access left in place",
+		"last-global-admin the tenant's last Global Administrator",
+		"Tier0 <Admins>", "last-owner the last owner is kept",
+		"dynamic-membership: the rule decides a dynamic group",
+		"protected named in --protect",
+		// Invalid lines alone: no rerun, fix the input instead.
+		"correct them in the input",
+	} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("the page does not show %q:\n%s", want, shown)
+		}
+	}
+	if strings.Contains(raw, `id="rerun"`) || strings.Contains(shown, "offboard run --input") {
+		t.Error("the page offers a rerun, though only invalid input lines are wrong")
+	}
+
+	// No tenant known, nothing said of one.
+	s.TenantID = ""
+	if raw, _ := writePage(t, Page{Summary: s, Command: "run", Items: items}); strings.Contains(raw, `id="tenant"`) {
+		t.Error("a tenant row without a tenant")
+	}
+}
+
+func TestRerunHelpsOnlyWhenARerunCanChangeSomething(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    Summary
+		want bool
+	}{
+		{"clean", Summary{ExitCode: 0}, false},
+		{"invalid lines only", Summary{ExitCode: 1, Counts: map[string]int{"invalid": 6}}, false},
+		{"a failed row", Summary{ExitCode: 1, Counts: map[string]int{"failed": 1, "invalid": 6}}, true},
+		{"guard", Summary{ExitCode: 3}, true},
+		{"interrupted", Summary{ExitCode: 4}, true},
+		{"held back", Summary{ExitCode: 1, HeldBack: []HeldBack{{PrincipalID: "p"}}}, true},
+	} {
+		if got := RerunHelps(tc.s); got != tc.want {
+			t.Errorf("%s: RerunHelps %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

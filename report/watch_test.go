@@ -146,3 +146,28 @@ func TestForgedRestoreJournalRestoresNoOne(t *testing.T) {
 		t.Error("the run's own removals were left out with the restore journal")
 	}
 }
+
+func TestAttestationPageSharesThePaletteAndNamesKindAndRole(t *testing.T) {
+	dir := t.TempDir()
+	d := mustOpen(t, dir, inputA, runInfo("w1", false))
+	defer d.Close()
+	w := Watched{PrincipalID: pA, Run: RunRecord{ID: "r1"}}
+	verdicts := Verdicts([]Watched{w}, []job.Item{{PrincipalID: pA, Source: "directory", Kind: "directory-role", RoleName: "Exchange Administrator",
+		AssignmentID: "a1", State: job.Failed, Detail: "HTTP 403"}}, "")
+	if err := d.WriteAttestation(Attestation{RunID: "w1", Principals: verdicts, Unavailable: map[string]string{"pim": "no P2"}}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "attestation.html"))
+	page := string(b)
+	for _, want := range []string{
+		".s-failed{--c:#c62828}", "@media print{", `<span class="badge s-failed">failed</span>`,
+		"directory-role", "Exchange Administrator", `<div class="info" id="unavailable">`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("attestation.html lacks %q", want)
+		}
+	}
+	if verdicts[0].Rows[0].Kind != "directory-role" || verdicts[0].Rows[0].RoleName != "Exchange Administrator" {
+		t.Errorf("attested row %+v", verdicts[0].Rows[0])
+	}
+}

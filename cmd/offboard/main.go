@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/app"
 )
 
@@ -50,10 +51,40 @@ func main() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(gcPercent)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(context.Background())
 	code := run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, env: os.LookupEnv, environ: os.Environ})
 	stop()
 	os.Exit(code)
+}
+
+// signalContext is done at the first SIGINT or SIGTERM: no new work
+// starts, and the requests in flight get --grace to finish. The second
+// cuts them off at once (job.WithStopNow); the report is written either
+// way. stop stops listening.
+func signalContext(parent context.Context) (context.Context, func()) {
+	now := make(chan struct{})
+	ctx, cancel := context.WithCancel(job.WithStopNow(parent, now))
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			close(now)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
 }
 
 const usage = `offboard removes the roles of departing principals from Entra ID and Azure.
@@ -67,6 +98,7 @@ Usage:
   offboard demo [--dir DIR]                        the whole job against a simulated tenant
   offboard simulate [--listen ADDR] [flags]        serve a simulated tenant over HTTP
   offboard version                                 version, commit, Go version
+  offboard completion bash|zsh|fish|powershell     a shell completion script
 
 'offboard COMMAND --help' lists a command's flags.
 `
@@ -95,6 +127,8 @@ func run(ctx context.Context, args []string, io stdio) int {
 	case "version":
 		fmt.Fprintln(io.out, versionLine())
 		return exitOK
+	case "completion":
+		return runCompletion(ctx, args[1:], io)
 	case "help", "-h", "--help":
 		fmt.Fprint(io.out, usage)
 		return exitOK

@@ -97,8 +97,14 @@ func screenOf(out string) []string {
 // input, output and error, and returns the exit code and all it wrote.
 func runInTerminal(t *testing.T, tn *tenant, env []string, args ...string) (int, string) {
 	t.Helper()
+	return runInTerminalSized(t, tn, &pty.Winsize{Rows: 50, Cols: 160}, env, args...)
+}
+
+// runInTerminalSized is runInTerminal with a terminal of the given size.
+func runInTerminalSized(t *testing.T, tn *tenant, size *pty.Winsize, env []string, args ...string) (int, string) {
+	t.Helper()
 	cmd := tn.command(t, append([]string{"TERM=xterm"}, env...), args...)
-	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 160})
+	f, err := pty.StartWithSize(cmd, size)
 	if err != nil {
 		t.Fatal(err)
 	}

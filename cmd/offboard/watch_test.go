@@ -190,7 +190,7 @@ func TestWatchRemovesWhatIsHeldAgainAndAttests(t *testing.T) {
 		t.Errorf("attestation header: sources %v window %+v exit %d", att.Sources, att.Window, att.ExitCode)
 	}
 	html, err := os.ReadFile(filepath.Join(watchDir, "attestation.html"))
-	if err != nil || !bytes.Contains(html, []byte(firstRun.RunID)) || !bytes.Contains(html, []byte(`class="removed-again"`)) {
+	if err != nil || !bytes.Contains(html, []byte(firstRun.RunID)) || !bytes.Contains(html, []byte(`class="badge s-removed-again"`)) {
 		t.Errorf("attestation.html: %v\n%s", err, html)
 	}
 	if !strings.Contains(r.stderr, "adds no one") {

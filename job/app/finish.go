@@ -27,6 +27,13 @@ type ending struct {
 	rerun   string
 	files   console.Files
 	display *console.Display
+	// run is what the page says of how the command ran.
+	run report.RunContext
+}
+
+// runContext is what a page says of a command run with c on input.
+func runContext(c Config, input string) report.RunContext {
+	return report.RunContext{SelfID: c.SelfID, Input: input, Sources: c.Sources, AzureScopes: c.AzureScopes}
 }
 
 // finish writes the report and the summary of a run or a restore that
@@ -59,7 +66,7 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 		log.Error("writing the summary", zap.Error(err))
 		return max(code, ExitRowsFailed)
 	}
-	page := report.Page{Summary: summary, Command: end.command, Location: where.String(), Rerun: end.rerun, Items: res.Items}
+	page := report.Page{Summary: summary, Command: end.command, Location: where.String(), Rerun: end.rerun, Items: res.Items, Run: end.run}
 	if err := dir.WriteSummaryHTML(page); err != nil {
 		log.Error("writing the summary page", zap.Error(err))
 		return max(code, ExitRowsFailed)
@@ -77,7 +84,13 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 		fields = append(fields, zap.Int("held_back", len(res.HeldBack)))
 	}
 	fields = append(fields, zap.String("report", where.String()), zap.Duration("elapsed", time.Since(summary.StartedAt).Round(time.Millisecond)))
-	log.Info(event, fields...)
+	// A run that did not end well is an error in the log, so that an
+	// alert on error lines fires for it.
+	if code != ExitOK {
+		log.Error(event, fields...)
+	} else {
+		log.Info(event, fields...)
+	}
 	if end.display != nil {
 		end.display.Stop()
 		files := end.files

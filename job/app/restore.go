@@ -147,7 +147,7 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 	// The command keeps what the restore did: which principals (or
 	// --all), a dry run, and every other flag not at its default.
 	flags := c.Changed
-	end := ending{command: "restore", files: console.RestoreFiles, display: d.Display}
+	end := ending{command: "restore", files: console.RestoreFiles, display: d.Display, run: runContext(c.Config, "")}
 	if c.DryRun {
 		flags = append([]string{"--dry-run"}, flags...)
 		end.files = console.RestorePlanFiles

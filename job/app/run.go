@@ -161,7 +161,7 @@ func (j *jobRun) run(ctx context.Context) int {
 	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, DryRun: c.DryRun, StartedAt: started, Supersedes: j.supersedes,
 		TenantID: dir.TenantID()}
 	end := ending{command: "run", files: console.RunFiles, display: j.deps.Display,
-		rerun: rerunCommand("run", c.Input, c.Report, c.Changed)}
+		rerun: rerunCommand("run", c.Input, c.Report, c.Changed), run: runContext(j.cfg, c.Input)}
 	if c.DryRun {
 		end.command, end.rerun = "plan", rerunCommand("plan", c.Input, c.Report, c.Changed)
 		end.files = console.PlanFiles

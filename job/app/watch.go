@@ -116,7 +116,7 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 	}
 	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, StartedAt: started, TenantID: dir.TenantID()}
 	end := ending{command: "watch", files: console.RunFiles, display: d.Display,
-		rerun: rerunCommand("watch", "", c.Report, c.Changed)}
+		rerun: rerunCommand("watch", "", c.Report, c.Changed), run: runContext(j.cfg, "")}
 	publish := func() error {
 		if err := dir.Publish(ctx); err != nil {
 			return err

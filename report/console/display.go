@@ -10,6 +10,7 @@
 package console
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/vbauerster/cupwriter"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
@@ -39,8 +41,9 @@ type Display struct {
 	verbose bool
 	restore bool
 
-	throttled atomic.Int64
-	failures  atomic.Int64
+	// current is the phase last begun: throttled answers and failed
+	// rows are counted on its bar.
+	current atomic.Pointer[phaseCounts]
 
 	mu       sync.Mutex
 	progress *mpb.Progress // nil between runs
@@ -77,12 +80,26 @@ func (d *Display) Write(b []byte) (int, error) {
 	return d.out.Write(b)
 }
 
-// OnThrottled counts a throttled answer.
-func (d *Display) OnThrottled() { d.throttled.Add(1) }
+// phaseCounts are what happened during one phase: its bar shows them.
+type phaseCounts struct {
+	throttled atomic.Int64
+	failures  atomic.Int64
+}
+
+// OnThrottled counts a throttled answer, in the phase it came in.
+func (d *Display) OnThrottled() {
+	if c := d.current.Load(); c != nil {
+		c.throttled.Add(1)
+	}
+}
 
 // Phase implements job.Observer: a bar for the phase, fed from done
-// until end.
+// until end, that counts the throttled answers and the failed rows of
+// the phase (those told until the next phase begins: a phase's failed
+// rows may be put just after it ends).
 func (d *Display) Phase(name string, total int, done func() int) (end func()) {
+	counts := &phaseCounts{}
+	d.current.Store(counts)
 	if total <= 0 {
 		return func() {}
 	}
@@ -98,7 +115,7 @@ func (d *Display) Phase(name string, total int, done func() int) (end func()) {
 	clock := &phaseClock{start: time.Now()}
 	bar := p.AddBar(int64(total),
 		mpb.PrependDecorators(decor.Name(name, decor.WC{W: 10, C: decor.DindentRight})),
-		mpb.AppendDecorators(decor.Any(func(s decor.Statistics) string { return d.stats(s, clock) })))
+		mpb.AppendDecorators(decor.Any(func(s decor.Statistics) string { return d.stats(s, clock, counts) })))
 	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -126,7 +143,8 @@ func (d *Display) Phase(name string, total int, done func() int) (end func()) {
 }
 
 // phaseClock is when a phase started and, once its bar is finished, its
-// last figures: a finished bar keeps them as they were when it ended.
+// rate and time taken: a finished bar keeps them as they were when it
+// ended (its counts still move: its failed rows may come after).
 type phaseClock struct {
 	start time.Time
 	mu    sync.Mutex
@@ -134,37 +152,36 @@ type phaseClock struct {
 }
 
 // stats is a bar's figures: done/total, rate, ETA (or time taken), the
-// throttled answers and failures so far.
-func (d *Display) stats(s decor.Statistics, clock *phaseClock) string {
+// phase's throttled answers and failures so far.
+func (d *Display) stats(s decor.Statistics, clock *phaseClock, counts *phaseCounts) string {
 	clock.mu.Lock()
 	defer clock.mu.Unlock()
-	if clock.final != "" {
-		return clock.final
+	timing := clock.final
+	if timing == "" {
+		elapsed := time.Since(clock.start)
+		rate := float64(s.Current) / max(elapsed.Seconds(), 1e-3)
+		when := "ETA ?"
+		switch {
+		case s.Completed || s.Aborted:
+			when = "in " + elapsed.Round(100*time.Millisecond).String()
+		case rate > 0:
+			when = "ETA " + time.Duration(float64(s.Total-s.Current)/rate*float64(time.Second)).Round(time.Second).String()
+		}
+		timing = fmt.Sprintf(" %d/%d  %.1f/s  %s", s.Current, s.Total, rate, when)
+		if s.Completed || s.Aborted {
+			clock.final = timing
+		}
 	}
-	elapsed := time.Since(clock.start)
-	rate := float64(s.Current) / max(elapsed.Seconds(), 1e-3)
-	when := "ETA ?"
-	switch {
-	case s.Completed || s.Aborted:
-		when = "in " + elapsed.Round(100*time.Millisecond).String()
-	case rate > 0:
-		when = "ETA " + time.Duration(float64(s.Total-s.Current)/rate*float64(time.Second)).Round(time.Second).String()
-	}
-	out := fmt.Sprintf(" %d/%d  %.1f/s  %s  429s %d  failures %d",
-		s.Current, s.Total, rate, when, d.throttled.Load(), d.failures.Load())
-	if s.Completed || s.Aborted {
-		clock.final = out
-	}
-	return out
+	return fmt.Sprintf("%s  429s %d  failures %d", timing, counts.throttled.Load(), counts.failures.Load())
 }
 
 // Item implements job.Observer: a failure is counted and printed above
 // the bars; a successful outcome is printed only with --verbose.
 func (d *Display) Item(it job.Item) {
 	bad := it.State == job.Failed || it.State == job.Invalid
-	if bad {
-		d.failures.Add(1)
-	} else if !d.verbose {
+	if c := d.current.Load(); bad && c != nil {
+		c.failures.Add(1)
+	} else if !bad && !d.verbose {
 		return
 	}
 	who := cmp.Or(it.UPN, it.PrincipalID)
@@ -178,12 +195,20 @@ func (d *Display) Item(it job.Item) {
 	_, _ = io.WriteString(d, line+"\n")
 }
 
+// Note prints a sentence about the run above the bars (an
+// interruption, and its grace).
+func (d *Display) Note(msg string) {
+	_, _ = io.WriteString(d, Clean(msg, 500)+"\n")
+}
+
+var _ job.Noter = (*Display)(nil)
+
 // start makes the live view; d.mu is held. It is redrawn on demand,
 // every refreshEvery, so that Stop can ask for a last frame: what was
 // written since the one before is shown, not dropped.
 func (d *Display) start() {
 	d.refresh, d.ticker, d.ticked = make(chan any), make(chan struct{}), make(chan struct{})
-	d.progress = mpb.New(mpb.WithOutput(d.out), mpb.WithManualRefresh(d.refresh))
+	d.progress = mpb.New(mpb.WithConsoleWriter(sized{cupwriter.New(d.out, false)}), mpb.WithManualRefresh(d.refresh))
 	refresh, ticker, ticked := d.refresh, d.ticker, d.ticked
 	go func() {
 		defer close(ticked)
@@ -243,4 +268,44 @@ func Clean(s string, max int) string {
 		n++
 	}
 	return b.String()
+}
+
+// The size the display takes when the terminal reports none.
+const (
+	defaultColumns = 80
+	defaultRows    = 24
+)
+
+// sized is the terminal's writer (mpb's own), with a size when the
+// terminal reports none: a pseudo-terminal nobody sized (some CI runners,
+// serial consoles, a container's) says 0×0, and mpb then draws nothing
+// at all. It gets 80 columns instead.
+type sized struct{ *cupwriter.Writer }
+
+// Flush writes a frame, and starts the next one at the line's start: a
+// character the terminal echoes between two frames (^C) moves the
+// cursor, and the next frame's cursor-up and erase would otherwise leave
+// the first columns of the old frame on screen ("reresolving").
+func (w sized) Flush(lines int) error {
+	if err := w.Writer.Flush(lines); err != nil {
+		return err
+	}
+	if w.Writer.Len() > 0 {
+		next := bytes.Clone(w.Writer.Bytes())
+		w.Writer.Reset()
+		w.Writer.WriteByte('\r')
+		w.Writer.Write(next)
+	}
+	return nil
+}
+
+func (w sized) GetTermSize() (width, height int, err error) {
+	width, height, err = w.Writer.GetTermSize()
+	if err != nil || width <= 0 {
+		width = defaultColumns
+	}
+	if err != nil || height <= 0 {
+		height = defaultRows
+	}
+	return width, height, nil
 }

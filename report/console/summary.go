@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -39,7 +40,8 @@ const maxFailureGroups = 5
 
 // PrintSummary writes the end of a run for a person: the counts by source
 // and status, the guard and the unavailable sources, the first failures
-// grouped by detail, and where the report is; the rerun command when it did not end clean.
+// grouped by detail, and where the report is; the rerun command when a
+// rerun can help (report.RerunHelps).
 func PrintSummary(w io.Writer, command string, states []job.State, res job.Result, s report.Summary,
 	where string, files Files, rerun string) {
 	at := files.At
@@ -109,7 +111,7 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 		}
 	}
 
-	// The first failures, grouped by detail, the largest groups first.
+	// The first failures, grouped by cause, the largest groups first.
 	type group struct {
 		detail   string
 		first    int
@@ -123,14 +125,18 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 			continue
 		}
 		bad++
-		g := groups[it.Detail]
+		cause, line := Cause(it.Detail)
+		g := groups[cause]
 		if g == nil {
-			g = &group{detail: it.Detail, first: i}
-			groups[it.Detail] = g
+			g = &group{detail: cause, first: i}
+			groups[cause] = g
 		}
 		g.n++
 		if len(g.examples) < 3 {
 			ex := cmp.Or(it.UPN, it.PrincipalID, "(no principal)")
+			if line != "" {
+				ex = line + ": " + ex
+			}
 			if it.Source != "" {
 				ex += " " + it.Source
 			}
@@ -154,7 +160,29 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 
 	fmt.Fprintf(w, "\nReport: %s\n        %s\n        %s\n", Clean(at(files.CSV), 400),
 		Clean(at(files.JSON), 400), Clean(at(files.HTML), 400))
-	if rerun != "" && s.ExitCode != 0 {
+	switch {
+	case rerun != "" && report.RerunHelps(s):
 		fmt.Fprintf(w, "Rerun:  %s\n", Clean(rerun, 1000))
+	case s.Counts[string(job.Invalid)] > 0:
+		fmt.Fprintln(w, "Invalid input lines: a rerun changes nothing for them; correct them in the input (each detail names its line).")
 	}
+}
+
+var (
+	linePrefix = regexp.MustCompile(`^(line [0-9]+): `)
+	quoted     = regexp.MustCompile(`"(?:[^"\\]|\\.)*"…?`)
+	guid       = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
+)
+
+// Cause is what a failed or invalid row's detail says went wrong, without
+// what names the row: its input line (returned apart, "line 7"), the
+// values it quotes and the ids in it. Rows that failed for one cause
+// (six lines whose principal_id is not a GUID, every principal whose
+// resolution was refused with 401) are one kind of failure.
+func Cause(detail string) (cause, line string) {
+	if m := linePrefix.FindStringSubmatch(detail); m != nil {
+		line, detail = m[1], detail[len(m[0]):]
+	}
+	detail = quoted.ReplaceAllString(detail, `"…"`)
+	return guid.ReplaceAllString(detail, "{id}"), line
 }
