@@ -48,10 +48,12 @@ const maxPageRows = 1000
 
 // RerunHelps says whether running the same command again can change how
 // it ended: a row failed, the run was interrupted or stopped by a guard,
-// or principals were held back. Invalid input lines alone are not such a
+// or principals were held back; or it was a dry run. Invalid input lines alone are not such a
 // case: the input has to be fixed first.
 func RerunHelps(s Summary) bool {
-	return s.Counts[string(job.Failed)] > 0 || s.ExitCode == 3 || s.ExitCode == 4 || len(s.HeldBack) > 0
+	// A dry run's command is what is run again, for real, once the plan
+	// was read (after the input is fixed, when it has invalid lines).
+	return s.DryRun && s.Counts[string(job.Invalid)] == 0 || s.Counts[string(job.Failed)] > 0 || s.ExitCode == 3 || s.ExitCode == 4 || len(s.HeldBack) > 0
 }
 
 // statusColors is the one palette of every page (summary.html,

@@ -122,7 +122,10 @@ func TestOnePrincipalCannotHoldTheNightHostage(t *testing.T) {
 	if s := readSummary(t, dir); s.ExitCode != 0 || len(s.HeldBack) != 0 {
 		t.Errorf("summary after the higher cap: exit %d held_back %+v", s.ExitCode, s.HeldBack)
 	}
-	page, _ := os.ReadFile(filepath.Join(dir, "summary.html"))
+	// A clean run's page shows no rerun (nothing a rerun would change); a
+	// plan's does, and it carries the cap.
+	wantCode(t, a.offboard(t, append(env, "OFFBOARD_MAX_REMOVALS_PER_PRINCIPAL=1001"), "plan", "--input", input, "--report", dir, "--max-removals", "1001"), 0)
+	page, _ := os.ReadFile(filepath.Join(dir, "plan-summary.html"))
 	if !bytes.Contains(page, []byte("--max-removals-per-principal=1001")) {
 		t.Error("the rerun command leaves out --max-removals-per-principal")
 	}
