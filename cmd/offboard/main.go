@@ -95,7 +95,7 @@ Usage:
   offboard check [--input FILE] [--report DIR] [flags]  read-only preflight: permissions, licences, input, report
   offboard restore --report DIR (--principal P | --all) [flags]  put back what the run in DIR removed
   offboard watch --reports ROOT [flags]            re-check those offboarded within --within (90d): remove what they hold again, attest
-  offboard demo [--dir DIR]                        the whole job against a simulated tenant
+  offboard demo [--dir DIR] [--tenants 2]          the whole job against a simulated tenant (or two)
   offboard simulate [--listen ADDR] [flags]        serve a simulated tenant over HTTP
   offboard version                                 version, commit, Go version
   offboard completion bash|zsh|fish|powershell     a shell completion script

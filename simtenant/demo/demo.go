@@ -30,8 +30,9 @@ const (
 )
 
 // Command runs one of the binary's commands with args, reading the
-// environment through env, and returns its exit code.
-type Command func(ctx context.Context, args []string, env func(string) (string, bool)) int
+// environment through env and writing to out and errw, and returns its
+// exit code.
+type Command func(ctx context.Context, args []string, env func(string) (string, bool), out, errw io.Writer) int
 
 // Demo is one demo: the tenant's flags, where its files go, where it
 // writes, and the commands it runs.
@@ -44,8 +45,12 @@ type Demo struct {
 	// (the journal key's) reach the commands, beside the tenant's token.
 	Env     func(string) (string, bool)
 	PassEnv []string
-	// Run is `offboard run`, Watch `offboard watch`.
-	Run, Watch Command
+	// Tenants is how many simulated tenants the demo runs side by side:
+	// 1 (0 too), or 2 (see two.go).
+	Tenants int
+	// Run is `offboard run`, Watch `offboard watch`, Restore `offboard
+	// restore` (only the two-tenant demo runs it).
+	Run, Watch, Restore Command
 }
 
 // Sources are the sources the demo runs.
@@ -59,11 +64,18 @@ func (d Demo) Start(ctx context.Context) int {
 		fmt.Fprintf(d.Err, "offboard demo: %v\n", err)
 		return exitUsage
 	}
+	if d.Tenants > 2 || d.Tenants < 0 {
+		fmt.Fprintf(d.Err, "offboard demo: --tenants %d: 1 or 2\n", d.Tenants)
+		return exitUsage
+	}
 	if d.Dir == "" {
 		if d.Dir, err = os.MkdirTemp("", "offboard-demo-"); err != nil {
 			fmt.Fprintf(d.Err, "offboard demo: %v\n", err)
 			return exitUsage
 		}
+	}
+	if d.Tenants == 2 {
+		return d.two(ctx, cfg)
 	}
 	tenant, sample := simtenant.Generate(cfg, d.Tenant.Principals)
 	srv, err := tenant.Start(ctx, "127.0.0.1:0")
@@ -72,6 +84,28 @@ func (d Demo) Start(ctx context.Context) int {
 		return exitUsage
 	}
 	defer srv.Close()
+	return d.play(ctx, tenant, sample, srv.URL(), d.Tenant.Seed, nil)
+}
+
+// env is the environment the demo's commands see for tenant: its token,
+// and the variables in PassEnv.
+func (d Demo) env(tenant *simtenant.Tenant) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		switch {
+		case name == "OFFBOARD_STATIC_TOKEN":
+			return tenant.Token(), true
+		case slices.Contains(d.PassEnv, name):
+			return d.Env(name)
+		}
+		return "", false
+	}
+}
+
+// play runs the job on tenant (served at url, generated from seed) with
+// its sample in d.Dir, then the watch, and returns the demo's exit code.
+// extra are more flags for the run and the watch (the two-tenant demo's
+// --tenant).
+func (d Demo) play(ctx context.Context, tenant *simtenant.Tenant, sample simtenant.Sample, url string, seed uint64, extra []string) int {
 	if err := os.MkdirAll(d.Dir, 0o750); err != nil {
 		fmt.Fprintf(d.Err, "offboard demo: %v\n", err)
 		return exitUsage
@@ -84,28 +118,21 @@ func (d Demo) Start(ctx context.Context) int {
 	reportDir := filepath.Join(d.Dir, "report")
 	runArgs := []string{
 		"--input", input, "--report", reportDir,
-		"--graph-endpoint", srv.URL(),
-		"--arm-endpoint", srv.URL(),
+		"--graph-endpoint", url,
+		"--arm-endpoint", url,
 		"--sources", strings.Join(Sources, ","),
 		"--azure-scopes", "all",
 		"--protect", strings.Join(sample.Protect, ","),
 		"--log-format", d.LogFormat,
 	}
+	runArgs = append(runArgs, extra...)
 	fmt.Fprintf(d.Out, "Simulated tenant at %s (seed %d): %d departing principals; %d directory role assignments, %d PIM eligibilities, %d groups, %d Azure role assignments in %d subscriptions.\n",
-		srv.URL(), d.Tenant.Seed, len(sample.Departing), len(tenant.RoleAssignments()), len(tenant.Eligibilities()),
+		url, seed, len(sample.Departing), len(tenant.RoleAssignments()), len(tenant.Eligibilities()),
 		len(tenant.Groups()), len(tenant.ARMRoleAssignments()), len(sample.ARM.Scopes))
 	d.describeApps(tenant, sample)
 	fmt.Fprintf(d.Out, "Running: offboard run %s\n\n", strings.Join(runArgs, " "))
-	env := func(name string) (string, bool) {
-		switch {
-		case name == "OFFBOARD_STATIC_TOKEN":
-			return tenant.Token(), true
-		case slices.Contains(d.PassEnv, name):
-			return d.Env(name)
-		}
-		return "", false
-	}
-	code := d.Run(ctx, runArgs, env)
+	env := d.env(tenant)
+	code := d.Run(ctx, runArgs, env, d.Out, d.Err)
 
 	summary, err := report.ReadSummary(reportDir)
 	if err != nil {
@@ -182,7 +209,7 @@ func (d Demo) watch(ctx context.Context, env func(string) (string, bool), tenant
 	}
 	fmt.Fprintf(d.Out, "\nA colleague re-grants %s the Helpdesk Administrator role. The nightly watch re-checks everyone offboarded in the last 90 days.\n", who.UserPrincipalName)
 	fmt.Fprintf(d.Out, "Running: offboard watch %s\n\n", strings.Join(watchArgs, " "))
-	code := d.Watch(ctx, watchArgs, env)
+	code := d.Watch(ctx, watchArgs, env, d.Out, d.Err)
 	watchDir := filepath.Join(d.Dir, "watch", time.Now().UTC().Format(time.DateOnly))
 	b, err := os.ReadFile(filepath.Join(watchDir, "attestation.json"))
 	var att report.Attestation
