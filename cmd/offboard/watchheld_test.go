@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/offboard/offboard/simtenant"
 )
@@ -70,5 +71,40 @@ func TestWatchWithNoFlagsNamesReports(t *testing.T) {
 	wantCode(t, r, 2)
 	if !strings.Contains(r.stderr, "--reports is required") || strings.Contains(r.stderr, "--report is required") {
 		t.Errorf("watch with no flags says:\n%s", r.stderr)
+	}
+}
+
+// Two lines for one principal with two effective dates: the run warns,
+// naming both lines and dates, acts as of the earlier (today), and its
+// rows keep both references.
+func TestDuplicateLinesWithTwoDatesWarnAndKeepBothReferences(t *testing.T) {
+	t.Parallel()
+	tn := startTenant(t, simtenant.Config{Seed: 2703})
+	ann, _ := tn.user("ann@contoso.com", 1)
+	today := time.Now().UTC().Format(time.DateOnly)
+	later := time.Now().UTC().AddDate(0, 0, 10).Format(time.DateOnly)
+	dir := t.TempDir()
+	r := tn.offboard(t, []string{"OFFBOARD_LOG_FORMAT=json"}, "run", "--input", writeCSV(t, "principal_id,reference,effective_date",
+		ann+",HR-1,"+later, ann+",HR-2,"+today), "--report", dir)
+	wantCode(t, r, 0)
+	var warned string
+	for _, line := range strings.Split(r.stderr+r.stdout, "\n") {
+		if strings.Contains(line, "different effective dates") {
+			warned = line
+		}
+	}
+	for _, want := range []string{`"line 2: ` + later + `"`, `"line 3: ` + today + `"`, `"kept":"` + today + `"`, `"reference":"HR-1; HR-2"`} {
+		if !strings.Contains(warned, want) {
+			t.Errorf("the warning lacks %s: %q", want, warned)
+		}
+	}
+	rows := readReport(t, dir)
+	if len(rows) == 0 {
+		t.Fatal("no rows")
+	}
+	for _, rw := range rows {
+		if rw["status"] != "removed" || rw["reference"] != "HR-1; HR-2" {
+			t.Errorf("row %v, want removed with both references", rw)
+		}
 	}
 }
