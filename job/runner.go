@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -443,19 +444,104 @@ func (p *plan) pending() []*Item {
 // bulk lookup, a line whose keys disagree or match several users is
 // refused, duplicates are merged.
 func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal {
-	active, deferred := p.triage(entries)
+	active, deferred := p.triage(p.runner.reconcileDates(entries))
 	answers := p.runner.resolve(ctx, reqCtx, active)
 	byID, order := p.principals(active, answers)
 	// A principal named on an active line is acted on even when another
-	// line names it with a later date.
+	// line names it with a later date (reconcileDates warned of it); of
+	// deferred lines naming one object id, the first is its row.
+	putDeferred := map[string]bool{}
 	for _, e := range deferred {
-		if e.PrincipalID != "" && byID[e.PrincipalID] != nil {
+		if e.PrincipalID != "" && (byID[e.PrincipalID] != nil || putDeferred[e.PrincipalID]) {
 			continue
+		}
+		if e.PrincipalID != "" {
+			putDeferred[e.PrincipalID] = true
 		}
 		p.put(Item{PrincipalID: e.PrincipalID, UPN: e.UPN, Reference: e.Reference, State: Deferred, Line: e.Line,
 			Detail: "effective " + e.EffectiveDate.Format(time.DateOnly)})
 	}
 	return order
+}
+
+// reconcileDates finds the lines that name one principal (by object id,
+// else by UPN, as the file gives them) with different effective dates: a
+// conflict HR's file should not hold, resolved in the departing
+// principal's disfavour but never silently. It logs a warning naming
+// every such line and its date, and returns the entries with each of them
+// carrying the earliest date (no date: today) and every reference of
+// them joined ("HR-1; HR-2"), so the principal is acted on as of the
+// earlier date and the row keeps both references. entries is not changed.
+func (r *Runner) reconcileDates(entries []Entry) []Entry {
+	groups := map[string][]int{}
+	var order []string
+	for i, e := range entries {
+		if e.Problem != "" {
+			continue
+		}
+		var k string
+		switch {
+		case e.PrincipalID != "":
+			k = "principal_id " + e.PrincipalID
+		case e.UPN != "":
+			k = "user_principal_name " + strings.ToLower(e.UPN)
+		default:
+			continue
+		}
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	var out []Entry
+	for _, k := range order {
+		idx := groups[k]
+		dates := map[time.Time]bool{}
+		for _, i := range idx {
+			dates[entries[i].EffectiveDate] = true
+		}
+		if len(dates) < 2 {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(entries)
+		}
+		earliest := entries[idx[0]].EffectiveDate
+		var lines []int
+		var said, refs []string
+		for _, i := range idx {
+			e := entries[i]
+			if e.EffectiveDate.Before(earliest) {
+				earliest = e.EffectiveDate
+			}
+			lines = append(lines, e.Line)
+			said = append(said, fmt.Sprintf("line %d: %s", e.Line, effectiveText(e.EffectiveDate)))
+			if e.Reference != "" && !slices.Contains(refs, e.Reference) {
+				refs = append(refs, e.Reference)
+			}
+		}
+		ref := strings.Join(refs, "; ")
+		for _, i := range idx {
+			out[i].EffectiveDate, out[i].Reference = earliest, ref
+		}
+		if r.Log != nil {
+			r.Log.Warn("the same principal is on several lines with different effective dates: the earlier applies, and the row keeps every reference",
+				zap.String("principal", k), zap.Ints("lines", lines), zap.Strings("effective_dates", said),
+				zap.String("kept", effectiveText(earliest)), zap.String("reference", ref))
+		}
+	}
+	if out == nil {
+		return entries
+	}
+	return out
+}
+
+// effectiveText is an effective date as a warning names it.
+func effectiveText(d time.Time) string {
+	if d.IsZero() {
+		return "none (effective now)"
+	}
+	return d.Format(time.DateOnly)
 }
 
 // admitted is an active line on its way to a principal.

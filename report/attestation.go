@@ -19,10 +19,55 @@ const (
 	VerdictClean = "clean"
 	// VerdictRemovedAgain: it held something again, removed now.
 	VerdictRemovedAgain = "removed-again"
+	// VerdictHeld: it still holds access the job deliberately leaves (a
+	// last owner, the last global administrator, a protected principal or
+	// the job itself, a group whose members Graph cannot change): Why says
+	// why, WhatToDo what a person does about it. It alone does not fail
+	// the watch.
+	VerdictHeld = "held"
 	// VerdictFailed: it could not be checked, or what it holds could not
 	// be removed.
 	VerdictFailed = "failed"
 )
+
+// verdictRank orders the verdicts: a principal's is the worst of its rows'.
+var verdictRank = map[string]int{VerdictClean: 0, VerdictRemovedAgain: 1, VerdictHeld: 2, VerdictFailed: 3}
+
+// worse is the worse of two verdicts.
+func worse(a, b string) string {
+	if verdictRank[b] > verdictRank[a] {
+		return b
+	}
+	return a
+}
+
+// HeldWhatToDo says what a person does about access the job deliberately
+// left, from the detail of its skipped row.
+func HeldWhatToDo(detail string) string {
+	switch {
+	case strings.HasPrefix(detail, "last-owner: "):
+		what := "application"
+		if strings.HasPrefix(detail, "last-owner: service principal ") {
+			what = "service principal"
+		}
+		return "add another owner to the " + what + " (or delete it if no longer needed), then run the watch again: it removes the principal as an owner"
+	case detail == "last-owner":
+		return "add another owner to the group (or delete the group if no longer needed), then run the watch again: it removes the principal as an owner"
+	case detail == "last-global-admin":
+		return "assign Global Administrator to another account (a break-glass account), then run the watch again: it removes the role"
+	case detail == "protected":
+		return "the principal is on --protect (a break-glass account): remove its access by hand if it should not hold it, or take it off --protect"
+	case detail == "self":
+		return "the principal is the job's own identity: remove its access by hand, with another account"
+	case strings.HasPrefix(detail, "mail-enabled: "):
+		return "remove the principal in Exchange Online (the Exchange admin center, or Remove-DistributionGroupMember / Set-DistributionGroup -ManagedBy)"
+	case strings.HasPrefix(detail, "dynamic-membership: "):
+		return "change the group's membership rule, or the principal's attributes, so that it no longer matches"
+	case strings.HasPrefix(detail, "on-premises-synced: "):
+		return "remove the principal from the group in the on-premises directory; the next sync removes it here"
+	}
+	return "remove the access by hand, or remove what keeps the job from removing it, then run the watch again"
+}
 
 // Attestation is attestation.json: what a watch checked, and what it
 // found, for an auditor.
@@ -92,8 +137,11 @@ type Window struct {
 type Attested struct {
 	Watched
 	Verdict string `json:"verdict"`
-	// Why says why it failed.
+	// Why says why it failed, or why the access is held.
 	Why string `json:"why,omitempty"`
+	// WhatToDo says, for a held principal, what a person does about the
+	// access the job deliberately left.
+	WhatToDo string `json:"what_to_do,omitempty"`
 	// Rows are its rows of this watch that are not clean: removed again,
 	// or failed.
 	Rows []AttestedRow `json:"rows,omitempty"`
@@ -109,6 +157,8 @@ type AttestedRow struct {
 	Scope            string `json:"scope,omitempty"`
 	Status           string `json:"status"`
 	Detail           string `json:"detail,omitempty"`
+	// WhatToDo says, for a row skipped on purpose, what a person does.
+	WhatToDo string `json:"what_to_do,omitempty"`
 }
 
 // EvidenceRef is one report directory read, and its runs.
@@ -134,7 +184,10 @@ func EvidenceRefs(evidence []Evidence) []EvidenceRef {
 
 // Verdicts gives each watched principal its verdict from the watch's
 // items: failed when a row failed, is invalid, or was left holding
-// (skipped by a guard, planned when the run stopped: guard says why),
+// because the watch could not finish (planned when the run stopped: guard
+// says why; held back by the per-principal cap); held when a row was
+// skipped on purpose (a last owner, the last global administrator, a
+// protected principal, a group Graph cannot change: why and what to do);
 // removed-again when a row was removed, else clean.
 func Verdicts(watched []Watched, items []job.Item, guard string) []Attested {
 	byID := map[string][]job.Item{}
@@ -144,7 +197,7 @@ func Verdicts(watched []Watched, items []job.Item, guard string) []Attested {
 	out := []Attested{}
 	for _, w := range watched {
 		a := Attested{Watched: w, Verdict: VerdictClean}
-		var why []string
+		var why, todo []string
 		its, ok := byID[w.PrincipalID]
 		if !ok {
 			a.Verdict, why = VerdictFailed, []string{"not checked: the watch ended before its listing"}
@@ -154,15 +207,16 @@ func Verdicts(watched []Watched, items []job.Item, guard string) []Attested {
 				Scope: it.Scope, Status: string(it.State), Detail: it.Detail}
 			switch it.State {
 			case job.Removed:
-				if a.Verdict == VerdictClean {
-					a.Verdict = VerdictRemovedAgain
-				}
+				a.Verdict = worse(a.Verdict, VerdictRemovedAgain)
 			case job.Failed, job.Invalid:
 				a.Verdict = VerdictFailed
 				why = append(why, strings.TrimPrefix(cutSource(it)+": "+it.Detail, ": "))
 			case job.Skipped:
-				a.Verdict = VerdictFailed
-				why = append(why, strings.TrimPrefix(cutSource(it)+": held, not removed: "+it.Detail, ": "))
+				// Left on purpose: held, with why and what to do.
+				a.Verdict = worse(a.Verdict, VerdictHeld)
+				why = append(why, strings.TrimPrefix(cutSource(it)+": held on purpose: "+it.Detail, ": "))
+				row.WhatToDo = HeldWhatToDo(it.Detail)
+				todo = append(todo, row.WhatToDo)
 			case job.Planned:
 				a.Verdict = VerdictFailed
 				reason := "the watch stopped before its removal"
@@ -182,6 +236,8 @@ func Verdicts(watched []Watched, items []job.Item, guard string) []Attested {
 			}
 			a.Rows = append(a.Rows, row)
 		}
+		slices.Sort(todo)
+		a.WhatToDo = strings.Join(slices.Compact(todo), "; ")
 		a.Why = strings.Join(slices.Compact(why), "; ")
 		out = append(out, a)
 	}
@@ -267,11 +323,25 @@ type attestationPage struct {
 	ExitMeaning string
 }
 
+// countVerdict counts the principals with verdict v.
+func countVerdict(ps []Attested, v string) int {
+	n := 0
+	for _, p := range ps {
+		if p.Verdict == v {
+			n++
+		}
+	}
+	return n
+}
+
 func attestationView(a Attestation) attestationPage {
 	p := attestationPage{Attestation: a, CSS: pageCSS, ExitMeaning: ExitMeaning(a.ExitCode)}
 	switch a.ExitCode {
 	case 0:
 		p.ExitMeaning = "every watched principal is clean or was removed again"
+		if n := countVerdict(a.Principals, VerdictHeld); n > 0 {
+			p.ExitMeaning = fmt.Sprintf("no watched principal failed; %d still hold access the job leaves on purpose (held: see what to do below)", n)
+		}
 	case 1:
 		p.ExitMeaning = "at least one watched principal failed: see why below"
 		if len(a.Refused) > 0 {
@@ -282,7 +352,7 @@ func attestationView(a Attestation) attestationPage {
 	for _, pr := range a.Principals {
 		n[pr.Verdict]++
 	}
-	for _, v := range []string{VerdictClean, VerdictRemovedAgain, VerdictFailed} {
+	for _, v := range []string{VerdictClean, VerdictRemovedAgain, VerdictHeld, VerdictFailed} {
 		p.Counts = append(p.Counts, [2]string{v, fmt.Sprint(n[v])})
 	}
 	for _, k := range slices.Sorted(maps.Keys(a.Unavailable)) {
@@ -324,7 +394,7 @@ var attestationTemplate = template.Must(template.New("attestation").Funcs(pageFu
 {{if .Principals}}<div class="wide"><table id="principals" class="rows">
 <colgroup><col style="width:18%"><col style="width:8em"><col style="width:12%"><col style="width:10%"><col style="width:18%"><col></colgroup>
 <thead><tr><th>principal_id, user_principal_name</th><th>offboarded</th><th>run</th><th>report</th><th>verdict</th><th>rows (status, source, kind, role_name, assignment_id, scope, detail)</th></tr></thead>
-<tbody>{{range .Principals}}<tr><td><span class="id">{{.PrincipalID}}</span>{{if .UPN}}<br>{{.UPN}}{{end}}</td><td>{{date .Run.StartedAt}}</td><td class="id">{{.Run.ID}}</td><td>{{.Report}}</td><td><span class="badge s-{{.Verdict}}">{{.Verdict}}</span>{{if .Why}} {{.Why}}{{end}}</td>
+<tbody>{{range .Principals}}<tr><td><span class="id">{{.PrincipalID}}</span>{{if .UPN}}<br>{{.UPN}}{{end}}</td><td>{{date .Run.StartedAt}}</td><td class="id">{{.Run.ID}}</td><td>{{.Report}}</td><td><span class="badge s-{{.Verdict}}">{{.Verdict}}</span>{{if .Why}} {{.Why}}{{end}}{{if .WhatToDo}}<br><strong>what to do:</strong> <span class="todo">{{.WhatToDo}}</span>{{end}}</td>
 <td class="detail">{{range .Rows}}<span class="badge s-{{.Status}}">{{.Status}}</span> {{.Source}}{{if .Kind}} <span class="sub">{{.Kind}}</span>{{end}}{{if .RoleName}} {{.RoleName}}{{end}} <span class="id">{{.AssignmentID}}</span> <span class="id">{{.RoleDefinitionID}}</span> <span class="id">{{.Scope}}</span>{{if .Detail}} ({{.Detail}}){{end}}
 {{end}}</td></tr>
 {{end}}</tbody></table></div>{{else}}<p>No principal was offboarded in the window.</p>{{end}}
@@ -341,6 +411,7 @@ var attestationTemplate = template.Must(template.New("attestation").Funcs(pageFu
 <td class="id">{{range .Runs}}{{.ID}} {{.InputSHA256}} {{when .StartedAt}}{{if .DryRun}} (dry run){{end}}<br>{{end}}</td>
 <td class="detail">{{.Problem}}{{if .RestoreProblem}} restore.jsonl not trusted: {{.RestoreProblem}}{{end}}</td></tr>
 {{end}}</tbody></table></div>
+<p><code>held</code> means: the principal still holds access the job leaves on purpose (a last owner, the last Global Administrator, a protected principal or the job itself, a group whose members Graph cannot change); it does not alone make the watch exit non-zero, and its row says what to do.</p>
 <p><code>clean</code> means: nothing held in the sources checked, for the object id offboarded. An account re-created under a new object id is a new principal, and is not checked here.</p>
 </body>
 </html>

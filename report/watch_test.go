@@ -70,7 +70,7 @@ func TestAttestationIsAuthenticatedAndEscaped(t *testing.T) {
 	hostile := `<script>alert(1)</script>`
 	w := Watched{PrincipalID: pA, UPN: hostile, Reference: hostile, Report: hostile, Run: RunRecord{ID: "r1"}}
 	verdicts := Verdicts([]Watched{w}, []job.Item{{PrincipalID: pA, Source: "groups", AssignmentID: "g", State: job.Skipped, Detail: hostile}}, "")
-	if verdicts[0].Verdict != VerdictFailed || !strings.Contains(verdicts[0].Why, "held, not removed") {
+	if verdicts[0].Verdict != VerdictHeld || !strings.Contains(verdicts[0].Why, "held on purpose") || verdicts[0].WhatToDo == "" {
 		t.Fatalf("a skipped row: %+v", verdicts[0])
 	}
 	if err := d.WriteAttestation(Attestation{RunID: "w1", Principals: verdicts, Evidence: []EvidenceRef{{Report: hostile, Problem: hostile}}}); err != nil {
@@ -84,7 +84,7 @@ func TestAttestationIsAuthenticatedAndEscaped(t *testing.T) {
 	if a, err := ParseAttestation(b, key); err != nil || a.Principals[0].UPN != hostile {
 		t.Fatalf("attestation.json does not verify: %v", err)
 	}
-	forged := strings.Replace(string(b), `"verdict": "failed"`, `"verdict": "clean"`, 1)
+	forged := strings.Replace(string(b), `"verdict": "held"`, `"verdict": "clean"`, 1)
 	if _, err := ParseAttestation([]byte(forged), key); err == nil {
 		t.Error("an altered attestation verifies")
 	}

@@ -54,9 +54,14 @@ func parseWatchFlags(args []string, env func(string) (string, bool), out io.Writ
 	c.Within = within
 	c.Input = "(watch list)" // no input file: the list comes from the reports
 	// run's checks, less --report's: the watch has a default for it.
+	// With no --reports either, a placeholder: --reports is what is
+	// missing, and is named above.
 	rep := c.Report
 	if rep == "" {
 		c.Report = c.Reports
+		if c.Report == "" {
+			c.Report = "(default)"
+		}
 	}
 	if err := checkConfig(&c.Config, sources, scopes, protect); err != nil {
 		errs = append(errs, err)

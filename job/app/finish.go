@@ -29,6 +29,8 @@ type ending struct {
 	display *console.Display
 	// run is what the page says of how the command ran.
 	run report.RunContext
+	// fields are added to the final log line (a watch's attestation).
+	fields []zap.Field
 }
 
 // runContext is what a page says of a command run with c on input.
@@ -83,7 +85,9 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 	if len(res.HeldBack) > 0 {
 		fields = append(fields, zap.Int("held_back", len(res.HeldBack)))
 	}
-	fields = append(fields, zap.String("report", where.String()), zap.Duration("elapsed", time.Since(summary.StartedAt).Round(time.Millisecond)))
+	fields = append(fields, zap.String("report", where.String()))
+	fields = append(fields, end.fields...)
+	fields = append(fields, zap.Duration("elapsed", time.Since(summary.StartedAt).Round(time.Millisecond)))
 	// A run that did not end well is an error in the log, so that an
 	// alert on error lines fires for it.
 	if code != ExitOK {

@@ -92,11 +92,19 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 	}
 	verdicts := report.Verdicts(watched, res.Items, res.Guard)
 	for _, v := range verdicts {
-		if v.Verdict == report.VerdictFailed {
+		fields := []zap.Field{zap.String("principal_id", v.PrincipalID), zap.String("verdict", v.Verdict),
+			zap.String("offboarded_by", v.Run.ID), zap.String("why", v.Why)}
+		switch v.Verdict {
+		case report.VerdictFailed:
 			code = max(code, ExitRowsFailed)
+			log.Info("verdict", fields...)
+		case report.VerdictHeld:
+			// Left on purpose, as a run leaves it: a warning with what to
+			// do, not a failure.
+			log.Warn("verdict", append(fields, zap.String("what_to_do", v.WhatToDo))...)
+		default:
+			log.Info("verdict", fields...)
 		}
-		log.Info("verdict", zap.String("principal_id", v.PrincipalID), zap.String("verdict", v.Verdict),
-			zap.String("offboarded_by", v.Run.ID), zap.String("why", v.Why))
 	}
 	// Evidence refused is what the watch could not see: it fails, so that
 	// its alert fires, rather than attest a list it may be blind to.
@@ -116,7 +124,8 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 	}
 	summary := report.Summary{RunID: runID, InputSHA256: inputSHA, StartedAt: started, TenantID: dir.TenantID()}
 	end := ending{command: "watch", files: console.RunFiles, display: d.Display,
-		rerun: rerunCommand("watch", "", c.Report, c.Changed), run: runContext(j.cfg, "")}
+		rerun: rerunCommand("watch", "", c.Report, c.Changed), run: runContext(j.cfg, ""),
+		fields: []zap.Field{zap.String("attestation", strings.TrimSuffix(rep.Join(report.AttestationFiles[0]).String(), "/"))}}
 	publish := func() error {
 		if err := dir.Publish(ctx); err != nil {
 			return err
