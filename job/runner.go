@@ -72,6 +72,9 @@ type Runner struct {
 	// principal was (`watch`: held again after offboarding); it replaces
 	// the listing's note in the row's detail.
 	RemovedDetail func(principalID string) string
+
+	// refused stops the run on a 401 (set by Run).
+	refused func(endpoint string)
 }
 
 // Guard checks a plan before the first write. It may mark items Skipped
@@ -86,6 +89,11 @@ type Result struct {
 	Items []Item
 	// Guard says why a guard stopped the run; empty when none did.
 	Guard string
+	// Unauthorized, when set, says that a service refused the token (a
+	// 401, job.ErrUnauthorized) and where: the run stopped at once, no
+	// new work started, and the rows not yet attempted stay as they
+	// were. ExitCode is 2.
+	Unauthorized string
 	// Interrupted is true when ctx was done before the run finished: a
 	// signal, or the deadline (then DeadlineReached is true too).
 	Interrupted     bool
@@ -119,6 +127,8 @@ func (r Result) Counts() map[State]int {
 // ExitCode is the process exit code CONTRACT.md gives for the result.
 func (r Result) ExitCode() int {
 	switch {
+	case r.Unauthorized != "":
+		return 2
 	case r.Interrupted:
 		return 4
 	case r.Guard != "":
@@ -160,10 +170,26 @@ type principal struct {
 // out.
 func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err error) {
 	r.defaults()
+	// A 401 from any service stops the run as a signal does, at once:
+	// no new work, what is in flight finishes.
+	ctx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	var refused atomic.Pointer[string]
+	r.refused = func(endpoint string) {
+		if refused.CompareAndSwap(nil, &endpoint) {
+			r.Log.Error(UnauthorizedStop+": the run stops, no new work starts", zap.String("endpoint", endpoint))
+			stopRun(fmt.Errorf("%s: %w", endpoint, ErrUnauthorized))
+		}
+	}
+	defer func() {
+		if ep := refused.Load(); ep != nil {
+			res.Unauthorized = UnauthorizedStop + " (" + *ep + ")"
+		}
+	}()
 	// Requests in flight get Grace to finish after ctx is done; new work
 	// stops at once. WithoutCancel drops the deadline too: it is put back,
 	// so that the transport can refuse waits that would end after it.
-	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
+	reqCtx, cancelReqs := context.WithCancel(WithUnauthorized(context.WithoutCancel(ctx), r.refused))
 	defer cancelReqs()
 	if deadline, ok := ctx.Deadline(); ok {
 		var cancelAtDeadline context.CancelFunc
@@ -171,7 +197,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 		defer cancelAtDeadline()
 	}
 	stopGrace := context.AfterFunc(ctx, func() {
-		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(context.Cause(ctx), ErrUnauthorized) {
 			r.interrupted()
 		}
 		t := time.NewTimer(r.Grace)
@@ -228,7 +254,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 		all := p.list()
 		for _, g := range r.Guards {
 			stop, err := g.Check(reqCtx, all)
-			if err != nil && reqCtx.Err() != nil {
+			if err != nil && (reqCtx.Err() != nil || ctx.Err() != nil) {
 				// Cut off (the deadline, or a signal's grace ran out),
 				// not refused: an interruption.
 				res.interrupted(ctx)
@@ -839,6 +865,9 @@ func (r *Runner) list(ctx, reqCtx context.Context, listings []*listing) {
 				ps[i] = pr.Principal
 			}
 			l.found, l.err = l.source.Find(reqCtx, ps)
+			if errors.Is(l.err, ErrUnauthorized) && r.refused != nil {
+				r.refused(unauthorizedWhere(l.err))
+			}
 			return nil
 		})
 	}
@@ -1173,6 +1202,9 @@ func (a *applying) cutOff(it *Item, err error) {
 func (a *applying) record(it *Item, out Outcome, err error, attempts int, began time.Time) {
 	r := a.runner
 	if err != nil {
+		if errors.Is(err, ErrUnauthorized) && r.refused != nil {
+			r.refused(unauthorizedWhere(err))
+		}
 		out = Outcome{State: Failed, Detail: err.Error()}
 		// A removal's fallback may learn that a part is unavailable
 		// (directory's PIM way): the row stays failed, its detail

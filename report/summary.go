@@ -23,6 +23,9 @@ type Summary struct {
 	ExitCode int            `json:"exit_code"`
 	// Guard says which guard stopped the run, if one did.
 	Guard string `json:"guard,omitempty"`
+	// Stopped says why the run stopped before its end other than a
+	// guard or an interruption: a service refused the token (401).
+	Stopped string `json:"stopped,omitempty"`
 	// Unavailable names the sources, or parts of one, that cannot exist in
 	// this tenant (a licence it lacks), each with the service's reason.
 	Unavailable map[string]string `json:"unavailable,omitempty"`

@@ -423,9 +423,10 @@ var faultCases = []faultCase{
 			return []simtenant.Rule{ft.write(simtenant.Rule{Times: 1, Status: 401, Code: "InvalidAuthenticationToken",
 				Message: "Lifetime validation failed, the token is expired."})}
 		},
-		// No refresh is possible: the row fails at once (401 is final) and
-		// the rerun, with a fresh token, finishes it.
-		code: 1, allowed: []string{"removed", "failed"}, failedDetail: []string{"401"},
+		// No refresh is possible: the row fails at once (401 is final),
+		// the run stops there (issue 27: exit 2, no new work; what was in
+		// flight finishes), and the rerun, with a fresh token, finishes it.
+		code: 2, allowed: []string{"removed", "failed", "planned"}, failedDetail: []string{"401"},
 		check: func(t *testing.T, ft *faultTenant, rows map[string]row) {
 			failed := 0
 			for _, r := range rows {

@@ -41,7 +41,7 @@ func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
 // display, and the services as this file's wiring builds them.
 func (sio stdio) deps(log *zap.Logger, disp *console.Display) app.Deps {
 	d := app.Deps{Stdin: sio.in, Stdout: sio.out, Env: sio.env, Log: log, Display: disp,
-		Services: services, AzureChecker: azureChecker}
+		Services: services, AzureChecker: azureChecker, Reach: app.Unreachable}
 	if v, _ := sio.env(killAfterCopyEnv); v == "1" {
 		d.AfterCopy = killSelf
 	}

@@ -28,8 +28,10 @@ func TestTerminalCountsResolvingFailuresAndPrintsEachOnce(t *testing.T) {
 	for i := range 6 {
 		lines = append(lines, fmt.Sprintf("bad-%d,", i))
 	}
-	tn.AddRule(simtenant.Rule{PathContains: "users", Status: 401, Code: "InvalidAuthenticationToken", Message: "expired"})
-	tn.AddRule(simtenant.Rule{PathContains: "$batch", Status: 401, Code: "InvalidAuthenticationToken", Message: "expired"})
+	// 403, not 401: a 401 stops the run at once (issue 27), and this is
+	// about failures the run counts and goes on after.
+	tn.AddRule(simtenant.Rule{PathContains: "users", Status: 403, Code: "Authorization_RequestDenied", Message: "no"})
+	tn.AddRule(simtenant.Rule{PathContains: "$batch", Status: 403, Code: "Authorization_RequestDenied", Message: "no"})
 	code, raw := runInTerminal(t, tn, nil, "run", "--input", writeCSV(t, lines...), "--report", t.TempDir())
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, raw)

@@ -48,6 +48,10 @@ type Deps struct {
 	// AzureChecker builds what `check` reads of the identity's rights at
 	// the Azure scopes.
 	AzureChecker func(c Config, creds transport.Credentials, log *zap.Logger) (preflight.AzureChecker, error)
+	// Reach, when set, checks that the service endpoints a run calls can
+	// be reached at all (Unreachable), before the run takes its report
+	// location; nil: not checked (services handed in by a test).
+	Reach func(ctx context.Context, endpoints []string) error
 	// AfterCopy, when set, is called between the copy and the delete of a
 	// move to --processed (a test kills the process there).
 	AfterCopy func()
@@ -128,6 +132,9 @@ func runPass(ctx context.Context, log *zap.Logger, started time.Time, timeout ti
 		log.Warn(p.reached, zap.Duration("timeout", timeout))
 	}
 	code = res.ExitCode()
+	if res.Unauthorized != "" {
+		log.Error(res.Unauthorized + "; rows not yet attempted stay as they were: rerun with the same input and report directory")
+	}
 	if err != nil {
 		log.Error(p.stopped, zap.Error(err))
 		code = max(code, ExitRowsFailed)

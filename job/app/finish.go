@@ -54,6 +54,7 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 	}
 	counts := res.Counts()
 	summary.FinishedAt, summary.ExitCode, summary.Guard = time.Now().UTC(), code, res.Guard
+	summary.Stopped = res.Unauthorized
 	summary.Unavailable = res.Unavailable
 	for _, h := range res.HeldBack {
 		summary.HeldBack = append(summary.HeldBack, report.HeldBack{PrincipalID: h.PrincipalID, UPN: h.UPN, Planned: h.Planned, MaxPerPrincipal: h.Cap})
@@ -81,6 +82,9 @@ func finish(log *zap.Logger, dir reportWriter, event string, states []job.State,
 	}
 	if res.Guard != "" {
 		fields = append(fields, zap.String("guard", res.Guard))
+	}
+	if res.Unauthorized != "" {
+		fields = append(fields, zap.String("stopped", res.Unauthorized))
 	}
 	if len(res.HeldBack) > 0 {
 		fields = append(fields, zap.Int("held_back", len(res.HeldBack)))

@@ -705,6 +705,11 @@ func (e *Error) Error() string {
 	return s
 }
 
+// Is makes a 401 match job.ErrUnauthorized.
+func (e *Error) Is(target error) bool {
+	return target == job.ErrUnauthorized && e.Status == http.StatusUnauthorized
+}
+
 // classify turns an azcore.ResponseError into an *Error carrying ARM's own
 // code and message.
 func classify(err error) error {

@@ -145,9 +145,10 @@ func (e *Error) Error() string {
 	return strings.TrimSpace(b.String())
 }
 
-// Is makes a 404 match job.ErrNotFound.
+// Is makes a 404 match job.ErrNotFound and a 401 job.ErrUnauthorized.
 func (e *Error) Is(target error) bool {
-	return target == job.ErrNotFound && e.Status == http.StatusNotFound
+	return target == job.ErrNotFound && e.Status == http.StatusNotFound ||
+		target == job.ErrUnauthorized && e.Status == http.StatusUnauthorized
 }
 
 // classify turns what the SDK returned into an *Error when the service

@@ -61,6 +61,11 @@ func (e *BatchRefusedError) Error() string {
 	return fmt.Sprintf("the $batch request was refused as a whole: HTTP %d", e.Status)
 }
 
+// Is makes a batch refused with 401 match job.ErrUnauthorized.
+func (e *BatchRefusedError) Is(target error) bool {
+	return target == job.ErrUnauthorized && e.Status == http.StatusUnauthorized
+}
+
 // batchRequest and batchAnswer are the JSON of a batch and of its answer.
 type batchRequest struct {
 	Requests []batchItem `json:"requests"`
@@ -230,6 +235,9 @@ func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Head
 			// batch answer at all): no sub-request's own answer, so none
 			// is made of it.
 			t.succeeded(paces, pending[:1])
+			if resp.StatusCode == http.StatusUnauthorized {
+				job.Unauthorized(ctx, req.URL.Scheme+"://"+req.URL.Host)
+			}
 			refused := &BatchRefusedError{Status: resp.StatusCode, Body: readAll(resp)}
 			for _, i := range pending {
 				answers[i].Err = refused

@@ -106,6 +106,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("%s %s: %w", req.Method, redact(req), err)
 		}
 		verdict := classify(resp, err, t.now())
+		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
+			// The token is refused: the run stops (job.ErrUnauthorized).
+			job.Unauthorized(ctx, req.URL.Scheme+"://"+req.URL.Host)
+		}
 		if ctx.Err() != nil {
 			if resp != nil {
 				return resp, err
