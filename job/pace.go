@@ -596,7 +596,14 @@ func (p *Pace) Admit(ctx context.Context) (done func(), err error) {
 		}
 		now := p.now()
 		p.mu.Lock()
-		avail := float64(p.left) + p.refill*now.Sub(p.leftAt).Seconds() - float64(p.inFlight)
+		// What the service refilled since its count is believed only
+		// while nothing is in flight: an answer on its way brings a newer
+		// count, and answers of requests sent together may arrive out of
+		// order, so a refill added to an older count can overshoot.
+		avail := float64(p.left) - float64(p.inFlight)
+		if p.inFlight == 0 {
+			avail += p.refill * now.Sub(p.leftAt).Seconds()
+		}
 		if !p.counted || avail >= 1 || (p.inFlight == 0 && p.refill == 0) {
 			p.inFlight++
 			p.mu.Unlock()
