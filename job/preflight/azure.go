@@ -25,22 +25,11 @@ var _ AzureChecker = (*arm.Checker)(nil)
 // can be read (its licence). A checker that could not be made (setupErr)
 // is one failed result.
 func Azure(ctx context.Context, checker AzureChecker, setupErr error, self string) []Result {
-	if setupErr != nil {
-		return []Result{{Check: "source", Name: job.SourceAzure, Status: Error, Detail: setupErr.Error()}}
-	}
-	rights, err := checker.Rights(ctx, self)
-	if err != nil {
-		r := Result{Check: "source", Name: job.SourceAzure, Status: Error, Detail: err.Error()}
-		var ae *arm.Error
-		if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) {
-			r.Status, r.Fix = Missing, "assign the identity a role that may read and delete role assignments at the scope "+
-				"(User Access Administrator, or Role Based Access Control Administrator; README, Deploy: Permissions)"
-		}
-		return []Result{r}
-	}
-	if len(rights) == 0 {
-		return []Result{{Check: "source", Name: job.SourceAzure, Status: Missing,
-			Detail: "--azure-scopes all: the identity can list no subscription", Fix: "assign the identity a role at the subscriptions to clean"}}
+	rights, failed := readRights(ctx, checker, setupErr, self, job.SourceAzure,
+		"assign the identity a role that may read and delete role assignments at the scope "+
+			"(User Access Administrator, or Role Based Access Control Administrator; README, Deploy: Permissions)")
+	if failed != nil {
+		return failed
 	}
 	var out []Result
 	for _, rt := range rights {
@@ -99,22 +88,11 @@ func eligibility(ctx context.Context, checker AzureChecker, self, scope string) 
 // The rights are read as Azure's are (Checker.Rights); a checker that
 // could not be made (setupErr) is one failed result.
 func KeyVault(ctx context.Context, checker AzureChecker, setupErr error, self string) []Result {
-	if setupErr != nil {
-		return []Result{{Check: "source", Name: job.SourceKeyVault, Status: Error, Detail: setupErr.Error()}}
-	}
-	rights, err := checker.Rights(ctx, self)
-	if err != nil {
-		r := Result{Check: "source", Name: job.SourceKeyVault, Status: Error, Detail: err.Error()}
-		var ae *arm.Error
-		if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) {
-			r.Status, r.Fix = Missing, "assign the identity a role that may read its role assignments and change Key Vault access policies at the scope "+
-				"(Key Vault Contributor, with Reader or more; README, Authentication and permissions)"
-		}
-		return []Result{r}
-	}
-	if len(rights) == 0 {
-		return []Result{{Check: "source", Name: job.SourceKeyVault, Status: Missing,
-			Detail: "--azure-scopes all: the identity can list no subscription", Fix: "assign the identity a role at the subscriptions to clean"}}
+	rights, failed := readRights(ctx, checker, setupErr, self, job.SourceKeyVault,
+		"assign the identity a role that may read its role assignments and change Key Vault access policies at the scope "+
+			"(Key Vault Contributor, with Reader or more; README, Authentication and permissions)")
+	if failed != nil {
+		return failed
 	}
 	var out []Result
 	for _, rt := range rights {
@@ -141,4 +119,28 @@ func KeyVault(ctx context.Context, checker AzureChecker, setupErr error, self st
 		out = append(out, r)
 	}
 	return out
+}
+
+// readRights reads the identity's rights at every scope for source, or
+// answers the one result that says why it cannot: the checker could not
+// be made (setupErr), the read failed (Missing with fix when it was
+// refused), or no subscription can be listed.
+func readRights(ctx context.Context, checker AzureChecker, setupErr error, self, source, fix string) ([]arm.Rights, []Result) {
+	if setupErr != nil {
+		return nil, []Result{{Check: "source", Name: source, Status: Error, Detail: setupErr.Error()}}
+	}
+	rights, err := checker.Rights(ctx, self)
+	if err != nil {
+		r := Result{Check: "source", Name: source, Status: Error, Detail: err.Error()}
+		var ae *arm.Error
+		if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) {
+			r.Status, r.Fix = Missing, fix
+		}
+		return nil, []Result{r}
+	}
+	if len(rights) == 0 {
+		return nil, []Result{{Check: "source", Name: source, Status: Missing,
+			Detail: "--azure-scopes all: the identity can list no subscription", Fix: "assign the identity a role at the subscriptions to clean"}}
+	}
+	return rights, nil
 }
