@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/offboard/offboard/job/app"
+	"github.com/offboard/offboard/cmd/offboard/app"
 	"github.com/offboard/offboard/report/location"
 )
 

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offboard/offboard/cmd/offboard/app"
 	"github.com/offboard/offboard/job"
-	"github.com/offboard/offboard/job/app"
 	"github.com/offboard/offboard/job/transport"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/offboard/offboard/job/app"
+	"github.com/offboard/offboard/cmd/offboard/app"
 	"github.com/offboard/offboard/report/location"
 )
 

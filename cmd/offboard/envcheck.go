@@ -7,7 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/offboard/offboard/job/app"
+	"github.com/offboard/offboard/cmd/offboard/app"
 	"github.com/offboard/offboard/report/location"
 )
 

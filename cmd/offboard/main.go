@@ -13,8 +13,8 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/offboard/offboard/cmd/offboard/app"
 	"github.com/offboard/offboard/job"
-	"github.com/offboard/offboard/job/app"
 )
 
 // Stamped by the build (-ldflags "-X main.version=... -X main.commit=...").

@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/term"
 
-	"github.com/offboard/offboard/job/app"
+	"github.com/offboard/offboard/cmd/offboard/app"
 	"github.com/offboard/offboard/report/console"
 )
 

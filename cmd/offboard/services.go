@@ -9,8 +9,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/offboard/offboard/cmd/offboard/app"
 	"github.com/offboard/offboard/job"
-	"github.com/offboard/offboard/job/app"
 	"github.com/offboard/offboard/job/arm"
 	"github.com/offboard/offboard/job/graph"
 	"github.com/offboard/offboard/job/preflight"

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offboard/offboard/cmd/offboard/app"
 	"github.com/offboard/offboard/job"
-	"github.com/offboard/offboard/job/app"
 	"github.com/offboard/offboard/report"
 	"github.com/offboard/offboard/report/location"
 	"github.com/offboard/offboard/simtenant"

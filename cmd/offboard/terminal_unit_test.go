@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/offboard/offboard/job/app"
+	"github.com/offboard/offboard/cmd/offboard/app"
 )
 
 func TestLogFormatDefaultsToJSONOffATerminal(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/offboard/offboard/job/blob"
+	"github.com/offboard/offboard/report/location/blob"
 )
 
 // Location is a parsed --input or --report (or a file of a drop folder,

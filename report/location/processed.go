@@ -14,8 +14,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/offboard/offboard/job/blob"
 	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/location/blob"
 )
 
 // --processed: a drop-folder file whose run finished cleanly leaves the

@@ -12,8 +12,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/offboard/offboard/job/blob"
 	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/location/blob"
 )
 
 // A report location in Blob Storage is worked in a local staging

@@ -9,8 +9,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"go.uber.org/zap"
 
-	"github.com/offboard/offboard/job/blob"
 	"github.com/offboard/offboard/report"
+	"github.com/offboard/offboard/report/location/blob"
 )
 
 // Storage reaches the locations of one command: its standard input, and

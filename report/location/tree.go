@@ -11,7 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/offboard/offboard/job/blob"
+	"github.com/offboard/offboard/report/location/blob"
 )
 
 // What `watch` reads of the reports under a root: every run's journal and
