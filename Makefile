@@ -50,7 +50,7 @@ vet:
 
 ## lint: gofmt, go vet, staticcheck, then vulncheck
 lint: vet $(STATICCHECK) $(GOVULNCHECK) $(VULNDB)
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
+	@out=$$($$($(GO) env GOROOT)/bin/gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(STATICCHECK) ./...
 	$(VULNCHECK)
