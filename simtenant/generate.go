@@ -121,6 +121,10 @@ type Sample struct {
 	GroupSchedules []string
 	// Apps is what the sample holds for the apps source (apps_generate.go).
 	Apps AppsSample
+	// AzureGroup is the (group id, member id) membership of a security
+	// group that is not role-assignable but holds an Azure role: with the
+	// azure source, a correct run removes it (azure-group-member).
+	AzureGroup [2]string
 }
 
 // Generate builds a tenant with a realistic population and a sample CSV of
@@ -349,6 +353,7 @@ func Generate(cfg Config, principals int) (*Tenant, Sample) {
 	}
 	s.ARM = t.GenerateARM(cfg.Seed, acting, append(staying, s.BreakGlass...))
 	g.appsAccess(&s, acting)
+	g.azureGroupAccess(&s, acting)
 	var tail bytes.Buffer
 	w = csv.NewWriter(&tail)
 	w.Write([]string{s.ARM.Orphan, "", "", "", "", g.reference(), "", g.department()})
@@ -687,6 +692,35 @@ func (g *generator) groupAccess(s *Sample) {
 		}
 		s.GroupSchedules = append(s.GroupSchedules, t.AddGroupSchedule(sched).ID)
 	}
+	// The last acting member is also an active owner (PIM for Groups) of
+	// Helpdesk Operators, beside the owners who stay: every kind of group
+	// access is in the sample.
+	if n := len(acting); n > 3 {
+		sched := GroupSchedule{GroupID: helpdesk, PrincipalID: acting[n-1], AccessID: AccessOwner, Active: true}
+		s.GroupSchedules = append(s.GroupSchedules, t.AddGroupSchedule(sched).ID)
+	}
 	slices.SortFunc(s.GroupOwnerships, func(a, b [2]string) int { return strings.Compare(a[0]+"/"+a[1], b[0]+"/"+b[1]) })
 	slices.Sort(s.GroupSchedules)
+}
+
+// azureGroupAccess adds Azure Contributors, a security group that is not
+// role-assignable and holds Contributor on the first subscription, with
+// the first acting user as its member (the azure-group-member kind).
+func (g *generator) azureGroupAccess(s *Sample, acting []string) {
+	if len(s.ARM.Scopes) == 0 {
+		return
+	}
+	t := g.t
+	for _, id := range acting {
+		if _, ok := t.User(id); !ok {
+			continue
+		}
+		group := t.AddGroup(Group{ID: guidFromHash(hash64(t.cfg.Seed, "azure-group", t.tenantID)), DisplayName: "Azure Contributors"})
+		if t.AddMember(group.ID, id) != nil {
+			return
+		}
+		t.AddARMRoleAssignment(ARMRoleAssignment{Scope: s.ARM.Scopes[0], RoleDefinitionID: ARMContributor, PrincipalID: group.ID, PrincipalType: "Group"})
+		s.AzureGroup = [2]string{group.ID, id}
+		return
+	}
 }
