@@ -40,9 +40,8 @@ func generatedFingerprint(n int) string {
 // assignments and eligibilities by scanning them all (issue 14). The
 // fingerprints were taken with the scanning code (f072659), and taken
 // again when the sample gained a group holding Azure roles and an active
-// PIM for Groups ownership (every registered kind in the sample; the
-// scanning code's output differed from the indexed code's in nothing
-// else).
+// PIM for Groups ownership (so that every registered kind is in the
+// sample).
 func TestGenerateFingerprint(t *testing.T) {
 	for n, want := range map[int]string{
 		10:  "7bdbab593aa5a6492cf97bc3183417fb56c22e19ab367ded1392d301ac3b1d4d",
