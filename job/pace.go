@@ -17,6 +17,11 @@ type Gate struct {
 	// OnThrottled, when set before the gate is used, is called for every
 	// throttled answer behind it (the terminal display counts them).
 	OnThrottled func()
+	// OnHold, when set before the gate is used, is told whenever a
+	// request behind the gate is held back, and until when: by a
+	// throttled answer's wait (throttled), or by a pace keeping to its
+	// budget (waiting for a token). The terminal display says so.
+	OnHold func(until time.Time, throttled bool)
 
 	mu        sync.Mutex
 	notBefore time.Time
@@ -235,6 +240,9 @@ func (p *Pace) wait(ctx context.Context, n int) error {
 			}
 			return fmt.Errorf("waiting %s for a token of the pace: %w", d.Round(time.Millisecond), ErrBeyondDeadline)
 		}
+		if f := p.gate.OnHold; f != nil && d > 0 {
+			f(at, false)
+		}
 		if err := p.sleep(ctx, at); err != nil {
 			if r != nil {
 				r.CancelAt(p.now())
@@ -294,6 +302,9 @@ func (p *Pace) Throttled(wait time.Duration) {
 	p.gate.Hold(now.Add(wait))
 	if f := p.gate.OnThrottled; f != nil {
 		f()
+	}
+	if f := p.gate.OnHold; f != nil {
+		f(now.Add(wait), true)
 	}
 	if p.max == rate.Inf {
 		return

@@ -200,10 +200,12 @@ type segment struct {
 	Percent float64
 }
 
-// leftRow is a skipped row and why its access was left in place.
+// leftRow is a skipped row and why its access was left in place: its
+// detail's code (a badge; "last-owner") apart from the rest of it (text
+// that wraps: "application Sandbox (id) keeps its last owner").
 type leftRow struct {
 	job.Item
-	Why string
+	Code, Rest, Why string
 }
 
 func pageView(p Page, states []job.State, reportFile string) view {
@@ -240,7 +242,8 @@ func pageView(p Page, states []job.State, reportFile string) view {
 			}
 		case job.Skipped:
 			if len(v.Left) < maxPageRows {
-				v.Left = append(v.Left, leftRow{Item: it, Why: leftInPlace(it.Detail)})
+				code, rest, _ := strings.Cut(it.Detail, ": ")
+				v.Left = append(v.Left, leftRow{Item: it, Code: code, Rest: rest, Why: leftInPlace(it.Detail)})
 			} else {
 				v.MoreLeft++
 			}
@@ -350,7 +353,7 @@ var pageTemplate = template.Must(template.New("summary").Funcs(pageFuncs).Parse(
 <div class="wide"><table id="left-in-place" class="rows">
 <colgroup><col style="width:19%"><col style="width:12%"><col style="width:14%"><col style="width:19%"><col></colgroup>
 <thead><tr><th>principal_id, user_principal_name</th><th>source, kind</th><th>role_name</th><th>assignment_id</th><th>why</th></tr></thead>
-<tbody>{{range .Left}}<tr><td>{{if .PrincipalID}}<span class="id">{{.PrincipalID}}</span>{{if .UPN}}<br>{{end}}{{end}}{{.UPN}}</td><td>{{.Source}}{{if .Kind}}<br><span class="sub">{{.Kind}}</span>{{end}}</td><td>{{.RoleName}}</td><td class="id">{{.AssignmentID}}</td><td class="detail"><span class="badge s-skipped">{{.Detail}}</span>{{if .Why}} {{.Why}}{{end}}</td></tr>
+<tbody>{{range .Left}}<tr><td>{{if .PrincipalID}}<span class="id">{{.PrincipalID}}</span>{{if .UPN}}<br>{{end}}{{end}}{{.UPN}}</td><td>{{.Source}}{{if .Kind}}<br><span class="sub">{{.Kind}}</span>{{end}}</td><td>{{.RoleName}}</td><td class="id">{{.AssignmentID}}</td><td class="detail"><span class="badge s-skipped">{{.Code}}</span>{{if .Rest}}: {{.Rest}}{{end}}{{if .Why}} {{.Why}}{{end}}</td></tr>
 {{end}}</tbody></table></div>
 {{if .MoreLeft}}<p>And {{.MoreLeft}} more: every row is in {{.ReportFile}}.</p>{{end}}
 {{else}}<p>None.</p>{{end}}

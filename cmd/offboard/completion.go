@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"fmt"
-	"io"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // commands are offboard's commands, in the order usage lists them.
@@ -37,67 +36,34 @@ type flagSpec struct {
 	value bool
 }
 
-// usageFlag is a flag's line in a flag set's usage: "  -name" and, when
-// it takes a value, the value's type.
-var usageFlag = regexp.MustCompile(`(?m)^  -([A-Za-z0-9][A-Za-z0-9-]*)( \S+)?$`)
-
-// commandFlags are each command's flags, read from the usage its own flag
-// set prints for -h, so that completion offers exactly what the command
-// parses.
-func commandFlags(ctx context.Context) map[string][]flagSpec {
-	noEnv := func(string) (string, bool) { return "", false }
-	usage := func(parse func(w io.Writer)) []flagSpec {
-		var b bytes.Buffer
-		parse(&b)
-		var out []flagSpec
-		for _, m := range usageFlag.FindAllStringSubmatch(b.String(), -1) {
-			out = append(out, flagSpec{name: m[1], value: m[2] != ""})
-		}
-		return out
+// commandFlags are each command's flags, read from the command's own
+// flag set, so that completion offers exactly what the command parses
+// (less those hidden from its help).
+func commandFlags(root *cobra.Command) map[string][]flagSpec {
+	out := map[string][]flagSpec{}
+	for _, cmd := range root.Commands() {
+		cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if !f.Hidden && f.Name != "help" {
+				out[cmd.Name()] = append(out[cmd.Name()], flagSpec{name: f.Name, value: takesValue(f)})
+			}
+		})
 	}
-	help := []string{"-h"}
-	run := usage(func(w io.Writer) { _, _ = parseRunFlags(help, noEnv, w) })
-	return map[string][]flagSpec{
-		"run":   run,
-		"plan":  run,
-		"check": usage(func(w io.Writer) { _, _, _ = parseCheckFlags(help, noEnv, w) }),
-		"restore": usage(func(w io.Writer) {
-			_, _ = parseRestoreFlags(help, noEnv, w)
-		}),
-		"watch": usage(func(w io.Writer) { _, _ = parseWatchFlags(help, noEnv, w) }),
-		"demo": usage(func(w io.Writer) {
-			runDemo(ctx, help, stdio{in: strings.NewReader(""), out: w, err: w, env: noEnv})
-		}),
-		"simulate": usage(func(w io.Writer) {
-			runSimulate(ctx, help, stdio{in: strings.NewReader(""), out: w, err: w, env: noEnv})
-		}),
-	}
+	return out
 }
 
-// runCompletion is `offboard completion SHELL`: it prints a completion
-// script for the shell.
-func runCompletion(ctx context.Context, args []string, sio stdio) int {
-	if len(args) != 1 || !slices.Contains(shells, args[0]) {
-		fmt.Fprintf(sio.err, "usage: offboard completion %s\n", strings.Join(shells, "|"))
-		if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
-			return exitOK
-		}
-		return exitUsage
-	}
-	flags := commandFlags(ctx)
-	var script string
-	switch args[0] {
+// shellScript is the completion script for shell (one of shells)
+// of root's commands.
+func shellScript(root *cobra.Command, shell string) string {
+	flags := commandFlags(root)
+	switch shell {
 	case "bash":
-		script = bashCompletion(flags)
+		return bashCompletion(flags)
 	case "zsh":
-		script = zshCompletion(flags)
+		return zshCompletion(flags)
 	case "fish":
-		script = fishCompletion(flags)
-	case "powershell":
-		script = powershellCompletion(flags)
+		return fishCompletion(flags)
 	}
-	fmt.Fprint(sio.out, script)
-	return exitOK
+	return powershellCompletion(flags)
 }
 
 // dashed is the flags' names as typed: --name.

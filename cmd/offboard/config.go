@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -10,42 +9,87 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/offboard/offboard/cmd/offboard/app"
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/transport"
 )
 
+// runFlags are the values of run's (and plan's, and in part watch's)
+// flags that need more than a field of app.Config: lists to split and
+// check.
+type runFlags struct {
+	c                        app.Config
+	sources, scopes, protect string
+}
+
+// define defines run's flags on fs; plan hides those a plan has no use
+// for (it sends no write: --dry-run, the write paces, the batch size),
+// and still accepts them, so that one command line serves both.
+func (f *runFlags) define(fs *pflag.FlagSet, plan bool) {
+	c := &f.c
+	fs.StringVar(&c.Input, "input", "", "the CSV of departing principals: a `path`, or - for standard input (required)")
+	fs.StringVar(&c.Report, "report", "", "the report `directory`, created if missing, or a Blob Storage folder (required)")
+	fs.BoolVar(&c.DryRun, "dry-run", false, "resolve and plan only: rows are planned, not one write request is sent (= offboard plan)")
+	fs.StringVar(&c.Processed, "processed", "", "where a drop-folder file goes once it has finished cleanly: a `directory`, or a Blob Storage container or folder (default: it stays)")
+	fs.StringVar(&f.sources, "sources", "directory,pim,groups", "kinds of assignment to remove, comma-separated: "+strings.Join(app.KnownSources(), ", "))
+	fs.StringVar(&f.scopes, "azure-scopes", "", "comma-separated ARM `scopes` (/subscriptions/{id}, a management group), or all (needed by azure and keyvault)")
+	fs.StringVar(&f.protect, "protect", "", "comma-separated object `ids` never touched (break-glass accounts)")
+	fs.StringVar(&c.SelfID, "self-id", "", "the job's own object `id`, never touched (default: the token's oid claim)")
+	fs.IntVar(&c.GraphBatchSize, "graph-batch-size", 20, "Graph requests sent in one $batch, 1 to 20 (1: each on its own)")
+	serviceFlags(fs, c)
+	perPrincipalFlag(fs, c)
+	if plan {
+		hide(fs, "dry-run", "graph-batch-size", "graph-write-rate", "graph-write-burst", "arm-delete-rate", "arm-delete-burst")
+	}
+}
+
+// config reads, once fs is parsed, every flag the command line did not
+// set from its OFFBOARD_* variable, and checks the whole.
+func (f *runFlags) config(fs *pflag.FlagSet, args []string, env func(string) (string, bool)) (app.Config, error) {
+	if err := fromEnv(fs, args, env); err != nil {
+		return f.c, err
+	}
+	f.c.Changed = changedFlags(fs)
+	err := errors.Join(checkConfig(&f.c, f.sources, f.scopes, f.protect), checkPerPrincipal(f.c))
+	return f.c, err
+}
+
 // parseRunFlags reads the flags of `run` from args, then fills every flag
 // the command line did not set from its OFFBOARD_* variable.
 func parseRunFlags(args []string, env func(string) (string, bool), out io.Writer) (app.Config, error) {
-	var (
-		c                        app.Config
-		sources, scopes, protect string
-	)
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.StringVar(&c.Input, "input", "", "the CSV of departing principals: a path, or - for standard input (required)")
-	fs.StringVar(&c.Report, "report", "", "the report directory, created if missing (required)")
-	fs.BoolVar(&c.DryRun, "dry-run", false, "resolve and plan only; send no write request")
-	fs.StringVar(&c.Processed, "processed", "", "where a drop-folder file goes once it has finished cleanly: a directory, or a Blob Storage container or folder (default: it stays)")
-	fs.StringVar(&sources, "sources", "directory,pim,groups", "kinds of assignment to remove: directory, pim, groups, azure")
-	fs.StringVar(&scopes, "azure-scopes", "", "comma-separated ARM scopes, or all (needed by the azure source)")
-	fs.StringVar(&protect, "protect", "", "comma-separated object ids never touched (break-glass accounts)")
-	fs.StringVar(&c.SelfID, "self-id", "", "the job's own object id, never touched (default: the token's oid claim)")
-	fs.IntVar(&c.GraphBatchSize, "graph-batch-size", 20, "Graph removals sent in one $batch request, 1 to 20 (1: one request each, no $batch)")
-	serviceFlags(fs, &c)
-	perPrincipalFlag(fs, &c)
-	if err := parseWithEnv(fs, args, env); err != nil {
-		return c, err
+	var f runFlags
+	fs := newFlagSet("run", out)
+	f.define(fs, false)
+	if err := fs.Parse(args); err != nil {
+		return f.c, err
 	}
-	c.Changed = changedFlags(fs)
-	return c, errors.Join(checkConfig(&c, sources, scopes, protect), checkPerPrincipal(c))
+	return f.config(fs, fs.Args(), env)
+}
+
+// newFlagSet is a flag set that returns its errors rather than printing
+// its usage (the command's help is --help's).
+func newFlagSet(name string, out io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {}
+	return fs
+}
+
+// hide keeps flags working but out of help and completion: a command
+// that has no use for them accepts them, so that one command line (or
+// one set of variables) serves several commands.
+func hide(fs *pflag.FlagSet, names ...string) {
+	for _, n := range names {
+		_ = fs.MarkHidden(n)
+	}
 }
 
 // perPrincipalFlag defines --max-removals-per-principal, the guard of
 // run, plan and watch (not restore's, nor check's) that holds back one
 // principal rather than stopping everyone.
-func perPrincipalFlag(fs *flag.FlagSet, c *app.Config) {
+func perPrincipalFlag(fs *pflag.FlagSet, c *app.Config) {
 	fs.IntVar(&c.MaxRemovalsPerPrincipal, "max-removals-per-principal", 500,
 		"guard: hold back (deferred, exit 1) a principal whose plan holds more removals; the rest go ahead")
 }
@@ -59,52 +103,52 @@ func checkPerPrincipal(c app.Config) error {
 	return nil
 }
 
-// serviceFlags defines the flags `run` shares with `restore`: how the
-// services are reached, paced and retried, the guard, the logs and the
-// grace after a signal.
-func serviceFlags(fs *flag.FlagSet, c *app.Config) {
+// serviceFlags defines the flags `run` shares with `restore` and `watch`:
+// how the services are reached, paced and retried, the guard, the logs
+// and the grace after a signal.
+func serviceFlags(fs *pflag.FlagSet, c *app.Config) {
 	fs.IntVar(&c.Concurrency, "concurrency", 8, "requests in flight at most")
-	fs.Float64Var(&c.GraphWriteRate, "graph-write-rate", 20, "Graph writes per second (token bucket refill)")
-	fs.IntVar(&c.GraphWriteBurst, "graph-write-burst", 3000, "Graph writes the bucket holds at most")
+	fs.Float64Var(&c.GraphWriteRate, "graph-write-rate", 20, "Graph writes per second: the token bucket's refill (lower it when other apps share the tenant)")
+	fs.IntVar(&c.GraphWriteBurst, "graph-write-burst", 3000, "Graph writes the bucket holds at most (Graph's 3,000 per 150 s per app and tenant)")
 	fs.Float64Var(&c.ARMDeleteRate, "arm-delete-rate", 10, "ARM deletes per second per subscription")
 	fs.IntVar(&c.ARMDeleteBurst, "arm-delete-burst", 200, "ARM deletes the bucket holds at most, per subscription")
-	fs.IntVar(&c.MaxRemovals, "max-removals", 1000, "guard: stop before any change when the plan holds more removals")
-	fs.StringVar(&c.Tenant, "tenant", "", "the tenant id (GUID) the job is for: a token of any other tenant is refused before any change, "+
+	fs.IntVar(&c.MaxRemovals, "max-removals", 1000, "guard: when the plan holds more removals, stop before any change (exit 3)")
+	fs.StringVar(&c.Tenant, "tenant", "", "the tenant `id` (GUID) the job is for: a token of any other tenant is refused before any change, "+
 		"and so are reports written for another (default: the token's tid, recorded)")
-	fs.StringVar(&c.Cloud, "cloud", "public", "public, usgov, usgovdod or china")
+	fs.StringVar(&c.Cloud, "cloud", "public", "public, usgov, usgovdod or china: picks the Graph, ARM and login endpoints")
 	fs.StringVar(&c.GraphEndpoint, "graph-endpoint", "", "Graph service root without version (default: from --cloud)")
 	fs.StringVar(&c.ARMEndpoint, "arm-endpoint", "", "ARM root (default: from --cloud)")
 	fs.StringVar(&c.LogFormat, "log-format", "", "json or console (default: console when standard error is a terminal, else json)")
 	fs.BoolVar(&c.Verbose, "verbose", false, "at a terminal, show every outcome above the progress display, not only failures")
 	fs.IntVar(&c.MaxAttempts, "max-attempts", 6, "attempts of one request at most, retries included")
-	fs.DurationVar(&c.Grace, "grace", 15*time.Second, "after SIGINT/SIGTERM, how long in-flight requests may finish")
-	fs.DurationVar(&c.Timeout, "timeout", 0, "the run's deadline, from its start: no work starts after it (0: none)")
+	fs.DurationVar(&c.Grace, "grace", 15*time.Second, "after SIGINT/SIGTERM, how long in-flight requests may finish (a second signal: at once)")
+	fs.DurationVar(&c.Timeout, "timeout", 0, "the run's deadline, from its start: no work starts after it, exit 4 (0: none)")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", 60*time.Second, "how long one attempt of a request may take, answer included, before it is retried")
 }
 
-// parseWithEnv parses args, then fills every flag the command line did not
-// set from its OFFBOARD_* variable.
-func parseWithEnv(fs *flag.FlagSet, args []string, env func(string) (string, bool)) error {
-	if err := fs.Parse(args); err != nil {
-		return err
+// fromEnv fills every flag of fs the command line did not set from its
+// OFFBOARD_* variable; args are what was left after the flags (none is
+// expected).
+func fromEnv(fs *pflag.FlagSet, args []string, env func(string) (string, bool)) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q", args[0])
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	tenantGiven := fs.Changed("tenant")
 	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Name == "help" {
+			return
+		}
 		name := envName(f.Name)
 		v, ok := env(name)
-		if !ok || set[f.Name] || envErr != nil {
+		if !ok || f.Changed || envErr != nil {
 			return
 		}
 		if err := fs.Set(f.Name, v); err != nil {
-			envErr = fmt.Errorf("%s=%q: %v", name, v, err)
+			envErr = fmt.Errorf("%s=%q: %s", name, v, expected(f, err))
 		}
 	})
-	if envErr == nil && fs.Lookup("tenant") != nil && !set["tenant"] {
+	if envErr == nil && fs.Lookup("tenant") != nil && !tenantGiven {
 		envErr = tenantIDEnv(fs, env)
 	}
 	return envErr
@@ -114,7 +158,7 @@ func parseWithEnv(fs *flag.FlagSet, args []string, env func(string) (string, boo
 // azidentity's users expect, as --tenant when OFFBOARD_TENANT (the
 // flag's own variable) is not set; the two set to different tenants is
 // a usage error.
-func tenantIDEnv(fs *flag.FlagSet, env func(string) (string, bool)) error {
+func tenantIDEnv(fs *pflag.FlagSet, env func(string) (string, bool)) error {
 	v, ok := env(tenantIDVar)
 	if !ok {
 		return nil

@@ -87,56 +87,6 @@ func signalContext(parent context.Context) (context.Context, func()) {
 	}
 }
 
-const usage = `offboard removes the roles of departing principals from Entra ID and Azure.
-
-Usage:
-  offboard run --input FILE --report DIR [flags]   the job
-  offboard plan --input FILE --report DIR [flags]  the same as run --dry-run
-  offboard check [--input FILE] [--report DIR] [flags]  read-only preflight: permissions, licences, input, report
-  offboard restore --report DIR (--principal P | --all) [flags]  put back what the run in DIR removed
-  offboard watch --reports ROOT [flags]            re-check those offboarded within --within (90d): remove what they hold again, attest
-  offboard demo [--dir DIR] [--tenants 2]          the whole job against a simulated tenant (or two)
-  offboard simulate [--listen ADDR] [flags]        serve a simulated tenant over HTTP
-  offboard version                                 version, commit, Go version
-  offboard completion bash|zsh|fish|powershell     a shell completion script
-
-'offboard COMMAND --help' lists a command's flags.
-`
-
-// run dispatches a command line and returns the process exit code.
-func run(ctx context.Context, args []string, io stdio) int {
-	if len(args) == 0 {
-		fmt.Fprint(io.err, usage)
-		return exitUsage
-	}
-	switch args[0] {
-	case "run":
-		return runJob(ctx, args[1:], io, false)
-	case "plan":
-		return runJob(ctx, args[1:], io, true)
-	case "check":
-		return runCheck(ctx, args[1:], io)
-	case "restore":
-		return runRestore(ctx, args[1:], io)
-	case "watch":
-		return runWatch(ctx, args[1:], io)
-	case "demo":
-		return runDemo(ctx, args[1:], io)
-	case "simulate":
-		return runSimulate(ctx, args[1:], io)
-	case "version":
-		fmt.Fprintln(io.out, versionLine())
-		return exitOK
-	case "completion":
-		return runCompletion(ctx, args[1:], io)
-	case "help", "-h", "--help":
-		fmt.Fprint(io.out, usage)
-		return exitOK
-	}
-	fmt.Fprintf(io.err, "offboard: unknown command %q\n\n%s", args[0], usage)
-	return exitUsage
-}
-
 func versionLine() string {
 	v, c := version, commit
 	if info, ok := debug.ReadBuildInfo(); ok && c == "" {

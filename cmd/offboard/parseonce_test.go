@@ -87,10 +87,10 @@ func TestLocationParsedOncePerFlag(t *testing.T) {
 	}
 	calls, inLoop := parseCalls(t, ".", "location", "Parse")
 	want := map[string]int{
-		"runjob.go:runJob":             3, // --input, --report, --processed
-		"check.go:runCheck":            2, // --input, --report
-		"restore.go:parseRestoreFlags": 1, // --report
-		"watch.go:runWatch":            2, // --reports, --report (or a Join of --reports)
+		"runjob.go:runJob":  3, // --input, --report, --processed
+		"check.go:runCheck": 2, // --input, --report
+		"restore.go:config": 1, // --report (restoreFlags.config)
+		"watch.go:runWatch": 2, // --reports, --report (or a Join of --reports)
 	}
 	if !reflect.DeepEqual(calls, want) {
 		t.Errorf("location.Parse called at %v, want %v", calls, want)

@@ -166,7 +166,7 @@ func TestMaxRemovalsPerPrincipalBadValueExits2(t *testing.T) {
 	}{
 		{"run zero", nil, []string{"run", "--input", input, "--report", t.TempDir(), "--max-removals-per-principal", "0"}, "--max-removals-per-principal 0: must be a positive number"},
 		{"run negative", nil, []string{"run", "--input", input, "--report", t.TempDir(), "--max-removals-per-principal=-5"}, "--max-removals-per-principal -5: must be a positive number"},
-		{"plan not a number", nil, []string{"plan", "--input", input, "--report", t.TempDir(), "--max-removals-per-principal", "many"}, `invalid value "many" for flag -max-removals-per-principal`},
+		{"plan not a number", nil, []string{"plan", "--input", input, "--report", t.TempDir(), "--max-removals-per-principal", "many"}, `invalid value "many" for --max-removals-per-principal`},
 		{"variable zero", []string{"OFFBOARD_MAX_REMOVALS_PER_PRINCIPAL=0"}, []string{"run", "--input", input, "--report", t.TempDir()}, "--max-removals-per-principal 0: must be a positive number"},
 		{"variable not a number", []string{"OFFBOARD_MAX_REMOVALS_PER_PRINCIPAL=lots"}, []string{"plan", "--input", input, "--report", t.TempDir()}, `OFFBOARD_MAX_REMOVALS_PER_PRINCIPAL="lots"`},
 		{"watch zero", nil, []string{"watch", "--reports", t.TempDir(), "--max-removals-per-principal", "0"}, "--max-removals-per-principal 0: must be a positive number"},

@@ -1,8 +1,9 @@
 package main
 
 import (
-	"flag"
 	"slices"
+
+	"github.com/spf13/pflag"
 )
 
 // notInRerun are the flags the rerun command leaves out: it names the
@@ -13,10 +14,10 @@ var notInRerun = []string{"input", "report", "dry-run", "log-format", "verbose",
 // changedFlags lists, as --name=value, every flag whose value (from the
 // command line or its OFFBOARD_* variable) is not its default, so that
 // the rerun command does what the run did.
-func changedFlags(fs *flag.FlagSet) []string {
+func changedFlags(fs *pflag.FlagSet) []string {
 	var out []string
-	fs.VisitAll(func(f *flag.Flag) {
-		if slices.Contains(notInRerun, f.Name) || f.Value.String() == f.DefValue {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Name == "help" || slices.Contains(notInRerun, f.Name) || f.Value.String() == f.DefValue {
 			return
 		}
 		out = append(out, "--"+f.Name+"="+f.Value.String())

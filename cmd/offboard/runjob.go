@@ -10,19 +10,15 @@ import (
 	"github.com/offboard/offboard/report/location"
 )
 
-// runJob is `offboard run` (and `plan`, with dryRun).
-func runJob(ctx context.Context, args []string, sio stdio, dryRun bool) int {
-	c, err := parseRunFlags(args, sio.env, sio.err)
-	if code, failed := flagsFailed(err, sio.err, "offboard"); failed {
-		return code
-	}
-	c.DryRun = c.DryRun || dryRun
+// runJob is `offboard run` (and `plan`, c.DryRun set).
+func runJob(ctx context.Context, c app.Config, sio stdio) int {
 	log, disp := newOutput(&c, sio.err, false)
 	defer func() { _ = log.Sync() }()
 	defer disp.Stop() // what was written last is shown
 	warnUnknownVariables(log, sio)
 	// A location with a query (a SAS URL) is refused here, before any log
 	// line could repeat it; each is parsed here only.
+	var err error
 	c.InputAt, err = location.Parse(c.Input)
 	if err == nil {
 		c.ReportAt, err = location.Parse(c.Report)

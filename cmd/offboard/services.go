@@ -19,8 +19,9 @@ import (
 
 // services builds the sources the configuration selects, over one paced,
 // retrying transport per service (app.Deps.Services).
-func services(c app.Config, creds transport.Credentials, log *zap.Logger, onThrottled func()) (app.Services, error) {
-	gate := &job.Gate{OnThrottled: onThrottled}
+func services(c app.Config, creds transport.Credentials, log *zap.Logger, gates app.GateWatcher) (app.Services, error) {
+	gate := &job.Gate{}
+	gate.OnThrottled, gate.OnHold = watch(gates, "Graph")
 	reads := job.NewPace(gate, 0, 1)
 	writes := job.NewPace(gate, c.GraphWriteRate, c.GraphWriteBurst)
 	graphTransport := &transport.Transport{
@@ -52,7 +53,7 @@ func services(c app.Config, creds transport.Credentials, log *zap.Logger, onThro
 			return armSrc, nil
 		}
 		var err error
-		armSrc, err = azureSource(c, creds, log, onThrottled)
+		armSrc, err = azureSource(c, creds, log, gates)
 		return armSrc, err
 	}
 	for _, name := range c.Sources {
@@ -113,8 +114,9 @@ func baseTransport(concurrency int, requestTimeout time.Duration) http.RoundTrip
 // subscription, as ARM throttles: deletes (and the PUTs of eligibility
 // requests and access policy changes) at --arm-delete-rate, reads at
 // ARM's 25 a second.
-func azureSource(c app.Config, creds transport.Credentials, log *zap.Logger, onThrottled func()) (*arm.Source, error) {
-	paces := &arm.Paces{DeleteRate: c.ARMDeleteRate, DeleteBurst: c.ARMDeleteBurst, OnThrottled: onThrottled}
+func azureSource(c app.Config, creds transport.Credentials, log *zap.Logger, gates app.GateWatcher) (*arm.Source, error) {
+	paces := &arm.Paces{DeleteRate: c.ARMDeleteRate, DeleteBurst: c.ARMDeleteBurst}
+	paces.OnThrottled, paces.OnHold = watch(gates, "ARM")
 	t := &transport.Transport{
 		Base:           &arm.Counters{Next: baseTransport(c.Concurrency, c.RequestTimeout), Paces: paces, Reserve: c.Concurrency},
 		MaxAttempts:    c.MaxAttempts,
@@ -156,4 +158,13 @@ func armConfig(c app.Config, creds transport.Credentials, t http.RoundTripper) a
 		InsecureHTTP: u.Scheme == "http" && transport.IsLoopback(u),
 		Scopes:       c.AzureScopes,
 	}
+}
+
+// watch is a service's gate hooks telling w (nil: none) of its throttled
+// answers and its waits, naming the service.
+func watch(w app.GateWatcher, service string) (onThrottled func(), onHold func(time.Time, bool)) {
+	if w == nil {
+		return nil, nil
+	}
+	return w.OnThrottled, func(until time.Time, throttled bool) { w.Held(service, until, throttled) }
 }

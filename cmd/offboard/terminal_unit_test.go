@@ -2,10 +2,11 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 
 	"github.com/offboard/offboard/cmd/offboard/app"
 )
@@ -30,7 +31,7 @@ func TestLogFormatDefaultsToJSONOffATerminal(t *testing.T) {
 }
 
 func TestChangedFlagsLeaveOutWhatTheRerunSets(t *testing.T) {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var c app.Config
 	fs.StringVar(&c.Input, "input", "", "")

@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 
 	"github.com/offboard/offboard/cmd/offboard/app"
@@ -19,29 +19,47 @@ import (
 // defaultWithin is --within's default.
 const defaultWithin = "90d"
 
-// parseWatchFlags reads the flags of `watch`, then the OFFBOARD_* variables.
-// An empty Report is the default, {reports}/watch/{UTC date}, which
-// runWatch makes from the parsed --reports.
-func parseWatchFlags(args []string, env func(string) (string, bool), out io.Writer) (app.WatchConfig, error) {
-	var (
-		c                        app.WatchConfig
-		sources, scopes, protect string
-	)
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.StringVar(&c.Reports, "reports", "", "the root the run reports to re-check are under: a directory or Blob Storage prefix (required)")
-	fs.StringVar(&c.WithinText, "within", defaultWithin, "re-check the principals offboarded by runs started this long ago or later: Nd (days) or a Go duration")
-	fs.StringVar(&c.Report, "report", "", "the watch's report directory (default: {reports}/watch/{UTC date})")
-	fs.StringVar(&sources, "sources", "directory,pim,groups", "kinds of assignment to check and remove: directory, pim, groups, azure")
-	fs.StringVar(&scopes, "azure-scopes", "", "comma-separated ARM scopes, or all (needed by the azure source)")
-	fs.StringVar(&protect, "protect", "", "comma-separated object ids never watched nor touched (break-glass accounts)")
-	fs.StringVar(&c.SelfID, "self-id", "", "the job's own object id, never touched (default: the token's oid claim)")
-	fs.IntVar(&c.GraphBatchSize, "graph-batch-size", 20, "Graph removals sent in one $batch request, 1 to 20")
+// watchFlags are the values of watch's flags.
+type watchFlags struct {
+	c                        app.WatchConfig
+	sources, scopes, protect string
+}
+
+// define defines watch's flags on fs: one for the root the reports are
+// under (--reports), one for where the watch writes its own (--report).
+func (f *watchFlags) define(fs *pflag.FlagSet) {
+	c := &f.c
+	fs.StringVar(&c.Reports, "reports", "", "the `root` the run reports to re-check are under: a directory or Blob Storage prefix (required)")
+	fs.StringVar(&c.WithinText, "within", defaultWithin, "re-check the principals offboarded by runs started this long ago or later: Nd (days) or a Go `duration`")
+	fs.StringVar(&c.Report, "report", "", "where the watch writes its own report and attestation: a `directory` or Blob Storage folder (default: {reports}/watch/{UTC date})")
+	fs.StringVar(&f.sources, "sources", "directory,pim,groups", "kinds of assignment to check and remove, comma-separated: "+strings.Join(app.KnownSources(), ", "))
+	fs.StringVar(&f.scopes, "azure-scopes", "", "comma-separated ARM `scopes`, or all (needed by azure and keyvault)")
+	fs.StringVar(&f.protect, "protect", "", "comma-separated object `ids` never watched nor touched (break-glass accounts)")
+	fs.StringVar(&c.SelfID, "self-id", "", "the job's own object `id`, never touched (default: the token's oid claim)")
+	fs.IntVar(&c.GraphBatchSize, "graph-batch-size", 20, "Graph requests sent in one $batch, 1 to 20 (1: each on its own)")
 	serviceFlags(fs, &c.Config)
 	perPrincipalFlag(fs, &c.Config)
-	if err := parseWithEnv(fs, args, env); err != nil {
-		return c, err
+}
+
+// parseWatchFlags reads the flags of `watch`, then the OFFBOARD_* variables.
+func parseWatchFlags(args []string, env func(string) (string, bool), out io.Writer) (app.WatchConfig, error) {
+	var f watchFlags
+	fs := newFlagSet("watch", out)
+	f.define(fs)
+	if err := fs.Parse(args); err != nil {
+		return f.c, err
 	}
+	return f.config(fs, fs.Args(), env)
+}
+
+// config reads the variables once fs is parsed, and checks the whole.
+// An empty Report is the default, {reports}/watch/{UTC date}, which
+// runWatch makes from the parsed --reports.
+func (f *watchFlags) config(fs *pflag.FlagSet, args []string, env func(string) (string, bool)) (app.WatchConfig, error) {
+	if err := fromEnv(fs, args, env); err != nil {
+		return f.c, err
+	}
+	c := f.c
 	c.Changed = changedFlags(fs)
 	var errs []error
 	if c.Reports == "" {
@@ -63,7 +81,7 @@ func parseWatchFlags(args []string, env func(string) (string, bool), out io.Writ
 			c.Report = "(default)"
 		}
 	}
-	if err := checkConfig(&c.Config, sources, scopes, protect); err != nil {
+	if err := checkConfig(&c.Config, f.sources, f.scopes, f.protect); err != nil {
 		errs = append(errs, err)
 	}
 	c.Report = rep
@@ -95,12 +113,8 @@ func parseWithin(s string) (time.Duration, error) {
 // runWatch is `offboard watch`: it re-checks the principals the reports
 // under --reports show offboarded within the window, removes what they
 // hold again and writes an attestation.
-func runWatch(ctx context.Context, args []string, sio stdio) int {
+func runWatch(ctx context.Context, c app.WatchConfig, sio stdio) int {
 	started := time.Now().UTC()
-	c, err := parseWatchFlags(args, sio.env, sio.err)
-	if code, failed := flagsFailed(err, sio.err, "offboard"); failed {
-		return code
-	}
 	c.Started = started
 	log, disp := newOutput(&c.Config, sio.err, false)
 	defer func() { _ = log.Sync() }()
@@ -108,6 +122,7 @@ func runWatch(ctx context.Context, args []string, sio stdio) int {
 	warnUnknownVariables(log, sio)
 	// Each location is parsed here only; --report defaults to
 	// {reports}/watch/{UTC date}.
+	var err error
 	c.ReportsAt, err = location.Parse(c.Reports)
 	switch {
 	case err != nil:

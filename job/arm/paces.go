@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/offboard/offboard/job"
 )
@@ -17,8 +18,10 @@ type Paces struct {
 	DeleteBurst int
 	// OnThrottled, when not nil, is called on each throttled answer.
 	OnThrottled func()
-	mu          sync.Mutex
-	bySub       map[string][3]*job.Pace
+	// OnHold, when not nil, is each gate's job.Gate.OnHold.
+	OnHold func(until time.Time, throttled bool)
+	mu     sync.Mutex
+	bySub  map[string][3]*job.Pace
 }
 
 // Pace is the pace of a request, by its subscription and kind.
@@ -33,7 +36,7 @@ func (s *Paces) Pace(r *http.Request) *job.Pace {
 	if !ok {
 		// ARM counts reads, deletes and writes in buckets of their own;
 		// writes (eligibility removal requests) are paced as deletes.
-		gate := &job.Gate{OnThrottled: s.OnThrottled}
+		gate := &job.Gate{OnThrottled: s.OnThrottled, OnHold: s.OnHold}
 		p = [3]*job.Pace{job.NewPace(gate, 25, 250), job.NewPace(gate, s.DeleteRate, s.DeleteBurst),
 			job.NewPace(gate, s.DeleteRate, s.DeleteBurst)}
 		s.bySub[sub] = p

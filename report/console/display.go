@@ -51,6 +51,11 @@ type Display struct {
 	ticker   chan struct{} // closed to stop asking every refreshEvery
 	ticked   chan struct{} // closed once the asking has stopped
 	outMu    sync.Mutex
+
+	// waits say why requests are held back (waits.go); now is the clock
+	// their countdown reads (nil: time.Now).
+	waits waits
+	now   func() time.Time
 }
 
 // New is the live view of a run on out, a terminal: verbose shows every
@@ -115,7 +120,8 @@ func (d *Display) Phase(name string, total int, done func() int) (end func()) {
 	clock := &phaseClock{start: time.Now()}
 	bar := p.AddBar(int64(total),
 		mpb.PrependDecorators(decor.Name(name, decor.WC{W: 10, C: decor.DindentRight})),
-		mpb.AppendDecorators(decor.Any(func(s decor.Statistics) string { return d.stats(s, clock, counts) })))
+		mpb.AppendDecorators(decor.Any(func(s decor.Statistics) string { return d.stats(s, clock, counts) })),
+		mpb.BarBtmExtender(d.waitLine()))
 	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)

@@ -50,11 +50,25 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 	}
 	fmt.Fprintf(w, "\noffboard %s finished in %s: exit %d (%s)\n\n", command,
 		s.FinishedAt.Sub(s.StartedAt).Round(time.Millisecond), s.ExitCode, report.ExitMeaning(s.ExitCode))
+	printCounts(w, states, res.Items)
+	printNotes(w, s, files)
+	printFailures(w, res.Items)
+	fmt.Fprintf(w, "\nReport: %s\n        %s\n        %s\n", Clean(at(files.CSV), 400),
+		Clean(at(files.JSON), 400), Clean(at(files.HTML), 400))
+	switch {
+	case rerun != "" && report.RerunHelps(s):
+		fmt.Fprintf(w, "Rerun:  %s\n", Clean(rerun, 1000))
+	case s.Counts[string(job.Invalid)] > 0:
+		fmt.Fprintln(w, "Invalid input lines: a rerun changes nothing for them; correct them in the input (each detail names its line).")
+	}
+}
 
-	// Counts: a row per source, a column per status that occurs.
+// printCounts prints the counts: a row per source, a column per status
+// that occurs.
+func printCounts(w io.Writer, states []job.State, items []job.Item) {
 	counts := map[string]map[job.State]int{}
 	totals := map[job.State]int{}
-	for _, it := range res.Items {
+	for _, it := range items {
 		src := cmp.Or(it.Source, "(none)")
 		if counts[src] == nil {
 			counts[src] = map[job.State]int{}
@@ -68,30 +82,34 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 			cols = append(cols, st)
 		}
 	}
-	if len(res.Items) == 0 {
+	if len(items) == 0 {
 		fmt.Fprintln(w, "No rows.")
-	} else {
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-		header := "source\t"
-		for _, st := range cols {
-			header += string(st) + "\t"
-		}
-		fmt.Fprintln(tw, header+"total\t")
-		line := func(name string, c map[job.State]int) {
-			row, sum := Clean(name, 40)+"\t", 0
-			for _, st := range cols {
-				row += fmt.Sprintf("%d\t", c[st])
-				sum += c[st]
-			}
-			fmt.Fprintln(tw, row+fmt.Sprintf("%d\t", sum))
-		}
-		for _, src := range slices.Sorted(maps.Keys(counts)) {
-			line(src, counts[src])
-		}
-		line("total", totals)
-		_ = tw.Flush()
+		return
 	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	header := "source\t"
+	for _, st := range cols {
+		header += string(st) + "\t"
+	}
+	fmt.Fprintln(tw, header+"total\t")
+	line := func(name string, c map[job.State]int) {
+		row, sum := Clean(name, 40)+"\t", 0
+		for _, st := range cols {
+			row += fmt.Sprintf("%d\t", c[st])
+			sum += c[st]
+		}
+		fmt.Fprintln(tw, row+fmt.Sprintf("%d\t", sum))
+	}
+	for _, src := range slices.Sorted(maps.Keys(counts)) {
+		line(src, counts[src])
+	}
+	line("total", totals)
+	_ = tw.Flush()
+}
 
+// printNotes prints what stopped or held back the run, and the sources
+// the tenant lacks.
+func printNotes(w io.Writer, s report.Summary, files Files) {
 	if s.Guard != "" {
 		fmt.Fprintf(w, "\nA guard stopped the run before any change: %s\n", Clean(s.Guard, 500))
 	}
@@ -110,17 +128,22 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 			fmt.Fprintf(w, "  %s: %s\n", Clean(part, 40), Clean(s.Unavailable[part], 300))
 		}
 	}
+}
 
-	// The first failures, grouped by cause, the largest groups first.
-	type group struct {
-		detail   string
-		first    int
-		examples []string
-		n        int
-	}
-	groups := map[string]*group{}
+// failureGroup is the failed or invalid rows of one cause.
+type failureGroup struct {
+	detail   string
+	first    int
+	examples []string
+	n        int
+}
+
+// printFailures prints the first failures, grouped by cause, the largest
+// groups first.
+func printFailures(w io.Writer, items []job.Item) {
+	groups := map[string]*failureGroup{}
 	bad := 0
-	for i, it := range res.Items {
+	for i, it := range items {
 		if it.State != job.Failed && it.State != job.Invalid {
 			continue
 		}
@@ -128,7 +151,7 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 		cause, line := Cause(it.Detail)
 		g := groups[cause]
 		if g == nil {
-			g = &group{detail: cause, first: i}
+			g = &failureGroup{detail: cause, first: i}
 			groups[cause] = g
 		}
 		g.n++
@@ -146,25 +169,17 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 			g.examples = append(g.examples, ex)
 		}
 	}
-	if bad > 0 {
-		list := slices.Collect(maps.Values(groups))
-		slices.SortFunc(list, func(a, b *group) int { return cmp.Or(b.n-a.n, a.first-b.first) })
-		fmt.Fprintf(w, "\nFailed or invalid rows: %d, of %d kinds; the first:\n", bad, len(list))
-		for _, g := range list[:min(len(list), maxFailureGroups)] {
-			fmt.Fprintf(w, "  %d × %s\n", g.n, Clean(cmp.Or(g.detail, "(no detail)"), 300))
-			for _, ex := range g.examples {
-				fmt.Fprintf(w, "      %s\n", Clean(ex, 200))
-			}
-		}
+	if bad == 0 {
+		return
 	}
-
-	fmt.Fprintf(w, "\nReport: %s\n        %s\n        %s\n", Clean(at(files.CSV), 400),
-		Clean(at(files.JSON), 400), Clean(at(files.HTML), 400))
-	switch {
-	case rerun != "" && report.RerunHelps(s):
-		fmt.Fprintf(w, "Rerun:  %s\n", Clean(rerun, 1000))
-	case s.Counts[string(job.Invalid)] > 0:
-		fmt.Fprintln(w, "Invalid input lines: a rerun changes nothing for them; correct them in the input (each detail names its line).")
+	list := slices.Collect(maps.Values(groups))
+	slices.SortFunc(list, func(a, b *failureGroup) int { return cmp.Or(b.n-a.n, a.first-b.first) })
+	fmt.Fprintf(w, "\nFailed or invalid rows: %d, of %d kinds; the first:\n", bad, len(list))
+	for _, g := range list[:min(len(list), maxFailureGroups)] {
+		fmt.Fprintf(w, "  %d × %s\n", g.n, Clean(cmp.Or(g.detail, "(no detail)"), 300))
+		for _, ex := range g.examples {
+			fmt.Fprintf(w, "      %s\n", Clean(ex, 200))
+		}
 	}
 }
 

@@ -42,9 +42,9 @@ type Deps struct {
 	// Display is the terminal's live view; nil when nobody watches.
 	Display *console.Display
 	// Services builds the sources c selects, and the directory and the
-	// admins, over transports that authenticate with creds; onThrottled,
-	// when not nil, is called on each throttled answer.
-	Services func(c Config, creds transport.Credentials, log *zap.Logger, onThrottled func()) (Services, error)
+	// admins, over transports that authenticate with creds; gates, when
+	// not nil, is told of each throttled answer and each wait.
+	Services func(c Config, creds transport.Credentials, log *zap.Logger, gates GateWatcher) (Services, error)
 	// AzureChecker builds what `check` reads of the identity's rights at
 	// the Azure scopes.
 	AzureChecker func(c Config, creds transport.Credentials, log *zap.Logger) (preflight.AzureChecker, error)
@@ -79,12 +79,23 @@ func (d Deps) observer() job.Observer {
 	return d.Display
 }
 
-// onThrottled is what the services' gates call on a throttled answer.
-func (d Deps) onThrottled() func() {
+// GateWatcher is told what the services' gates do (the terminal display):
+// each throttled answer, and each wait behind a gate, by service ("Graph",
+// "ARM"): until when, and whether the service asked for it (throttled) or
+// the pace keeps to its budget.
+type GateWatcher interface {
+	OnThrottled()
+	Held(service string, until time.Time, throttled bool)
+}
+
+var _ GateWatcher = (*console.Display)(nil)
+
+// gates is the display as the services' GateWatcher, or nil.
+func (d Deps) gates() GateWatcher {
 	if d.Display == nil {
 		return nil
 	}
-	return d.Display.OnThrottled
+	return d.Display
 }
 
 // keyFor loads the journal key for a command working in rep and reading

@@ -68,7 +68,7 @@ func TestRunDrivenThroughDeps(t *testing.T) {
 	d := Deps{
 		Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 		Log: zap.NewNop(),
-		Services: func(c Config, _ transport.Credentials, _ *zap.Logger, _ func()) (Services, error) {
+		Services: func(c Config, _ transport.Credentials, _ *zap.Logger, _ GateWatcher) (Services, error) {
 			built = append(built, c)
 			return Services{Sources: []job.Source{src}, Directory: src, Admins: src}, nil
 		},

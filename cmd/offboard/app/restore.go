@@ -110,7 +110,7 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 		}
 	}
 
-	svc, err := d.Services(c.Config, creds, log, d.onThrottled())
+	svc, err := d.Services(c.Config, creds, log, d.gates())
 	if err != nil {
 		log.Error("setting up the services", zap.Error(err))
 		return ExitUsage

@@ -236,7 +236,7 @@ func (j *jobRun) newRunner(log *zap.Logger, dir *location.Report, runID string) 
 	c := j.cfg
 	// The services log with the command's logger: a drop folder's files
 	// share it, so a run's run_id is on the runner's lines only.
-	svc, err := j.deps.Services(c, j.creds, j.log, j.deps.onThrottled())
+	svc, err := j.deps.Services(c, j.creds, j.log, j.deps.gates())
 	if err != nil {
 		return nil, err
 	}
