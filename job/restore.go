@@ -162,7 +162,7 @@ func (r *Restore) Run(ctx context.Context, removed []Item) (Result, error) {
 		src := sources[it.Source]
 		if src == nil {
 			src = &restoring{name: it.Source, restorer: r.Restorers[it.Source], runID: r.RunID,
-				held: map[string][]Assignment{}, references: map[Key]string{}, unconfirmed: map[Key]bool{}}
+				held: map[string][]Assignment{}, references: map[Key]string{}}
 			sources[it.Source] = src
 		}
 		src.references[k] = it.Reference
@@ -177,7 +177,6 @@ func (r *Restore) Run(ctx context.Context, removed []Item) (Result, error) {
 			})
 			pending++
 		}
-		src.unconfirmed[k] = ok && p.Unconfirmed
 		if !principals[it.PrincipalID] {
 			principals[it.PrincipalID] = true
 			entries = append(entries, Entry{Line: it.Line, PrincipalID: it.PrincipalID, UPN: it.UPN, Reference: it.Reference})
@@ -185,13 +184,18 @@ func (r *Restore) Run(ctx context.Context, removed []Item) (Result, error) {
 	}
 
 	// The previous restore's rows of a principal restored now that the run
-	// no longer reports removed are dropped unless they are done: the
-	// Runner would read them as removals that went missing.
+	// no longer reports removed are not listed (not-listed: what is done
+	// is kept, the rest dropped) before the Runner sees them: it would
+	// read them as removals that went missing. An unconfirmed row the
+	// restore lists again is the Runner's (unconfirmed-found-present).
 	var previous []Item
 	for _, it := range r.Previous {
-		if it.State.Done() || selected[it.Key()] || !principals[it.PrincipalID] {
-			previous = append(previous, it)
+		if !selected[it.Key()] && principals[it.PrincipalID] {
+			if err := it.Step(NotListed, nil); err != nil || it.State == noRow {
+				continue
+			}
 		}
+		previous = append(previous, it)
 	}
 
 	guard := ""
@@ -228,11 +232,10 @@ type restoring struct {
 	name     string
 	restorer Restorer // nil: the source cannot restore
 	runID    string
-	// held lists the run's removals by principal id; references and
-	// unconfirmed are by item key.
-	held        map[string][]Assignment
-	references  map[Key]string
-	unconfirmed map[Key]bool
+	// held lists the run's removals by principal id; references are by
+	// item key.
+	held       map[string][]Assignment
+	references map[Key]string
 }
 
 var _ Source = (*restoring)(nil)
@@ -248,20 +251,17 @@ func (s *restoring) Find(_ context.Context, principals []Principal) ([]Assignmen
 	return out, nil
 }
 
-// Remove implements Source by re-creating the assignment. An assignment
+// Remove implements Source by re-creating the assignment. (An assignment
 // already present that an earlier restore started to re-create without
-// recording an outcome is that restore's work: it is reported restored.
+// recording an outcome is that restore's work: the fate table's
+// unconfirmed-found-present reports it restored.)
 func (s *restoring) Remove(ctx context.Context, a Assignment) (Outcome, error) {
 	if s.restorer == nil {
 		return Outcome{}, fmt.Errorf("source %q cannot restore", s.name)
 	}
 	k := Item{PrincipalID: a.PrincipalID, Source: a.Source, AssignmentID: a.ID}.Key()
 	a.Justification = s.justification(s.references[k])
-	out, err := s.restorer.Restore(ctx, a)
-	if err == nil && out.State == AlreadyPresent && s.unconfirmed[k] {
-		out = Outcome{State: Restored, Detail: "confirmed present on rerun"}
-	}
-	return out, err
+	return s.restorer.Restore(ctx, a)
 }
 
 // justification names the restore and the input's reference.

@@ -237,7 +237,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 		}
 	}
 	if res.Guard == "" && len(held) > 0 {
-		holdBack(pending, held)
+		r.holdBack(pending, held)
 		res.HeldBack = held
 		for _, h := range held {
 			r.Log.Warn("a principal is held back: its plan holds more removals than --max-removals-per-principal",
@@ -280,7 +280,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 	if err := r.Recorder.Applying(); err != nil {
 		return Result{}, fmt.Errorf("recording the start of removals: %w", err)
 	}
-	err = r.apply(ctx, reqCtx, pending, p.relisted, p.unavailable, logged)
+	err = r.apply(ctx, reqCtx, pending, p, logged)
 	res.interrupted(ctx)
 	res.Items = p.sorted()
 	return res, err
@@ -352,6 +352,31 @@ func justification(what, reference string) string {
 		j = string(rs[:500])
 	}
 	return j
+}
+
+// step moves it on e (Item.Step). A step the table refuses is a bug of
+// the job: it is logged, and the row stays as it was.
+func (r *Runner) step(it *Item, e Event, w Words) bool {
+	if err := it.Step(e, w); err != nil {
+		r.Log.Error("the table of a row's fate refused a step: the row stays as it was",
+			zap.String("principal_id", it.PrincipalID), zap.String("source", it.Source),
+			zap.String("assignment_id", it.AssignmentID), zap.Error(err))
+		return false
+	}
+	return true
+}
+
+// words are w with, in a watch, the {watch} word that a row of
+// principalID which becomes removed begins with (RemovedDetail).
+func (r *Runner) words(principalID string, w Words) Words {
+	if r.RemovedDetail == nil {
+		return w
+	}
+	if w == nil {
+		w = Words{}
+	}
+	w["watch"] = r.RemovedDetail(principalID)
+	return w
 }
 
 // JoinDetail joins two parts of a row's detail with "; ", leaving out
