@@ -289,6 +289,9 @@ var fates = []transition{
 	{phaseReplay, append(slices.DeleteFunc(slices.Clone(notDone), func(s State) bool { return s == Planned }), done...), Unanswered, same, ""},
 }
 
+// Valid reports whether s is a status of a run or of a restore.
+func (s State) Valid() bool { return slices.Contains(States, s) || slices.Contains(RestoreStates, s) }
+
 // standing is where the row stands, for the table.
 func (it *Item) standing() State {
 	if it.State == Planned && it.Unconfirmed {
@@ -326,7 +329,7 @@ func (it *Item) Step(e Event, w Words) error {
 		return nil
 	case recorded:
 		to = State(w["status"])
-		if !slices.Contains(States, to) && !slices.Contains(RestoreStates, to) {
+		if !to.Valid() {
 			return refusal{fmt.Sprintf("unknown state %q", w["status"])}
 		}
 	}
