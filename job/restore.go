@@ -183,21 +183,6 @@ func (r *Restore) Run(ctx context.Context, removed []Item) (Result, error) {
 		}
 	}
 
-	// The previous restore's rows of a principal restored now that the run
-	// no longer reports removed are not listed (not-listed: what is done
-	// is kept, the rest dropped) before the Runner sees them: it would
-	// read them as removals that went missing. An unconfirmed row the
-	// restore lists again is the Runner's (unconfirmed-found-present).
-	var previous []Item
-	for _, it := range r.Previous {
-		if !selected[it.Key()] && principals[it.PrincipalID] {
-			if err := it.Step(NotListed, nil); err != nil || it.State == noRow {
-				continue
-			}
-		}
-		previous = append(previous, it)
-	}
-
 	guard := ""
 	if pending > r.MaxRestorations {
 		guard = fmt.Sprintf("the restore holds %d restorations, more than --max-removals %d", pending, r.MaxRestorations)
@@ -212,7 +197,7 @@ func (r *Restore) Run(ctx context.Context, removed []Item) (Result, error) {
 		Concurrency:   r.Concurrency,
 		MaxRemovals:   math.MaxInt, // the guard above counts restorations
 		DryRun:        r.DryRun || guard != "",
-		Previous:      previous,
+		Previous:      notListedAgain(r.Previous, selected, principals),
 		Grace:         r.Grace,
 		ProgressEvery: r.ProgressEvery,
 		RunID:         r.RunID,
@@ -224,6 +209,25 @@ func (r *Restore) Run(ctx context.Context, removed []Item) (Result, error) {
 	res, err := runner.Run(ctx, entries)
 	res.Guard = guard
 	return res, err
+}
+
+// notListedAgain is what the Runner of a restore is given of the previous
+// restore's rows: a row of a principal restored now that the run no longer
+// reports removed is not listed (not-listed: what is done is kept, the
+// rest dropped) before the Runner sees it, which would read it as a
+// removal that went missing. An unconfirmed row the restore lists again is
+// the Runner's (unconfirmed-found-present).
+func notListedAgain(previous []Item, selected map[Key]bool, principals map[string]bool) []Item {
+	var out []Item
+	for _, it := range previous {
+		if !selected[it.Key()] && principals[it.PrincipalID] {
+			if err := it.Step(NotListed, nil); err != nil || it.State == noRow {
+				continue
+			}
+		}
+		out = append(out, it)
+	}
+	return out
 }
 
 // restoring is one source of a restore, as the Runner sees it: its Find
