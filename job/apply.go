@@ -208,6 +208,14 @@ func (a *applying) settle(it *Item, out Outcome, err error, resent bool, attempt
 	return *it
 }
 
+// foundDone are the events of an answer that finds the work already done:
+// as such, after a resend, and after the listing returned an assignment an
+// earlier run finished.
+var foundDone = map[State]struct{ plain, resent, relisted Event }{
+	AlreadyAbsent:  {AnsweredAbsent, ResentFoundAbsent, RelistedFoundAbsent},
+	AlreadyPresent: {AnsweredPresent, ResentFoundPresent, RelistedFoundPresent},
+}
+
 // answerEvent is the fate table's event for the answer to a removal (a
 // restore's re-creation): out or err as the source gave them; resent when
 // a request was sent again after an attempt whose answer was lost;
@@ -216,22 +224,18 @@ func (a *applying) settle(it *Item, out Outcome, err error, resent bool, attempt
 // it without recording an outcome. Its words are the answer's detail
 // ({answer}), or the error ({error}).
 func answerEvent(out Outcome, err error, resent, relisted, unconfirmed bool) (Event, Words) {
-	found := map[State]struct{ plain, resent, relisted Event }{
-		AlreadyAbsent:  {AnsweredAbsent, ResentFoundAbsent, RelistedFoundAbsent},
-		AlreadyPresent: {AnsweredPresent, ResentFoundPresent, RelistedFoundPresent},
-	}
 	w := Words{"answer": out.Detail}
-	f, foundDone := found[out.State]
+	f, isDone := foundDone[out.State]
 	switch {
 	case err != nil:
 		return FinalError, Words{"error": err.Error()}
 	case out.State == AlreadyPresent && unconfirmed:
 		return UnconfirmedFoundPresent, w
-	case foundDone && resent:
+	case isDone && resent:
 		return f.resent, w
-	case foundDone && relisted:
+	case isDone && relisted:
 		return f.relisted, w
-	case foundDone:
+	case isDone:
 		return f.plain, w
 	case out.State == Removed:
 		return AnsweredRemoved, w

@@ -51,10 +51,26 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 	fmt.Fprintf(w, "\noffboard %s finished in %s: exit %d (%s)\n\n", command,
 		s.FinishedAt.Sub(s.StartedAt).Round(time.Millisecond), s.ExitCode, report.ExitMeaning(s.ExitCode))
 
-	// Counts: a row per source, a column per status that occurs.
+	printCounts(w, states, res.Items)
+	printStops(w, s, files)
+	printFailures(w, res.Items)
+
+	fmt.Fprintf(w, "\nReport: %s\n        %s\n        %s\n", Clean(at(files.CSV), 400),
+		Clean(at(files.JSON), 400), Clean(at(files.HTML), 400))
+	switch {
+	case rerun != "" && report.RerunHelps(s):
+		fmt.Fprintf(w, "Rerun:  %s\n", Clean(rerun, 1000))
+	case s.Counts[string(job.Invalid)] > 0:
+		fmt.Fprintln(w, "Invalid input lines: a rerun changes nothing for them; correct them in the input (each detail names its line).")
+	}
+}
+
+// printCounts writes the counts: a row per source, a column per status
+// that occurs.
+func printCounts(w io.Writer, states []job.State, items []job.Item) {
 	counts := map[string]map[job.State]int{}
 	totals := map[job.State]int{}
-	for _, it := range res.Items {
+	for _, it := range items {
 		src := cmp.Or(it.Source, "(none)")
 		if counts[src] == nil {
 			counts[src] = map[job.State]int{}
@@ -68,7 +84,7 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 			cols = append(cols, st)
 		}
 	}
-	if len(res.Items) == 0 {
+	if len(items) == 0 {
 		fmt.Fprintln(w, "No rows.")
 	} else {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -91,7 +107,11 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 		line("total", totals)
 		_ = tw.Flush()
 	}
+}
 
+// printStops writes what stopped or held back part of the run: the guard,
+// the principals held back, the parts unavailable in the tenant.
+func printStops(w io.Writer, s report.Summary, files Files) {
 	if s.Guard != "" {
 		fmt.Fprintf(w, "\nA guard stopped the run before any change: %s\n", Clean(s.Guard, 500))
 	}
@@ -110,8 +130,11 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 			fmt.Fprintf(w, "  %s: %s\n", Clean(part, 40), Clean(s.Unavailable[part], 300))
 		}
 	}
+}
 
-	// The first failures, grouped by cause, the largest groups first.
+// printFailures writes the first failures, grouped by cause, the largest
+// groups first.
+func printFailures(w io.Writer, items []job.Item) {
 	type group struct {
 		detail   string
 		first    int
@@ -120,7 +143,7 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 	}
 	groups := map[string]*group{}
 	bad := 0
-	for i, it := range res.Items {
+	for i, it := range items {
 		if it.State != job.Failed && it.State != job.Invalid {
 			continue
 		}
@@ -156,15 +179,6 @@ func PrintSummary(w io.Writer, command string, states []job.State, res job.Resul
 				fmt.Fprintf(w, "      %s\n", Clean(ex, 200))
 			}
 		}
-	}
-
-	fmt.Fprintf(w, "\nReport: %s\n        %s\n        %s\n", Clean(at(files.CSV), 400),
-		Clean(at(files.JSON), 400), Clean(at(files.HTML), 400))
-	switch {
-	case rerun != "" && report.RerunHelps(s):
-		fmt.Fprintf(w, "Rerun:  %s\n", Clean(rerun, 1000))
-	case s.Counts[string(job.Invalid)] > 0:
-		fmt.Fprintln(w, "Invalid input lines: a rerun changes nothing for them; correct them in the input (each detail names its line).")
 	}
 }
 
