@@ -113,7 +113,9 @@ type Item struct {
 	// Raw is the assignment as the service listed it.
 	Raw json.RawMessage
 	// Unconfirmed marks an item a previous run started to remove without
-	// recording an outcome (it was killed). Only loaded items carry it.
+	// recording an outcome (it was killed): the fate table's (unconfirmed)
+	// standing, which the journal's replay gives (unanswered). Only
+	// loaded items carry it.
 	Unconfirmed bool
 	// Keys are the mails and employee ids (UserKey.String) the input named
 	// the principal by, shared by its items and kept in the journal, so
