@@ -17,14 +17,14 @@ import (
 // apply removes the pending items, at most Concurrency at a time, recording
 // each outcome as it arrives. It stops starting new removals when ctx is
 // done or the journal fails.
-func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, relisted map[Key]Item, unavailable *unavailableParts, logged *rowLog) error {
+func (r *Runner) apply(ctx, reqCtx context.Context, pending []*Item, p *plan, logged *rowLog) error {
 	sources := map[string]Source{}
 	for _, s := range r.Sources {
 		sources[s.Name()] = s
 	}
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	a := &applying{runner: r, reqCtx: reqCtx, relisted: relisted, unavailable: unavailable, stop: stop, logged: logged}
+	a := &applying{runner: r, reqCtx: reqCtx, prev: p.prev, relisted: p.relisted, unavailable: p.unavailable, stop: stop, logged: logged}
 	stopProgress := r.startProgress(runCtx, "progress", len(pending), a.doneSoFar)
 	r.schedule(runCtx, reqCtx, newLanes(r.tasks(sources, pending)), a.run)
 	stop(nil)
@@ -73,8 +73,11 @@ func (r *Runner) schedule(runCtx, reqCtx context.Context, queue *lanes, run func
 // applying is the state of one apply: what was done, and the journal's
 // first failure, which stops it.
 type applying struct {
-	runner      *Runner
-	reqCtx      context.Context
+	runner *Runner
+	reqCtx context.Context
+	// prev and relisted are the plan's earlier rows: those not listed
+	// again, and the done ones listed again. Nothing writes them now.
+	prev        map[Key]Item
 	relisted    map[Key]Item
 	unavailable *unavailableParts
 	stop        context.CancelCauseFunc
@@ -105,7 +108,7 @@ func (a *applying) run(tk task) {
 		a.cutOff(it, err)
 		return
 	}
-	a.record(it, settleResent(out, WasResentUnanswered(actx)), err, int(attempts.Load()), began)
+	a.record(it, out, err, WasResentUnanswered(actx), int(attempts.Load()), began)
 }
 
 // runBatch removes a chunk of items in one request of a source that
@@ -131,7 +134,7 @@ func (a *applying) runBatch(tk task) {
 			a.cutOff(it, res.Err)
 			continue
 		}
-		a.record(it, settleResent(res.Outcome, res.Resent), res.Err, res.Attempts, began)
+		a.record(it, res.Outcome, res.Err, res.Resent, res.Attempts, began)
 	}
 }
 
@@ -143,7 +146,7 @@ func (a *applying) runBatch(tk task) {
 func (a *applying) cutOff(it *Item, err error) {
 	r := a.runner
 	a.mu.Lock()
-	it.Detail = JoinDetail(it.Detail, "cut off in flight by the interruption: the rerun finds out whether it took effect")
+	r.step(it, CutOffInFlight, nil)
 	it.UpdatedAt = r.Now().UTC()
 	a.done++
 	a.mu.Unlock()
@@ -153,14 +156,14 @@ func (a *applying) cutOff(it *Item, err error) {
 }
 
 // record journals one item's outcome and logs it; a journal that fails
-// stops the run.
-func (a *applying) record(it *Item, out Outcome, err error, attempts int, began time.Time) {
+// stops the run. resent: a request was sent again after an attempt whose
+// answer was lost.
+func (a *applying) record(it *Item, out Outcome, err error, resent bool, attempts int, began time.Time) {
 	r := a.runner
 	if err != nil {
 		if errors.Is(err, ErrUnauthorized) && r.refused != nil {
 			r.refused(unauthorizedWhere(err))
 		}
-		out = Outcome{State: Failed, Detail: err.Error()}
 		// A removal's fallback may learn that a part is unavailable
 		// (directory's PIM way): the row stays failed, its detail
 		// says why, and the summary names the part.
@@ -168,7 +171,7 @@ func (a *applying) record(it *Item, out Outcome, err error, attempts int, began 
 			a.unavailable.note(ue)
 		}
 	}
-	rec := a.settle(it, out, err, attempts)
+	rec := a.settle(it, out, err, resent, attempts)
 	if err := r.Recorder.Outcome(rec); err != nil {
 		a.mu.Lock()
 		if a.journalErr == nil {
@@ -185,24 +188,61 @@ func (a *applying) record(it *Item, out Outcome, err error, attempts int, began 
 	a.logged.mark(rec.Key())
 }
 
-// settle gives the item its outcome and returns a copy to record.
-func (a *applying) settle(it *Item, out Outcome, err error, attempts int) Item {
+// settle moves the item on its answer's event and returns a copy to
+// record.
+func (a *applying) settle(it *Item, out Outcome, err error, resent bool, attempts int) Item {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if prev, ok := a.relisted[it.Key()]; ok && err == nil && (out.State == AlreadyAbsent || out.State == AlreadyPresent) {
+	k := it.Key()
+	earlierRow, relisted := a.relisted[k]
+	ev, w := answerEvent(out, err, resent, relisted, a.prev[k].Unconfirmed)
+	if ev == RelistedFoundAbsent || ev == RelistedFoundPresent {
 		// Listed again, found gone: the earlier row stands.
-		*it = prev
-	} else {
-		// The plan's detail says what the assignment is (a group's
-		// name); the outcome's says what happened to it.
-		it.State, it.Detail = out.State, JoinDetail(it.Detail, out.Detail)
-		if out.State == Removed && a.runner.RemovedDetail != nil {
-			it.Detail = JoinDetail(a.runner.RemovedDetail(it.PrincipalID), out.Detail)
+		if it.StepBack(ev, earlierRow) == nil {
+			return *it
 		}
-		it.Attempts = attempts
-		it.UpdatedAt = a.runner.Now().UTC()
 	}
+	a.runner.step(it, ev, a.runner.words(it.PrincipalID, w))
+	it.Attempts = attempts
+	it.UpdatedAt = a.runner.Now().UTC()
 	return *it
+}
+
+// foundDone are the events of an answer that finds the work already done:
+// as such, after a resend, and after the listing returned an assignment an
+// earlier run finished.
+var foundDone = map[State]struct{ plain, resent, relisted Event }{
+	AlreadyAbsent:  {AnsweredAbsent, ResentFoundAbsent, RelistedFoundAbsent},
+	AlreadyPresent: {AnsweredPresent, ResentFoundPresent, RelistedFoundPresent},
+}
+
+// answerEvent is the fate table's event for the answer to a removal (a
+// restore's re-creation): out or err as the source gave them; resent when
+// a request was sent again after an attempt whose answer was lost;
+// relisted when an earlier run finished the assignment and the listing
+// returned it again; unconfirmed when an earlier run (a restore) started
+// it without recording an outcome. Its words are the answer's detail
+// ({answer}), or the error ({error}).
+func answerEvent(out Outcome, err error, resent, relisted, unconfirmed bool) (Event, Words) {
+	w := Words{"answer": out.Detail}
+	f, isDone := foundDone[out.State]
+	switch {
+	case err != nil:
+		return FinalError, Words{"error": err.Error()}
+	case out.State == AlreadyPresent && unconfirmed:
+		return UnconfirmedFoundPresent, w
+	case isDone && resent:
+		return f.resent, w
+	case isDone && relisted:
+		return f.relisted, w
+	case isDone:
+		return f.plain, w
+	case out.State == Removed:
+		return AnsweredRemoved, w
+	case out.State == Restored:
+		return AnsweredRestored, w
+	}
+	return AnsweredOther, Words{"status": string(out.State), "answer": out.Detail}
 }
 
 // startProgress logs event's progress in the background (progress); the

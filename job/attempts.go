@@ -43,27 +43,3 @@ func WasResentUnanswered(ctx context.Context) bool {
 	a, ok := ctx.Value(attemptsKey{}).(*attempts)
 	return ok && a.resent.Load()
 }
-
-// lostAnswerDetail and lostAnswerRestoredDetail are what a row says when
-// its removal (re-creation) was found already done by a request sent again
-// after the first one's answer was lost.
-const (
-	lostAnswerDetail         = "removed by an attempt whose answer was lost: the request sent again found it gone"
-	lostAnswerRestoredDetail = "restored by an attempt whose answer was lost: the request sent again found it present"
-)
-
-// settleResent makes the outcome of a request sent again after a lost
-// answer, which found its work already done, the work it most likely was:
-// the plan had just listed the assignment (or the run's journal had it
-// removed), so the lost attempt did it. A removal so settled is put back by
-// offboard restore like any other.
-func settleResent(out Outcome, resent bool) Outcome {
-	switch {
-	case !resent:
-	case out.State == AlreadyAbsent:
-		return Outcome{State: Removed, Detail: JoinDetail(lostAnswerDetail, out.Detail)}
-	case out.State == AlreadyPresent:
-		return Outcome{State: Restored, Detail: JoinDetail(lostAnswerRestoredDetail, out.Detail)}
-	}
-	return out
-}

@@ -16,6 +16,9 @@ const (
 	SourceKeyVault  = "keyvault"
 )
 
+// LastGlobalAdminReason is the detail of the rows LastGlobalAdmin skips.
+const LastGlobalAdminReason = "last-global-admin"
+
 // GlobalAdministrator is the role template id of Global Administrator.
 const GlobalAdministrator = "62e90394-69f5-4237-9190-012177145e10"
 
@@ -107,7 +110,12 @@ func (g LastGlobalAdmin) Check(ctx context.Context, items []*Item) (string, erro
 		return "", nil
 	}
 	for _, it := range doomed {
-		it.State, it.Detail = Skipped, "last-global-admin"
+		if it.State == Skipped {
+			continue // named by two assignments of the role
+		}
+		if err := it.Step(Guarded, Words{"reason": LastGlobalAdminReason}); err != nil {
+			return "", err
+		}
 	}
 	if g.Log != nil {
 		g.Log.Warn("the plan would remove every Global Administrator of the tenant: those removals are skipped",
@@ -126,11 +134,6 @@ type HeldBack struct {
 	// Planned is how many removals its plan held; Cap is the cap they
 	// exceed.
 	Planned, Cap int
-}
-
-// HeldBackDetail is the detail of a held-back principal's rows.
-func HeldBackDetail(planned, limit int) string {
-	return fmt.Sprintf("held back: %d planned removals exceed --max-removals-per-principal %d", planned, limit)
 }
 
 // overCap finds the principals whose pending removals number more than
@@ -160,16 +163,16 @@ func overCap(pending []*Item, limit int) (held []HeldBack, rest int) {
 	return held, rest
 }
 
-// holdBack defers the pending items of the held principals, keeping the
-// listing's note (a group's name) before the reason.
-func holdBack(pending []*Item, held []HeldBack) {
+// holdBack defers the pending items of the held principals (over-cap),
+// keeping the listing's note (a group's name) before the reason.
+func (r *Runner) holdBack(pending []*Item, held []HeldBack) {
 	byID := make(map[string]HeldBack, len(held))
 	for _, h := range held {
 		byID[h.PrincipalID] = h
 	}
 	for _, it := range pending {
 		if h, ok := byID[it.PrincipalID]; ok {
-			it.State, it.Detail = Deferred, JoinDetail(it.Detail, HeldBackDetail(h.Planned, h.Cap))
+			r.step(it, OverCap, Words{"planned": fmt.Sprint(h.Planned), "cap": fmt.Sprint(h.Cap)})
 		}
 	}
 }

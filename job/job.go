@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -40,10 +41,9 @@ var States = []State{Planned, Removed, AlreadyAbsent, Skipped, Failed, Invalid, 
 
 // Done reports whether the item is finished for good (removed or already
 // absent in a run; restored or already present in a restore): a rerun keeps
-// it as it is and sends nothing for it.
-func (s State) Done() bool {
-	return s == Removed || s == AlreadyAbsent || s == Restored || s == AlreadyPresent
-}
+// it as it is and sends nothing for it (the fate table's not-listed keeps
+// exactly these).
+func (s State) Done() bool { return slices.Contains(done, s) }
 
 // Entry is one line of the input, checked for syntax but not yet resolved.
 type Entry struct {
@@ -113,7 +113,9 @@ type Item struct {
 	// Raw is the assignment as the service listed it.
 	Raw json.RawMessage
 	// Unconfirmed marks an item a previous run started to remove without
-	// recording an outcome (it was killed). Only loaded items carry it.
+	// recording an outcome (it was killed): the fate table's (unconfirmed)
+	// standing, which the journal's replay gives (unanswered). Only
+	// loaded items carry it.
 	Unconfirmed bool
 	// Keys are the mails and employee ids (UserKey.String) the input named
 	// the principal by, shared by its items and kept in the journal, so
@@ -133,7 +135,7 @@ type Key struct {
 // Key returns the item's identity.
 func (it Item) Key() Key {
 	k := Key{PrincipalID: it.PrincipalID, Source: it.Source, AssignmentID: it.AssignmentID}
-	if it.State == Invalid || it.PrincipalID == "" {
+	if it.PrincipalIDAsGiven() || it.PrincipalID == "" {
 		k.Line = it.Line
 	}
 	return k

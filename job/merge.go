@@ -178,8 +178,9 @@ func (p *plan) listingFailed(l *listing, m *merged, unsettled bool) map[string]e
 	failed := listingFailures(l.err, l.group)
 	for _, pr := range l.group {
 		if err, ok := failed[pr.ID]; ok {
-			p.put(Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, State: Failed, Line: pr.Line, Keys: pr.Keys,
-				Detail: "listing failed: " + err.Error()})
+			it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, Line: pr.Line, Keys: pr.Keys}
+			p.runner.step(&it, ListingFailed, Words{"error": err.Error()})
+			p.put(it)
 			m.holds[pr.ID]++
 			continue
 		}
@@ -207,7 +208,8 @@ func (p *plan) found(src Source, pr *principal, a Assignment, m *merged) {
 	if c, ok := src.(IDChecker); ok {
 		if err := c.CheckID(a); err != nil {
 			p.runner.Log.Warn(UnexpectedID, zap.String("source", name), zap.String("principal_id", pr.ID), zap.Error(err))
-			it.State, it.Detail, it.Raw = Failed, UnexpectedID, nil
+			p.runner.step(&it, IDRefused, nil)
+			it.Raw = nil
 			p.put(it)
 			return
 		}
@@ -216,22 +218,24 @@ func (p *plan) found(src Source, pr *principal, a Assignment, m *merged) {
 	// held, whatever an earlier row (or a forged one) says of it,
 	// and planned again. Its row starts afresh, unless the removal
 	// finds it gone (PIM lists revoked entries for a while): then
-	// the earlier row stays as it was.
+	// the earlier row stays as it was (relisted-found-absent).
 	if prev, ok := p.prev[k]; ok && prev.State.Done() {
 		delete(p.prev, k)
 		p.relisted[k] = prev
 	}
-	switch {
-	case pr.skip != "":
-		it.State, it.Detail = Skipped, pr.skip
-	default:
-		it.State = Planned
+	if pr.skip != "" {
+		p.runner.step(&it, Protected, Words{"reason": pr.skip})
+	} else {
+		p.runner.step(&it, Listed, nil)
 	}
 	p.put(it)
 }
 
 // carry puts the rows of earlier runs whose assignment was not listed
-// again.
+// again: listed-absent when its principal's listing was complete,
+// not-listed otherwise (not in this run, or its listing failed). The
+// table keeps what is done, confirms or settles what the tenant no longer
+// holds, and drops the rest.
 func (p *plan) carry(principals []*principal, m *merged) {
 	inRun := map[string]*principal{}
 	for _, pr := range principals {
@@ -242,35 +246,17 @@ func (p *plan) carry(principals []*principal, m *merged) {
 			continue
 		}
 		pr := inRun[prev.PrincipalID]
+		it, ev := prev, ListedAbsent
 		if pr == nil || !m.listedOK[[2]string{prev.PrincipalID, prev.Source}] {
-			// Not in this run, or its listing failed: what is done stays
-			// done; the rest waits for a run that can list it.
-			if prev.State.Done() {
-				p.put(prev)
-				if pr != nil {
-					m.holds[pr.ID]++
-				}
-			}
-			continue
+			ev = NotListed
 		}
-		it := prev
-		it.Unconfirmed = false
-		switch {
-		case prev.State.Done():
-		case prev.Unconfirmed:
-			it.State, it.Detail = Removed, "confirmed absent on rerun"
-			if p.runner.RemovedDetail != nil {
-				it.Detail = JoinDetail(p.runner.RemovedDetail(it.PrincipalID), it.Detail)
-			}
-		case prev.State == Failed:
-			it.State, it.Detail = AlreadyAbsent, "absent on rerun"
-		default:
-			// Planned in a dry run, or skipped: nothing was done and
-			// nothing is there any more.
+		if !p.runner.step(&it, ev, p.runner.words(it.PrincipalID, nil)) || it.State == noRow {
 			continue
 		}
 		p.put(it)
-		m.holds[pr.ID]++
+		if pr != nil {
+			m.holds[pr.ID]++
+		}
 	}
 }
 
@@ -281,13 +267,14 @@ func (p *plan) noAssignments(principals []*principal, holds map[string]int, abse
 		if holds[pr.ID] > 0 {
 			continue
 		}
-		it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, State: NoAssignments, Line: pr.Line, Keys: pr.Keys}
+		it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Line: pr.Line, Keys: pr.Keys}
 		switch {
 		case pr.skip != "":
-			it.State, it.Detail = Skipped, pr.skip
+			p.runner.step(&it, Protected, Words{"reason": pr.skip})
 		case absent[pr.ID]:
-			it.State = NotFound
-			it.Detail = fmt.Sprintf("line %d: principal_id %s names no user, service principal or group of the tenant, and holds nothing the sources list", pr.Line, pr.ID)
+			p.runner.step(&it, NamesNoObject, Words{"line": fmt.Sprint(pr.Line), "id": pr.ID})
+		default:
+			p.runner.step(&it, HoldsNothing, nil)
 		}
 		p.put(it)
 	}

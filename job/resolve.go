@@ -35,8 +35,9 @@ func (p *plan) admit(ctx, reqCtx context.Context, entries []Entry) []*principal 
 		if e.PrincipalID != "" {
 			putDeferred[e.PrincipalID] = true
 		}
-		p.put(Item{PrincipalID: e.PrincipalID, UPN: e.UPN, Reference: e.Reference, State: Deferred, Line: e.Line,
-			Detail: "effective " + e.EffectiveDate.Format(time.DateOnly)})
+		it := Item{PrincipalID: e.PrincipalID, UPN: e.UPN, Reference: e.Reference, Line: e.Line}
+		p.runner.step(&it, NotYetEffective, Words{"date": e.EffectiveDate.Format(time.DateOnly)})
+		p.put(it)
 	}
 	return order
 }
@@ -138,7 +139,9 @@ func (p *plan) triage(entries []Entry) (active []*admitted, deferred []Entry) {
 	for _, e := range entries {
 		switch {
 		case e.Problem != "":
-			p.put(Item{PrincipalID: e.PrincipalID, UPN: e.UPN, Reference: e.Reference, State: Invalid, Detail: e.Problem, Line: e.Line})
+			it := Item{PrincipalID: e.PrincipalID, UPN: e.UPN, Reference: e.Reference, Line: e.Line}
+			p.runner.step(&it, LineInvalid, Words{"problem": e.Problem})
+			p.put(it)
 		case !e.EffectiveDate.IsZero() && e.EffectiveDate.After(today):
 			deferred = append(deferred, e)
 		default:
@@ -213,12 +216,14 @@ func (p *plan) principals(active []*admitted, answers map[UserKey]Resolution) (m
 	var order []*principal
 	for _, a := range active {
 		if ks := entryKeys(a.e); len(ks) > 0 && (r.Directory != nil || a.id == "") {
-			id, upn, row := resolveEntry(a.e, ks, answers, known)
-			if row != nil {
+			id, upn, refused, words := resolveEntry(a.e, ks, answers, known)
+			if refused != "" {
+				row := Item{PrincipalID: a.e.PrincipalID, UPN: a.e.UPN, Reference: a.e.Reference, Line: a.e.Line}
+				r.step(&row, refused, words)
 				if row.State == Failed {
 					r.Log.Warn("resolving a line's keys failed", zap.Int("line", a.e.Line), zap.String("detail", row.Detail))
 				}
-				p.put(*row)
+				p.put(row)
 				continue
 			}
 			a.id, a.upn, a.byKey = id, upn, r.Directory != nil
@@ -269,15 +274,16 @@ func entryKeys(e Entry) []UserKey {
 }
 
 // resolveEntry turns the directory's answers for a line's keys into the
-// line's object id and the directory's UPN, or into the row that reports
-// why the line is not acted on: invalid when a key names several users,
-// not the object the line's other keys name, or no user (unless an
-// earlier run resolved it, or the line gives the object id: a deleted
-// account); failed when a lookup failed or was never made.
-func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known map[string]DirectoryUser) (id, upn string, row *Item) {
-	refuse := func(state State, format string, args ...any) (string, string, *Item) {
-		return "", "", &Item{PrincipalID: e.PrincipalID, UPN: e.UPN, Reference: e.Reference, State: state, Line: e.Line,
-			Detail: fmt.Sprintf("line %d: ", e.Line) + fmt.Sprintf(format, args...)}
+// line's object id and the directory's UPN, or into the event (and its
+// words) that makes the line's row say why it is not acted on: key-refused
+// when a key names several users or not the object the line's other keys
+// name; key-names-no-one when it names no user (unless an earlier run
+// resolved it, or the line gives the object id: a deleted account);
+// resolve-failed when a lookup failed or was never made.
+func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known map[string]DirectoryUser) (id, upn string, refused Event, w Words) {
+	line := fmt.Sprint(e.Line)
+	refuse := func(ev Event, word, format string, args ...any) (string, string, Event, Words) {
+		return "", "", ev, Words{"line": line, word: fmt.Sprintf(format, args...)}
 	}
 	type named struct {
 		key string // how the detail names the key
@@ -295,11 +301,11 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 		case !ok:
 			failure = cmp.Or(failure, fmt.Sprintf("interrupted before %s was resolved", k.Kind))
 		case errors.Is(res.Err, ErrInvalidKey):
-			return refuse(Invalid, "%s cannot be looked up: %v", what, res.Err)
+			return refuse(KeyRefused, "why", "%s cannot be looked up: %v", what, res.Err)
 		case res.Err != nil:
 			failure = cmp.Or(failure, fmt.Sprintf("resolving %s: %v", k.Kind, res.Err))
 		case len(res.Users) > 1:
-			return refuse(Invalid, "%s matches %d users", what, len(res.Users))
+			return refuse(KeyRefused, "why", "%s matches %d users", what, len(res.Users))
 		case len(res.Users) == 0:
 			prev, ok := known[k.String()]
 			if !ok && e.PrincipalID != "" {
@@ -309,7 +315,7 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 				continue
 			}
 			if !ok {
-				return refuse(NotFound, "%s names no user of the tenant", what)
+				return refuse(KeyNamesNoOne, "key", "%s", what)
 			}
 			names = append(names, named{what, prev.ID})
 			upn = cmp.Or(upn, prev.UPN)
@@ -321,12 +327,12 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 		}
 	}
 	if failure != "" {
-		return refuse(Failed, "%s", failure)
+		return refuse(ResolveFailed, "why", "%s", failure)
 	}
 	for _, n := range names[1:] {
 		if n.id != names[0].id {
-			return refuse(Invalid, "the keys name different objects: %s names %s, %s names %s", names[0].key, names[0].id, n.key, n.id)
+			return refuse(KeyRefused, "why", "the keys name different objects: %s names %s, %s names %s", names[0].key, names[0].id, n.key, n.id)
 		}
 	}
-	return names[0].id, upn, nil
+	return names[0].id, upn, "", nil
 }

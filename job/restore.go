@@ -162,7 +162,7 @@ func (r *Restore) Run(ctx context.Context, removed []Item) (Result, error) {
 		src := sources[it.Source]
 		if src == nil {
 			src = &restoring{name: it.Source, restorer: r.Restorers[it.Source], runID: r.RunID,
-				held: map[string][]Assignment{}, references: map[Key]string{}, unconfirmed: map[Key]bool{}}
+				held: map[string][]Assignment{}, references: map[Key]string{}}
 			sources[it.Source] = src
 		}
 		src.references[k] = it.Reference
@@ -177,20 +177,9 @@ func (r *Restore) Run(ctx context.Context, removed []Item) (Result, error) {
 			})
 			pending++
 		}
-		src.unconfirmed[k] = ok && p.Unconfirmed
 		if !principals[it.PrincipalID] {
 			principals[it.PrincipalID] = true
 			entries = append(entries, Entry{Line: it.Line, PrincipalID: it.PrincipalID, UPN: it.UPN, Reference: it.Reference})
-		}
-	}
-
-	// The previous restore's rows of a principal restored now that the run
-	// no longer reports removed are dropped unless they are done: the
-	// Runner would read them as removals that went missing.
-	var previous []Item
-	for _, it := range r.Previous {
-		if it.State.Done() || selected[it.Key()] || !principals[it.PrincipalID] {
-			previous = append(previous, it)
 		}
 	}
 
@@ -208,7 +197,7 @@ func (r *Restore) Run(ctx context.Context, removed []Item) (Result, error) {
 		Concurrency:   r.Concurrency,
 		MaxRemovals:   math.MaxInt, // the guard above counts restorations
 		DryRun:        r.DryRun || guard != "",
-		Previous:      previous,
+		Previous:      notListedAgain(r.Previous, selected, principals),
 		Grace:         r.Grace,
 		ProgressEvery: r.ProgressEvery,
 		RunID:         r.RunID,
@@ -222,17 +211,35 @@ func (r *Restore) Run(ctx context.Context, removed []Item) (Result, error) {
 	return res, err
 }
 
+// notListedAgain is what the Runner of a restore is given of the previous
+// restore's rows: a row of a principal restored now that the run no longer
+// reports removed is not listed (not-listed: what is done is kept, the
+// rest dropped) before the Runner sees it, which would read it as a
+// removal that went missing. An unconfirmed row the restore lists again is
+// the Runner's (unconfirmed-found-present).
+func notListedAgain(previous []Item, selected map[Key]bool, principals map[string]bool) []Item {
+	var out []Item
+	for _, it := range previous {
+		if !selected[it.Key()] && principals[it.PrincipalID] {
+			if err := it.Step(NotListed, nil); err != nil || it.State == noRow {
+				continue
+			}
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
 // restoring is one source of a restore, as the Runner sees it: its Find
 // lists what the run removed, its Remove re-creates.
 type restoring struct {
 	name     string
 	restorer Restorer // nil: the source cannot restore
 	runID    string
-	// held lists the run's removals by principal id; references and
-	// unconfirmed are by item key.
-	held        map[string][]Assignment
-	references  map[Key]string
-	unconfirmed map[Key]bool
+	// held lists the run's removals by principal id; references are by
+	// item key.
+	held       map[string][]Assignment
+	references map[Key]string
 }
 
 var _ Source = (*restoring)(nil)
@@ -248,20 +255,17 @@ func (s *restoring) Find(_ context.Context, principals []Principal) ([]Assignmen
 	return out, nil
 }
 
-// Remove implements Source by re-creating the assignment. An assignment
+// Remove implements Source by re-creating the assignment. (An assignment
 // already present that an earlier restore started to re-create without
-// recording an outcome is that restore's work: it is reported restored.
+// recording an outcome is that restore's work: the fate table's
+// unconfirmed-found-present reports it restored.)
 func (s *restoring) Remove(ctx context.Context, a Assignment) (Outcome, error) {
 	if s.restorer == nil {
 		return Outcome{}, fmt.Errorf("source %q cannot restore", s.name)
 	}
 	k := Item{PrincipalID: a.PrincipalID, Source: a.Source, AssignmentID: a.ID}.Key()
 	a.Justification = s.justification(s.references[k])
-	out, err := s.restorer.Restore(ctx, a)
-	if err == nil && out.State == AlreadyPresent && s.unconfirmed[k] {
-		out = Outcome{State: Restored, Detail: "confirmed present on rerun"}
-	}
-	return out, err
+	return s.restorer.Restore(ctx, a)
 }
 
 // justification names the restore and the input's reference.

@@ -180,32 +180,8 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 			res.Unauthorized = UnauthorizedStop + " (" + *ep + ")"
 		}
 	}()
-	// Requests in flight get Grace to finish after ctx is done; new work
-	// stops at once. WithoutCancel drops the deadline too: it is put back,
-	// so that the transport can refuse waits that would end after it.
-	reqCtx, cancelReqs := context.WithCancel(WithUnauthorized(context.WithoutCancel(ctx), r.refused))
-	defer cancelReqs()
-	if deadline, ok := ctx.Deadline(); ok {
-		var cancelAtDeadline context.CancelFunc
-		reqCtx, cancelAtDeadline = context.WithDeadline(reqCtx, deadline)
-		defer cancelAtDeadline()
-	}
-	stopGrace := context.AfterFunc(ctx, func() {
-		if !errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(context.Cause(ctx), ErrUnauthorized) {
-			r.interrupted()
-		}
-		t := time.NewTimer(r.Grace)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			cancelReqs()
-		case <-stopNow(ctx):
-			// A second signal: the requests in flight are cut off now.
-			cancelReqs()
-		case <-reqCtx.Done():
-		}
-	})
-	defer stopGrace()
+	reqCtx, stopRequests := r.requests(ctx)
+	defer stopRequests()
 
 	p := &plan{runner: r, prev: map[Key]Item{}, relisted: map[Key]Item{}, items: map[Key]*Item{}, unavailable: &unavailableParts{log: r.Log}}
 	// One log line per report row: the removals' as they arrive, the
@@ -225,7 +201,67 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 		res.Items = p.sorted()
 		return res, nil
 	}
-	pending := p.pending()
+	pending, cut := r.guard(ctx, reqCtx, p, &res)
+	if cut {
+		res.Items = p.sorted()
+		return res, nil
+	}
+	if err := r.Recorder.Plan(p.sorted()); err != nil {
+		return Result{}, fmt.Errorf("recording the plan: %w", err)
+	}
+	if res.Guard != "" || r.DryRun || len(pending) == 0 {
+		res.Items = p.sorted()
+		return res, nil
+	}
+	if err := r.Recorder.Applying(); err != nil {
+		return Result{}, fmt.Errorf("recording the start of removals: %w", err)
+	}
+	err = r.apply(ctx, reqCtx, pending, p, logged)
+	res.interrupted(ctx)
+	res.Items = p.sorted()
+	return res, err
+}
+
+// requests returns the context requests are sent under: it carries ctx's
+// values and deadline, and is cancelled Grace after ctx is done (at once
+// on a second signal). stop releases it.
+func (r *Runner) requests(ctx context.Context) (reqCtx context.Context, stop func()) {
+	// Requests in flight get Grace to finish after ctx is done; new work
+	// stops at once. WithoutCancel drops the deadline too: it is put back,
+	// so that the transport can refuse waits that would end after it.
+	reqCtx, cancelReqs := context.WithCancel(WithUnauthorized(context.WithoutCancel(ctx), r.refused))
+	cancelAtDeadline := context.CancelFunc(func() {})
+	if deadline, ok := ctx.Deadline(); ok {
+		reqCtx, cancelAtDeadline = context.WithDeadline(reqCtx, deadline)
+	}
+	stopGrace := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(context.Cause(ctx), ErrUnauthorized) {
+			r.interrupted()
+		}
+		t := time.NewTimer(r.Grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelReqs()
+		case <-stopNow(ctx):
+			// A second signal: the requests in flight are cut off now.
+			cancelReqs()
+		case <-reqCtx.Done():
+		}
+	})
+	return reqCtx, func() {
+		stopGrace()
+		cancelAtDeadline()
+		cancelReqs()
+	}
+}
+
+// guard checks the plan before the first write: --max-removals, the cap
+// per principal (which holds principals back), then the Guards in turn;
+// res says what stopped the run, if anything. It returns what is left to
+// remove; cut is true when an interruption cut a guard off (res says so).
+func (r *Runner) guard(ctx, reqCtx context.Context, p *plan, res *Result) (pending []*Item, cut bool) {
+	pending = p.pending()
 	// A principal over its own cap is held back; the rest of the plan
 	// is counted without its rows. A plan too large without them still
 	// stops everything, and then nobody is held back: nothing is done.
@@ -237,7 +273,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 		}
 	}
 	if res.Guard == "" && len(held) > 0 {
-		holdBack(pending, held)
+		r.holdBack(pending, held)
 		res.HeldBack = held
 		for _, h := range held {
 			r.Log.Warn("a principal is held back: its plan holds more removals than --max-removals-per-principal",
@@ -252,8 +288,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 				// Cut off (the deadline, or a signal's grace ran out),
 				// not refused: an interruption.
 				res.interrupted(ctx)
-				res.Items = p.sorted()
-				return res, nil
+				return nil, true
 			}
 			if err != nil {
 				res.Guard = "a guard could not be checked: " + err.Error()
@@ -270,20 +305,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 	if res.Guard != "" {
 		r.Log.Warn("guard stopped the run before any change", zap.String("guard", res.Guard))
 	}
-	if err := r.Recorder.Plan(p.sorted()); err != nil {
-		return Result{}, fmt.Errorf("recording the plan: %w", err)
-	}
-	if res.Guard != "" || r.DryRun || len(pending) == 0 {
-		res.Items = p.sorted()
-		return res, nil
-	}
-	if err := r.Recorder.Applying(); err != nil {
-		return Result{}, fmt.Errorf("recording the start of removals: %w", err)
-	}
-	err = r.apply(ctx, reqCtx, pending, p.relisted, p.unavailable, logged)
-	res.interrupted(ctx)
-	res.Items = p.sorted()
-	return res, err
+	return pending, false
 }
 
 // interrupted notes whether ctx was done, and why. A deadline that has
@@ -352,6 +374,31 @@ func justification(what, reference string) string {
 		j = string(rs[:500])
 	}
 	return j
+}
+
+// step moves it on e (Item.Step). A step the table refuses is a bug of
+// the job: it is logged, and the row stays as it was.
+func (r *Runner) step(it *Item, e Event, w Words) bool {
+	if err := it.Step(e, w); err != nil {
+		r.Log.Error("the table of a row's fate refused a step: the row stays as it was",
+			zap.String("principal_id", it.PrincipalID), zap.String("source", it.Source),
+			zap.String("assignment_id", it.AssignmentID), zap.Error(err))
+		return false
+	}
+	return true
+}
+
+// words are w with, in a watch, the {watch} word that a row of
+// principalID which becomes removed begins with (RemovedDetail).
+func (r *Runner) words(principalID string, w Words) Words {
+	if r.RemovedDetail == nil {
+		return w
+	}
+	if w == nil {
+		w = Words{}
+	}
+	w["watch"] = r.RemovedDetail(principalID)
+	return w
 }
 
 // JoinDetail joins two parts of a row's detail with "; ", leaving out

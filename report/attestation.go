@@ -53,7 +53,7 @@ func HeldWhatToDo(detail string) string {
 		return "add another owner to the " + what + " (or delete it if no longer needed), then run the watch again: it removes the principal as an owner"
 	case detail == "last-owner":
 		return "add another owner to the group (or delete the group if no longer needed), then run the watch again: it removes the principal as an owner"
-	case detail == "last-global-admin":
+	case detail == job.LastGlobalAdminReason:
 		return "assign Global Administrator to another account (a break-glass account), then run the watch again: it removes the role"
 	case detail == "protected":
 		return "the principal is on --protect (a break-glass account): remove its access by hand if it should not hold it, or take it off --protect"

@@ -62,12 +62,12 @@ func (d *Dir) WriteReport(items []job.Item) error {
 // reportRow renders one item's cells.
 func reportRow(it *job.Item) []string {
 	id := it.PrincipalID
-	if it.State == job.Invalid {
+	if it.PrincipalIDAsGiven() {
 		// An invalid row's id is what the input said, not a service's id.
 		id = neutralize(id)
 	}
 	assignment := it.AssignmentID
-	if it.State == job.Failed && it.Detail == job.UnexpectedID {
+	if it.AssignmentIDRefused() {
 		// The service's id was refused: it is not an id, and may be
 		// anything.
 		assignment = neutralize(assignment)

@@ -46,7 +46,7 @@ func FuzzJournal(f *testing.F) {
 		items := st.items()
 		seen := map[job.Key]bool{}
 		for _, it := range items {
-			if !validState(string(it.State)) {
+			if !it.State.Valid() {
 				t.Fatalf("item with state %q", it.State)
 			}
 			if seen[it.Key()] {

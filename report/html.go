@@ -131,7 +131,7 @@ func leftInPlace(detail string) string {
 		return "the identity the job runs as: never touched"
 	case strings.HasPrefix(detail, "last-owner"):
 		return "the last owner is kept: add another owner, then rerun"
-	case strings.HasPrefix(detail, "last-global-admin"):
+	case strings.HasPrefix(detail, job.LastGlobalAdminReason):
 		return "the tenant's last Global Administrator: assign another, then rerun"
 	case strings.HasPrefix(detail, "dynamic-membership"):
 		return "a dynamic group: its membership rule decides; change the rule"

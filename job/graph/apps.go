@@ -455,7 +455,9 @@ func (s Apps) Check(_ context.Context, items []*job.Item) (string, error) {
 			continue
 		}
 		for _, it := range planned {
-			it.State, it.Detail = job.Skipped, "last-owner: "+o.what()+" "+o.name+" ("+o.id+") keeps its last owner"
+			if err := it.Step(job.Guarded, job.Words{"reason": "last-owner: " + o.what() + " " + o.name + " (" + o.id + ") keeps its last owner"}); err != nil {
+				return "", err
+			}
 		}
 	}
 	return "", nil

@@ -470,10 +470,10 @@ func azureHolds(g *azureGroup) string {
 // checkAzure skips the planned memberships of groups holding Azure roles
 // whose members the cloud cannot change, as Check does for role-assignable
 // groups, with the same details.
-func (s Memberships) checkAzure(items []*job.Item) {
+func (s Memberships) checkAzure(items []*job.Item) error {
 	x := s.az.built()
 	if x == nil {
-		return
+		return nil
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -487,8 +487,11 @@ func (s Memberships) checkAzure(items []*job.Item) {
 		}
 		if g := x.groups[job.NormalizeGUID(groupID)]; g != nil {
 			if why := g.fixed(kind); why != "" {
-				it.State, it.Detail = job.Skipped, why
+				if err := it.Step(job.Guarded, job.Words{"reason": why}); err != nil {
+					return err
+				}
 			}
 		}
 	}
+	return nil
 }

@@ -327,7 +327,9 @@ func requestSchedule(sched job.Schedule) models.RequestScheduleable {
 // the detail saying which). It decides from the index the listing built;
 // without one (the source's listing failed) there is nothing planned of it.
 func (s Memberships) Check(_ context.Context, items []*job.Item) (string, error) {
-	s.checkAzure(items)
+	if err := s.checkAzure(items); err != nil {
+		return "", err
+	}
 	idx := s.idx.built()
 	if idx == nil {
 		return "", nil
@@ -347,7 +349,9 @@ func (s Memberships) Check(_ context.Context, items []*job.Item) (string, error)
 		}
 		switch why := g.fixed(kind); {
 		case why != "":
-			it.State, it.Detail = job.Skipped, why
+			if err := it.Step(job.Guarded, job.Words{"reason": why}); err != nil {
+				return "", err
+			}
 		case kind == kindOwner:
 			ownerRows[g.id] = append(ownerRows[g.id], it)
 		}
@@ -366,7 +370,9 @@ func (s Memberships) Check(_ context.Context, items []*job.Item) (string, error)
 			continue
 		}
 		for _, it := range rows {
-			it.State, it.Detail = job.Skipped, "last-owner"
+			if err := it.Step(job.Guarded, job.Words{"reason": "last-owner"}); err != nil {
+				return "", err
+			}
 		}
 	}
 	return "", nil
