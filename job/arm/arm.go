@@ -13,11 +13,13 @@ package arm
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -393,7 +395,7 @@ func (s *Source) listScope(ctx context.Context, sem chan struct{}, sc scope, k k
 		<-sem
 		unavailable := k == eligible && err != nil && s.unavailable(err)
 		done()
-		var ae *Error
+		var ae *transport.ServiceError
 		switch {
 		case err == nil:
 			for _, c := range got {
@@ -468,39 +470,16 @@ func (s *Source) turn(ctx context.Context, k kind) (done func(), ok bool) {
 // unavailable reports whether err says that PIM cannot exist in this
 // tenant, and records it for the run when it does.
 func (s *Source) unavailable(err error) bool {
-	ae, ok := licenceMissing(err)
-	if !ok {
-		return false
+	ue, ok := transport.LicenceMissing(err, PartEligibility)
+	if ok {
+		s.noEligibility.CompareAndSwap(nil, ue)
 	}
-	s.noEligibility.CompareAndSwap(nil, &job.UnavailableError{Part: PartEligibility, Reason: cmpOr(ae.Code, fmt.Sprintf("HTTP %d", ae.Status)) + ": " + ae.Message})
-	return true
+	return ok
 }
 
 // PartEligibility names the eligibility half of the source in
 // summary.json's "unavailable".
 const PartEligibility = "azure-eligibility"
-
-// licenceMissing reports whether err is ARM's answer on a PIM endpoint of
-// a tenant without Entra ID P2: the code AadPremiumLicenseRequired, or a
-// message saying the tenant needs an AAD Premium 2 (P2) licence or has not
-// onboarded to PIM. ARM's exact code there is unconfirmed
-// (SERVICE_FACTS.md), so the message is read too.
-func licenceMissing(err error) (*Error, bool) {
-	var ae *Error
-	if !errors.As(err, &ae) || ae.Status < 400 || ae.Status >= 500 || ae.Status == http.StatusTooManyRequests {
-		return nil, false
-	}
-	if strings.EqualFold(ae.Code, "AadPremiumLicenseRequired") {
-		return ae, true
-	}
-	m := strings.ToLower(ae.Message)
-	for _, says := range []string{"premium 2", "premium p2", "p2 licen", "p2 or microsoft entra id governance", "not onboarded to pim"} {
-		if strings.Contains(m, says) {
-			return ae, true
-		}
-	}
-	return nil, false
-}
 
 // list sends one listing of a kind at a scope, every page, and returns
 // what it holds as assignments of their own principals (lower-case). A
@@ -561,7 +540,7 @@ func readPages[P, V any](ctx context.Context, pager *runtime.Pager[P], values fu
 }
 
 func assignment(ra *armauthorization.RoleAssignment) (job.Assignment, bool) {
-	if ra == nil || ra.ID == nil || ra.Properties == nil || !job.IsGUID(deref(ra.Properties.PrincipalID)) {
+	if ra == nil || ra.ID == nil || ra.Properties == nil || !job.IsGUID(transport.Deref(ra.Properties.PrincipalID)) {
 		return job.Assignment{}, false
 	}
 	raw, _ := json.Marshal(ra)
@@ -570,8 +549,8 @@ func assignment(ra *armauthorization.RoleAssignment) (job.Assignment, bool) {
 		Kind:             job.KindAzureRole,
 		ID:               *ra.ID,
 		PrincipalID:      strings.ToLower(*ra.Properties.PrincipalID),
-		RoleDefinitionID: deref(ra.Properties.RoleDefinitionID),
-		Scope:            deref(ra.Properties.Scope),
+		RoleDefinitionID: transport.Deref(ra.Properties.RoleDefinitionID),
+		Scope:            transport.Deref(ra.Properties.Scope),
 		Raw:              raw,
 	}, true
 }
@@ -581,7 +560,7 @@ func assignment(ra *armauthorization.RoleAssignment) (job.Assignment, bool) {
 // once, at its own scope (the schedule's scope property). One held through
 // a group (Group) is removed where it comes from.
 func eligibility(e *armauthorization.RoleEligibilitySchedule) (job.Assignment, bool) {
-	if e == nil || e.ID == nil || e.Properties == nil || !job.IsGUID(deref(e.Properties.PrincipalID)) {
+	if e == nil || e.ID == nil || e.Properties == nil || !job.IsGUID(transport.Deref(e.Properties.PrincipalID)) {
 		return job.Assignment{}, false
 	}
 	// The same schedule is Direct from its own scope and Inherited from
@@ -595,8 +574,8 @@ func eligibility(e *armauthorization.RoleEligibilitySchedule) (job.Assignment, b
 		Kind:             job.KindAzureRoleEligibility,
 		ID:               *e.ID,
 		PrincipalID:      strings.ToLower(*e.Properties.PrincipalID),
-		RoleDefinitionID: deref(e.Properties.RoleDefinitionID),
-		Scope:            deref(e.Properties.Scope),
+		RoleDefinitionID: transport.Deref(e.Properties.RoleDefinitionID),
+		Scope:            transport.Deref(e.Properties.Scope),
 		Note:             "eligible",
 		Raw:              raw,
 	}, true
@@ -616,7 +595,7 @@ func (s *Source) Remove(ctx context.Context, a job.Assignment) (job.Outcome, err
 	_, err := s.assignments.DeleteByID(policy.WithCaptureResponse(ctx, &resp), a.ID, nil)
 	if err != nil {
 		err = classify(err)
-		var refused *Error
+		var refused *transport.ServiceError
 		if errors.As(err, &refused) && refused.Status == http.StatusBadRequest {
 			return s.removeThroughPIM(ctx, a, refused)
 		}
@@ -632,7 +611,7 @@ func (s *Source) Remove(ctx context.Context, a job.Assignment) (job.Outcome, err
 // with an AdminRemove roleAssignmentScheduleRequest at its scope. A
 // refusal there keeps the DELETE's answer; a request the run cut off stays
 // cut off.
-func (s *Source) removeThroughPIM(ctx context.Context, a job.Assignment, refused *Error) (job.Outcome, error) {
+func (s *Source) removeThroughPIM(ctx context.Context, a job.Assignment, refused *transport.ServiceError) (job.Outcome, error) {
 	name, err := newName()
 	if err != nil {
 		return job.Outcome{}, err
@@ -676,7 +655,7 @@ func (s *Source) removeEligibility(ctx context.Context, a job.Assignment) (job.O
 		},
 	}, nil)
 	err = classify(err)
-	var ae *Error
+	var ae *transport.ServiceError
 	switch {
 	case err == nil:
 		return job.Outcome{State: job.Removed}, nil
@@ -686,66 +665,23 @@ func (s *Source) removeEligibility(ctx context.Context, a job.Assignment) (job.O
 	return job.Outcome{}, err
 }
 
-// Error is a final answer of ARM: the status and the service's code and
-// message.
-type Error struct {
-	Status  int
-	Code    string
-	Message string
-}
-
-func (e *Error) Error() string {
-	s := fmt.Sprintf("HTTP %d", e.Status)
-	if e.Code != "" {
-		s += " " + e.Code
-	}
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
-}
-
-// Is makes a 401 match job.ErrUnauthorized.
-func (e *Error) Is(target error) bool {
-	return target == job.ErrUnauthorized && e.Status == http.StatusUnauthorized
-}
-
-// classify turns an azcore.ResponseError into an *Error carrying ARM's own
-// code and message.
+// classify turns an azcore.ResponseError into the service's answer,
+// ARM's own code and message read from its body, in the one way every
+// service's error body is read (azcore has read the body already and left
+// a copy in RawResponse).
 func classify(err error) error {
 	var re *azcore.ResponseError
 	if err == nil || !errors.As(err, &re) {
 		return err
 	}
-	e := &Error{Status: re.StatusCode, Code: re.ErrorCode}
+	e := &transport.ServiceError{Status: re.StatusCode, Code: re.ErrorCode}
 	if re.RawResponse != nil && re.RawResponse.Body != nil {
-		var body struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		// azcore has read the body already and left a copy in RawResponse.
-		if json.NewDecoder(re.RawResponse.Body).Decode(&body) == nil {
-			e.Code = cmpOr(e.Code, body.Error.Code)
-			e.Message = body.Error.Message
+		if body, rerr := io.ReadAll(re.RawResponse.Body); rerr == nil && len(body) > 0 {
+			code, msg := transport.ErrorText(body)
+			e.Code, e.Message = cmp.Or(e.Code, code), msg
 		}
 	}
 	return e
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // newName is a fresh GUID for a request resource's name.

@@ -350,7 +350,7 @@ func accessPolicies(v *armkeyvault.Vault, want map[string]bool) []job.Assignment
 			by[id] = append(by[id], e)
 		}
 	}
-	name := deref(v.Name)
+	name := transport.Deref(v.Name)
 	if name == "" {
 		_, name = cutLastSlash(*v.ID)
 	}
@@ -397,7 +397,7 @@ func describeEntries(entries []*armkeyvault.AccessPolicyEntry) string {
 		if s == "" {
 			s = "no permissions"
 		}
-		if app := deref(e.ApplicationID); app != "" {
+		if app := transport.Deref(e.ApplicationID); app != "" {
 			s += " (for application " + app + ")"
 		}
 		parts = append(parts, s)
@@ -465,7 +465,7 @@ func entriesOf(a job.Assignment, vault vaultRef) ([]*armkeyvault.AccessPolicyEnt
 		return nil, fmt.Errorf("%q: the record of its access policy entries is not one the job wrote", a.ID)
 	}
 	for _, e := range r.Entries {
-		if e == nil || !strings.EqualFold(deref(e.ObjectID), a.PrincipalID) || !job.IsGUID(deref(e.TenantID)) ||
+		if e == nil || !strings.EqualFold(transport.Deref(e.ObjectID), a.PrincipalID) || !job.IsGUID(transport.Deref(e.TenantID)) ||
 			e.ApplicationID != nil && !job.IsGUID(*e.ApplicationID) || e.Permissions == nil {
 			return nil, fmt.Errorf("%q: an access policy entry that is not the principal's, or whose tenant or application id is not a GUID", a.ID)
 		}
@@ -483,7 +483,7 @@ func (k *KeyVaults) current(ctx context.Context, vault vaultRef, principal strin
 	got, err := c.Get(ctx, vault.resourceGroup, vault.name, nil)
 	if err != nil {
 		err = classify(err)
-		var ae *Error
+		var ae *transport.ServiceError
 		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
 			return nil, true, nil
 		}
@@ -493,7 +493,7 @@ func (k *KeyVaults) current(ctx context.Context, vault vaultRef, principal strin
 		return nil, false, nil
 	}
 	for _, e := range got.Properties.AccessPolicies {
-		if e != nil && strings.EqualFold(deref(e.ObjectID), principal) {
+		if e != nil && strings.EqualFold(transport.Deref(e.ObjectID), principal) {
 			entries = append(entries, e)
 		}
 	}
@@ -566,8 +566,8 @@ func (k *KeyVaults) Restore(ctx context.Context, a job.Assignment) (job.Outcome,
 func holdsAll(have, want []*armkeyvault.AccessPolicyEntry) bool {
 	for _, w := range want {
 		i := slices.IndexFunc(have, func(h *armkeyvault.AccessPolicyEntry) bool {
-			return strings.EqualFold(deref(h.TenantID), deref(w.TenantID)) && strings.EqualFold(deref(h.ObjectID), deref(w.ObjectID)) &&
-				strings.EqualFold(deref(h.ApplicationID), deref(w.ApplicationID))
+			return strings.EqualFold(transport.Deref(h.TenantID), transport.Deref(w.TenantID)) && strings.EqualFold(transport.Deref(h.ObjectID), transport.Deref(w.ObjectID)) &&
+				strings.EqualFold(transport.Deref(h.ApplicationID), transport.Deref(w.ApplicationID))
 		})
 		if i < 0 {
 			return false

@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 var _ job.Restorer = (*Source)(nil)
@@ -50,7 +51,7 @@ func (s *Source) Restore(ctx context.Context, a job.Assignment) (job.Outcome, er
 	var resp *http.Response
 	_, err := s.assignments.CreateByID(policy.WithCaptureResponse(ctx, &resp), a.ID, params, nil)
 	err = classify(err)
-	var ae *Error
+	var ae *transport.ServiceError
 	switch {
 	case err == nil && resp != nil && resp.StatusCode == http.StatusOK:
 		return job.Outcome{State: job.AlreadyPresent, Detail: "HTTP 200: an assignment of this name exists"}, nil
@@ -71,7 +72,7 @@ func (s *Source) restoreEligibility(ctx context.Context, a job.Assignment) (job.
 		return job.Outcome{}, errors.New("the run's journal holds no record of the eligibility as ARM listed it: restore it by hand")
 	}
 	p := e.Properties
-	scope := deref(p.Scope)
+	scope := transport.Deref(p.Scope)
 	if scope == "" {
 		scope = a.Scope
 	}
@@ -116,10 +117,10 @@ func (s *Source) restoreEligibility(ctx context.Context, a job.Assignment) (job.
 		},
 	}, nil)
 	err = classify(err)
-	var ae *Error
+	var ae *transport.ServiceError
 	switch {
 	case err == nil:
-		if rp := resp.Properties; rp != nil && deref(rp.TargetRoleEligibilityScheduleID) != "" {
+		if rp := resp.Properties; rp != nil && transport.Deref(rp.TargetRoleEligibilityScheduleID) != "" {
 			note = job.JoinDetail(note, "re-created as "+*rp.TargetRoleEligibilityScheduleID)
 		}
 		return job.Outcome{State: job.Restored, Detail: note}, nil

@@ -172,11 +172,11 @@ func (s Apps) listAssignments(ctx context.Context, idx *appIndex, p job.Principa
 		out = append(out, job.Assignment{
 			Source:           s.Name(),
 			Kind:             job.KindAppRoleAssignment,
-			ID:               deref(a.GetId()),
+			ID:               transport.Deref(a.GetId()),
 			PrincipalID:      p.ID,
 			RoleDefinitionID: uuidText(a.GetAppRoleId()),
 			Scope:            "/servicePrincipals/" + uuidText(a.GetResourceId()),
-			Note:             deref(a.GetResourceDisplayName()), // named by nameRoles
+			Note:             transport.Deref(a.GetResourceDisplayName()), // named by nameRoles
 			Raw:              raw(a),
 		})
 	}
@@ -321,10 +321,10 @@ func (r *resourceRoles) learn(ctx context.Context, c *Client, ids []string) {
 		}
 	}
 	for id, sp := range got {
-		res := &resource{name: deref(sp.GetDisplayName()), roles: map[string]string{}}
+		res := &resource{name: transport.Deref(sp.GetDisplayName()), roles: map[string]string{}}
 		for _, role := range sp.GetAppRoles() {
 			if rid := uuidText(role.GetId()); rid != "" {
-				res.roles[strings.ToLower(rid)] = deref(role.GetValue())
+				res.roles[strings.ToLower(rid)] = transport.Deref(role.GetValue())
 			}
 		}
 		r.known[id] = res
@@ -485,7 +485,7 @@ func (s Apps) Restore(ctx context.Context, a job.Assignment) (job.Outcome, error
 			Owners().Ref().Post(ctx, ref, nil)
 	}
 	err = classify(err)
-	var ge *Error
+	var ge *transport.ServiceError
 	switch {
 	case err == nil:
 		return job.Outcome{State: job.Restored}, nil
@@ -534,12 +534,12 @@ func (s Apps) restoreAssignment(ctx context.Context, a job.Assignment) (job.Outc
 			AppRoleAssignments().Post(ctx, body, nil)
 	}
 	err = classify(err)
-	var ge *Error
+	var ge *transport.ServiceError
 	switch {
 	case err == nil:
 		out := job.Outcome{State: job.Restored}
 		if made != nil {
-			out.Detail = recreatedAs(a.ID, deref(made.GetId()))
+			out.Detail = recreatedAs(a.ID, transport.Deref(made.GetId()))
 		}
 		return out, nil
 	case errors.As(err, &ge) && ge.Status == http.StatusBadRequest:

@@ -228,7 +228,7 @@ func (x *azureIndex) describe(ctx context.Context, c *Client, ids []string, with
 			return fmt.Errorf("the members of group %s: %w", id, err)
 		}
 		for _, m := range members {
-			if mid := deref(m.GetId()); job.IsGUID(mid) {
+			if mid := transport.Deref(m.GetId()); job.IsGUID(mid) {
 				k := job.NormalizeGUID(mid)
 				x.member[k] = append(x.member[k], f)
 			}
@@ -293,7 +293,7 @@ func (x *azureIndex) listTyped(ctx context.Context, c *Client, principals []job.
 		}
 		k := job.NormalizeGUID(p.ID)
 		for _, o := range memberOf {
-			id := deref(o.GetId())
+			id := transport.Deref(o.GetId())
 			if !job.IsGUID(id) || x.held[job.NormalizeGUID(id)] == nil {
 				continue
 			}

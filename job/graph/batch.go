@@ -91,7 +91,7 @@ func (c *Client) sendBatch(ctx context.Context, subs []transport.SubRequest, idx
 }
 
 // answerError is a sub-request's answer as the single request's path
-// classifies it: nil for 2xx, an *Error with the service's code and
+// classifies it: nil for 2xx, an *transport.ServiceError with the service's code and
 // message (either error shape) for an error status, or the transport's
 // error when there was no answer.
 func answerError(a transport.SubAnswer) error {
@@ -100,7 +100,7 @@ func answerError(a transport.SubAnswer) error {
 		// The batch's answer, not this request's: a failure that names
 		// the service's reason, never an outcome (a 404 from a gateway
 		// is no proof the assignment is gone).
-		if code, msg := errorText(refused.Body); code != "" || msg != "" {
+		if code, msg := transport.ErrorText(refused.Body); code != "" || msg != "" {
 			return fmt.Errorf("%w: %s", refused, strings.TrimPrefix(code+": "+msg, ": "))
 		}
 		return refused
@@ -111,11 +111,11 @@ func answerError(a transport.SubAnswer) error {
 	if a.Status/100 == 2 {
 		return nil
 	}
-	code, msg := errorText(a.Body)
+	code, msg := transport.ErrorText(a.Body)
 	if code == "" && msg == "" {
 		msg = http.StatusText(a.Status)
 	}
-	return &Error{Status: a.Status, Code: code, Message: msg}
+	return &transport.ServiceError{Status: a.Status, Code: code, Message: msg}
 }
 
 // removeBatch builds one request per assignment with build, sends them in

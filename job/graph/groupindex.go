@@ -141,7 +141,7 @@ func readAll[P page[V], V any](ctx context.Context, firstURL string, first *tran
 			return nil, fmt.Errorf("page %d: %w", pages, err)
 		}
 		out = append(out, p.GetValue()...)
-		next = deref(p.GetOdataNextLink())
+		next = transport.Deref(p.GetOdataNextLink())
 	}
 	return out, nil
 }
@@ -177,7 +177,7 @@ func (x *groupIndex) build(ctx context.Context, c *Client, n int) error {
 	}
 	var order []*groupFacts
 	for _, g := range found {
-		id := deref(g.GetId())
+		id := transport.Deref(g.GetId())
 		if a := g.GetIsAssignableToRole(); a == nil || !*a || !job.IsGUID(id) {
 			continue
 		}
@@ -196,7 +196,7 @@ func (x *groupIndex) build(ctx context.Context, c *Client, n int) error {
 
 // newGroupFacts is what the index keeps of a group Graph described.
 func newGroupFacts(id string, g models.Groupable) *groupFacts {
-	f := &groupFacts{id: id, name: deref(g.GetDisplayName()), raw: raw(g)}
+	f := &groupFacts{id: id, name: transport.Deref(g.GetDisplayName()), raw: raw(g)}
 	unified := false
 	for _, t := range g.GetGroupTypes() {
 		f.dynamic = f.dynamic || strings.EqualFold(t, "DynamicMembership")
@@ -269,7 +269,7 @@ func (x *groupIndex) listAccess(ctx context.Context, c *Client, order []*groupFa
 			return fmt.Errorf("the members of group %s: %w", g.id, err)
 		}
 		for _, m := range members {
-			x.add(deref(m.GetId()), g, kindMember, nil)
+			x.add(transport.Deref(m.GetId()), g, kindMember, nil)
 		}
 
 		u, first = at(listOwners)
@@ -281,7 +281,7 @@ func (x *groupIndex) listAccess(ctx context.Context, c *Client, order []*groupFa
 			return fmt.Errorf("the owners of group %s: %w", g.id, err)
 		}
 		for _, o := range owners {
-			id := deref(o.GetId())
+			id := transport.Deref(o.GetId())
 			g.owners = append(g.owners, job.NormalizeGUID(id))
 			x.add(id, g, kindOwner, nil)
 		}
@@ -312,13 +312,13 @@ func (x *groupIndex) listAccess(ctx context.Context, c *Client, order []*groupFa
 			return fmt.Errorf("the PIM for Groups assignments of group %s: %w", g.id, err)
 		}
 		for _, e := range eligible {
-			if direct(e.GetMemberType()) && strings.EqualFold(deref(e.GetGroupId()), g.id) {
-				x.add(deref(e.GetPrincipalId()), g, scheduleKind(e.GetAccessId(), false), raw(e))
+			if direct(e.GetMemberType()) && strings.EqualFold(transport.Deref(e.GetGroupId()), g.id) {
+				x.add(transport.Deref(e.GetPrincipalId()), g, scheduleKind(e.GetAccessId(), false), raw(e))
 			}
 		}
 		for _, a := range active {
-			if direct(a.GetMemberType()) && strings.EqualFold(deref(a.GetGroupId()), g.id) {
-				x.add(deref(a.GetPrincipalId()), g, scheduleKind(a.GetAccessId(), true), raw(a))
+			if direct(a.GetMemberType()) && strings.EqualFold(transport.Deref(a.GetGroupId()), g.id) {
+				x.add(transport.Deref(a.GetPrincipalId()), g, scheduleKind(a.GetAccessId(), true), raw(a))
 			}
 		}
 	}
@@ -364,7 +364,7 @@ func (x *groupIndex) add(principalID string, g *groupFacts, kind string, raw jso
 // licence notes a tenant without PIM for Groups and reports whether err
 // says so.
 func (x *groupIndex) licence(err error) bool {
-	if ue, ok := licenceError(err, PartGroupsPIM); ok {
+	if ue, ok := transport.LicenceMissing(err, PartGroupsPIM); ok {
 		x.unavailable = ue
 		return true
 	}

@@ -57,7 +57,7 @@ var errByPrincipalRefused = errors.New("listing by principal refused (it needs "
 
 // refusedByPrincipal marks err when it is Graph's 403.
 func refusedByPrincipal(err error) error {
-	var ge *Error
+	var ge *transport.ServiceError
 	if errors.As(err, &ge) && ge.Status == http.StatusForbidden {
 		return fmt.Errorf("%w: %w", errByPrincipalRefused, err)
 	}
@@ -137,8 +137,8 @@ func principalTypes(ctx context.Context, c *Client, principals []job.Principal) 
 			return nil, fmt.Errorf("learning the principals' types (getByIds): %w", refusedByPrincipal(classify(err)))
 		}
 		for _, o := range resp.GetValue() {
-			kind := strings.TrimPrefix(deref(o.GetOdataType()), "#microsoft.graph.")
-			out[job.NormalizeGUID(deref(o.GetId()))] = kind
+			kind := strings.TrimPrefix(transport.Deref(o.GetOdataType()), "#microsoft.graph.")
+			out[job.NormalizeGUID(transport.Deref(o.GetId()))] = kind
 		}
 	}
 	return out, nil
@@ -232,7 +232,7 @@ func (x *groupIndex) listTyped(ctx context.Context, c *Client, principals []job.
 			continue
 		}
 		for _, o := range memberOf {
-			add(deref(o.GetId()), kindMember, nil)
+			add(transport.Deref(o.GetId()), kindMember, nil)
 		}
 		for _, g := range byOwner[k] {
 			add(g.id, kindOwner, nil)
@@ -245,7 +245,7 @@ func (x *groupIndex) listTyped(ctx context.Context, c *Client, principals []job.
 			func(ctx context.Context, u string) (models.PrivilegedAccessGroupEligibilityScheduleCollectionResponseable, error) {
 				return identitygovernance.NewPrivilegedAccessGroupEligibilitySchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
 			})
-		if ue, ok := licenceError(err, PartGroupsPIM); ok {
+		if ue, ok := transport.LicenceMissing(err, PartGroupsPIM); ok {
 			unavailable = ue
 			continue
 		}
@@ -258,7 +258,7 @@ func (x *groupIndex) listTyped(ctx context.Context, c *Client, principals []job.
 			func(ctx context.Context, u string) (models.PrivilegedAccessGroupAssignmentScheduleCollectionResponseable, error) {
 				return identitygovernance.NewPrivilegedAccessGroupAssignmentSchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
 			})
-		if ue, ok := licenceError(err, PartGroupsPIM); ok {
+		if ue, ok := transport.LicenceMissing(err, PartGroupsPIM); ok {
 			unavailable = ue
 			continue
 		}
@@ -267,13 +267,13 @@ func (x *groupIndex) listTyped(ctx context.Context, c *Client, principals []job.
 			continue
 		}
 		for _, e := range eligible {
-			if direct(e.GetMemberType()) && strings.EqualFold(deref(e.GetPrincipalId()), p.ID) {
-				add(deref(e.GetGroupId()), scheduleKind(e.GetAccessId(), false), raw(e))
+			if direct(e.GetMemberType()) && strings.EqualFold(transport.Deref(e.GetPrincipalId()), p.ID) {
+				add(transport.Deref(e.GetGroupId()), scheduleKind(e.GetAccessId(), false), raw(e))
 			}
 		}
 		for _, a := range active {
-			if direct(a.GetMemberType()) && strings.EqualFold(deref(a.GetPrincipalId()), p.ID) {
-				add(deref(a.GetGroupId()), scheduleKind(a.GetAccessId(), true), raw(a))
+			if direct(a.GetMemberType()) && strings.EqualFold(transport.Deref(a.GetPrincipalId()), p.ID) {
+				add(transport.Deref(a.GetGroupId()), scheduleKind(a.GetAccessId(), true), raw(a))
 			}
 		}
 	}
@@ -381,7 +381,7 @@ func (x *groupIndex) listOwners(ctx context.Context, c *Client) error {
 			return fmt.Errorf("the owners of group %s: %w", g.id, err)
 		}
 		for _, o := range found {
-			if id := deref(o.GetId()); job.IsGUID(id) {
+			if id := transport.Deref(o.GetId()); job.IsGUID(id) {
 				owners[i] = append(owners[i], job.NormalizeGUID(id))
 			}
 		}

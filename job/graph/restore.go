@@ -17,6 +17,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 var (
@@ -46,7 +47,7 @@ func (s DirectoryRoles) Restore(ctx context.Context, a job.Assignment) (job.Outc
 	made, err := s.assignments().Post(ctx, body, nil)
 	out, err := createOutcome(err)
 	if out.State == job.Restored && made != nil {
-		out.Detail = recreatedAs(a.ID, deref(made.GetId()))
+		out.Detail = recreatedAs(a.ID, transport.Deref(made.GetId()))
 	}
 	return out, err
 }
@@ -72,7 +73,7 @@ func (s Eligibilities) Restore(ctx context.Context, a job.Assignment) (job.Outco
 	out, err := createOutcome(err)
 	if out.State == job.Restored {
 		if made != nil {
-			note = job.JoinDetail(note, recreatedAs(a.ID, deref(made.GetTargetScheduleId())))
+			note = job.JoinDetail(note, recreatedAs(a.ID, transport.Deref(made.GetTargetScheduleId())))
 		}
 		out.Detail = note
 	}
@@ -157,7 +158,7 @@ func (s Memberships) Restore(ctx context.Context, a job.Assignment) (job.Outcome
 	} else {
 		err = classify(item.Members().Ref().Post(ctx, ref, nil))
 	}
-	var ge *Error
+	var ge *transport.ServiceError
 	switch {
 	case err == nil:
 		return job.Outcome{State: job.Restored}, nil
@@ -181,7 +182,7 @@ func (s Memberships) Restore(ctx context.Context, a job.Assignment) (job.Outcome
 // 400 RoleAssignmentExists means it is there already.
 func createOutcome(err error) (job.Outcome, error) {
 	err = classify(err)
-	var ge *Error
+	var ge *transport.ServiceError
 	switch {
 	case err == nil:
 		return job.Outcome{State: job.Restored}, nil
