@@ -310,15 +310,15 @@ func roleOf(roleDefinitionID string) string {
 	return roleDefinitionID[i+1:]
 }
 
-// kind is what a listing lists.
-type kind int
+// listKind is what a listing lists.
+type listKind int
 
 const (
-	rbac kind = iota
+	rbac listKind = iota
 	eligible
 )
 
-func (k kind) String() string {
+func (k listKind) String() string {
 	if k == eligible {
 		return "role eligibility schedules"
 	}
@@ -356,7 +356,7 @@ func (s *Source) Find(ctx context.Context, principals []job.Principal) ([]job.As
 	sem := make(chan struct{}, s.concurrency)
 	var wg sync.WaitGroup
 	for _, sc := range scopes {
-		for _, k := range []kind{rbac, eligible} {
+		for _, k := range []listKind{rbac, eligible} {
 			wg.Go(func() { s.listScope(ctx, sem, sc, k, ids, f) })
 		}
 	}
@@ -382,7 +382,7 @@ func (s *Source) Find(ctx context.Context, principals []job.Principal) ([]job.As
 // listScope lists one kind at one scope: unfiltered once when that is
 // cheaper than once per principal (never at a management group), else,
 // or when the unfiltered listing is refused or runs long, per principal.
-func (s *Source) listScope(ctx context.Context, sem chan struct{}, sc scope, k kind, ids []string, f *found) {
+func (s *Source) listScope(ctx context.Context, sem chan struct{}, sc scope, k listKind, ids []string, f *found) {
 	// With one or two principals a filtered listing each costs no more
 	// than the shortest unfiltered one.
 	if !sc.group && !s.perPrincipal && len(ids) > 2 {
@@ -449,7 +449,7 @@ func (s *Source) listScope(ctx context.Context, sem chan struct{}, sc scope, k k
 // eligibilities, the run's first goes alone and the others wait for its
 // answer, and none goes once the part is unavailable (ok false). done is
 // called when the listing has its answer.
-func (s *Source) turn(ctx context.Context, k kind) (done func(), ok bool) {
+func (s *Source) turn(ctx context.Context, k listKind) (done func(), ok bool) {
 	if k != eligible {
 		return func() {}, true
 	}
@@ -485,7 +485,7 @@ const PartEligibility = "azure-eligibility"
 // what it holds as assignments of their own principals (lower-case). A
 // maxPages above zero stops it with errTooManyPages when more pages are
 // left after that many.
-func (s *Source) list(ctx context.Context, at string, k kind, filter string, maxPages int) ([]job.Assignment, error) {
+func (s *Source) list(ctx context.Context, at string, k listKind, filter string, maxPages int) ([]job.Assignment, error) {
 	// One listing: a page it has read, or one past the cap, is refused
 	// (transport.Listing).
 	ctx = transport.Listing(ctx)
@@ -588,7 +588,7 @@ func eligibility(e *armauthorization.RoleEligibilitySchedule) (job.Assignment, b
 // is unconfirmed, so any 400 is), and an AdminRemove
 // roleAssignmentScheduleRequest at its scope removes it.
 func (s *Source) Remove(ctx context.Context, a job.Assignment) (job.Outcome, error) {
-	if isEligibility(a.ID) {
+	if a.Kind == job.KindAzureRoleEligibility {
 		return s.removeEligibility(ctx, a)
 	}
 	var resp *http.Response
@@ -632,10 +632,6 @@ func (s *Source) removeThroughPIM(ctx context.Context, a job.Assignment, refused
 		return job.Outcome{}, err
 	}
 	return job.Outcome{}, refused
-}
-
-func isEligibility(id string) bool {
-	return strings.Contains(strings.ToLower(id), "/providers/microsoft.authorization/roleeligibilityschedules/")
 }
 
 // removeEligibility sends an AdminRemove request at the schedule's own

@@ -422,10 +422,10 @@ func strs[T ~string](list []*T) []string {
 // inside what the run lists (within), and every entry kept for the
 // restore is the principal's, its tenant (and application) ids GUIDs.
 func (k *KeyVaults) CheckID(a job.Assignment) error {
-	vault, err := checkEntries(a)
-	if err != nil {
+	if err := checkKind(k.Name(), a); err != nil {
 		return err
 	}
+	vault, _ := parseVault(a.Scope)
 	if !k.scopes.resolved.Load() {
 		return fmt.Errorf("%q: listed before the scopes were", a.ID)
 	}
@@ -505,7 +505,7 @@ func (k *KeyVaults) current(ctx context.Context, vault vaultRef, principal strin
 // was granted since the listing goes too). None left: already absent, and
 // no write is sent.
 func (k *KeyVaults) Remove(ctx context.Context, a job.Assignment) (job.Outcome, error) {
-	vault, err := checkEntries(a)
+	vault, err := parseVault(a.Scope)
 	if err != nil {
 		return job.Outcome{}, err
 	}
@@ -540,7 +540,10 @@ func (k *KeyVaults) update(ctx context.Context, vault vaultRef, kind armkeyvault
 // sent to accessPolicies/add, unless the vault holds every permission of
 // each already (already present).
 func (k *KeyVaults) Restore(ctx context.Context, a job.Assignment) (job.Outcome, error) {
-	vault, err := checkEntries(a)
+	if err := checkKind(k.Name(), a); err != nil {
+		return job.Outcome{}, err
+	}
+	vault, err := parseVault(a.Scope)
 	if err != nil {
 		return job.Outcome{}, err
 	}

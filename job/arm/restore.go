@@ -27,7 +27,10 @@ const roleAssignmentsPath = "/providers/microsoft.authorization/roleassignments/
 // when the principal holds the role at the scope under another name. An
 // eligibility is re-created with an AdminAssign request.
 func (s *Source) Restore(ctx context.Context, a job.Assignment) (job.Outcome, error) {
-	if isEligibility(a.ID) {
+	if err := checkKind(s.Name(), a); err != nil {
+		return job.Outcome{}, err
+	}
+	if a.Kind == job.KindAzureRoleEligibility {
 		return s.restoreEligibility(ctx, a)
 	}
 	var ra armauthorization.RoleAssignment
@@ -35,7 +38,8 @@ func (s *Source) Restore(ctx context.Context, a job.Assignment) (job.Outcome, er
 		return job.Outcome{}, errors.New("the run's journal holds no record of the role assignment as ARM listed it: restore it by hand")
 	}
 	name := *ra.Name
-	if !job.IsGUID(name) || !safePath(a.ID) || !strings.HasSuffix(strings.ToLower(a.ID), roleAssignmentsPath+strings.ToLower(name)) {
+	// The id passed its kind's check; the record must be of it.
+	if !strings.HasSuffix(strings.ToLower(a.ID), roleAssignmentsPath+strings.ToLower(name)) {
 		return job.Outcome{}, fmt.Errorf("refusing to PUT role assignment %q: not a role assignment id", a.ID)
 	}
 	p := ra.Properties

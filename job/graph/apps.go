@@ -131,9 +131,6 @@ func (s Apps) Find(ctx context.Context, principals []job.Principal) ([]job.Assig
 // assignmentsPage builds the first page of a principal's app role
 // assignments, under servicePrincipals or under users.
 func (s Apps) assignmentsPage(ctx context.Context, id string, sp bool) (*abstractions.RequestInformation, error) {
-	if !job.IsGUID(id) {
-		return nil, fmt.Errorf("principal id %q is not a GUID", id)
-	}
 	top := int32(999)
 	if sp {
 		return serviceprincipals.NewServicePrincipalsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).ByServicePrincipalId(id).
@@ -281,7 +278,7 @@ func (r *resourceRoles) learn(ctx context.Context, c *Client, ids []string) {
 	var todo []string
 	for _, id := range ids {
 		k := strings.ToLower(id)
-		if _, ok := r.known[k]; !ok && job.IsGUID(id) {
+		if _, ok := r.known[k]; !ok {
 			r.known[k] = &resource{}
 			todo = append(todo, k)
 		}
@@ -331,31 +328,6 @@ func (r *resourceRoles) learn(ctx context.Context, c *Client, ids []string) {
 	}
 }
 
-// CheckID implements job.IDChecker: an ownership's object and principal
-// are GUIDs and its scope the object's; an app role assignment's id is
-// one Graph issues, its app role id and resource GUIDs.
-func (Apps) CheckID(a job.Assignment) error {
-	if !job.IsGUID(a.PrincipalID) {
-		return fmt.Errorf("principal %q is not a GUID", a.PrincipalID)
-	}
-	switch a.Kind {
-	case job.KindAppOwner, job.KindServicePrincipalOwner:
-		if !job.IsGUID(a.ID) || a.Scope != ownerScope(a.Kind, a.ID) {
-			return fmt.Errorf("owned object %q (scope %q) is not a GUID", a.ID, a.Scope)
-		}
-	case job.KindAppRoleAssignment:
-		if !roleObjectID.MatchString(a.ID) {
-			return fmt.Errorf("%q is not an id Graph issues for an app role assignment", a.ID)
-		}
-		if !job.IsGUID(a.RoleDefinitionID) || !appRoleAssignmentScope.MatchString(a.Scope) {
-			return fmt.Errorf("%q: app role %q or resource %q is not a GUID", a.ID, a.RoleDefinitionID, a.Scope)
-		}
-	default:
-		return fmt.Errorf("%q is no kind of access the apps source removes", a.Kind)
-	}
-	return nil
-}
-
 // assignedTo reads whether an app role assignment, as the journal keeps
 // it, was granted to a service principal (true) or a user (false): the
 // collection its removal and re-creation go to.
@@ -377,9 +349,6 @@ func assignedTo(a job.Assignment) (sp bool, err error) {
 // owner's reference (…/owners/{id}/$ref, never the owner object), or the
 // app role assignment under its principal.
 func (s Apps) removal(ctx context.Context, a job.Assignment) (*abstractions.RequestInformation, error) {
-	if err := s.CheckID(a); err != nil {
-		return nil, err
-	}
 	switch a.Kind {
 	case job.KindAppOwner:
 		return applications.NewApplicationsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).ByApplicationId(a.ID).
@@ -466,7 +435,7 @@ func (s Apps) Check(_ context.Context, items []*job.Item) (string, error) {
 // the resource and the app role the journal recorded. A 400 is told apart
 // from "already there" by listing the owners (assignments).
 func (s Apps) Restore(ctx context.Context, a job.Assignment) (job.Outcome, error) {
-	if err := s.CheckID(a); err != nil {
+	if err := checkKind(s.Name(), a); err != nil {
 		return job.Outcome{}, err
 	}
 	if a.Kind == job.KindAppRoleAssignment {
@@ -561,11 +530,6 @@ func (s Apps) restoreAssignment(ctx context.Context, a job.Assignment) (job.Outc
 
 // appRoleAssignmentBody is the body of POST …/appRoleAssignments.
 func appRoleAssignmentBody(principalID, resourceID, appRoleID string) (models.AppRoleAssignmentable, error) {
-	for _, id := range []string{principalID, resourceID, appRoleID} {
-		if !job.IsGUID(id) {
-			return nil, fmt.Errorf("%q is not a GUID", id)
-		}
-	}
 	b, _ := json.Marshal(map[string]string{"principalId": principalID, "resourceId": resourceID, "appRoleId": appRoleID})
 	node, err := kiotajson.NewJsonParseNode(b)
 	if err != nil {

@@ -398,7 +398,7 @@ func (s Memberships) findAzure(ctx context.Context, principals []job.Principal, 
 	}
 	at := map[string]int{}
 	for i, a := range out {
-		if _, kind, err := splitAssignmentID(a.ID, a.PrincipalID); err == nil && kind == kindMember {
+		if a.Kind == job.KindGroupMember {
 			at[job.NormalizeGUID(a.PrincipalID)+" "+job.NormalizeGUID(a.ID)] = i
 		}
 	}
@@ -422,7 +422,7 @@ func (s Memberships) findAzure(ctx context.Context, principals []job.Principal, 
 			a := job.Assignment{
 				Source:      job.SourceGroups,
 				Kind:        job.KindAzureGroupMember,
-				ID:          assignmentID(g.id, kindMember),
+				ID:          assignmentID(g.id, job.KindAzureGroupMember),
 				PrincipalID: p.ID,
 				RoleName:    g.name,
 				Note:        "member of group " + g.name + " (" + g.id + "), " + azureHolds(g),
@@ -481,12 +481,11 @@ func (s Memberships) checkAzure(items []*job.Item) {
 		if it.Source != job.SourceGroups || it.State != job.Planned {
 			continue
 		}
-		groupID, kind, err := splitAssignmentID(it.AssignmentID, it.PrincipalID)
-		if err != nil || kind != kindMember {
+		if it.Kind != job.KindGroupMember && it.Kind != job.KindAzureGroupMember {
 			continue
 		}
-		if g := x.groups[job.NormalizeGUID(groupID)]; g != nil {
-			if why := g.fixed(kind); why != "" {
+		if g := x.groups[job.NormalizeGUID(groupOf(it.AssignmentID))]; g != nil {
+			if why := g.fixed(it.Kind); why != "" {
 				it.State, it.Detail = job.Skipped, why
 			}
 		}

@@ -57,8 +57,9 @@ type groupFacts struct {
 	raw      json.RawMessage
 }
 
-// heldAccess is one access of a principal to a group; raw is the PIM
-// schedule as listed (nil: the group's).
+// heldAccess is one access of a principal to a group, of a kind (its
+// name in the kinds table); raw is the PIM schedule as listed (nil: the
+// group's).
 type heldAccess struct {
 	group *groupFacts
 	kind  string
@@ -269,7 +270,7 @@ func (x *groupIndex) listAccess(ctx context.Context, c *Client, order []*groupFa
 			return fmt.Errorf("the members of group %s: %w", g.id, err)
 		}
 		for _, m := range members {
-			x.add(transport.Deref(m.GetId()), g, kindMember, nil)
+			x.add(transport.Deref(m.GetId()), g, job.KindGroupMember, nil)
 		}
 
 		u, first = at(listOwners)
@@ -283,7 +284,7 @@ func (x *groupIndex) listAccess(ctx context.Context, c *Client, order []*groupFa
 		for _, o := range owners {
 			id := transport.Deref(o.GetId())
 			g.owners = append(g.owners, job.NormalizeGUID(id))
-			x.add(id, g, kindOwner, nil)
+			x.add(id, g, job.KindGroupOwner, nil)
 		}
 
 		if x.unavailable != nil {
@@ -385,15 +386,16 @@ func direct(t *models.PrivilegedAccessGroupMemberType) bool {
 	return t == nil || *t == models.DIRECT_PRIVILEGEDACCESSGROUPMEMBERTYPE
 }
 
+// scheduleKind is the kind of access a PIM for Groups schedule gives.
 func scheduleKind(access *models.PrivilegedAccessGroupRelationships, active bool) string {
 	owner := access != nil && *access == models.OWNER_PRIVILEGEDACCESSGROUPRELATIONSHIPS
 	switch {
 	case active && owner:
-		return kindActiveOwner
+		return job.KindGroupActiveOwner
 	case active:
-		return kindActiveMember
+		return job.KindGroupActiveMember
 	case owner:
-		return kindEligibleOwner
+		return job.KindGroupEligibleOwner
 	}
-	return kindEligibleMember
+	return job.KindGroupEligibleMember
 }

@@ -232,10 +232,10 @@ func (x *groupIndex) listTyped(ctx context.Context, c *Client, principals []job.
 			continue
 		}
 		for _, o := range memberOf {
-			add(transport.Deref(o.GetId()), kindMember, nil)
+			add(transport.Deref(o.GetId()), job.KindGroupMember, nil)
 		}
 		for _, g := range byOwner[k] {
-			add(g.id, kindOwner, nil)
+			add(g.id, job.KindGroupOwner, nil)
 		}
 		if unavailable != nil {
 			continue
