@@ -229,98 +229,84 @@ const (
 // listAccess lists each group's members, owners and schedules: the first
 // pages in $batch (or alone without batching), the rest alone.
 func (x *groupIndex) listAccess(ctx context.Context, c *Client, order []*groupFacts) error {
-	urls := make([]string, len(order)*listings)
-	subs := make([]transport.SubRequest, len(urls))
-	answers := make([]*transport.SubAnswer, len(urls))
-	var idx []int
-	for gi, g := range order {
-		for k := range listings {
-			i := gi*listings + k
-			info, err := firstPage(ctx, c, g.id, k)
-			if err != nil {
-				return err
-			}
-			u, err := info.GetUri()
-			if err != nil {
-				return err
-			}
-			urls[i] = u.String()
-			if c.batchSize > 1 {
-				if subs[i], err = c.subRequest(info); err != nil {
-					return err
-				}
-				idx = append(idx, i)
-			}
-		}
-	}
-	if c.batchSize > 1 && len(idx) > 0 {
-		for i, a := range c.sendBatch(ctx, subs, idx) {
-			answers[i] = &a
+	urls, answers, errs := c.firstPages(ctx, len(order)*listings, func(i int) (*abstractions.RequestInformation, error) {
+		return firstPage(ctx, c, order[i/listings].id, i%listings)
+	})
+	for i := range len(order) * listings {
+		if err := errs[i]; err != nil {
+			return err
 		}
 	}
 	for gi, g := range order {
 		at := func(k int) (string, *transport.SubAnswer) { i := gi*listings + k; return urls[i], answers[i] }
+		if err := x.listGroup(ctx, c, g, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-		u, first := at(listMembers)
-		members, err := readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
-			func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
-				return groups.NewItemMembersRequestBuilder(u, c.adapter).Get(ctx, nil)
-			})
-		if err = goneIsEmpty(err); err != nil {
-			return fmt.Errorf("the members of group %s: %w", g.id, err)
+// listGroup reads one group's members, owners and (unless PIM for Groups
+// is known unavailable) schedules into the index, from each listing's
+// first page (at).
+func (x *groupIndex) listGroup(ctx context.Context, c *Client, g *groupFacts, at func(listing int) (string, *transport.SubAnswer)) error {
+	u, first := at(listMembers)
+	members, err := readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+		func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
+			return groups.NewItemMembersRequestBuilder(u, c.adapter).Get(ctx, nil)
+		})
+	if err = goneIsEmpty(err); err != nil {
+		return fmt.Errorf("the members of group %s: %w", g.id, err)
+	}
+	for _, m := range members {
+		x.add(transport.Deref(m.GetId()), g, job.KindGroupMember, nil)
+	}
+	u, first = at(listOwners)
+	owners, err := readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+		func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
+			return groups.NewItemOwnersRequestBuilder(u, c.adapter).Get(ctx, nil)
+		})
+	if err = goneIsEmpty(err); err != nil {
+		return fmt.Errorf("the owners of group %s: %w", g.id, err)
+	}
+	for _, o := range owners {
+		id := transport.Deref(o.GetId())
+		g.owners = append(g.owners, job.NormalizeGUID(id))
+		x.add(id, g, job.KindGroupOwner, nil)
+	}
+	if x.unavailable != nil {
+		return nil
+	}
+	u, first = at(listEligible)
+	eligible, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupEligibilityScheduleCollectionResponseFromDiscriminatorValue,
+		func(ctx context.Context, u string) (models.PrivilegedAccessGroupEligibilityScheduleCollectionResponseable, error) {
+			return identitygovernance.NewPrivilegedAccessGroupEligibilitySchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
+		})
+	if x.licence(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("the PIM for Groups eligibilities of group %s: %w", g.id, err)
+	}
+	u, first = at(listActive)
+	active, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupAssignmentScheduleCollectionResponseFromDiscriminatorValue,
+		func(ctx context.Context, u string) (models.PrivilegedAccessGroupAssignmentScheduleCollectionResponseable, error) {
+			return identitygovernance.NewPrivilegedAccessGroupAssignmentSchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
+		})
+	if x.licence(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("the PIM for Groups assignments of group %s: %w", g.id, err)
+	}
+	for _, e := range eligible {
+		if direct(e.GetMemberType()) && strings.EqualFold(transport.Deref(e.GetGroupId()), g.id) {
+			x.add(transport.Deref(e.GetPrincipalId()), g, scheduleKind(e.GetAccessId(), false), raw(e))
 		}
-		for _, m := range members {
-			x.add(transport.Deref(m.GetId()), g, job.KindGroupMember, nil)
-		}
-
-		u, first = at(listOwners)
-		owners, err := readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
-			func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
-				return groups.NewItemOwnersRequestBuilder(u, c.adapter).Get(ctx, nil)
-			})
-		if err = goneIsEmpty(err); err != nil {
-			return fmt.Errorf("the owners of group %s: %w", g.id, err)
-		}
-		for _, o := range owners {
-			id := transport.Deref(o.GetId())
-			g.owners = append(g.owners, job.NormalizeGUID(id))
-			x.add(id, g, job.KindGroupOwner, nil)
-		}
-
-		if x.unavailable != nil {
-			continue
-		}
-		u, first = at(listEligible)
-		eligible, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupEligibilityScheduleCollectionResponseFromDiscriminatorValue,
-			func(ctx context.Context, u string) (models.PrivilegedAccessGroupEligibilityScheduleCollectionResponseable, error) {
-				return identitygovernance.NewPrivilegedAccessGroupEligibilitySchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
-			})
-		if x.licence(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("the PIM for Groups eligibilities of group %s: %w", g.id, err)
-		}
-		u, first = at(listActive)
-		active, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupAssignmentScheduleCollectionResponseFromDiscriminatorValue,
-			func(ctx context.Context, u string) (models.PrivilegedAccessGroupAssignmentScheduleCollectionResponseable, error) {
-				return identitygovernance.NewPrivilegedAccessGroupAssignmentSchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
-			})
-		if x.licence(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("the PIM for Groups assignments of group %s: %w", g.id, err)
-		}
-		for _, e := range eligible {
-			if direct(e.GetMemberType()) && strings.EqualFold(transport.Deref(e.GetGroupId()), g.id) {
-				x.add(transport.Deref(e.GetPrincipalId()), g, scheduleKind(e.GetAccessId(), false), raw(e))
-			}
-		}
-		for _, a := range active {
-			if direct(a.GetMemberType()) && strings.EqualFold(transport.Deref(a.GetGroupId()), g.id) {
-				x.add(transport.Deref(a.GetPrincipalId()), g, scheduleKind(a.GetAccessId(), true), raw(a))
-			}
+	}
+	for _, a := range active {
+		if direct(a.GetMemberType()) && strings.EqualFold(transport.Deref(a.GetGroupId()), g.id) {
+			x.add(transport.Deref(a.GetPrincipalId()), g, scheduleKind(a.GetAccessId(), true), raw(a))
 		}
 	}
 	return nil
