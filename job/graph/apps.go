@@ -82,10 +82,8 @@ func ownerScope(kind, id string) string {
 // and their app role assignments. A principal whose app role listing
 // failed is named in a job.ListingErrors; its ownerships stand.
 func (s Apps) Find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
-	for _, p := range principals {
-		if !job.IsGUID(p.ID) {
-			return nil, fmt.Errorf("principal id %q is not a GUID", p.ID)
-		}
+	if err := checkPrincipals(principals); err != nil {
+		return nil, err
 	}
 	idx, err := s.idx.get(ctx, s.c)
 	if err != nil {

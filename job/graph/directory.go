@@ -257,11 +257,11 @@ func principalFilter(principals []job.Principal) (string, error) {
 	if len(principals) == 0 {
 		return "", errors.New("no principal to list")
 	}
+	if err := checkPrincipals(principals); err != nil {
+		return "", fmt.Errorf("%w: refusing to put it in a filter", err)
+	}
 	quoted := make([]string, len(principals))
 	for i, p := range principals {
-		if !job.IsGUID(p.ID) {
-			return "", fmt.Errorf("principal id %q is not a GUID: refusing to put it in a filter", p.ID)
-		}
 		quoted[i] = "'" + p.ID + "'"
 	}
 	if len(quoted) == 1 {

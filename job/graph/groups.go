@@ -129,10 +129,8 @@ func checkGroupAccess(a job.Assignment) error {
 // groups, from the index. A tenant without PIM for Groups (no P2 licence)
 // answers the rest with a *job.UnavailableError for the part "groups-pim".
 func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
-	for _, p := range principals {
-		if !job.IsGUID(p.ID) {
-			return nil, fmt.Errorf("principal id %q is not a GUID", p.ID)
-		}
+	if err := checkPrincipals(principals); err != nil {
+		return nil, err
 	}
 	idx, err := s.idx.get(ctx, s.c, len(principals))
 	if err != nil {

@@ -95,3 +95,15 @@ func checkAppRoleAssignment(a job.Assignment) error {
 	}
 	return nil
 }
+
+// checkPrincipals checks the principals' ids where they enter a source
+// (Find): each is a GUID, the one shape that may go into a filter or a
+// path.
+func checkPrincipals(principals []job.Principal) error {
+	for _, p := range principals {
+		if !job.IsGUID(p.ID) {
+			return fmt.Errorf("principal id %q is not a GUID", p.ID)
+		}
+	}
+	return nil
+}
