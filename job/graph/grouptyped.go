@@ -56,8 +56,7 @@ var errByPrincipalRefused = errors.New("listing by principal refused (it needs "
 
 // refusedByPrincipal marks err when it is Graph's 403.
 func refusedByPrincipal(err error) error {
-	var ge *transport.ServiceError
-	if errors.As(err, &ge) && ge.Status == http.StatusForbidden {
+	if transport.HasStatus(err, http.StatusForbidden) {
 		return fmt.Errorf("%w: %w", errByPrincipalRefused, err)
 	}
 	return err

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -51,10 +50,7 @@ func notThroughPIM(refused *transport.ServiceError, ue *job.UnavailableError) er
 // BadRequest "Invalid filter clause"; any 400 to the grouped request is
 // taken as that, and the principals are listed with eq, which every
 // collection supports.
-func inRefused(err error) bool {
-	var ge *transport.ServiceError
-	return errors.As(err, &ge) && ge.Status == http.StatusBadRequest
-}
+func inRefused(err error) bool { return transport.HasStatus(err, http.StatusBadRequest) }
 
 // noteInRefused switches grouped listings to eq for the rest of the run,
 // logging it the first time.

@@ -41,23 +41,10 @@ func (e *ServiceError) Is(target error) bool {
 		target == job.ErrUnauthorized && e.Status == http.StatusUnauthorized
 }
 
-// AsServiceError finds the service's answer in err's chain.
-func AsServiceError(err error) (*ServiceError, bool) {
-	var se *ServiceError
-	ok := errors.As(err, &se)
-	return se, ok
-}
-
 // HasStatus reports whether err is the service answering status.
 func HasStatus(err error, status int) bool {
-	se, ok := AsServiceError(err)
-	return ok && se.Status == status
-}
-
-// HasCode reports whether err is the service answering status with code.
-func HasCode(err error, status int, code string) bool {
-	se, ok := AsServiceError(err)
-	return ok && se.Status == status && se.Code == code
+	var se *ServiceError
+	return errors.As(err, &se) && se.Status == status
 }
 
 // ErrorFromBody is the service's error answer with status and body: the
@@ -144,8 +131,8 @@ func LicenceMissing(err error, part string) (*job.UnavailableError, bool) {
 		}
 		return nil, false
 	}
-	se, ok := AsServiceError(err)
-	if !ok || se.Status != http.StatusBadRequest || !strings.EqualFold(se.Code, LicenceCode) {
+	var se *ServiceError
+	if !errors.As(err, &se) || se.Status != http.StatusBadRequest || !strings.EqualFold(se.Code, LicenceCode) {
 		return nil, false
 	}
 	return &job.UnavailableError{Part: part, Reason: strings.TrimPrefix(se.Code+": "+se.Message, ": ")}, true
