@@ -104,18 +104,10 @@ func (s *Source) Find(ctx context.Context, principals []job.Principal) ([]job.As
 	if err != nil {
 		return nil, err
 	}
-	f := &found{want: map[string]bool{}, byID: map[string]job.Assignment{}, eligKey: map[string]bool{}, failed: job.ListingErrors{}}
-	var ids []string
-	for _, p := range principals {
-		if !job.IsGUID(p.ID) {
-			f.failed[p.ID] = fmt.Errorf("principal id %q is not a GUID: refusing to put it in a filter", p.ID)
-			continue
-		}
-		id := strings.ToLower(p.ID)
-		if !f.want[id] {
-			f.want[id] = true
-			ids = append(ids, id)
-		}
+	ids, failed := principalIDs(principals)
+	f := &found{want: map[string]bool{}, byID: map[string]job.Assignment{}, eligKey: map[string]bool{}, failed: failed}
+	for _, id := range ids {
+		f.want[id] = true
 	}
 	sem := make(chan struct{}, s.concurrency)
 	var wg sync.WaitGroup
@@ -343,4 +335,23 @@ func eligibility(e *armauthorization.RoleEligibilitySchedule) (job.Assignment, b
 		Note:             "eligible",
 		Raw:              raw,
 	}, true
+}
+
+// principalIDs checks the principals' ids where they enter a source
+// (Find): each GUID, lower case and once, in order, and a failure for
+// each id that is not one, which never goes into a request.
+func principalIDs(principals []job.Principal) (ids []string, failed job.ListingErrors) {
+	failed = job.ListingErrors{}
+	seen := map[string]bool{}
+	for _, p := range principals {
+		if !job.IsGUID(p.ID) {
+			failed[p.ID] = fmt.Errorf("principal id %q is not a GUID: refusing to put it in a request", p.ID)
+			continue
+		}
+		if id := strings.ToLower(p.ID); !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids, failed
 }

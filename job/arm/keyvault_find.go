@@ -89,14 +89,10 @@ func (k *KeyVaults) Find(ctx context.Context, principals []job.Principal) ([]job
 	if err != nil {
 		return nil, err
 	}
-	failed := job.ListingErrors{}
+	ids, failed := principalIDs(principals)
 	want := map[string]bool{}
-	for _, p := range principals {
-		if !job.IsGUID(p.ID) {
-			failed[p.ID] = fmt.Errorf("principal id %q is not a GUID", p.ID)
-			continue
-		}
-		want[strings.ToLower(p.ID)] = true
+	for _, id := range ids {
+		want[id] = true
 	}
 	var (
 		mu     sync.Mutex
