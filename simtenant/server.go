@@ -340,6 +340,7 @@ func (t *Tenant) finish(c *call) {
 		return // ResetRequests came while this request was served
 	}
 	t.log[i].Status = status
+	logRequest(t.log[i])
 	if c.kind == batchEnvelope {
 		t.stats.BatchesByStatus[status]++
 		if c.origin == byRule {

@@ -2,9 +2,7 @@ package arm
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -69,7 +67,7 @@ func NewChecker(cfg Config) (*Checker, error) {
 }
 
 // Rights says, for each scope, what the identity principalID may do there.
-// An error is a read that failed (an *Error when ARM answered: 403 means
+// An error is a read that failed (an *transport.ServiceError when ARM answered: 403 means
 // the identity may not even read role assignments there).
 func (c *Checker) Rights(ctx context.Context, principalID string) ([]Rights, error) {
 	scopes, err := c.src.resolveScopes(ctx)
@@ -111,7 +109,7 @@ func (c *Checker) Rights(ctx context.Context, principalID string) ([]Rights, err
 				if def.Properties == nil {
 					continue
 				}
-				r.Roles = append(r.Roles, deref(def.Properties.RoleName))
+				r.Roles = append(r.Roles, transport.Deref(def.Properties.RoleName))
 				r.DeleteAssignments = r.DeleteAssignments || allows(def.Properties.Permissions, ActionDeleteAssignment)
 				r.RequestEligibility = r.RequestEligibility || allows(def.Properties.Permissions, ActionRequestEligibility)
 				r.ReadVaults = r.ReadVaults || allows(def.Properties.Permissions, ActionReadVaults)
@@ -164,26 +162,10 @@ func (c *Checker) Eligibility(ctx context.Context, principalID, scope string) er
 	pager := c.src.eligibilities.NewListForScopePager(scope, &armauthorization.RoleEligibilitySchedulesClientListForScopeOptions{Filter: &filter})
 	if _, err := pager.NextPage(ctx); err != nil {
 		err = classify(err)
-		if ue, ok := checkerLicence(err); ok {
+		if ue, ok := transport.LicenceMissing(err, PartEligibility); ok {
 			return ue
 		}
 		return err
 	}
 	return nil
-}
-
-// checkerLicence reports whether err is ARM's PIM saying the tenant lacks the
-// licence (or has not onboarded to PIM). The code ARM sends is
-// unconfirmed (SERVICE_FACTS, Licences): the code or the message decides.
-func checkerLicence(err error) (*job.UnavailableError, bool) {
-	var e *Error
-	if !errors.As(err, &e) || e.Status != http.StatusBadRequest {
-		return nil, false
-	}
-	msg := strings.ToLower(e.Message)
-	if strings.EqualFold(e.Code, "AadPremiumLicenseRequired") ||
-		strings.Contains(msg, "premium 2 license") || strings.Contains(msg, "not onboarded to pim") {
-		return &job.UnavailableError{Part: job.SourceAzure + "-eligibility", Reason: strings.TrimPrefix(e.Code+": "+e.Message, ": ")}, true
-	}
-	return nil, false
 }

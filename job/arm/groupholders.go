@@ -12,6 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 // groupHolders is what GroupsHoldingRoles learned, once a run.
@@ -111,7 +112,7 @@ func (s *Source) roleName(ctx context.Context, id string) string {
 	if err != nil || got.Properties == nil {
 		return ""
 	}
-	return deref(got.Properties.RoleName)
+	return transport.Deref(got.Properties.RoleName)
 }
 
 // heldByGroup reports whether an assignment, as listed, is a group's.

@@ -42,21 +42,11 @@ const (
 	eligibilitiesInfix = "/providers/Microsoft.Authorization/roleEligibilitySchedules/"
 )
 
-// CheckID implements job.IDChecker: the id must be a role assignment's,
-// {scope}/providers/Microsoft.Authorization/roleAssignments/{guid}, or an
-// eligibility schedule's, {scope}/providers/Microsoft.Authorization/
-// roleEligibilitySchedules/{guid}, where scope is the scope the service
-// listed it with and is a management group, subscription, resource group
-// or resource (or the root scope "/").
-//
-// Its role definition id must be one too (checkRoleDefinitionID), and its
-// scope must lie inside what the run lists (within).
+// CheckID implements job.IDChecker: the row's kind's check (checkKind),
+// and its scope must lie inside what the run lists (within).
 func (s *Source) CheckID(a job.Assignment) error {
-	if err := checkID(a.ID, a.Scope); err != nil {
+	if err := checkKind(s.Name(), a); err != nil {
 		return err
-	}
-	if err := checkRoleDefinitionID(a.RoleDefinitionID); err != nil {
-		return fmt.Errorf("%q: %w", a.ID, err)
 	}
 	if !s.resolved.Load() {
 		return fmt.Errorf("%q: listed before the scopes were", a.ID)
@@ -69,14 +59,41 @@ func (s *Source) CheckID(a job.Assignment) error {
 
 var _ job.IDChecker = (*Source)(nil)
 
-func checkID(id, scope string) error {
-	infix := assignmentsInfix
-	if isEligibility(id) {
-		infix = eligibilitiesInfix
+// checkRoleAssignment checks a role assignment: its id is
+// {scope}/providers/Microsoft.Authorization/roleAssignments/{guid}, where
+// scope is the scope the service listed it with and is a management
+// group, subscription, resource group or resource (or the root scope
+// "/"), and its role definition id is one (checkRoleDefinitionID).
+func checkRoleAssignment(a job.Assignment) error {
+	if err := checkID(a.ID, a.Scope, assignmentsInfix); err != nil {
+		return err
 	}
+	if err := checkRoleDefinitionID(a.RoleDefinitionID); err != nil {
+		return fmt.Errorf("%q: %w", a.ID, err)
+	}
+	return nil
+}
+
+// checkEligibilitySchedule checks an eligibility schedule as
+// checkRoleAssignment checks a role assignment: {scope}/providers/
+// Microsoft.Authorization/roleEligibilitySchedules/{guid}, never at the
+// root scope (it is removed with a request at its scope).
+func checkEligibilitySchedule(a job.Assignment) error {
+	if err := checkID(a.ID, a.Scope, eligibilitiesInfix); err != nil {
+		return err
+	}
+	if err := checkRoleDefinitionID(a.RoleDefinitionID); err != nil {
+		return fmt.Errorf("%q: %w", a.ID, err)
+	}
+	return nil
+}
+
+// checkID checks an id made of a scope, infix and a GUID name, at the
+// scope it was listed with.
+func checkID(id, scope, infix string) error {
 	i := strings.LastIndex(strings.ToLower(id), strings.ToLower(infix))
 	if i < 0 {
-		return fmt.Errorf("%q is neither a role assignment nor an eligibility schedule", id)
+		return fmt.Errorf("%q is not an id of %s", id, strings.TrimPrefix(infix, "/providers/Microsoft.Authorization/"))
 	}
 	prefix, name := id[:i], id[i+len(infix):]
 	if !namePattern.MatchString(name) {

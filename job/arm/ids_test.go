@@ -57,7 +57,12 @@ func TestCheckID(t *testing.T) {
 		{es, "/", false},
 	}
 	for _, tt := range tests {
-		if err := checkID(tt.id, tt.scope); (err == nil) != tt.ok {
+		// The row's kind is what its listing was of: the test's ids say.
+		infix := assignmentsInfix
+		if strings.Contains(tt.id, "roleEligibilitySchedules") {
+			infix = eligibilitiesInfix
+		}
+		if err := checkID(tt.id, tt.scope, infix); (err == nil) != tt.ok {
 			t.Errorf("checkID(%q, %q) = %v, want ok %v", tt.id, tt.scope, err, tt.ok)
 		}
 	}

@@ -43,7 +43,7 @@ func TestListPageCap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []kind{rbac, eligible} {
+	for _, k := range []listKind{rbac, eligible} {
 		for _, tt := range []struct {
 			maxPages int
 			want     int // assignments; -1: errTooManyPages
@@ -51,9 +51,9 @@ func TestListPageCap(t *testing.T) {
 			got, err := s.list(t.Context(), sub.Scope(), k, "", tt.maxPages)
 			switch {
 			case tt.want < 0 && !errors.Is(err, errTooManyPages):
-				t.Errorf("kind %v, at most %d pages: %d assignments, error %v; want errTooManyPages", k, tt.maxPages, len(got), err)
+				t.Errorf("listKind %v, at most %d pages: %d assignments, error %v; want errTooManyPages", k, tt.maxPages, len(got), err)
 			case tt.want >= 0 && (err != nil || len(got) != tt.want):
-				t.Errorf("kind %v, at most %d pages: %d assignments, error %v; want %d", k, tt.maxPages, len(got), err, tt.want)
+				t.Errorf("listKind %v, at most %d pages: %d assignments, error %v; want %d", k, tt.maxPages, len(got), err, tt.want)
 			}
 		}
 	}

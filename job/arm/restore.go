@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 var _ job.Restorer = (*Source)(nil)
@@ -26,7 +27,10 @@ const roleAssignmentsPath = "/providers/microsoft.authorization/roleassignments/
 // when the principal holds the role at the scope under another name. An
 // eligibility is re-created with an AdminAssign request.
 func (s *Source) Restore(ctx context.Context, a job.Assignment) (job.Outcome, error) {
-	if isEligibility(a.ID) {
+	if err := checkKind(s.Name(), a); err != nil {
+		return job.Outcome{}, err
+	}
+	if a.Kind == job.KindAzureRoleEligibility {
 		return s.restoreEligibility(ctx, a)
 	}
 	var ra armauthorization.RoleAssignment
@@ -34,7 +38,8 @@ func (s *Source) Restore(ctx context.Context, a job.Assignment) (job.Outcome, er
 		return job.Outcome{}, errors.New("the run's journal holds no record of the role assignment as ARM listed it: restore it by hand")
 	}
 	name := *ra.Name
-	if !job.IsGUID(name) || !safePath(a.ID) || !strings.HasSuffix(strings.ToLower(a.ID), roleAssignmentsPath+strings.ToLower(name)) {
+	// The id passed its kind's check; the record must be of it.
+	if !strings.HasSuffix(strings.ToLower(a.ID), roleAssignmentsPath+strings.ToLower(name)) {
 		return job.Outcome{}, fmt.Errorf("refusing to PUT role assignment %q: not a role assignment id", a.ID)
 	}
 	p := ra.Properties
@@ -50,7 +55,7 @@ func (s *Source) Restore(ctx context.Context, a job.Assignment) (job.Outcome, er
 	var resp *http.Response
 	_, err := s.assignments.CreateByID(policy.WithCaptureResponse(ctx, &resp), a.ID, params, nil)
 	err = classify(err)
-	var ae *Error
+	var ae *transport.ServiceError
 	switch {
 	case err == nil && resp != nil && resp.StatusCode == http.StatusOK:
 		return job.Outcome{State: job.AlreadyPresent, Detail: "HTTP 200: an assignment of this name exists"}, nil
@@ -71,7 +76,7 @@ func (s *Source) restoreEligibility(ctx context.Context, a job.Assignment) (job.
 		return job.Outcome{}, errors.New("the run's journal holds no record of the eligibility as ARM listed it: restore it by hand")
 	}
 	p := e.Properties
-	scope := deref(p.Scope)
+	scope := transport.Deref(p.Scope)
 	if scope == "" {
 		scope = a.Scope
 	}
@@ -116,10 +121,10 @@ func (s *Source) restoreEligibility(ctx context.Context, a job.Assignment) (job.
 		},
 	}, nil)
 	err = classify(err)
-	var ae *Error
+	var ae *transport.ServiceError
 	switch {
 	case err == nil:
-		if rp := resp.Properties; rp != nil && deref(rp.TargetRoleEligibilityScheduleID) != "" {
+		if rp := resp.Properties; rp != nil && transport.Deref(rp.TargetRoleEligibilityScheduleID) != "" {
 			note = job.JoinDetail(note, "re-created as "+*rp.TargetRoleEligibilityScheduleID)
 		}
 		return job.Outcome{State: job.Restored, Detail: note}, nil

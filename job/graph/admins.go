@@ -32,8 +32,8 @@ func (c *Client) GlobalAdmins(ctx context.Context) ([]job.AdminHolder, error) {
 			return nil, fmt.Errorf("listing Global Administrator assignments (page %d): %w", n, classify(err))
 		}
 		for _, a := range page.GetValue() {
-			h := job.AdminHolder{AssignmentID: deref(a.GetId()), PrincipalID: job.NormalizeGUID(deref(a.GetPrincipalId()))}
-			if p := a.GetPrincipal(); p != nil && deref(p.GetOdataType()) == "#microsoft.graph.group" {
+			h := job.AdminHolder{AssignmentID: transport.Deref(a.GetId()), PrincipalID: job.NormalizeGUID(transport.Deref(a.GetPrincipalId()))}
+			if p := a.GetPrincipal(); p != nil && transport.Deref(p.GetOdataType()) == "#microsoft.graph.group" {
 				h.Group = true
 				if h.Members, err = c.members(ctx, h.PrincipalID); err != nil {
 					return nil, err
@@ -74,9 +74,9 @@ func (c *Client) relation(ctx context.Context, groupID, relation string) ([]stri
 			return nil, fmt.Errorf("listing the %s of group %s (page %d): %w", relation, groupID, pages, classify(err))
 		}
 		for _, m := range page.GetValue() {
-			out = append(out, deref(m.GetId()))
+			out = append(out, transport.Deref(m.GetId()))
 		}
-		next = deref(page.GetOdataNextLink())
+		next = transport.Deref(page.GetOdataNextLink())
 	}
 	return out, nil
 }

@@ -126,14 +126,14 @@ func (x *appIndex) build(ctx context.Context, c *Client) error {
 			return
 		}
 		for _, ow := range owners {
-			o.owners = append(o.owners, deref(ow.GetId()))
+			o.owners = append(o.owners, transport.Deref(ow.GetId()))
 		}
 	}
 	for _, a := range apps {
-		add(deref(a.GetId()), deref(a.GetDisplayName()), deref(a.GetAppId()), false, a.GetOwners())
+		add(transport.Deref(a.GetId()), transport.Deref(a.GetDisplayName()), transport.Deref(a.GetAppId()), false, a.GetOwners())
 	}
 	for _, s := range sps {
-		add(deref(s.GetId()), deref(s.GetDisplayName()), deref(s.GetAppId()), true, s.GetOwners())
+		add(transport.Deref(s.GetId()), transport.Deref(s.GetDisplayName()), transport.Deref(s.GetAppId()), true, s.GetOwners())
 	}
 	if err := x.listOwners(ctx, c, cut); err != nil {
 		return err
@@ -235,7 +235,7 @@ func readOwners(ctx context.Context, c *Client, o *appObject, firstURL string, f
 	}
 	ids := make([]string, 0, len(owners))
 	for _, ow := range owners {
-		ids = append(ids, deref(ow.GetId()))
+		ids = append(ids, transport.Deref(ow.GetId()))
 	}
 	return ids, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -198,40 +197,57 @@ func (x *azureIndex) describe(ctx context.Context, c *Client, ids []string, with
 		}
 	}
 	for gi, id := range ids {
-		var g models.Groupable
-		if first := answers[gi*azListings+azGroup]; first != nil {
-			g, err = readPage[models.Groupable](*first, models.CreateGroupFromDiscriminatorValue)
-		} else {
-			g, err = groups.NewGroupsRequestBuilderInternal(c.pathParams(), c.adapter).ByGroupId(id).Get(ctx, groupQuery)
-			err = classify(err)
+		i := gi * azListings
+		var members *abstractions.RequestInformation
+		if withMembers {
+			members = infos[i+azMembers]
 		}
-		if errors.Is(err, job.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("group %s: %w", id, err)
-		}
-		f := &azureGroup{groupFacts: *newGroupFacts(id, g), roles: x.held[id]}
-		x.groups[id] = f
-		if !withMembers {
-			continue
-		}
-		u, err := infos[gi*azListings+azMembers].GetUri()
-		if err != nil {
+		if err := x.addGroup(ctx, c, id, groupQuery, answers[i+azGroup], members, answers[i+azMembers]); err != nil {
 			return err
 		}
-		members, err := readAll(ctx, u.String(), answers[gi*azListings+azMembers], models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
-			func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
-				return groups.NewItemMembersRequestBuilder(u, c.adapter).Get(ctx, nil)
-			})
-		if err = goneIsEmpty(err); err != nil {
-			return fmt.Errorf("the members of group %s: %w", id, err)
-		}
-		for _, m := range members {
-			if mid := deref(m.GetId()); job.IsGUID(mid) {
-				k := job.NormalizeGUID(mid)
-				x.member[k] = append(x.member[k], f)
-			}
+	}
+	return nil
+}
+
+// addGroup reads a group (from its answer in a batch, else alone) and,
+// when members is its members' first page, its members, into the index.
+// A group deleted since ARM listed its assignment is left out.
+func (x *azureIndex) addGroup(ctx context.Context, c *Client, id string, query *groups.GroupItemRequestBuilderGetRequestConfiguration,
+	first *transport.SubAnswer, members *abstractions.RequestInformation, membersFirst *transport.SubAnswer) error {
+	var g models.Groupable
+	var err error
+	if first != nil {
+		g, err = readPage[models.Groupable](*first, models.CreateGroupFromDiscriminatorValue)
+	} else {
+		g, err = groups.NewGroupsRequestBuilderInternal(c.pathParams(), c.adapter).ByGroupId(id).Get(ctx, query)
+		err = classify(err)
+	}
+	if errors.Is(err, job.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("group %s: %w", id, err)
+	}
+	f := &azureGroup{groupFacts: *newGroupFacts(id, g), roles: x.held[id]}
+	x.groups[id] = f
+	if members == nil {
+		return nil
+	}
+	u, err := members.GetUri()
+	if err != nil {
+		return err
+	}
+	found, err := readAll(ctx, u.String(), membersFirst, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+		func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
+			return groups.NewItemMembersRequestBuilder(u, c.adapter).Get(ctx, nil)
+		})
+	if err = goneIsEmpty(err); err != nil {
+		return fmt.Errorf("the members of group %s: %w", id, err)
+	}
+	for _, m := range found {
+		if mid := transport.Deref(m.GetId()); job.IsGUID(mid) {
+			k := job.NormalizeGUID(mid)
+			x.member[k] = append(x.member[k], f)
 		}
 	}
 	return nil
@@ -252,31 +268,18 @@ func (x *azureIndex) listTyped(ctx context.Context, c *Client, principals []job.
 	if len(failed) > 0 {
 		return failed
 	}
-	urls := make([]string, len(listed))
-	subs := make([]transport.SubRequest, len(listed))
-	answers := make([]*transport.SubAnswer, len(listed))
-	var idx []int
-	for i, p := range listed {
-		info, err := principalPage(ctx, c, p.ID, types[job.NormalizeGUID(p.ID)], listMemberOf)
-		var u *url.URL
-		if err == nil {
-			u, err = info.GetUri()
-		}
-		if err == nil && c.batchSize > 1 {
-			subs[i], err = c.subRequest(info)
-			idx = append(idx, i)
-		}
-		if err != nil {
-			failed[p.ID] = err
-			continue
-		}
-		urls[i] = u.String()
+	urls, answers, errs := c.firstPages(ctx, len(listed), func(i int) (*abstractions.RequestInformation, error) {
+		p := listed[i]
+		return principalPage(ctx, c, p.ID, types[job.NormalizeGUID(p.ID)], listMemberOf)
+	})
+	for i, err := range errs {
+		failed[listed[i].ID] = err
 	}
-	if c.batchSize > 1 && len(idx) > 0 {
-		for i, a := range c.sendBatch(ctx, subs, idx) {
-			if a.Err == nil {
-				answers[i] = &a
-			}
+	for i, a := range answers {
+		// Without an answer of its own (the batch failed as a whole),
+		// the request goes alone.
+		if a != nil && a.Err != nil {
+			answers[i] = nil
 		}
 	}
 	in := map[string][]string{} // principal (lower case) → its groups holding roles
@@ -293,7 +296,7 @@ func (x *azureIndex) listTyped(ctx context.Context, c *Client, principals []job.
 		}
 		k := job.NormalizeGUID(p.ID)
 		for _, o := range memberOf {
-			id := deref(o.GetId())
+			id := transport.Deref(o.GetId())
 			if !job.IsGUID(id) || x.held[job.NormalizeGUID(id)] == nil {
 				continue
 			}
@@ -398,7 +401,7 @@ func (s Memberships) findAzure(ctx context.Context, principals []job.Principal, 
 	}
 	at := map[string]int{}
 	for i, a := range out {
-		if _, kind, err := splitAssignmentID(a.ID, a.PrincipalID); err == nil && kind == kindMember {
+		if a.Kind == job.KindGroupMember {
 			at[job.NormalizeGUID(a.PrincipalID)+" "+job.NormalizeGUID(a.ID)] = i
 		}
 	}
@@ -422,7 +425,7 @@ func (s Memberships) findAzure(ctx context.Context, principals []job.Principal, 
 			a := job.Assignment{
 				Source:      job.SourceGroups,
 				Kind:        job.KindAzureGroupMember,
-				ID:          assignmentID(g.id, kindMember),
+				ID:          assignmentID(g.id, job.KindAzureGroupMember),
 				PrincipalID: p.ID,
 				RoleName:    g.name,
 				Note:        "member of group " + g.name + " (" + g.id + "), " + azureHolds(g),
@@ -481,12 +484,11 @@ func (s Memberships) checkAzure(items []*job.Item) error {
 		if it.Source != job.SourceGroups || it.State != job.Planned {
 			continue
 		}
-		groupID, kind, err := splitAssignmentID(it.AssignmentID, it.PrincipalID)
-		if err != nil || kind != kindMember {
+		if it.Kind != job.KindGroupMember && it.Kind != job.KindAzureGroupMember {
 			continue
 		}
-		if g := x.groups[job.NormalizeGUID(groupID)]; g != nil {
-			if why := g.fixed(kind); why != "" {
+		if g := x.groups[job.NormalizeGUID(groupOf(it.AssignmentID))]; g != nil {
+			if why := g.fixed(it.Kind); why != "" {
 				if err := it.Step(job.Guarded, job.Words{"reason": why}); err != nil {
 					return err
 				}

@@ -90,8 +90,44 @@ func (c *Client) sendBatch(ctx context.Context, subs []transport.SubRequest, idx
 	return out
 }
 
+// firstPages builds the first pages of n listings with build and, when
+// the client batches, sends them in $batch. urls[i] is listing i's first
+// page (readAll follows it), answers[i] its answer in a batch (nil: not
+// batched, readAll sends the page itself), errs[i] why it could not be
+// built (it is not sent).
+func (c *Client) firstPages(ctx context.Context, n int, build func(i int) (*abstractions.RequestInformation, error)) (
+	urls []string, answers []*transport.SubAnswer, errs map[int]error) {
+	urls, answers, errs = make([]string, n), make([]*transport.SubAnswer, n), map[int]error{}
+	subs := make([]transport.SubRequest, n)
+	var idx []int
+	for i := range n {
+		info, err := build(i)
+		var u *url.URL
+		if err == nil {
+			u, err = info.GetUri()
+		}
+		if err == nil && c.batchSize > 1 {
+			subs[i], err = c.subRequest(info)
+		}
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		urls[i] = u.String()
+		if c.batchSize > 1 {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) > 0 {
+		for i, a := range c.sendBatch(ctx, subs, idx) {
+			answers[i] = &a
+		}
+	}
+	return urls, answers, errs
+}
+
 // answerError is a sub-request's answer as the single request's path
-// classifies it: nil for 2xx, an *Error with the service's code and
+// classifies it: nil for 2xx, an *transport.ServiceError with the service's code and
 // message (either error shape) for an error status, or the transport's
 // error when there was no answer.
 func answerError(a transport.SubAnswer) error {
@@ -100,7 +136,7 @@ func answerError(a transport.SubAnswer) error {
 		// The batch's answer, not this request's: a failure that names
 		// the service's reason, never an outcome (a 404 from a gateway
 		// is no proof the assignment is gone).
-		if code, msg := errorText(refused.Body); code != "" || msg != "" {
+		if code, msg := transport.ErrorText(refused.Body); code != "" || msg != "" {
 			return fmt.Errorf("%w: %s", refused, strings.TrimPrefix(code+": "+msg, ": "))
 		}
 		return refused
@@ -111,11 +147,11 @@ func answerError(a transport.SubAnswer) error {
 	if a.Status/100 == 2 {
 		return nil
 	}
-	code, msg := errorText(a.Body)
+	code, msg := transport.ErrorText(a.Body)
 	if code == "" && msg == "" {
 		msg = http.StatusText(a.Status)
 	}
-	return &Error{Status: a.Status, Code: code, Message: msg}
+	return &transport.ServiceError{Status: a.Status, Code: code, Message: msg}
 }
 
 // removeBatch builds one request per assignment with build, sends them in

@@ -108,6 +108,7 @@ func TestBatchAnswersMapLikeSingleOnes(t *testing.T) {
 		"DELETE /groups/" + g1 + "/members/" + p1 + "/$ref": {204, ""},
 		"DELETE /groups/" + g1 + "/members/" + p2 + "/$ref": {404, `{"error":{"code":"Request_ResourceNotFound","message":"Not a member."}}`},
 		"DELETE /groups/" + g1 + "/members/" + p3 + "/$ref": {403, legacy},
+		"DELETE /groups/" + g1 + "/owners/" + p1 + "/$ref":  {404, `{"error":{"code":"Request_ResourceNotFound","message":"Not an owner."}}`},
 	}.serve(t)
 	c := batchClient(t, srv)
 	ctx := context.Background()
@@ -142,9 +143,12 @@ func TestBatchAnswersMapLikeSingleOnes(t *testing.T) {
 		{ID: "e3", PrincipalID: p3, RoleDefinitionID: "r", Scope: "/"},
 	}), []string{"removed ", "already-absent HTTP 400 RoleAssignmentDoesNotExist", "error HTTP 400 InvalidScope: Bad scope."})
 	check("groups", c.Memberships().RemoveBatch(ctx, []job.Assignment{
-		{ID: g1, PrincipalID: p1}, {ID: g1, PrincipalID: p2}, {ID: g1, PrincipalID: p3}, {ID: "not-a-guid", PrincipalID: p1},
+		{Kind: job.KindGroupMember, ID: g1, PrincipalID: p1}, {Kind: job.KindGroupMember, ID: g1, PrincipalID: p2},
+		{Kind: job.KindGroupMember, ID: g1, PrincipalID: p3}, {Kind: job.KindGroupOwner, ID: g1, PrincipalID: p1},
 	}), []string{"removed ", "already-absent HTTP 404", "error HTTP 403 InvalidAuthenticationToken: Access token has expired.",
-		`error group "not-a-guid" or member`})
+		// An id that is not a GUID never gets here (CheckID, at the
+		// listing); the kind, not the id, says what is removed.
+		"already-absent HTTP 404 Request_ResourceNotFound: Not an owner."})
 	// The PIM-managed one took two requests: its DELETE and its adminRemove.
 	if r := c.DirectoryRoles().RemoveBatch(ctx, []job.Assignment{{ID: "managed", PrincipalID: p1, RoleDefinitionID: "r", Scope: "/"}}); r[0].Attempts != 2 {
 		t.Errorf("attempts %d, want 2", r[0].Attempts)

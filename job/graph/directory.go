@@ -89,10 +89,10 @@ func (s DirectoryRoles) find(ctx context.Context, principals []job.Principal) ([
 			out = append(out, job.Assignment{
 				Source:           s.Name(),
 				Kind:             job.KindDirectoryRole,
-				ID:               deref(a.GetId()),
-				PrincipalID:      deref(a.GetPrincipalId()),
-				RoleDefinitionID: deref(a.GetRoleDefinitionId()),
-				RoleName:         s.c.roleName(ctx, deref(a.GetRoleDefinitionId())),
+				ID:               transport.Deref(a.GetId()),
+				PrincipalID:      transport.Deref(a.GetPrincipalId()),
+				RoleDefinitionID: transport.Deref(a.GetRoleDefinitionId()),
+				RoleName:         s.c.roleName(ctx, transport.Deref(a.GetRoleDefinitionId())),
 				Scope:            scopeOf(a),
 				Raw:              raw(a),
 			})
@@ -106,10 +106,10 @@ func (s DirectoryRoles) find(ctx context.Context, principals []job.Principal) ([
 }
 
 func scopeOf(a models.UnifiedRoleAssignmentable) string {
-	if app := deref(a.GetAppScopeId()); app != "" {
+	if app := transport.Deref(a.GetAppScopeId()); app != "" {
 		return app
 	}
-	return deref(a.GetDirectoryScopeId())
+	return transport.Deref(a.GetDirectoryScopeId())
 }
 
 // Remove implements job.Source.
@@ -120,7 +120,7 @@ func (s DirectoryRoles) Remove(ctx context.Context, a job.Assignment) (job.Outco
 			return job.Outcome{}, notThroughPIM(refused, ue)
 		}
 		out, perr := s.removeThroughPIM(ctx, a)
-		if ue, ok := licenceError(perr, job.SourcePIM); ok {
+		if ue, ok := transport.LicenceMissing(perr, job.SourcePIM); ok {
 			return job.Outcome{}, notThroughPIM(refused, s.c.notePIMUnavailable(ue))
 		}
 		return throughPIM(refused, out, perr)
@@ -135,7 +135,7 @@ func (s DirectoryRoles) BatchSize() int { return s.c.batchSize }
 // those refused the way an assignment made through PIM may be go again as
 // adminRemove requests, in batches too.
 func (s DirectoryRoles) RemoveBatch(ctx context.Context, as []job.Assignment) []job.BatchResult {
-	refused := map[int]*Error{}
+	refused := map[int]*transport.ServiceError{}
 	out := s.c.removeBatch(ctx, as, func(a job.Assignment) (*abstractions.RequestInformation, error) {
 		return s.assignments().ByUnifiedRoleAssignmentId(a.ID).ToDeleteRequestInformation(ctx, nil)
 	}, deleteOutcome)
@@ -162,7 +162,7 @@ func (s DirectoryRoles) RemoveBatch(ctx context.Context, as []job.Assignment) []
 	for k, i := range at {
 		out[i].Attempts += pim[k].Attempts
 		out[i].Resent = out[i].Resent || pim[k].Resent
-		if ue, ok := licenceError(pim[k].Err, job.SourcePIM); ok {
+		if ue, ok := transport.LicenceMissing(pim[k].Err, job.SourcePIM); ok {
 			out[i].Outcome, out[i].Err = job.Outcome{}, notThroughPIM(refused[i], s.c.notePIMUnavailable(ue))
 			continue
 		}
@@ -173,7 +173,7 @@ func (s DirectoryRoles) RemoveBatch(ctx context.Context, as []job.Assignment) []
 
 // deleteOutcome classifies the answer to a DELETE: 404 is already absent.
 func deleteOutcome(err error) (job.Outcome, error) {
-	var ge *Error
+	var ge *transport.ServiceError
 	switch {
 	case err == nil:
 		return job.Outcome{State: job.Removed}, nil
@@ -187,8 +187,8 @@ func deleteOutcome(err error) (job.Outcome, error) {
 // a way that the PIM way may get past. An assignment made through PIM may
 // refuse a plain DELETE (what Graph answers then is unconfirmed, so any
 // 400 is tried once more the PIM way).
-func refusedDelete(err error) (*Error, bool) {
-	var ge *Error
+func refusedDelete(err error) (*transport.ServiceError, bool) {
+	var ge *transport.ServiceError
 	if errors.As(err, &ge) && ge.Status == http.StatusBadRequest {
 		return ge, true
 	}
@@ -198,7 +198,7 @@ func refusedDelete(err error) (*Error, bool) {
 // throughPIM is the outcome of an assignment removed the PIM way after its
 // DELETE was refused: a refusal there keeps the first answer; a request
 // the run cut off stays cut off (its outcome is unknown).
-func throughPIM(refused *Error, out job.Outcome, err error) (job.Outcome, error) {
+func throughPIM(refused *transport.ServiceError, out job.Outcome, err error) (job.Outcome, error) {
 	switch {
 	case err == nil && out.State == job.Removed:
 		out.Detail = "removed with a roleAssignmentScheduleRequest (adminRemove): the plain DELETE was refused: " + refused.Error()
@@ -257,11 +257,11 @@ func principalFilter(principals []job.Principal) (string, error) {
 	if len(principals) == 0 {
 		return "", errors.New("no principal to list")
 	}
+	if err := checkPrincipals(principals); err != nil {
+		return "", fmt.Errorf("%w: refusing to put it in a filter", err)
+	}
 	quoted := make([]string, len(principals))
 	for i, p := range principals {
-		if !job.IsGUID(p.ID) {
-			return "", fmt.Errorf("principal id %q is not a GUID: refusing to put it in a filter", p.ID)
-		}
 		quoted[i] = "'" + p.ID + "'"
 	}
 	if len(quoted) == 1 {

@@ -14,10 +14,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"unicode"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoft/kiota-abstractions-go/authentication"
@@ -123,35 +121,7 @@ func (c *Client) pathParams() map[string]string {
 	return map[string]string{"baseurl": c.base}
 }
 
-// Error is a final answer of Graph: the status and the service's own code
-// and message.
-type Error struct {
-	Status  int
-	Code    string
-	Message string
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	if e.Status != 0 {
-		b.WriteString("HTTP " + strconv.Itoa(e.Status))
-	}
-	if e.Code != "" {
-		b.WriteString(" " + e.Code)
-	}
-	if e.Message != "" {
-		b.WriteString(": " + e.Message)
-	}
-	return strings.TrimSpace(b.String())
-}
-
-// Is makes a 404 match job.ErrNotFound and a 401 job.ErrUnauthorized.
-func (e *Error) Is(target error) bool {
-	return target == job.ErrNotFound && e.Status == http.StatusNotFound ||
-		target == job.ErrUnauthorized && e.Status == http.StatusUnauthorized
-}
-
-// classify turns what the SDK returned into an *Error when the service
+// classify turns what the SDK returned into an *transport.ServiceError when the service
 // answered, and leaves other errors (network, context) as they are.
 func classify(err error) error {
 	if err == nil {
@@ -159,17 +129,17 @@ func classify(err error) error {
 	}
 	var odata *odataerrors.ODataError
 	if errors.As(err, &odata) {
-		e := &Error{Status: odata.ResponseStatusCode}
+		e := &transport.ServiceError{Status: odata.ResponseStatusCode}
 		// GetErrorEscaped is nil when the body was not an OData error.
 		if main := odata.GetErrorEscaped(); main != nil {
-			e.Code = deref(main.GetCode())
-			e.Message = deref(main.GetMessage())
+			e.Code = transport.Deref(main.GetCode())
+			e.Message = transport.Deref(main.GetMessage())
 		}
 		return e
 	}
 	var api *abstractions.ApiError
 	if errors.As(err, &api) {
-		return &Error{Status: api.ResponseStatusCode, Message: api.Message}
+		return &transport.ServiceError{Status: api.ResponseStatusCode, Message: api.Message}
 	}
 	var netErr *url.Error
 	if !errors.As(err, &netErr) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
@@ -179,13 +149,6 @@ func classify(err error) error {
 		return notJSON(err)
 	}
 	return err
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // raw serialises a model as the service listed it, for the journal.
@@ -222,64 +185,11 @@ func (t errorShape) RoundTrip(req *http.Request) (*http.Response, error) {
 	if rerr != nil {
 		return nil, fmt.Errorf("reading the error answer of %s %s: %w", req.Method, req.URL.Path, rerr)
 	}
-	code, msg := errorText(body)
-	if code == "" && msg == "" {
-		msg = http.StatusText(resp.StatusCode)
-	}
-	fixed, _ := json.Marshal(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	se := transport.ErrorFromBody(resp.StatusCode, body)
+	fixed, _ := json.Marshal(map[string]any{"error": map[string]string{"code": se.Code, "message": se.Message}})
 	resp.Body = io.NopCloser(bytes.NewReader(fixed))
 	resp.ContentLength = int64(len(fixed))
 	resp.Header.Set("Content-Type", "application/json")
 	resp.Header.Del("Content-Encoding")
 	return resp, nil
-}
-
-// errorText reads an error body in either of Graph's shapes; anything else
-// becomes a short, printable message.
-func errorText(body []byte) (code, message string) {
-	var modern struct {
-		Error *struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-		Legacy *struct {
-			Code    string          `json:"code"`
-			Message json.RawMessage `json:"message"`
-		} `json:"odata.error"`
-	}
-	if json.Unmarshal(body, &modern) == nil {
-		switch {
-		case modern.Error != nil:
-			return modern.Error.Code, modern.Error.Message
-		case modern.Legacy != nil:
-			var m struct {
-				Value string `json:"value"`
-			}
-			var s string
-			switch {
-			case json.Unmarshal(modern.Legacy.Message, &m) == nil:
-				s = m.Value
-			case json.Unmarshal(modern.Legacy.Message, &s) == nil:
-			}
-			return modern.Legacy.Code, s
-		}
-	}
-	return "", printable(string(body), 200)
-}
-
-// printable keeps a message from a service safe for a log or a report:
-// no control characters, at most n runes.
-func printable(s string, n int) string {
-	var b strings.Builder
-	for i, r := range []rune(strings.TrimSpace(s)) {
-		if i == n {
-			b.WriteString("…")
-			break
-		}
-		if unicode.IsControl(r) {
-			r = ' '
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

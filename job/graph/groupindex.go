@@ -57,8 +57,9 @@ type groupFacts struct {
 	raw      json.RawMessage
 }
 
-// heldAccess is one access of a principal to a group; raw is the PIM
-// schedule as listed (nil: the group's).
+// heldAccess is one access of a principal to a group, of a kind (its
+// name in the kinds table); raw is the PIM schedule as listed (nil: the
+// group's).
 type heldAccess struct {
 	group *groupFacts
 	kind  string
@@ -141,7 +142,7 @@ func readAll[P page[V], V any](ctx context.Context, firstURL string, first *tran
 			return nil, fmt.Errorf("page %d: %w", pages, err)
 		}
 		out = append(out, p.GetValue()...)
-		next = deref(p.GetOdataNextLink())
+		next = transport.Deref(p.GetOdataNextLink())
 	}
 	return out, nil
 }
@@ -177,7 +178,7 @@ func (x *groupIndex) build(ctx context.Context, c *Client, n int) error {
 	}
 	var order []*groupFacts
 	for _, g := range found {
-		id := deref(g.GetId())
+		id := transport.Deref(g.GetId())
 		if a := g.GetIsAssignableToRole(); a == nil || !*a || !job.IsGUID(id) {
 			continue
 		}
@@ -196,7 +197,7 @@ func (x *groupIndex) build(ctx context.Context, c *Client, n int) error {
 
 // newGroupFacts is what the index keeps of a group Graph described.
 func newGroupFacts(id string, g models.Groupable) *groupFacts {
-	f := &groupFacts{id: id, name: deref(g.GetDisplayName()), raw: raw(g)}
+	f := &groupFacts{id: id, name: transport.Deref(g.GetDisplayName()), raw: raw(g)}
 	unified := false
 	for _, t := range g.GetGroupTypes() {
 		f.dynamic = f.dynamic || strings.EqualFold(t, "DynamicMembership")
@@ -228,98 +229,84 @@ const (
 // listAccess lists each group's members, owners and schedules: the first
 // pages in $batch (or alone without batching), the rest alone.
 func (x *groupIndex) listAccess(ctx context.Context, c *Client, order []*groupFacts) error {
-	urls := make([]string, len(order)*listings)
-	subs := make([]transport.SubRequest, len(urls))
-	answers := make([]*transport.SubAnswer, len(urls))
-	var idx []int
-	for gi, g := range order {
-		for k := range listings {
-			i := gi*listings + k
-			info, err := firstPage(ctx, c, g.id, k)
-			if err != nil {
-				return err
-			}
-			u, err := info.GetUri()
-			if err != nil {
-				return err
-			}
-			urls[i] = u.String()
-			if c.batchSize > 1 {
-				if subs[i], err = c.subRequest(info); err != nil {
-					return err
-				}
-				idx = append(idx, i)
-			}
-		}
-	}
-	if c.batchSize > 1 && len(idx) > 0 {
-		for i, a := range c.sendBatch(ctx, subs, idx) {
-			answers[i] = &a
+	urls, answers, errs := c.firstPages(ctx, len(order)*listings, func(i int) (*abstractions.RequestInformation, error) {
+		return firstPage(ctx, c, order[i/listings].id, i%listings)
+	})
+	for i := range len(order) * listings {
+		if err := errs[i]; err != nil {
+			return err
 		}
 	}
 	for gi, g := range order {
 		at := func(k int) (string, *transport.SubAnswer) { i := gi*listings + k; return urls[i], answers[i] }
+		if err := x.listGroup(ctx, c, g, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-		u, first := at(listMembers)
-		members, err := readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
-			func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
-				return groups.NewItemMembersRequestBuilder(u, c.adapter).Get(ctx, nil)
-			})
-		if err = goneIsEmpty(err); err != nil {
-			return fmt.Errorf("the members of group %s: %w", g.id, err)
+// listGroup reads one group's members, owners and (unless PIM for Groups
+// is known unavailable) schedules into the index, from each listing's
+// first page (at).
+func (x *groupIndex) listGroup(ctx context.Context, c *Client, g *groupFacts, at func(listing int) (string, *transport.SubAnswer)) error {
+	u, first := at(listMembers)
+	members, err := readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+		func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
+			return groups.NewItemMembersRequestBuilder(u, c.adapter).Get(ctx, nil)
+		})
+	if err = goneIsEmpty(err); err != nil {
+		return fmt.Errorf("the members of group %s: %w", g.id, err)
+	}
+	for _, m := range members {
+		x.add(transport.Deref(m.GetId()), g, job.KindGroupMember, nil)
+	}
+	u, first = at(listOwners)
+	owners, err := readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+		func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
+			return groups.NewItemOwnersRequestBuilder(u, c.adapter).Get(ctx, nil)
+		})
+	if err = goneIsEmpty(err); err != nil {
+		return fmt.Errorf("the owners of group %s: %w", g.id, err)
+	}
+	for _, o := range owners {
+		id := transport.Deref(o.GetId())
+		g.owners = append(g.owners, job.NormalizeGUID(id))
+		x.add(id, g, job.KindGroupOwner, nil)
+	}
+	if x.unavailable != nil {
+		return nil
+	}
+	u, first = at(listEligible)
+	eligible, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupEligibilityScheduleCollectionResponseFromDiscriminatorValue,
+		func(ctx context.Context, u string) (models.PrivilegedAccessGroupEligibilityScheduleCollectionResponseable, error) {
+			return identitygovernance.NewPrivilegedAccessGroupEligibilitySchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
+		})
+	if x.licence(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("the PIM for Groups eligibilities of group %s: %w", g.id, err)
+	}
+	u, first = at(listActive)
+	active, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupAssignmentScheduleCollectionResponseFromDiscriminatorValue,
+		func(ctx context.Context, u string) (models.PrivilegedAccessGroupAssignmentScheduleCollectionResponseable, error) {
+			return identitygovernance.NewPrivilegedAccessGroupAssignmentSchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
+		})
+	if x.licence(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("the PIM for Groups assignments of group %s: %w", g.id, err)
+	}
+	for _, e := range eligible {
+		if direct(e.GetMemberType()) && strings.EqualFold(transport.Deref(e.GetGroupId()), g.id) {
+			x.add(transport.Deref(e.GetPrincipalId()), g, scheduleKind(e.GetAccessId(), false), raw(e))
 		}
-		for _, m := range members {
-			x.add(deref(m.GetId()), g, kindMember, nil)
-		}
-
-		u, first = at(listOwners)
-		owners, err := readAll(ctx, u, first, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
-			func(ctx context.Context, u string) (models.DirectoryObjectCollectionResponseable, error) {
-				return groups.NewItemOwnersRequestBuilder(u, c.adapter).Get(ctx, nil)
-			})
-		if err = goneIsEmpty(err); err != nil {
-			return fmt.Errorf("the owners of group %s: %w", g.id, err)
-		}
-		for _, o := range owners {
-			id := deref(o.GetId())
-			g.owners = append(g.owners, job.NormalizeGUID(id))
-			x.add(id, g, kindOwner, nil)
-		}
-
-		if x.unavailable != nil {
-			continue
-		}
-		u, first = at(listEligible)
-		eligible, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupEligibilityScheduleCollectionResponseFromDiscriminatorValue,
-			func(ctx context.Context, u string) (models.PrivilegedAccessGroupEligibilityScheduleCollectionResponseable, error) {
-				return identitygovernance.NewPrivilegedAccessGroupEligibilitySchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
-			})
-		if x.licence(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("the PIM for Groups eligibilities of group %s: %w", g.id, err)
-		}
-		u, first = at(listActive)
-		active, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupAssignmentScheduleCollectionResponseFromDiscriminatorValue,
-			func(ctx context.Context, u string) (models.PrivilegedAccessGroupAssignmentScheduleCollectionResponseable, error) {
-				return identitygovernance.NewPrivilegedAccessGroupAssignmentSchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
-			})
-		if x.licence(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("the PIM for Groups assignments of group %s: %w", g.id, err)
-		}
-		for _, e := range eligible {
-			if direct(e.GetMemberType()) && strings.EqualFold(deref(e.GetGroupId()), g.id) {
-				x.add(deref(e.GetPrincipalId()), g, scheduleKind(e.GetAccessId(), false), raw(e))
-			}
-		}
-		for _, a := range active {
-			if direct(a.GetMemberType()) && strings.EqualFold(deref(a.GetGroupId()), g.id) {
-				x.add(deref(a.GetPrincipalId()), g, scheduleKind(a.GetAccessId(), true), raw(a))
-			}
+	}
+	for _, a := range active {
+		if direct(a.GetMemberType()) && strings.EqualFold(transport.Deref(a.GetGroupId()), g.id) {
+			x.add(transport.Deref(a.GetPrincipalId()), g, scheduleKind(a.GetAccessId(), true), raw(a))
 		}
 	}
 	return nil
@@ -364,7 +351,7 @@ func (x *groupIndex) add(principalID string, g *groupFacts, kind string, raw jso
 // licence notes a tenant without PIM for Groups and reports whether err
 // says so.
 func (x *groupIndex) licence(err error) bool {
-	if ue, ok := licenceError(err, PartGroupsPIM); ok {
+	if ue, ok := transport.LicenceMissing(err, PartGroupsPIM); ok {
 		x.unavailable = ue
 		return true
 	}
@@ -385,15 +372,16 @@ func direct(t *models.PrivilegedAccessGroupMemberType) bool {
 	return t == nil || *t == models.DIRECT_PRIVILEGEDACCESSGROUPMEMBERTYPE
 }
 
+// scheduleKind is the kind of access a PIM for Groups schedule gives.
 func scheduleKind(access *models.PrivilegedAccessGroupRelationships, active bool) string {
 	owner := access != nil && *access == models.OWNER_PRIVILEGEDACCESSGROUPRELATIONSHIPS
 	switch {
 	case active && owner:
-		return kindActiveOwner
+		return job.KindGroupActiveOwner
 	case active:
-		return kindActiveMember
+		return job.KindGroupActiveMember
 	case owner:
-		return kindEligibleOwner
+		return job.KindGroupEligibleOwner
 	}
-	return kindEligibleMember
+	return job.KindGroupEligibleMember
 }

@@ -68,46 +68,69 @@ func (s Memberships) GroupSize() int { return maxPrincipals }
 // maxPrincipals is more principals than a run holds.
 const maxPrincipals = 1 << 30
 
-// The kinds of access to a group, as the end of an assignment id says.
-const (
-	kindMember         = ""
-	kindOwner          = "owner"
-	kindEligibleMember = "eligible-member"
-	kindEligibleOwner  = "eligible-owner"
-	kindActiveMember   = "active-member"
-	kindActiveOwner    = "active-owner"
-)
+// groupAccess is what sets a kind of access to a group apart (its entry
+// in the kinds table, kinds.go).
+type groupAccess struct {
+	// suffix follows "{group-id}/" in the kind's assignment ids, so that
+	// report rows and reruns stay unique ("" for a membership: the id is
+	// the group's).
+	suffix string
+	// ref: the access is a reference in the group's members or owners
+	// (removed with DELETE …/$ref, restored with POST …/$ref); else a PIM
+	// for Groups schedule (adminRemove, adminAssign).
+	ref bool
+	// owner: an ownership (PIM for Groups' accessId owner); else a
+	// membership.
+	owner bool
+	// eligible: a PIM for Groups eligibility; else an active assignment.
+	eligible bool
+	// note begins the row's note, before the group's name.
+	note string
+}
+
+// groupAccessOf is the kind's groupAccess, and whether the kind is one of
+// access to a group.
+func groupAccessOf(kind string) (groupAccess, bool) {
+	acc, ok := accessOf(kind)
+	return acc.group, ok && acc.Source == job.SourceGroups
+}
 
 // assignmentID is the id of a kind of access to a group.
 func assignmentID(groupID, kind string) string {
-	if kind == kindMember {
+	g, _ := groupAccessOf(kind)
+	if g.suffix == "" {
 		return groupID
 	}
-	return groupID + "/" + kind
+	return groupID + "/" + g.suffix
 }
 
-// splitAssignmentID reads a group id and a kind from a principal's
-// assignment id, both ids checked to be GUIDs.
-func splitAssignmentID(id, principalID string) (groupID, kind string, err error) {
-	groupID, kind, _ = strings.Cut(id, "/")
-	if !job.IsGUID(groupID) || !job.IsGUID(principalID) {
-		return "", "", fmt.Errorf("group %q or member %q is not a GUID", groupID, principalID)
+// groupOf is the group an assignment id of the `groups` source names: the
+// id's first segment (what kind of access it is, its Kind says).
+func groupOf(id string) string {
+	group, _, _ := strings.Cut(id, "/")
+	return group
+}
+
+// checkGroupAccess checks an access to a group: the group and the
+// principal are GUIDs (both go into a request's path or body), and the id
+// is the one its kind gives that group.
+func checkGroupAccess(a job.Assignment) error {
+	group := groupOf(a.ID)
+	if !job.IsGUID(group) || !job.IsGUID(a.PrincipalID) {
+		return fmt.Errorf("group %q or member %q is not a GUID", group, a.PrincipalID)
 	}
-	switch kind {
-	case kindMember, kindOwner, kindEligibleMember, kindEligibleOwner, kindActiveMember, kindActiveOwner:
-		return groupID, kind, nil
+	if a.ID != assignmentID(group, a.Kind) {
+		return fmt.Errorf("assignment %q is not the id of a %s", a.ID, a.Kind)
 	}
-	return "", "", fmt.Errorf("assignment %q is no kind of group access", id)
+	return nil
 }
 
 // Find implements job.Source: the principals' access to role-assignable
 // groups, from the index. A tenant without PIM for Groups (no P2 licence)
 // answers the rest with a *job.UnavailableError for the part "groups-pim".
 func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]job.Assignment, error) {
-	for _, p := range principals {
-		if !job.IsGUID(p.ID) {
-			return nil, fmt.Errorf("principal id %q is not a GUID", p.ID)
-		}
+	if err := checkPrincipals(principals); err != nil {
+		return nil, err
 	}
 	idx, err := s.idx.get(ctx, s.c, len(principals))
 	if err != nil {
@@ -138,7 +161,7 @@ func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]jo
 			}
 			out = append(out, job.Assignment{
 				Source:      s.Name(),
-				Kind:        groupKinds[h.kind],
+				Kind:        h.kind,
 				ID:          assignmentID(h.group.id, h.kind),
 				PrincipalID: p.ID,
 				RoleName:    h.group.name,
@@ -163,19 +186,12 @@ func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]jo
 
 // kindNote says in words what an access is.
 func kindNote(kind, name string) string {
-	switch kind {
-	case kindOwner:
-		return "owner of group " + name
-	case kindEligibleMember:
-		return "eligible member of group " + name + " (PIM for Groups)"
-	case kindEligibleOwner:
-		return "eligible owner of group " + name + " (PIM for Groups)"
-	case kindActiveMember:
-		return "active member of group " + name + " (PIM for Groups)"
-	case kindActiveOwner:
-		return "active owner of group " + name + " (PIM for Groups)"
+	g, _ := groupAccessOf(kind)
+	note := g.note + name
+	if !g.ref {
+		note += " (PIM for Groups)"
 	}
-	return "group " + name
+	return note
 }
 
 // Remove implements job.Source.
@@ -211,17 +227,16 @@ func groupOutcome(err error) (job.Outcome, error) {
 
 // removal builds the request that removes an access of its kind.
 func (s Memberships) removal(ctx context.Context, a job.Assignment) (*abstractions.RequestInformation, error) {
-	groupID, kind, err := splitAssignmentID(a.ID, a.PrincipalID)
-	if err != nil {
-		return nil, err
+	g, ok := groupAccessOf(a.Kind)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("%q: %q is no kind of group access", a.ID, a.Kind)
+	case g.ref && g.owner:
+		return s.ownerRef(ctx, groupOf(a.ID), a.PrincipalID)
+	case g.ref:
+		return s.memberRef(ctx, groupOf(a.ID), a.PrincipalID)
 	}
-	switch kind {
-	case kindMember:
-		return s.memberRef(ctx, groupID, a.PrincipalID)
-	case kindOwner:
-		return s.ownerRef(ctx, groupID, a.PrincipalID)
-	}
-	return s.scheduleRequest(ctx, groupID, kind, a, true)
+	return s.scheduleRequest(ctx, groupOf(a.ID), g, a, true)
 }
 
 // memberRef is the one place that builds the removal of a membership,
@@ -230,9 +245,6 @@ func (s Memberships) removal(ctx context.Context, a job.Assignment) (*abstractio
 // itself. The SDK offers no DELETE on .../members/{id}, and memberGuard
 // (sendBatch, for a batch) refuses one before it leaves the process.
 func (s Memberships) memberRef(ctx context.Context, groupID, memberID string) (*abstractions.RequestInformation, error) {
-	if !job.IsGUID(groupID) || !job.IsGUID(memberID) {
-		return nil, fmt.Errorf("group %q or member %q is not a GUID", groupID, memberID)
-	}
 	return groups.NewGroupsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).
 		ByGroupId(groupID).Members().ByDirectoryObjectId(memberID).Ref().ToDeleteRequestInformation(ctx, nil)
 }
@@ -240,9 +252,6 @@ func (s Memberships) memberRef(ctx context.Context, groupID, memberID string) (*
 // ownerRef builds the removal of an ownership: .../owners/{id}/$ref, the
 // reference, never the owner object.
 func (s Memberships) ownerRef(ctx context.Context, groupID, ownerID string) (*abstractions.RequestInformation, error) {
-	if !job.IsGUID(groupID) || !job.IsGUID(ownerID) {
-		return nil, fmt.Errorf("group %q or owner %q is not a GUID", groupID, ownerID)
-	}
 	return groups.NewGroupsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).
 		ByGroupId(groupID).Owners().ByDirectoryObjectId(ownerID).Ref().ToDeleteRequestInformation(ctx, nil)
 }
@@ -250,10 +259,7 @@ func (s Memberships) ownerRef(ctx context.Context, groupID, ownerID string) (*ab
 // scheduleRequest builds a PIM for Groups schedule request: adminRemove
 // (remove) or adminAssign with the schedule the journal recorded, resumed
 // at now.
-func (s Memberships) scheduleRequest(ctx context.Context, groupID, kind string, a job.Assignment, remove bool) (*abstractions.RequestInformation, error) {
-	if !job.IsGUID(a.PrincipalID) {
-		return nil, fmt.Errorf("principal %q is not a GUID", a.PrincipalID)
-	}
+func (s Memberships) scheduleRequest(ctx context.Context, groupID string, g groupAccess, a job.Assignment, remove bool) (*abstractions.RequestInformation, error) {
 	action := models.ADMINREMOVE_SCHEDULEREQUESTACTIONS
 	var info models.RequestScheduleable
 	if !remove {
@@ -268,7 +274,7 @@ func (s Memberships) scheduleRequest(ctx context.Context, groupID, kind string, 
 		info = requestSchedule(sched)
 	}
 	access := models.MEMBER_PRIVILEGEDACCESSGROUPRELATIONSHIPS
-	if kind == kindEligibleOwner || kind == kindActiveOwner {
+	if g.owner {
 		access = models.OWNER_PRIVILEGEDACCESSGROUPRELATIONSHIPS
 	}
 	principal := a.PrincipalID
@@ -282,7 +288,7 @@ func (s Memberships) scheduleRequest(ctx context.Context, groupID, kind string, 
 			req.SetScheduleInfo(info)
 		}
 	}
-	if kind == kindEligibleMember || kind == kindEligibleOwner {
+	if g.eligible {
 		req := models.NewPrivilegedAccessGroupEligibilityScheduleRequest()
 		fill(req)
 		return identitygovernance.NewPrivilegedAccessGroupEligibilityScheduleRequestsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).
@@ -339,20 +345,16 @@ func (s Memberships) Check(_ context.Context, items []*job.Item) (string, error)
 		if it.Source != job.SourceGroups || it.State != job.Planned {
 			continue
 		}
-		groupID, kind, err := splitAssignmentID(it.AssignmentID, it.PrincipalID)
-		if err != nil {
-			continue
-		}
-		g := idx.groups[job.NormalizeGUID(groupID)]
+		g := idx.groups[job.NormalizeGUID(groupOf(it.AssignmentID))]
 		if g == nil {
 			continue
 		}
-		switch why := g.fixed(kind); {
+		switch why := g.fixed(it.Kind); {
 		case why != "":
 			if err := it.Step(job.Guarded, job.Words{"reason": why}); err != nil {
 				return "", err
 			}
-		case kind == kindOwner:
+		case it.Kind == job.KindGroupOwner:
 			ownerRows[g.id] = append(ownerRows[g.id], it)
 		}
 	}
@@ -384,17 +386,19 @@ func (s Memberships) Check(_ context.Context, items []*job.Item) (string, error)
 // mail-enabled security group's or a distribution list's members and
 // owners are Exchange Online's.
 func (g *groupFacts) fixed(kind string) string {
+	acc, _ := groupAccessOf(kind)
+	member := acc.ref && !acc.owner
 	switch {
-	case g.exchange != "" && (kind == kindMember || kind == kindOwner):
+	case g.exchange != "" && acc.ref:
 		what := "members"
-		if kind == kindOwner {
+		if acc.owner {
 			what = "owners"
 		}
 		return "mail-enabled: group " + g.name + " is " + g.exchange + ", whose " + what +
 			" Graph cannot change: remove the principal in Exchange Online (the Exchange admin center, or Remove-DistributionGroupMember / Set-DistributionGroup -ManagedBy)"
-	case kind == kindMember && g.dynamic:
+	case member && g.dynamic:
 		return "dynamic-membership: group " + g.name + "'s members follow its membership rule; change the rule or the principal's attributes"
-	case kind == kindMember && g.synced:
+	case member && g.synced:
 		return "on-premises-synced: group " + g.name + "'s members are managed in the on-premises directory"
 	}
 	return ""

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -57,8 +56,7 @@ var errByPrincipalRefused = errors.New("listing by principal refused (it needs "
 
 // refusedByPrincipal marks err when it is Graph's 403.
 func refusedByPrincipal(err error) error {
-	var ge *Error
-	if errors.As(err, &ge) && ge.Status == http.StatusForbidden {
+	if transport.HasStatus(err, http.StatusForbidden) {
 		return fmt.Errorf("%w: %w", errByPrincipalRefused, err)
 	}
 	return err
@@ -137,8 +135,8 @@ func principalTypes(ctx context.Context, c *Client, principals []job.Principal) 
 			return nil, fmt.Errorf("learning the principals' types (getByIds): %w", refusedByPrincipal(classify(err)))
 		}
 		for _, o := range resp.GetValue() {
-			kind := strings.TrimPrefix(deref(o.GetOdataType()), "#microsoft.graph.")
-			out[job.NormalizeGUID(deref(o.GetId()))] = kind
+			kind := strings.TrimPrefix(transport.Deref(o.GetOdataType()), "#microsoft.graph.")
+			out[job.NormalizeGUID(transport.Deref(o.GetId()))] = kind
 		}
 	}
 	return out, nil
@@ -167,46 +165,15 @@ func (x *groupIndex) listTyped(ctx context.Context, c *Client, principals []job.
 		}
 		return failed
 	}
-	urls := make([]string, len(listed)*principalListings)
-	subs := make([]transport.SubRequest, len(urls))
-	answers := make([]*transport.SubAnswer, len(urls))
-	var idx []int
-	for pi, p := range listed {
-		for k := range principalListings {
-			i := pi*principalListings + k
-			info, err := principalPage(ctx, c, p.ID, types[job.NormalizeGUID(p.ID)], k)
-			var u *url.URL
-			if err == nil {
-				u, err = info.GetUri()
-			}
-			if err != nil {
-				failed[p.ID] = err
-				continue
-			}
-			urls[i] = u.String()
-			if c.batchSize > 1 {
-				if subs[i], err = c.subRequest(info); err != nil {
-					failed[p.ID] = err
-					continue
-				}
-				idx = append(idx, i)
-			}
-		}
+	urls, answers, errs := c.firstPages(ctx, len(listed)*principalListings, func(i int) (*abstractions.RequestInformation, error) {
+		p := listed[i/principalListings]
+		return principalPage(ctx, c, p.ID, types[job.NormalizeGUID(p.ID)], i%principalListings)
+	})
+	for i, err := range errs {
+		failed[listed[i/principalListings].ID] = err
 	}
-	if c.batchSize > 1 && len(idx) > 0 {
-		for i, a := range c.sendBatch(ctx, subs, idx) {
-			answers[i] = &a
-		}
-	}
-
 	x.mu.Lock()
-	groupsByID := x.groups
-	byOwner := map[string][]*groupFacts{} // owner (lower case) → the groups it owns
-	for _, g := range x.sortedGroups() {
-		for _, o := range g.owners {
-			byOwner[o] = append(byOwner[o], g)
-		}
-	}
+	groupsByID, byOwner := x.groups, x.byOwner()
 	x.mu.Unlock()
 	held := map[string][]heldAccess{}
 	var unavailable *job.UnavailableError
@@ -214,73 +181,23 @@ func (x *groupIndex) listTyped(ctx context.Context, c *Client, principals []job.
 		if _, ok := failed[p.ID]; ok {
 			continue
 		}
-		at := func(k int) (string, *transport.SubAnswer) {
-			i := pi*principalListings + k
-			return urls[i], answers[i]
-		}
 		k := job.NormalizeGUID(p.ID)
-		add := func(groupID, kind string, raw []byte) {
-			if g := groupsByID[job.NormalizeGUID(groupID)]; g != nil {
-				held[k] = append(held[k], heldAccess{group: g, kind: kind, raw: raw})
-			}
-		}
-		isSP := types[k] == "servicePrincipal"
-		u, first := at(listMemberOf)
-		memberOf, err := readMemberOf(ctx, c, u, first, isSP)
-		if err = goneIsEmpty(err); err != nil {
-			failed[p.ID] = fmt.Errorf("listing memberships: %w", refusedByPrincipal(err))
-			continue
-		}
-		for _, o := range memberOf {
-			add(deref(o.GetId()), kindMember, nil)
-		}
-		for _, g := range byOwner[k] {
-			add(g.id, kindOwner, nil)
-		}
-		if unavailable != nil {
-			continue
-		}
-		u, first = at(listMyEligible)
-		eligible, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupEligibilityScheduleCollectionResponseFromDiscriminatorValue,
-			func(ctx context.Context, u string) (models.PrivilegedAccessGroupEligibilityScheduleCollectionResponseable, error) {
-				return identitygovernance.NewPrivilegedAccessGroupEligibilitySchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
-			})
-		if ue, ok := licenceError(err, PartGroupsPIM); ok {
-			unavailable = ue
-			continue
-		}
+		r := typedReader{ctx: ctx, c: c, p: p, isSP: types[k] == "servicePrincipal", groups: groupsByID, pimOff: unavailable != nil,
+			at: func(l int) (string, *transport.SubAnswer) { i := pi*principalListings + l; return urls[i], answers[i] }}
+		hs, ue, err := r.read(byOwner[k])
 		if err != nil {
-			failed[p.ID] = fmt.Errorf("listing PIM for Groups eligibilities: %w", err)
+			failed[p.ID] = err
 			continue
 		}
-		u, first = at(listMyActive)
-		active, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupAssignmentScheduleCollectionResponseFromDiscriminatorValue,
-			func(ctx context.Context, u string) (models.PrivilegedAccessGroupAssignmentScheduleCollectionResponseable, error) {
-				return identitygovernance.NewPrivilegedAccessGroupAssignmentSchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
-			})
-		if ue, ok := licenceError(err, PartGroupsPIM); ok {
+		held[k] = hs
+		if ue != nil {
 			unavailable = ue
-			continue
-		}
-		if err != nil {
-			failed[p.ID] = fmt.Errorf("listing PIM for Groups assignments: %w", err)
-			continue
-		}
-		for _, e := range eligible {
-			if direct(e.GetMemberType()) && strings.EqualFold(deref(e.GetPrincipalId()), p.ID) {
-				add(deref(e.GetGroupId()), scheduleKind(e.GetAccessId(), false), raw(e))
-			}
-		}
-		for _, a := range active {
-			if direct(a.GetMemberType()) && strings.EqualFold(deref(a.GetPrincipalId()), p.ID) {
-				add(deref(a.GetGroupId()), scheduleKind(a.GetAccessId(), true), raw(a))
-			}
 		}
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for k, hs := range held {
-		if _, ok := failed[principalOf(principals, k)]; !ok {
+		if _, ok := failed[principalOf(principals, k)]; !ok && len(hs) > 0 {
 			x.held[k] = hs
 		}
 	}
@@ -291,6 +208,92 @@ func (x *groupIndex) listTyped(ctx context.Context, c *Client, principals []job.
 		return nil
 	}
 	return failed
+}
+
+// byOwner is, for each owner (lower case), the groups it owns; x.mu is
+// held.
+func (x *groupIndex) byOwner() map[string][]*groupFacts {
+	out := map[string][]*groupFacts{}
+	for _, g := range x.sortedGroups() {
+		for _, o := range g.owners {
+			out[o] = append(out[o], g)
+		}
+	}
+	return out
+}
+
+// typedReader reads one principal's access from its listings (at gives
+// each one's first page), keeping what is to role-assignable groups.
+type typedReader struct {
+	ctx    context.Context
+	c      *Client
+	p      job.Principal
+	isSP   bool
+	groups map[string]*groupFacts
+	// pimOff: PIM for Groups is known unavailable; its listings are not
+	// read.
+	pimOff bool
+	at     func(listing int) (string, *transport.SubAnswer)
+}
+
+// read answers the principal's access: its memberships, its ownerships
+// (owned), and unless PIM for Groups is off its eligibilities and active
+// assignments. ue is set, with the access read so far, when the tenant
+// lacks PIM for Groups' licence.
+func (r typedReader) read(owned []*groupFacts) (held []heldAccess, ue *job.UnavailableError, err error) {
+	ctx, c := r.ctx, r.c
+	add := func(groupID, kind string, raw []byte) {
+		if g := r.groups[job.NormalizeGUID(groupID)]; g != nil {
+			held = append(held, heldAccess{group: g, kind: kind, raw: raw})
+		}
+	}
+	u, first := r.at(listMemberOf)
+	memberOf, err := readMemberOf(ctx, c, u, first, r.isSP)
+	if err = goneIsEmpty(err); err != nil {
+		return nil, nil, fmt.Errorf("listing memberships: %w", refusedByPrincipal(err))
+	}
+	for _, o := range memberOf {
+		add(transport.Deref(o.GetId()), job.KindGroupMember, nil)
+	}
+	for _, g := range owned {
+		add(g.id, job.KindGroupOwner, nil)
+	}
+	if r.pimOff {
+		return held, nil, nil
+	}
+	u, first = r.at(listMyEligible)
+	eligible, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupEligibilityScheduleCollectionResponseFromDiscriminatorValue,
+		func(ctx context.Context, u string) (models.PrivilegedAccessGroupEligibilityScheduleCollectionResponseable, error) {
+			return identitygovernance.NewPrivilegedAccessGroupEligibilitySchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
+		})
+	if ue, ok := transport.LicenceMissing(err, PartGroupsPIM); ok {
+		return held, ue, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing PIM for Groups eligibilities: %w", err)
+	}
+	u, first = r.at(listMyActive)
+	active, err := readAll(ctx, u, first, models.CreatePrivilegedAccessGroupAssignmentScheduleCollectionResponseFromDiscriminatorValue,
+		func(ctx context.Context, u string) (models.PrivilegedAccessGroupAssignmentScheduleCollectionResponseable, error) {
+			return identitygovernance.NewPrivilegedAccessGroupAssignmentSchedulesRequestBuilder(u, c.adapter).Get(ctx, nil)
+		})
+	if ue, ok := transport.LicenceMissing(err, PartGroupsPIM); ok {
+		return held, ue, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing PIM for Groups assignments: %w", err)
+	}
+	for _, e := range eligible {
+		if direct(e.GetMemberType()) && strings.EqualFold(transport.Deref(e.GetPrincipalId()), r.p.ID) {
+			add(transport.Deref(e.GetGroupId()), scheduleKind(e.GetAccessId(), false), raw(e))
+		}
+	}
+	for _, a := range active {
+		if direct(a.GetMemberType()) && strings.EqualFold(transport.Deref(a.GetPrincipalId()), r.p.ID) {
+			add(transport.Deref(a.GetGroupId()), scheduleKind(a.GetAccessId(), true), raw(a))
+		}
+	}
+	return held, nil, nil
 }
 
 // principalOf is the id, as given, of the principal with a lower-case key.
@@ -345,30 +348,12 @@ func (x *groupIndex) listOwners(ctx context.Context, c *Client) error {
 		return nil
 	}
 	order := x.sortedGroups()
-	urls := make([]string, len(order))
-	subs := make([]transport.SubRequest, len(order))
-	answers := make([]*transport.SubAnswer, len(order))
-	var idx []int
-	for i, g := range order {
-		info, err := firstPage(ctx, c, g.id, listOwners)
-		if err != nil {
+	urls, answers, errs := c.firstPages(ctx, len(order), func(i int) (*abstractions.RequestInformation, error) {
+		return firstPage(ctx, c, order[i].id, listOwners)
+	})
+	for i := range order {
+		if err := errs[i]; err != nil {
 			return err
-		}
-		u, err := info.GetUri()
-		if err != nil {
-			return err
-		}
-		urls[i] = u.String()
-		if c.batchSize > 1 {
-			if subs[i], err = c.subRequest(info); err != nil {
-				return err
-			}
-			idx = append(idx, i)
-		}
-	}
-	if c.batchSize > 1 && len(idx) > 0 {
-		for i, a := range c.sendBatch(ctx, subs, idx) {
-			answers[i] = &a
 		}
 	}
 	owners := make([][]string, len(order))
@@ -381,7 +366,7 @@ func (x *groupIndex) listOwners(ctx context.Context, c *Client) error {
 			return fmt.Errorf("the owners of group %s: %w", g.id, err)
 		}
 		for _, o := range found {
-			if id := deref(o.GetId()); job.IsGUID(id) {
+			if id := transport.Deref(o.GetId()); job.IsGUID(id) {
 				owners[i] = append(owners[i], job.NormalizeGUID(id))
 			}
 		}

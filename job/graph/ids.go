@@ -42,26 +42,68 @@ var (
 	_ job.IDChecker = DirectoryRoles{}
 	_ job.IDChecker = Eligibilities{}
 	_ job.IDChecker = Memberships{}
+	_ job.IDChecker = Apps{}
 )
 
-// CheckID implements job.IDChecker: a role assignment's id.
-func (DirectoryRoles) CheckID(a job.Assignment) error { return checkRoleObjectID(a) }
+// CheckID implements job.IDChecker: the row's kind's check (checkKind).
+func (s DirectoryRoles) CheckID(a job.Assignment) error { return checkKind(s.Name(), a) }
 
-// CheckID implements job.IDChecker: an eligibility schedule's id.
-func (Eligibilities) CheckID(a job.Assignment) error { return checkRoleObjectID(a) }
+// CheckID implements job.IDChecker: the row's kind's check (checkKind).
+func (s Eligibilities) CheckID(a job.Assignment) error { return checkKind(s.Name(), a) }
 
-// CheckID implements job.IDChecker: a group's object id, alone (a
-// membership) or with the kind of access it names ("{group}/owner"). A
-// membership found because the group holds Azure roles is refused when
-// ARM listed every one of those roles with ids the `azure` source refuses
-// (azureIndex.refusedRow).
+// CheckID implements job.IDChecker: the row's kind's check (checkKind).
+// A membership found because the group holds Azure roles is refused too
+// when ARM listed every one of those roles with ids the `azure` source
+// refuses (azureIndex.refusedRow).
 func (s Memberships) CheckID(a job.Assignment) error {
-	group, _, err := splitAssignmentID(a.ID, a.PrincipalID)
-	if err != nil {
+	if err := checkKind(s.Name(), a); err != nil {
 		return err
 	}
 	if s.az != nil {
-		return s.az.refusedRow(a.PrincipalID, group)
+		return s.az.refusedRow(a.PrincipalID, groupOf(a.ID))
+	}
+	return nil
+}
+
+// CheckID implements job.IDChecker: the row's kind's check (checkKind).
+func (s Apps) CheckID(a job.Assignment) error { return checkKind(s.Name(), a) }
+
+// checkOwnership checks an ownership of an application or a service
+// principal: the owned object and the principal are GUIDs, and the scope
+// is the owned object's.
+func checkOwnership(a job.Assignment) error {
+	if !job.IsGUID(a.PrincipalID) {
+		return fmt.Errorf("principal %q is not a GUID", a.PrincipalID)
+	}
+	if !job.IsGUID(a.ID) || a.Scope != ownerScope(a.Kind, a.ID) {
+		return fmt.Errorf("owned object %q (scope %q) is not a GUID", a.ID, a.Scope)
+	}
+	return nil
+}
+
+// checkAppRoleAssignment checks an app role assignment: its id is one
+// Graph issues, its principal, app role and resource GUIDs.
+func checkAppRoleAssignment(a job.Assignment) error {
+	if !job.IsGUID(a.PrincipalID) {
+		return fmt.Errorf("principal %q is not a GUID", a.PrincipalID)
+	}
+	if !roleObjectID.MatchString(a.ID) {
+		return fmt.Errorf("%q is not an id Graph issues for an app role assignment", a.ID)
+	}
+	if !job.IsGUID(a.RoleDefinitionID) || !appRoleAssignmentScope.MatchString(a.Scope) {
+		return fmt.Errorf("%q: app role %q or resource %q is not a GUID", a.ID, a.RoleDefinitionID, a.Scope)
+	}
+	return nil
+}
+
+// checkPrincipals checks the principals' ids where they enter a source
+// (Find): each is a GUID, the one shape that may go into a filter or a
+// path.
+func checkPrincipals(principals []job.Principal) error {
+	for _, p := range principals {
+		if !job.IsGUID(p.ID) {
+			return fmt.Errorf("principal id %q is not a GUID", p.ID)
+		}
 	}
 	return nil
 }

@@ -11,41 +11,58 @@ func TestCheckID(t *testing.T) {
 		group = "8f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f"
 		role  = "62e90394-69f5-4237-9190-012177145e10"
 	)
+	const (
+		dir, elig           = job.KindDirectoryRole, job.KindDirectoryRoleEligibility
+		member, owner       = job.KindGroupMember, job.KindGroupOwner
+		eligMember, actOwnr = job.KindGroupEligibleMember, job.KindGroupActiveOwner
+	)
 	tests := []struct {
-		src job.IDChecker
-		id  string
-		ok  bool
+		src  job.IDChecker
+		kind string
+		id   string
+		ok   bool
 	}{
-		{DirectoryRoles{}, "lAPpYvVpN0KRkAEhdxReEJC2sEqbR_9Hr48lds9SGHI-1", true},
-		{DirectoryRoles{}, "-lAPpYvVpN0KRkAEhdxReE", true},
-		{DirectoryRoles{}, group, true},
-		{Eligibilities{}, "a1b2c3_d-4", true},
-		{Memberships{}, group, true},
-		{Memberships{}, group + "/owner", true},
-		{Memberships{}, group + "/eligible-member", true},
-		{Memberships{}, group + "/active-owner", true},
-		{DirectoryRoles{}, "..", false},
-		{DirectoryRoles{}, ".", false},
-		{DirectoryRoles{}, "", false},
-		{DirectoryRoles{}, "x/../../users/y", false},
-		{DirectoryRoles{}, "x?$filter=1", false},
-		{DirectoryRoles{}, "x%2F..", false},
-		{DirectoryRoles{}, "x y", false},
-		{Eligibilities{}, "..", false},
-		{Memberships{}, "..", false},
-		{Memberships{}, "lAPpYvVpN0KRkAEhdxReEJC2sEqbR_9Hr48lds9SGHI-1", false},
-		{Memberships{}, group + "/members", false},
-		{Memberships{}, group + "/owner/..", false},
-		{Memberships{}, "../owner", false},
+		{DirectoryRoles{}, dir, "lAPpYvVpN0KRkAEhdxReEJC2sEqbR_9Hr48lds9SGHI-1", true},
+		{DirectoryRoles{}, dir, "-lAPpYvVpN0KRkAEhdxReE", true},
+		{DirectoryRoles{}, dir, group, true},
+		{Eligibilities{}, elig, "a1b2c3_d-4", true},
+		{Memberships{}, member, group, true},
+		{Memberships{}, job.KindAzureGroupMember, group, true},
+		{Memberships{}, owner, group + "/owner", true},
+		{Memberships{}, eligMember, group + "/eligible-member", true},
+		{Memberships{}, actOwnr, group + "/active-owner", true},
+		{DirectoryRoles{}, dir, "..", false},
+		{DirectoryRoles{}, dir, ".", false},
+		{DirectoryRoles{}, dir, "", false},
+		{DirectoryRoles{}, dir, "x/../../users/y", false},
+		{DirectoryRoles{}, dir, "x?$filter=1", false},
+		{DirectoryRoles{}, dir, "x%2F..", false},
+		{DirectoryRoles{}, dir, "x y", false},
+		{Eligibilities{}, elig, "..", false},
+		{Memberships{}, member, "..", false},
+		{Memberships{}, member, "not-a-guid", false},
+		{Memberships{}, member, "lAPpYvVpN0KRkAEhdxReEJC2sEqbR_9Hr48lds9SGHI-1", false},
+		{Memberships{}, member, group + "/members", false},
+		{Memberships{}, owner, group + "/owner/..", false},
+		{Memberships{}, owner, "../owner", false},
+		// The kind says what a row is; an id that says otherwise is
+		// refused, and so is a kind of another source, or none.
+		{Memberships{}, member, group + "/owner", false},
+		{Memberships{}, owner, group, false},
+		{Memberships{}, eligMember, group + "/active-member", false},
+		{Memberships{}, dir, group, false},
+		{Memberships{}, "", group, false},
+		{DirectoryRoles{}, elig, "a1b2c3_d-4", false},
+		{Eligibilities{}, "", "a1b2c3_d-4", false},
 	}
 	for _, tt := range tests {
 		const principal = "0b01a6fe-d448-44d7-85ca-75ea712f3c51"
-		a := job.Assignment{ID: tt.id, PrincipalID: principal}
+		a := job.Assignment{Kind: tt.kind, ID: tt.id, PrincipalID: principal}
 		if _, ok := tt.src.(Memberships); !ok {
 			a.RoleDefinitionID, a.Scope = role, "/"
 		}
 		if err := tt.src.CheckID(a); (err == nil) != tt.ok {
-			t.Errorf("%T.CheckID(%q) = %v, want ok %v", tt.src, tt.id, err, tt.ok)
+			t.Errorf("%T.CheckID(%s %q) = %v, want ok %v", tt.src, tt.kind, tt.id, err, tt.ok)
 		}
 	}
 }
@@ -82,9 +99,9 @@ func TestCheckRoleIDs(t *testing.T) {
 		{role, "/users/0f2c7d6e-1b4a-4c3e-9d8f-1a2b3c4d5e6f", false},
 		{role, "@SUM(1+1)", false},
 	}
-	for _, src := range []job.IDChecker{DirectoryRoles{}, Eligibilities{}} {
+	for src, kind := range map[job.IDChecker]string{DirectoryRoles{}: job.KindDirectoryRole, Eligibilities{}: job.KindDirectoryRoleEligibility} {
 		for _, tt := range tests {
-			err := src.CheckID(job.Assignment{ID: id, RoleDefinitionID: tt.role, Scope: tt.scope})
+			err := src.CheckID(job.Assignment{Kind: kind, ID: id, RoleDefinitionID: tt.role, Scope: tt.scope})
 			if (err == nil) != tt.ok {
 				t.Errorf("%T.CheckID(role %q, scope %q) = %v, want ok %v", src, tt.role, tt.scope, err, tt.ok)
 			}

@@ -1,6 +1,11 @@
 package graph
 
-import "github.com/offboard/offboard/job"
+import (
+	"fmt"
+	"sync"
+
+	"github.com/offboard/offboard/job"
+)
 
 // The Graph application permissions the job asks for. A kind names the
 // least privileged one each call documents (offboard check also takes
@@ -17,10 +22,33 @@ const (
 	PermDirectoryRead = "Directory.Read.All"
 )
 
-// Kinds is the table of the kinds of access Graph's sources remove, for
-// the wiring's job.Registry. Permissions are the application permissions
-// the job's identity needs for each (offboard check reads them).
-func Kinds() []job.Kind {
+// access is one kind of access Graph's sources remove, as the adapter
+// handles it: the kind as the registry knows it, the check of its ids
+// where they enter the adapter (a listing's answer at CheckID, the journal
+// at Restore), and, for a kind of access to a group, what sets it apart
+// (groupAccess). How each source removes and restores its kinds reads
+// this entry, never the shape of an id.
+type access struct {
+	job.Kind
+	check func(job.Assignment) error
+	group groupAccess
+}
+
+// accesses is the table of Graph's kinds of access (Kinds gives the
+// registry its job.Kind half), made on first use.
+func accesses() []access {
+	table.once.Do(func() { table.accesses = makeAccesses() })
+	return table.accesses
+}
+
+// table holds the table once made (a package variable whose initializer
+// could not refer to the checks, which read the table).
+var table struct {
+	once     sync.Once
+	accesses []access
+}
+
+func makeAccesses() []access {
 	const (
 		roles = "RoleManagement.ReadWrite.Directory"
 		// eligibility: listing roleEligibilitySchedules and posting
@@ -40,19 +68,24 @@ func Kinds() []job.Kind {
 		appsWrite = "Application.ReadWrite.All"
 		appRoles  = "AppRoleAssignment.ReadWrite.All"
 	)
-	groups := func(name, what string, perms ...string) job.Kind {
-		return job.Kind{Name: name, Source: job.SourceGroups, What: what, Permissions: append([]string{members, roles, apps}, perms...)}
+	kind := func(name, source, what string, perms ...string) job.Kind {
+		return job.Kind{Name: name, Source: source, What: what, Permissions: perms}
 	}
-	return []job.Kind{
-		{Name: job.KindDirectoryRole, Source: job.SourceDirectory, What: "an active directory role assignment (a PIM-managed one is removed with adminRemove)", Permissions: []string{roles, readMembers}},
-		{Name: job.KindDirectoryRoleEligibility, Source: job.SourcePIM, What: "a PIM eligibility for a directory role", Permissions: []string{eligibility}},
-		groups(job.KindGroupMember, "a direct membership of a role-assignable group"),
-		groups(job.KindGroupOwner, "an ownership of a role-assignable group", owners),
-		groups(job.KindGroupEligibleMember, "a PIM for Groups eligible membership", eligGroup),
-		groups(job.KindGroupEligibleOwner, "a PIM for Groups eligible ownership", eligGroup),
-		groups(job.KindGroupActiveMember, "a PIM for Groups active membership", actGroup),
-		groups(job.KindGroupActiveOwner, "a PIM for Groups active ownership", actGroup),
-		groups(job.KindAzureGroupMember, "a direct membership of a group that holds Azure roles (with the azure source)"),
+	group := func(name, what string, g groupAccess, perms ...string) access {
+		return access{Kind: kind(name, job.SourceGroups, what, append([]string{members, roles, apps}, perms...)...), check: checkGroupAccess, group: g}
+	}
+	return []access{
+		{Kind: kind(job.KindDirectoryRole, job.SourceDirectory, "an active directory role assignment (a PIM-managed one is removed with adminRemove)", roles, readMembers),
+			check: checkRoleObjectID},
+		{Kind: kind(job.KindDirectoryRoleEligibility, job.SourcePIM, "a PIM eligibility for a directory role", eligibility),
+			check: checkRoleObjectID},
+		group(job.KindGroupMember, "a direct membership of a role-assignable group", groupAccess{ref: true, note: "group "}),
+		group(job.KindGroupOwner, "an ownership of a role-assignable group", groupAccess{suffix: "owner", ref: true, owner: true, note: "owner of group "}, owners),
+		group(job.KindGroupEligibleMember, "a PIM for Groups eligible membership", groupAccess{suffix: "eligible-member", eligible: true, note: "eligible member of group "}, eligGroup),
+		group(job.KindGroupEligibleOwner, "a PIM for Groups eligible ownership", groupAccess{suffix: "eligible-owner", eligible: true, owner: true, note: "eligible owner of group "}, eligGroup),
+		group(job.KindGroupActiveMember, "a PIM for Groups active membership", groupAccess{suffix: "active-member", note: "active member of group "}, actGroup),
+		group(job.KindGroupActiveOwner, "a PIM for Groups active ownership", groupAccess{suffix: "active-owner", owner: true, note: "active owner of group "}, actGroup),
+		group(job.KindAzureGroupMember, "a direct membership of a group that holds Azure roles (with the azure source)", groupAccess{ref: true, note: "group "}),
 		// apps (apps.go): Application.ReadWrite.All lists applications
 		// and service principals with their owners and removes an
 		// ownership (Application.ReadWrite.OwnedBy removes only those of
@@ -60,18 +93,43 @@ func Kinds() []job.Kind {
 		// a user's app role assignments and removes any principal's, and
 		// Application.Read.All reads a service principal's and the
 		// resource's app roles.
-		{Name: job.KindAppOwner, Source: job.SourceApps, What: "an ownership of an application (app registration)", Permissions: []string{appsWrite}},
-		{Name: job.KindServicePrincipalOwner, Source: job.SourceApps, What: "an ownership of a service principal (enterprise application)", Permissions: []string{appsWrite}},
-		{Name: job.KindAppRoleAssignment, Source: job.SourceApps, What: "an app role assigned to the principal: a service principal's application permission (such as Microsoft Graph's), or a user's app role on an enterprise application", Permissions: []string{appRoles, apps}},
+		{Kind: kind(job.KindAppOwner, job.SourceApps, "an ownership of an application (app registration)", appsWrite),
+			check: checkOwnership},
+		{Kind: kind(job.KindServicePrincipalOwner, job.SourceApps, "an ownership of a service principal (enterprise application)", appsWrite),
+			check: checkOwnership},
+		{Kind: kind(job.KindAppRoleAssignment, job.SourceApps, "an app role assigned to the principal: a service principal's application permission (such as Microsoft Graph's), or a user's app role on an enterprise application", appRoles, apps),
+			check: checkAppRoleAssignment},
 	}
 }
 
-// groupKinds names the kinds of access to a group, as assignment ids end.
-var groupKinds = map[string]string{
-	kindMember:         job.KindGroupMember,
-	kindOwner:          job.KindGroupOwner,
-	kindEligibleMember: job.KindGroupEligibleMember,
-	kindEligibleOwner:  job.KindGroupEligibleOwner,
-	kindActiveMember:   job.KindGroupActiveMember,
-	kindActiveOwner:    job.KindGroupActiveOwner,
+// Kinds is the table of the kinds of access Graph's sources remove, for
+// the wiring's job.Registry. Permissions are the application permissions
+// the job's identity needs for each (offboard check reads them).
+func Kinds() []job.Kind {
+	out := make([]job.Kind, len(accesses()))
+	for i, a := range accesses() {
+		out[i] = a.Kind
+	}
+	return out
+}
+
+// accessOf is the table's entry of a kind.
+func accessOf(kind string) (access, bool) {
+	for _, a := range accesses() {
+		if a.Name == kind {
+			return a, true
+		}
+	}
+	return access{}, false
+}
+
+// checkKind is the one check of an assignment's ids where they enter a
+// source: its kind is one of source's, and its ids are what its kind's
+// check accepts.
+func checkKind(source string, a job.Assignment) error {
+	acc, ok := accessOf(a.Kind)
+	if !ok || acc.Source != source {
+		return fmt.Errorf("%q: %q is no kind of access the %s source removes", a.ID, a.Kind, source)
+	}
+	return acc.check(a)
 }

@@ -88,7 +88,7 @@ func (c *Client) listGroup(ctx context.Context, principals []job.Principal,
 var errNotBuilt = errors.New("the request could not be built")
 
 // readPage reads a sub-request's answer as the SDK reads a standalone
-// one: an error status is the *Error classify makes of it; a 2xx is
+// one: an error status is the *transport.ServiceError classify makes of it; a 2xx is
 // parsed with create into a T, or fails as an answer that is not JSON.
 func readPage[T serialization.Parsable](a transport.SubAnswer, create serialization.ParsableFactory) (T, error) {
 	var zero T

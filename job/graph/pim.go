@@ -56,7 +56,7 @@ func (s Eligibilities) Find(ctx context.Context, principals []job.Principal) ([]
 		}
 		return s.schedules().ToGetRequestInformation(ctx, config)
 	}, s.list)
-	if ue, ok := licenceError(err, job.SourcePIM); ok {
+	if ue, ok := transport.LicenceMissing(err, job.SourcePIM); ok {
 		return nil, s.c.notePIMUnavailable(ue)
 	}
 	return found, err
@@ -101,20 +101,20 @@ func (s Eligibilities) list(ctx context.Context, p job.Principal, first *transpo
 			return nil, fmt.Errorf("listing role eligibility schedules (page %d): %w", pages, err)
 		}
 		for _, e := range page.GetValue() {
-			if deref(e.GetMemberType()) != "Direct" {
+			if transport.Deref(e.GetMemberType()) != "Direct" {
 				continue
 			}
-			scope := deref(e.GetDirectoryScopeId())
-			if app := deref(e.GetAppScopeId()); app != "" {
+			scope := transport.Deref(e.GetDirectoryScopeId())
+			if app := transport.Deref(e.GetAppScopeId()); app != "" {
 				scope = app
 			}
 			out = append(out, job.Assignment{
 				Source:           s.Name(),
 				Kind:             job.KindDirectoryRoleEligibility,
-				ID:               deref(e.GetId()),
-				PrincipalID:      deref(e.GetPrincipalId()),
-				RoleDefinitionID: deref(e.GetRoleDefinitionId()),
-				RoleName:         s.c.roleName(ctx, deref(e.GetRoleDefinitionId())),
+				ID:               transport.Deref(e.GetId()),
+				PrincipalID:      transport.Deref(e.GetPrincipalId()),
+				RoleDefinitionID: transport.Deref(e.GetRoleDefinitionId()),
+				RoleName:         s.c.roleName(ctx, transport.Deref(e.GetRoleDefinitionId())),
 				Scope:            scope,
 				Note:             "eligible",
 				Raw:              raw(e),
@@ -189,7 +189,7 @@ func eligibilityRemoval(a job.Assignment) models.UnifiedRoleEligibilityScheduleR
 // request: PIM answers 400 RoleAssignmentDoesNotExist when there is
 // nothing to remove.
 func scheduleOutcome(err error) (job.Outcome, error) {
-	var ge *Error
+	var ge *transport.ServiceError
 	switch {
 	case err == nil:
 		return job.Outcome{State: job.Removed}, nil

@@ -2,45 +2,19 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"go.uber.org/zap"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 // What a real tenant may lack: the licence PIM needs, a query feature.
 // Each is learnt from the first answer that says so and remembered on the
 // Client for the rest of the run, so that no more requests go where they
 // cannot succeed.
-
-// licenceCode is Graph's answer, on every PIM endpoint, to a tenant without
-// Microsoft Entra ID P2 or Governance.
-const licenceCode = "AadPremiumLicenseRequired"
-
-// licenceError reports whether err (a single listing's or removal's
-// error, or a ListingErrors holding them) is Graph saying the tenant lacks
-// the licence PIM needs, and if so the unavailability of part it means
-// (pim, or PIM for Groups).
-func licenceError(err error, part string) (*job.UnavailableError, bool) {
-	var le job.ListingErrors
-	if errors.As(err, &le) {
-		for _, e := range le {
-			if ue, ok := licenceError(e, part); ok {
-				return ue, true
-			}
-		}
-		return nil, false
-	}
-	var ge *Error
-	if errors.As(err, &ge) && ge.Status == http.StatusBadRequest && strings.EqualFold(ge.Code, licenceCode) {
-		return &job.UnavailableError{Part: part, Reason: strings.TrimPrefix(ge.Code+": "+ge.Message, ": ")}, true
-	}
-	return nil, false
-}
 
 // pimUnavailable is the run's unavailability of PIM, nil while PIM is
 // usable (or untried).
@@ -56,7 +30,7 @@ func (c *Client) notePIMUnavailable(ue *job.UnavailableError) *job.UnavailableEr
 // pimCheck turns a PIM request's error into the source's unavailability
 // when it is the licence's answer; other errors pass as they are.
 func (c *Client) pimCheck(err error) error {
-	if ue, ok := licenceError(err, job.SourcePIM); ok {
+	if ue, ok := transport.LicenceMissing(err, job.SourcePIM); ok {
 		return c.notePIMUnavailable(ue)
 	}
 	return err
@@ -66,7 +40,7 @@ func (c *Client) pimCheck(err error) error {
 // was refused and the PIM way (an adminRemove roleAssignmentScheduleRequest)
 // is unavailable in the tenant: the assignment is still there, so the row
 // fails with the DELETE's refusal, and says the PIM way was not taken.
-func notThroughPIM(refused *Error, ue *job.UnavailableError) error {
+func notThroughPIM(refused *transport.ServiceError, ue *job.UnavailableError) error {
 	return fmt.Errorf("%w; not removed the PIM way: %w", refused, ue)
 }
 
@@ -76,10 +50,7 @@ func notThroughPIM(refused *Error, ue *job.UnavailableError) error {
 // BadRequest "Invalid filter clause"; any 400 to the grouped request is
 // taken as that, and the principals are listed with eq, which every
 // collection supports.
-func inRefused(err error) bool {
-	var ge *Error
-	return errors.As(err, &ge) && ge.Status == http.StatusBadRequest
-}
+func inRefused(err error) bool { return transport.HasStatus(err, http.StatusBadRequest) }
 
 // noteInRefused switches grouped listings to eq for the rest of the run,
 // logging it the first time.

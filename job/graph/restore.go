@@ -17,6 +17,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/transport"
 )
 
 var (
@@ -33,6 +34,9 @@ const codeExists = "RoleAssignmentExists"
 // role and scope the assignment was listed with. Graph gives the new
 // assignment a new id, which the detail names (the report keeps the old).
 func (s DirectoryRoles) Restore(ctx context.Context, a job.Assignment) (job.Outcome, error) {
+	if err := checkKind(s.Name(), a); err != nil {
+		return job.Outcome{}, err
+	}
 	dirScope, appScope := scopes(a)
 	body := models.NewUnifiedRoleAssignment()
 	body.SetPrincipalId(&a.PrincipalID)
@@ -46,7 +50,7 @@ func (s DirectoryRoles) Restore(ctx context.Context, a job.Assignment) (job.Outc
 	made, err := s.assignments().Post(ctx, body, nil)
 	out, err := createOutcome(err)
 	if out.State == job.Restored && made != nil {
-		out.Detail = recreatedAs(a.ID, deref(made.GetId()))
+		out.Detail = recreatedAs(a.ID, transport.Deref(made.GetId()))
 	}
 	return out, err
 }
@@ -56,6 +60,9 @@ func (s DirectoryRoles) Restore(ctx context.Context, a job.Assignment) (job.Outc
 // an expired one is a final error, one whose start has passed starts now
 // and keeps its end.
 func (s Eligibilities) Restore(ctx context.Context, a job.Assignment) (job.Outcome, error) {
+	if err := checkKind(s.Name(), a); err != nil {
+		return job.Outcome{}, err
+	}
 	sched, err := eligibilitySchedule(a.Raw)
 	if err != nil {
 		return job.Outcome{}, err
@@ -72,7 +79,7 @@ func (s Eligibilities) Restore(ctx context.Context, a job.Assignment) (job.Outco
 	out, err := createOutcome(err)
 	if out.State == job.Restored {
 		if made != nil {
-			note = job.JoinDetail(note, recreatedAs(a.ID, deref(made.GetTargetScheduleId())))
+			note = job.JoinDetail(note, recreatedAs(a.ID, transport.Deref(made.GetTargetScheduleId())))
 		}
 		out.Detail = note
 	}
@@ -129,16 +136,13 @@ func eligibilitySchedule(raw json.RawMessage) (job.Schedule, error) {
 // directoryObjects URL, or a PIM for Groups adminAssign request with the
 // schedule the journal recorded, resumed at now.
 func (s Memberships) Restore(ctx context.Context, a job.Assignment) (job.Outcome, error) {
-	groupID, kind, err := splitAssignmentID(a.ID, a.PrincipalID)
-	if err != nil {
+	if err := checkKind(s.Name(), a); err != nil {
 		return job.Outcome{}, err
 	}
-	memberID := a.PrincipalID
-	if !job.IsGUID(memberID) {
-		return job.Outcome{}, fmt.Errorf("principal %q is not a GUID", memberID)
-	}
-	if kind != kindMember && kind != kindOwner {
-		info, err := s.scheduleRequest(ctx, groupID, kind, a, false)
+	groupID, memberID := groupOf(a.ID), a.PrincipalID
+	g, _ := groupAccessOf(a.Kind)
+	if !g.ref {
+		info, err := s.scheduleRequest(ctx, groupID, g, a, false)
 		if err != nil {
 			return job.Outcome{}, err
 		}
@@ -150,14 +154,15 @@ func (s Memberships) Restore(ctx context.Context, a job.Assignment) (job.Outcome
 	odataID := s.c.base + "/directoryObjects/" + memberID
 	ref.SetOdataId(&odataID)
 	item := groups.NewGroupsRequestBuilderInternal(s.c.pathParams(), s.c.adapter).ByGroupId(groupID)
+	var err error
 	relation := "members"
-	if kind == kindOwner {
+	if g.owner {
 		relation = "owners"
 		err = classify(item.Owners().Ref().Post(ctx, ref, nil))
 	} else {
 		err = classify(item.Members().Ref().Post(ctx, ref, nil))
 	}
-	var ge *Error
+	var ge *transport.ServiceError
 	switch {
 	case err == nil:
 		return job.Outcome{State: job.Restored}, nil
@@ -181,7 +186,7 @@ func (s Memberships) Restore(ctx context.Context, a job.Assignment) (job.Outcome
 // 400 RoleAssignmentExists means it is there already.
 func createOutcome(err error) (job.Outcome, error) {
 	err = classify(err)
-	var ge *Error
+	var ge *transport.ServiceError
 	switch {
 	case err == nil:
 		return job.Outcome{State: job.Restored}, nil

@@ -57,8 +57,8 @@ func (c *Client) listRoleNames(ctx context.Context) (map[string]string, error) {
 			return nil, fmt.Errorf("listing role definitions (page %d): %w", pages, classify(err))
 		}
 		for _, d := range page.GetValue() {
-			name := deref(d.GetDisplayName())
-			for _, id := range []string{deref(d.GetId()), deref(d.GetTemplateId())} {
+			name := transport.Deref(d.GetDisplayName())
+			for _, id := range []string{transport.Deref(d.GetId()), transport.Deref(d.GetTemplateId())} {
 				if id != "" {
 					names[strings.ToLower(id)] = name
 				}

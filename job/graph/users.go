@@ -153,7 +153,7 @@ func answer(out map[job.UserKey]job.Resolution, keys []job.UserKey, found []mode
 		var res job.Resolution
 		for _, u := range found {
 			if strings.EqualFold(userValue(u, k.Kind), k.Value) {
-				res.Users = append(res.Users, job.DirectoryUser{ID: deref(u.GetId()), UPN: deref(u.GetUserPrincipalName())})
+				res.Users = append(res.Users, job.DirectoryUser{ID: transport.Deref(u.GetId()), UPN: transport.Deref(u.GetUserPrincipalName())})
 			}
 		}
 		out[k] = res
@@ -226,11 +226,11 @@ func (c *Client) noteEmployeeInRefused(err error) {
 func userValue(u models.Userable, kind string) string {
 	switch kind {
 	case job.KeyUPN:
-		return deref(u.GetUserPrincipalName())
+		return transport.Deref(u.GetUserPrincipalName())
 	case job.KeyMail:
-		return deref(u.GetMail())
+		return transport.Deref(u.GetMail())
 	case job.KeyEmployeeID:
-		return deref(u.GetEmployeeId())
+		return transport.Deref(u.GetEmployeeId())
 	}
 	return ""
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/arm"
+	"github.com/offboard/offboard/job/transport"
 )
 
 // AzureChecker reads the identity's rights at its scopes (*arm.Checker).
@@ -68,7 +69,7 @@ func eligibility(ctx context.Context, checker AzureChecker, self, scope string) 
 	e := Result{Check: "source", Name: job.SourceAzure + "-eligibility " + scope, Status: OK, Detail: "Azure PIM read"}
 	if err := checker.Eligibility(ctx, self, scope); err != nil {
 		var ue *job.UnavailableError
-		var ae *arm.Error
+		var ae *transport.ServiceError
 		switch {
 		case errors.As(err, &ue):
 			e.Status, e.Detail = Unavailable, ue.Reason
@@ -132,7 +133,7 @@ func readRights(ctx context.Context, checker AzureChecker, setupErr error, self,
 	rights, err := checker.Rights(ctx, self)
 	if err != nil {
 		r := Result{Check: "source", Name: source, Status: Error, Detail: err.Error()}
-		var ae *arm.Error
+		var ae *transport.ServiceError
 		if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) {
 			r.Status, r.Fix = Missing, fix
 		}

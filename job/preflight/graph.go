@@ -10,6 +10,7 @@ import (
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/graph"
+	"github.com/offboard/offboard/job/transport"
 )
 
 // needs is the Graph application permissions a part of the job needs: a
@@ -88,7 +89,7 @@ func (id Identity) Graph(part string, readErr error) Result {
 		}
 	}
 	var ue *job.UnavailableError
-	var ge *graph.Error
+	var ge *transport.ServiceError
 	switch {
 	case len(lacking) > 0:
 		r.Status, r.Detail, r.Fix = Missing, "the token's "+id.Claim+" lack "+strings.Join(lacking, ", "), grantFix(lacking)

@@ -93,241 +93,243 @@ type batchAnswer struct {
 //
 // Each sub-request is its own request as far as pace and retries go: the
 // service throttles each on its own, so every sub-request in a batch takes
-// a token of its pace, a sub-request answered 429 closes the pace's gate
-// with its own Retry-After exactly as a standalone 429 does, and a
-// sub-request answered 429, 500, 502, 503 or 504 (or missing from the
-// answer) is sent again, alone with the others like it, in a later batch
-// once the longest of their waits has passed. A batch that fails as a
-// whole (a network error, 429 or 5xx on the batch itself) is retried as
-// any request is. Both count against one budget per sub-request: it is
-// carried by MaxAttempts batches at most, whichever kind of failure
-// caused the retry. A wait that would end after ctx's deadline fails the
-// sub-requests it concerns with ErrBeyondDeadline.
+// a token of its pace, and the retry policy (retry.go) decides each
+// sub-request's answer as it decides a standalone one's: a sub-request
+// answered 429 holds the pace with its own Retry-After, and one answered
+// 429, 500, 502, 503 or 504 (or missing from the answer) is sent again,
+// alone with the others like it, in a later batch once the longest of
+// their waits has passed. A batch that fails as a whole (a network error,
+// 429 or 5xx on the batch itself) is retried by the same policy. Both
+// count against one budget per sub-request: it is carried by MaxAttempts
+// batches at most, whichever kind of failure caused the retry. A wait that
+// would end after ctx's deadline fails the sub-requests it concerns with
+// ErrBeyondDeadline.
 func (t *Transport) Batch(ctx context.Context, endpoint string, header http.Header, reqs []SubRequest) []SubAnswer {
-	answers := make([]SubAnswer, len(reqs))
-	if len(reqs) > MaxBatch {
-		err := fmt.Errorf("a batch holds %d requests, more than %d", len(reqs), MaxBatch)
-		for i := range answers {
-			answers[i].Err = err
-		}
-		return answers
-	}
-	if u, err := url.Parse(endpoint); err != nil || t.allowed(u) != nil {
-		err = fmt.Errorf("POST %s: %w", redactURL(endpoint), ErrOtherHost)
-		for i := range answers {
-			answers[i].Err = err
-		}
-		return answers
-	}
-	maxAttempts := max(t.MaxAttempts, 1)
-	paces := make([]*job.Pace, len(reqs))
-	for i, r := range reqs {
-		paces[i] = t.pace(subHTTPRequest(ctx, endpoint, r))
-	}
+	b := &batch{t: t, ctx: ctx, endpoint: endpoint, header: header, reqs: reqs, answers: make([]SubAnswer, len(reqs))}
 	pending := make([]int, len(reqs))
 	for i := range pending {
 		pending[i] = i
 	}
-	var notBefore time.Time
-	fail := func(idx []int, err error) {
-		for _, i := range idx {
-			answers[i].Err = err
-		}
+	if len(reqs) > MaxBatch {
+		b.fail(pending, fmt.Errorf("a batch holds %d requests, more than %d", len(reqs), MaxBatch))
+		return b.answers
 	}
+	if u, err := url.Parse(endpoint); err != nil || t.allowed(u) != nil {
+		b.fail(pending, fmt.Errorf("POST %s: %w", redactURL(endpoint), ErrOtherHost))
+		return b.answers
+	}
+	b.paces = make([]*job.Pace, len(reqs))
+	for i, r := range reqs {
+		b.paces[i] = t.pace(subHTTPRequest(ctx, endpoint, r))
+	}
+	var notBefore time.Time
 	for len(pending) > 0 {
 		if err := t.sleep(ctx, notBefore); err != nil {
-			fail(pending, ctxError(ctx, err))
-			return answers
+			b.fail(pending, ctxError(ctx, err))
+			break
 		}
 		// While the service's budget sets the pace, a batch carries
 		// fewer sub-requests (Pace.BatchSize); the rest go in the next
 		// round of this loop.
 		var rest []int
-		if k := batchSize(paces, pending); k < len(pending) {
+		if k := batchSize(b.paces, pending); k < len(pending) {
 			rest = slices.Clone(pending[k:])
 			pending = pending[:k]
 		}
-		// A failure before the batch is answered is every pending
-		// sub-request's, sent in this batch or not.
-		failAll := func(err error) {
-			fail(pending, err)
-			fail(rest, err)
-		}
-		if err := t.batchPace(ctx, paces, pending); err != nil {
-			failAll(fmt.Errorf("POST %s: %w", redactURL(endpoint), err))
-			return answers
-		}
-		body, err := json.Marshal(batchBody(reqs, pending))
+		retry, waits, err := b.round(pending)
 		if err != nil {
-			failAll(fmt.Errorf("encoding the batch: %w", err))
-			return answers
+			// A failure before the batch is answered is every pending
+			// sub-request's, sent in this batch or not.
+			b.fail(pending, err)
+			b.fail(rest, err)
+			break
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
-		if err != nil {
-			failAll(err)
-			return answers
-		}
-		for k, vs := range header {
-			req.Header[k] = vs
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		if t.Token != nil {
-			tok, err := t.Token(ctx)
-			if err != nil {
-				failAll(fmt.Errorf("getting a token: %w", err))
-				return answers
-			}
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		for _, i := range pending {
-			answers[i].Attempts++
-		}
-		job.CountAttempt(ctx)
-		resp, err := t.attempt(ctx, req, true)
-		if errors.Is(err, ErrTooLarge) {
-			fail(pending, fmt.Errorf("POST %s: %w", redactURL(endpoint), err))
-			return answers
-		}
-		if ctx.Err() != nil && (err != nil || resp.StatusCode != http.StatusOK) {
-			// Cut off without a whole answer. A whole 200 that arrived
-			// as the run was cut off is still read: its outcomes are
-			// known.
-			if resp != nil {
-				drain(resp)
-			}
-			failAll(ctxError(ctx, err))
-			return answers
-		}
-		verdict := classify(resp, err, t.now())
-		var retry []int
-		var waits []time.Duration
-		switch {
-		case verdict.Retry:
-			// The batch as a whole: every sub-request in it is retried.
-			wait := verdict.After
-			if wait <= 0 {
-				wait = t.backoff(answers[pending[0]].Attempts)
-			}
-			if verdict.Throttled() {
-				t.throttled(paces, pending[:1], wait)
-			}
-			var body []byte
-			if resp != nil {
-				body = readAll(resp)
-			}
-			for _, i := range pending {
-				if answers[i].Attempts >= maxAttempts {
-					if resp != nil {
-						answers[i].Status, answers[i].Header, answers[i].Body = resp.StatusCode, resp.Header.Clone(), body
-					} else {
-						answers[i].Err = fmt.Errorf("POST %s: %s after %d attempts", redactURL(endpoint), verdict.Reason, answers[i].Attempts)
-					}
-					continue
-				}
-				retry, waits = append(retry, i), append(waits, wait)
-				// Unless throttled, the batch may have been carried out.
-				answers[i].Resent = answers[i].Resent || !verdict.Throttled()
-			}
-			t.logRetry(endpoint, len(retry), verdict.Reason, wait)
-		case resp.StatusCode != http.StatusOK:
-			// Refused as a whole (400, 401, 403, or an answer that is no
-			// batch answer at all): no sub-request's own answer, so none
-			// is made of it.
-			t.succeeded(paces, pending[:1])
-			if resp.StatusCode == http.StatusUnauthorized {
-				job.Unauthorized(ctx, req.URL.Scheme+"://"+req.URL.Host)
-			}
-			refused := &BatchRefusedError{Status: resp.StatusCode, Body: readAll(resp)}
-			for _, i := range pending {
-				answers[i].Err = refused
-			}
-		default:
-			retry, waits = t.batchAnswers(resp, reqs, pending, paces, answers, maxAttempts)
-		}
-		pending = append(pending[:0], rest...)
-		notBefore = time.Time{}
-		deadline, hasDeadline := ctx.Deadline()
-		now := t.now()
-		for k, i := range retry {
-			at := now.Add(waits[k])
-			if hasDeadline && at.After(deadline) {
-				answers[i].Err = fmt.Errorf("%s %s: after %d attempts: %w (%s)", reqs[i].Method, redactURL(reqs[i].URL),
-					answers[i].Attempts, ErrBeyondDeadline, waits[k].Round(time.Millisecond))
-				continue
-			}
-			pending = append(pending, i)
-			if at.After(notBefore) {
-				notBefore = at
-			}
-		}
+		pending, notBefore = b.reschedule(rest, retry, waits)
 	}
-	return answers
+	return b.answers
 }
 
-// batchAnswers reads a 200 answer to a batch: it settles the sub-requests
-// answered for good and returns those to send again, with their waits.
-func (t *Transport) batchAnswers(resp *http.Response, reqs []SubRequest, pending []int, paces []*job.Pace,
-	answers []SubAnswer, maxAttempts int) (retry []int, waits []time.Duration) {
+// batch is one call of Batch: its sub-requests, their paces and answers.
+type batch struct {
+	t        *Transport
+	ctx      context.Context
+	endpoint string
+	header   http.Header
+	reqs     []SubRequest
+	paces    []*job.Pace
+	answers  []SubAnswer
+}
+
+func (b *batch) fail(idx []int, err error) {
+	for _, i := range idx {
+		b.answers[i].Err = err
+	}
+}
+
+// round sends the pending sub-requests in one batch and settles what its
+// answer settles. It returns those to send again, with their waits, or
+// the error that leaves every pending sub-request without an answer.
+func (b *batch) round(pending []int) (retry []int, waits []time.Duration, err error) {
+	t, ctx := b.t, b.ctx
+	if err := t.batchPace(ctx, b.paces, pending); err != nil {
+		return nil, nil, fmt.Errorf("POST %s: %w", redactURL(b.endpoint), err)
+	}
+	req, err := b.request(pending)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, i := range pending {
+		b.answers[i].Attempts++
+	}
+	job.CountAttempt(ctx)
+	resp, err := t.attempt(ctx, req, true)
+	if errors.Is(err, ErrTooLarge) {
+		return nil, nil, fmt.Errorf("POST %s: %w", redactURL(b.endpoint), err)
+	}
+	if ctx.Err() != nil && (err != nil || resp.StatusCode != http.StatusOK) {
+		// Cut off without a whole answer. A whole 200 that arrived as
+		// the run was cut off is still read: its outcomes are known.
+		if resp != nil {
+			drain(resp)
+		}
+		return nil, nil, ctxError(ctx, err)
+	}
+	verdict := classify(resp, err, t.now())
+	switch {
+	case verdict.Retry:
+		retry, waits = b.retryAll(pending, verdict, resp)
+	case resp.StatusCode != http.StatusOK:
+		// Refused as a whole (400, 401, 403, or an answer that is no
+		// batch answer at all): no sub-request's own answer, so none is
+		// made of it.
+		feedback(b.paces[pending[0]], verdict, 0, resp)
+		if resp.StatusCode == http.StatusUnauthorized {
+			job.Unauthorized(ctx, req.URL.Scheme+"://"+req.URL.Host)
+		}
+		b.fail(pending, &BatchRefusedError{Status: resp.StatusCode, Body: readAll(resp)})
+	default:
+		retry, waits = b.answered(resp, pending)
+	}
+	return retry, waits, nil
+}
+
+// request is the POST of a batch of the pending sub-requests.
+func (b *batch) request(pending []int) (*http.Request, error) {
+	body, err := json.Marshal(batchBody(b.reqs, pending))
+	if err != nil {
+		return nil, fmt.Errorf("encoding the batch: %w", err)
+	}
+	req, err := http.NewRequestWithContext(b.ctx, http.MethodPost, b.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range b.header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if err := b.t.authorize(b.ctx, req); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// retryAll decides a batch that failed as a whole (a network error, 429
+// or 5xx on the batch itself): every sub-request in it is sent again
+// within its budget; one whose budget is spent keeps the batch's answer.
+func (b *batch) retryAll(pending []int, verdict Verdict, resp *http.Response) (retry []int, waits []time.Duration) {
+	wait := b.t.decide(verdict, b.answers[pending[0]].Attempts).wait
+	// The batch's pace is its first sub-request's.
+	feedback(b.paces[pending[0]], verdict, wait, resp)
+	var body []byte
+	if resp != nil {
+		body = readAll(resp)
+	}
+	for _, i := range pending {
+		next := b.t.decide(verdict, b.answers[i].Attempts)
+		if !next.again {
+			if resp != nil {
+				b.answers[i].Status, b.answers[i].Header, b.answers[i].Body = resp.StatusCode, resp.Header.Clone(), body
+			} else {
+				b.answers[i].Err = fmt.Errorf("POST %s: %s after %d attempts", redactURL(b.endpoint), verdict.Reason, b.answers[i].Attempts)
+			}
+			continue
+		}
+		retry, waits = append(retry, i), append(waits, wait)
+		b.answers[i].Resent = b.answers[i].Resent || next.resent
+	}
+	b.t.logRetry(b.endpoint, len(retry), verdict.Reason, wait)
+	return retry, waits
+}
+
+// answered reads a 200 answer to a batch: each sub-request's answer is
+// decided by the retry policy, as a standalone request's would be.
+func (b *batch) answered(resp *http.Response, pending []int) (retry []int, waits []time.Duration) {
 	var ba batchAnswer
-	body := readAll(resp)
-	if err := json.Unmarshal(body, &ba); err != nil {
+	if err := json.Unmarshal(readAll(resp), &ba); err != nil {
 		// The service answered; whether it acted is unknown, and a write
 		// is not sent again blindly.
-		for _, i := range pending {
-			answers[i].Err = fmt.Errorf("the answer to the batch is not JSON: %w", err)
-		}
+		b.fail(pending, fmt.Errorf("the answer to the batch is not JSON: %w", err))
 		return nil, nil
 	}
 	byID := map[string]int{}
 	for k, r := range ba.Responses {
 		byID[r.ID] = k
 	}
-	now := t.now()
+	now := b.t.now()
 	for _, i := range pending {
 		k, ok := byID[strconv.Itoa(i)]
-		if !ok {
-			// Not answered: as a network error, it is sent again.
-			if answers[i].Attempts >= maxAttempts {
-				answers[i].Err = fmt.Errorf("%s %s: missing from the batch's answer after %d attempts", reqs[i].Method, redactURL(reqs[i].URL), answers[i].Attempts)
-				continue
+		var sub *http.Response
+		var body []byte
+		verdict := Verdict{Retry: true, Reason: "missing from the batch's answer"}
+		if ok {
+			r := ba.Responses[k]
+			sub = &http.Response{StatusCode: r.Status, Header: http.Header{}}
+			for name, v := range r.Headers {
+				sub.Header.Set(name, v)
 			}
-			retry, waits = append(retry, i), append(waits, t.backoff(answers[i].Attempts))
-			answers[i].Resent = true
-			continue
+			body = subBody(r.Body)
+			verdict = classify(sub, nil, now)
 		}
-		r := ba.Responses[k]
-		h := http.Header{}
-		for name, v := range r.Headers {
-			h.Set(name, v)
+		next := b.t.decide(verdict, b.answers[i].Attempts)
+		if ok {
+			feedback(b.paces[i], verdict, next.wait, sub)
 		}
-		sub := &http.Response{StatusCode: r.Status, Header: h}
-		verdict := classify(sub, nil, now)
-		wait := verdict.After
-		if verdict.Retry && wait <= 0 {
-			wait = t.backoff(answers[i].Attempts)
+		switch {
+		case next.again:
+			retry, waits = append(retry, i), append(waits, next.wait)
+			// Not answered counts as a network error: it may have been
+			// carried out.
+			b.answers[i].Resent = b.answers[i].Resent || next.resent
+			b.t.logSubRetry(b.reqs[i], b.answers[i].Attempts, verdict.Reason, next.wait, now)
+		case !ok:
+			b.answers[i].Err = fmt.Errorf("%s %s: missing from the batch's answer after %d attempts", b.reqs[i].Method, redactURL(b.reqs[i].URL), b.answers[i].Attempts)
+		default:
+			b.answers[i].Status, b.answers[i].Header, b.answers[i].Body = sub.StatusCode, sub.Header, body
 		}
-		if verdict.Throttled() {
-			t.throttled(paces, []int{i}, wait)
-		} else {
-			t.succeeded(paces, []int{i})
-			if share, ok := LimitShare(h); ok && paces[i] != nil {
-				paces[i].NearLimit(share)
-			}
-		}
-		if verdict.Retry && answers[i].Attempts < maxAttempts {
-			retry, waits = append(retry, i), append(waits, wait)
-			answers[i].Resent = answers[i].Resent || !verdict.Throttled()
-			if t.Log != nil {
-				t.Log.Debug("retrying a sub-request", zap.String("method", reqs[i].Method), zap.String("url", redactURL(reqs[i].URL)),
-					zap.Int("attempt", answers[i].Attempts), zap.String("reason", verdict.Reason), zap.Duration("wait", wait),
-					zap.Time("at", now.Add(wait)))
-			}
-			continue
-		}
-		answers[i].Status, answers[i].Header, answers[i].Body = r.Status, h, subBody(r.Body)
 	}
 	return retry, waits
+}
+
+// reschedule is the next round's sub-requests: those the last batch did
+// not carry, and those to send again whose wait ends before the deadline
+// (the others fail with ErrBeyondDeadline); notBefore is when the longest
+// of those waits ends.
+func (b *batch) reschedule(rest, retry []int, waits []time.Duration) (pending []int, notBefore time.Time) {
+	pending = append(pending, rest...)
+	now := b.t.now()
+	for k, i := range retry {
+		if b.t.beyond(b.ctx, waits[k]) {
+			b.answers[i].Err = fmt.Errorf("%s %s: after %d attempts: %w (%s)", b.reqs[i].Method, redactURL(b.reqs[i].URL),
+				b.answers[i].Attempts, ErrBeyondDeadline, waits[k].Round(time.Millisecond))
+			continue
+		}
+		pending = append(pending, i)
+		if at := now.Add(waits[k]); at.After(notBefore) {
+			notBefore = at
+		}
+	}
+	return pending, notBefore
 }
 
 // batchSize is how many of the pending sub-requests the next batch
@@ -365,26 +367,17 @@ func (t *Transport) batchPace(ctx context.Context, paces []*job.Pace, pending []
 	return nil
 }
 
-func (t *Transport) throttled(paces []*job.Pace, idx []int, wait time.Duration) {
-	for _, i := range idx {
-		if paces[i] != nil {
-			paces[i].Throttled(wait)
-		}
-	}
-}
-
-func (t *Transport) succeeded(paces []*job.Pace, idx []int) {
-	for _, i := range idx {
-		if paces[i] != nil {
-			paces[i].Succeeded()
-		}
-	}
-}
-
 func (t *Transport) logRetry(endpoint string, n int, reason string, wait time.Duration) {
 	if t.Log != nil && n > 0 {
 		t.Log.Debug("retrying a batch", zap.String("path", redactURL(endpoint)), zap.Int("requests", n),
 			zap.String("reason", reason), zap.Duration("wait", wait))
+	}
+}
+
+func (t *Transport) logSubRetry(r SubRequest, attempt int, reason string, wait time.Duration, now time.Time) {
+	if t.Log != nil {
+		t.Log.Debug("retrying a sub-request", zap.String("method", r.Method), zap.String("url", redactURL(r.URL)),
+			zap.Int("attempt", attempt), zap.String("reason", reason), zap.Duration("wait", wait), zap.Time("at", now.Add(wait)))
 	}
 }
 

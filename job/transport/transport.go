@@ -11,11 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -66,7 +62,8 @@ const MaxRetryAfter = 15 * time.Minute
 // most) and ARM pages are far smaller.
 const maxBuffered = 32 << 20
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper: one request, attempted until
+// the retry policy (retry.go) says its answer is final.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	body, err := readBody(req)
@@ -79,7 +76,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := visit(ctx, req); err != nil {
 		return nil, err
 	}
-	attempts := max(t.MaxAttempts, 1)
 	for attempt := 1; ; attempt++ {
 		pace := t.pace(req)
 		if pace != nil {
@@ -87,18 +83,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, fmt.Errorf("%s %s: waiting for the pace: %w", req.Method, redact(req), err)
 			}
 		}
-		out := req.Clone(ctx)
-		if body != nil {
-			out.Body = io.NopCloser(bytes.NewReader(body))
-			out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-			out.ContentLength = int64(len(body))
-		}
-		if t.Token != nil {
-			tok, err := t.Token(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("getting a token: %w", err)
-			}
-			out.Header.Set("Authorization", "Bearer "+tok)
+		out, err := t.outgoing(ctx, req, body)
+		if err != nil {
+			return nil, err
 		}
 		job.CountAttempt(ctx)
 		resp, err := t.attempt(ctx, out, false)
@@ -116,46 +103,57 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return nil, ctxError(ctx, err)
 		}
-		if !verdict.Retry {
-			if pace != nil && verdict.Status != http.StatusTooManyRequests {
-				pace.Succeeded()
-				if share, ok := LimitShare(resp.Header); ok {
-					pace.NearLimit(share)
-				}
-			}
+		next := t.decide(verdict, attempt)
+		feedback(pace, verdict, next.wait, resp)
+		if !next.again {
 			return resp, err
 		}
-		wait := verdict.After
-		if wait <= 0 {
-			wait = t.backoff(attempt)
-		}
-		if pace != nil && verdict.Throttled() {
-			pace.Throttled(wait)
-		}
-		if attempt >= attempts {
-			return resp, err
-		}
-		if req.Method != http.MethodGet && !verdict.Throttled() {
-			// The lost attempt may have been carried out.
+		if req.Method != http.MethodGet && next.resent {
 			job.ResentUnanswered(ctx)
-		}
-		if deadline, ok := ctx.Deadline(); ok && t.now().Add(wait).After(deadline) {
-			if resp != nil {
-				drain(resp)
-			}
-			return nil, fmt.Errorf("%s %s: %s after %d attempts: %w (%s)", req.Method, redact(req), verdict.Reason, attempt, ErrBeyondDeadline, wait.Round(time.Millisecond))
 		}
 		if resp != nil {
 			drain(resp)
 		}
+		if t.beyond(ctx, next.wait) {
+			return nil, fmt.Errorf("%s %s: %s after %d attempts: %w (%s)", req.Method, redact(req), verdict.Reason, attempt, ErrBeyondDeadline, next.wait.Round(time.Millisecond))
+		}
 		if t.Log != nil {
 			t.Log.Debug("retrying", zap.String("method", req.Method), zap.String("path", req.URL.Path),
-				zap.Int("attempt", attempt), zap.String("reason", verdict.Reason), zap.Duration("wait", wait))
+				zap.Int("attempt", attempt), zap.String("reason", verdict.Reason), zap.Duration("wait", next.wait))
 		}
-		if err := t.sleep(ctx, t.now().Add(wait)); err != nil {
+		if err := t.sleep(ctx, t.now().Add(next.wait)); err != nil {
 			return nil, ctxError(ctx, err)
 		}
 	}
+}
+
+// outgoing is one attempt of req: a clone carrying the body and a fresh
+// token.
+func (t *Transport) outgoing(ctx context.Context, req *http.Request, body []byte) (*http.Request, error) {
+	out := req.Clone(ctx)
+	if body != nil {
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		out.ContentLength = int64(len(body))
+	}
+	if err := t.authorize(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// authorize sets the bearer token of an attempt, asked for every time so
+// that a refreshed token is used after a long wait.
+func (t *Transport) authorize(ctx context.Context, req *http.Request) error {
+	if t.Token == nil {
+		return nil
+	}
+	tok, err := t.Token(ctx)
+	if err != nil {
+		return fmt.Errorf("getting a token: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return nil
 }
 
 // attempt sends one attempt and reads its answer whole, under
@@ -262,117 +260,6 @@ func (t *Transport) pace(req *http.Request) *job.Pace {
 		return nil
 	}
 	return t.Pace(req)
-}
-
-// backoff is the full-jitter exponential wait before attempt+1.
-func (t *Transport) backoff(attempt int) time.Duration {
-	base, ceiling := t.BaseDelay, t.MaxDelay
-	if base <= 0 {
-		base = 500 * time.Millisecond
-	}
-	if ceiling <= 0 {
-		ceiling = 30 * time.Second
-	}
-	d := base << min(attempt-1, 20)
-	if d > ceiling || d <= 0 {
-		d = ceiling
-	}
-	// Half fixed, half random: never zero, never in lock-step.
-	return d/2 + rand.N(d/2+1)
-}
-
-// Verdict is what an answer means for the request that got it.
-type Verdict struct {
-	Retry  bool
-	After  time.Duration // the wait the service named; 0 when none
-	Status int           // 0 for a network error
-	Reason string
-}
-
-// Throttled reports whether the answer asks the whole service to slow down.
-func (v Verdict) Throttled() bool {
-	return v.Status == http.StatusTooManyRequests || (v.Status == http.StatusServiceUnavailable && v.After > 0)
-}
-
-// Classify maps one attempt's answer to retry-or-final. 429, 500, 502, 503,
-// 504 and network errors are retried; everything else is final.
-func Classify(resp *http.Response, err error) Verdict { return classify(resp, err, time.Now()) }
-
-// classify is Classify with a Retry-After given as a date read at now.
-func classify(resp *http.Response, err error, now time.Time) Verdict {
-	if err != nil {
-		return Verdict{Retry: true, Reason: "network error: " + err.Error()}
-	}
-	switch resp.StatusCode {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		after := RetryAfter(resp.Header, now)
-		if after > MaxRetryAfter {
-			// Not waited for, and not allowed to hold every worker's
-			// pace that long: the answer is final.
-			return Verdict{Status: resp.StatusCode,
-				Reason: fmt.Sprintf("HTTP %d asking for a wait of %s, more than the %s the job waits", resp.StatusCode, after, MaxRetryAfter)}
-		}
-		return Verdict{Retry: true, Status: resp.StatusCode, After: after, Reason: fmt.Sprintf("HTTP %d", resp.StatusCode)}
-	}
-	return Verdict{Status: resp.StatusCode}
-}
-
-// LimitShare reads Graph's x-ms-throttle-limit-percentage: the share of
-// its budget the app has used, sent only above 0.8 (0.8 to 1.8), and not
-// always (SERVICE_FACTS.md). ok is false when it is absent or not a share
-// in that range.
-func LimitShare(h http.Header) (share float64, ok bool) {
-	v := strings.TrimSpace(h.Get("x-ms-throttle-limit-percentage"))
-	if v == "" {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || !(f >= 0.8 && f <= 1.8) {
-		return 0, false
-	}
-	return f, true
-}
-
-// RetryAfter reads the wait a response names: x-ms-retry-after-ms or
-// retry-after-ms (milliseconds), else Retry-After in seconds or as an HTTP
-// date. It returns 0 when there is none or it cannot be read.
-func RetryAfter(h http.Header, now time.Time) time.Duration {
-	for _, name := range []string{"x-ms-retry-after-ms", "retry-after-ms"} {
-		if v := strings.TrimSpace(h.Get(name)); v != "" {
-			if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
-				return duration(ms, time.Millisecond)
-			}
-		}
-	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		return duration(s, time.Second)
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		if d := at.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
-
-// duration is n units, 0 when n is not above 0 (or not a number), and the
-// longest Duration when n units are more than it holds: converting a float
-// out of range gives a negative Duration, which would be taken as no wait
-// at all (found by FuzzRetryAfter).
-func duration(n float64, unit time.Duration) time.Duration {
-	switch d := n * float64(unit); {
-	case !(d > 0): // NaN too
-		return 0
-	case d >= math.MaxInt64:
-		return math.MaxInt64
-	default:
-		return time.Duration(d)
-	}
 }
 
 func readBody(req *http.Request) ([]byte, error) {
