@@ -78,6 +78,11 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 		return ExitUsage
 	}
 
+	// A service that cannot be reached fails now, in seconds, before the
+	// report location is taken.
+	if code, ok := d.reachable(ctx, log, c.EndpointsInUse()); !ok {
+		return code
+	}
 	storage = d.storage(creds, log)
 	dir, err := storage.OpenRestore(ctx, c.ReportAt, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun,
 		Key: key, TrustUnsigned: c.TrustUnsigned, TenantID: tenant})

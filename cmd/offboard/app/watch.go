@@ -44,6 +44,11 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 	if !ok {
 		return ExitUsage
 	}
+	// A service that cannot be reached fails now, in seconds, before the
+	// reports are read or the report location is taken.
+	if code, ok := d.reachable(ctx, log, c.EndpointsInUse()); !ok {
+		return code
+	}
 	// The key file must be outside the reports read and the report written.
 	key, err := d.keyFor(log, reports)
 	if err != nil {
