@@ -76,7 +76,7 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 		byID[w.PrincipalID] = w
 	}
 
-	dir, runner, closeDir, ok := j.open(ctx, log, inputSHA, report.RunInfo{ID: runID, StartedAt: started, Key: key, TenantID: tenant})
+	dir, runner, closeDir, ok := j.open(ctx, log, inputSHA, report.RunInfo{ID: runID, StartedAt: started, Key: key, TenantID: tenant, Command: "watch"})
 	if !ok {
 		return ExitUsage
 	}
