@@ -288,6 +288,8 @@ func (p *plan) noAssignments(principals []*principal, holds map[string]int, abse
 		case absent[pr.ID]:
 			it.State = NotFound
 			it.Detail = fmt.Sprintf("line %d: principal_id %s names no user, service principal or group of the tenant, and holds nothing the sources list", pr.Line, pr.ID)
+		case pr.deleted:
+			it.Detail = "a soft-deleted user (directory/deletedItems): nothing the sources list is left"
 		}
 		p.put(it)
 	}

@@ -129,6 +129,8 @@ type admitted struct {
 	keys []string // the line's mail and employee id, for the journal
 	// byKey: the directory resolved a key of the line to its id.
 	byKey bool
+	// deleted: that id is a soft-deleted user's.
+	deleted bool
 }
 
 // triage puts the rows of invalid lines and splits the others into those
@@ -170,6 +172,7 @@ func (r *Runner) resolve(ctx, reqCtx context.Context, active []*admitted) map[Us
 	var resolved atomic.Int64
 	endPhase := r.observePhase(PhaseResolving, len(keys), func() int { return int(resolved.Load()) })
 	answers := r.Directory.Resolve(reqCtx, keys)
+	r.resolveDeleted(reqCtx, answers)
 	resolved.Store(int64(len(keys)))
 	endPhase()
 	return answers
@@ -213,7 +216,7 @@ func (p *plan) principals(active []*admitted, answers map[UserKey]Resolution) (m
 	var order []*principal
 	for _, a := range active {
 		if ks := entryKeys(a.e); len(ks) > 0 && (r.Directory != nil || a.id == "") {
-			id, upn, row := resolveEntry(a.e, ks, answers, known)
+			u, row := resolveEntry(a.e, ks, answers, known)
 			if row != nil {
 				if row.State == Failed {
 					r.Log.Warn("resolving a line's keys failed", zap.Int("line", a.e.Line), zap.String("detail", row.Detail))
@@ -221,7 +224,7 @@ func (p *plan) principals(active []*admitted, answers map[UserKey]Resolution) (m
 				p.put(*row)
 				continue
 			}
-			a.id, a.upn, a.byKey = id, upn, r.Directory != nil
+			a.id, a.upn, a.deleted, a.byKey = u.ID, u.UPN, u.Deleted, r.Directory != nil
 			for _, k := range ks {
 				if k.Kind != KeyUPN {
 					a.keys = append(a.keys, k.String())
@@ -234,10 +237,11 @@ func (p *plan) principals(active []*admitted, answers map[UserKey]Resolution) (m
 			pr.Reference = cmp.Or(pr.Reference, a.e.Reference)
 			pr.Type = cmp.Or(pr.Type, a.e.Type)
 			pr.keys = append(pr.keys, a.keys...)
+			pr.deleted = pr.deleted || a.deleted
 			continue
 		}
 		pr := &principal{Principal: Principal{ID: a.id, UPN: cmp.Or(a.e.UPN, a.upn), Type: a.e.Type, Reference: a.e.Reference, Line: a.e.Line},
-			keys: a.keys, byID: !a.byKey}
+			keys: a.keys, byID: !a.byKey, deleted: a.deleted}
 		switch {
 		case r.Protect[a.id]:
 			pr.skip = "protected"
@@ -274,9 +278,9 @@ func entryKeys(e Entry) []UserKey {
 // not the object the line's other keys name, or no user (unless an
 // earlier run resolved it, or the line gives the object id: a deleted
 // account); failed when a lookup failed or was never made.
-func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known map[string]DirectoryUser) (id, upn string, row *Item) {
-	refuse := func(state State, format string, args ...any) (string, string, *Item) {
-		return "", "", &Item{PrincipalID: e.PrincipalID, UPN: e.UPN, Reference: e.Reference, State: state, Line: e.Line,
+func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known map[string]DirectoryUser) (DirectoryUser, *Item) {
+	refuse := func(state State, format string, args ...any) (DirectoryUser, *Item) {
+		return DirectoryUser{}, &Item{PrincipalID: e.PrincipalID, UPN: e.UPN, Reference: e.Reference, State: state, Line: e.Line,
 			Detail: fmt.Sprintf("line %d: ", e.Line) + fmt.Sprintf(format, args...)}
 	}
 	type named struct {
@@ -287,7 +291,8 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 	if e.PrincipalID != "" {
 		names = append(names, named{"principal_id " + e.PrincipalID, e.PrincipalID})
 	}
-	var failure string
+	var failure, upn string
+	deleted := false
 	for _, k := range ks {
 		what := fmt.Sprintf("%s %q", k.Kind, k.Value)
 		res, ok := answers[k]
@@ -309,7 +314,7 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 				continue
 			}
 			if !ok {
-				return refuse(NotFound, "%s names no user of the tenant", what)
+				return refuse(NotFound, "%s names no user of the tenant%s", what, deletedNote(res))
 			}
 			names = append(names, named{what, prev.ID})
 			upn = cmp.Or(upn, prev.UPN)
@@ -318,6 +323,7 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 		default:
 			names = append(names, named{what, NormalizeGUID(res.Users[0].ID)})
 			upn = cmp.Or(upn, res.Users[0].UPN)
+			deleted = deleted || res.Users[0].Deleted
 		}
 	}
 	if failure != "" {
@@ -328,5 +334,5 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 			return refuse(Invalid, "the keys name different objects: %s names %s, %s names %s", names[0].key, names[0].id, n.key, n.id)
 		}
 	}
-	return names[0].id, upn, nil
+	return DirectoryUser{ID: names[0].id, UPN: upn, Deleted: deleted}, nil
 }

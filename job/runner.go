@@ -149,6 +149,8 @@ type principal struct {
 	// byID: the line named it by object id alone (no key the directory
 	// resolved), so nothing yet says the tenant has it.
 	byID bool
+	// deleted: a key of its lines named a soft-deleted user.
+	deleted bool
 }
 
 // Run runs the job on the entries. The error is a failure of the run itself
