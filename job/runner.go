@@ -209,14 +209,11 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 	})
 	defer stopGrace()
 
-	p := &plan{runner: r, prev: map[Key]Item{}, relisted: map[Key]Item{}, items: map[Key]*Item{}, unavailable: &unavailableParts{log: r.Log}}
+	p := newPlan(r)
 	// One log line per report row: the removals' as they arrive, the
 	// others' once the rows are settled.
 	logged := &rowLog{}
 	defer func() { r.logRows(res.Items, logged) }()
-	for _, it := range r.Previous {
-		p.prev[it.Key()] = it
-	}
 	principals := p.admit(ctx, reqCtx, entries)
 	p.find(ctx, reqCtx, principals)
 	res = Result{}
@@ -258,7 +255,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 				return res, nil
 			}
 			if err != nil {
-				res.Guard = "a guard could not be checked: " + err.Error()
+				res.Guard = guardUnread(err)
 				break
 			}
 			if stop != "" {
