@@ -5,7 +5,10 @@ package main
 // directory's state.
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -120,5 +123,30 @@ func TestCheckGuardReadDeniedIsMissingAndTheRunSaysWhatToGrant(t *testing.T) {
 	}
 	if w := tn.writes(); len(w) != 0 {
 		t.Errorf("%d writes, want none", len(w))
+	}
+}
+
+func TestCheckNamesTheReportStateOfADropFoldersFile(t *testing.T) {
+	t.Parallel()
+	tn := startTenant(t, simtenant.Config{Seed: 284})
+	ada, _ := tn.user("ada@contoso.com", 1)
+	in, rep := t.TempDir(), t.TempDir()
+	file := filepath.Join(in, "monday.csv")
+	if err := os.WriteFile(file, []byte("principal_id\n"+ada+"\nnot-a-guid\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, tn.offboard(t, nil, "run", "--input", in, "--report", rep, "--sources", "directory"), 1)
+	// HR fixes the line in place: a run gives the file a location of its
+	// own, and check names it.
+	fixed := []byte("principal_id\n" + ada + "\n")
+	if err := os.WriteFile(file, fixed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(fixed)
+	r, out := tn.check(t, nil, "--sources", "directory", "--input", in, "--report", rep)
+	wantCode(t, r, 0)
+	s, d := out.status("report", rep)
+	if s != "ok" || !strings.Contains(d, "belongs to another input") || !strings.Contains(d, filepath.Join(rep, "monday-"+hex.EncodeToString(sum[:4]))) {
+		t.Errorf("report: %q %q, want ok, naming monday-{sha8}", s, d)
 	}
 }
