@@ -44,7 +44,7 @@ import (
 //	(no row)                               line-invalid               invalid           {problem}
 //	(no row)                               not-yet-effective          deferred          effective {date}
 //	(no row)                               key-refused                invalid           line {line}: {why}
-//	(no row)                               key-names-no-one           not-found         line {line}: {key} names no user of the tenant
+//	(no row)                               key-names-no-one           not-found         line {line}: {key} names no user of the tenant{searched}
 //	(no row)                               resolve-failed             failed            line {line}: {why}
 //
 //	Listing: what each source finds for a resolved principal
@@ -53,6 +53,7 @@ import (
 //	(no row)                               listed                     planned           {note}
 //	(no row)                               protected                  skipped           {reason}
 //	(no row)                               holds-nothing              no-assignments
+//	(no row)                               deleted-holds-nothing      no-assignments    a soft-deleted user (directory/deletedItems): nothing the sources list is left
 //	(no row)                               names-no-object            not-found         line {line}: principal_id {id} names no user, service principal or group of the tenant, and holds nothing the sources list
 //
 //	Rerun: an earlier run's row whose assignment no listing returned
@@ -129,6 +130,10 @@ const (
 	Protected Event = "protected"
 	// HoldsNothing: no source lists anything for the principal.
 	HoldsNothing Event = "holds-nothing"
+	// DeletedHoldsNothing: the principal is a soft-deleted user its keys
+	// found among directory/deletedItems, and no source lists anything
+	// for it.
+	DeletedHoldsNothing Event = "deleted-holds-nothing"
 	// NamesNoObject: the principal_id, given alone, names no object of the
 	// tenant and holds nothing ({line}, {id}).
 	NamesNoObject Event = "names-no-object"
@@ -248,7 +253,7 @@ var fates = []transition{
 	{phaseResolution, []State{noRow}, LineInvalid, Invalid, "{problem}"},
 	{phaseResolution, []State{noRow}, NotYetEffective, Deferred, "effective {date}"},
 	{phaseResolution, []State{noRow}, KeyRefused, Invalid, "line {line}: {why}"},
-	{phaseResolution, []State{noRow}, KeyNamesNoOne, NotFound, "line {line}: {key} names no user of the tenant"},
+	{phaseResolution, []State{noRow}, KeyNamesNoOne, NotFound, "line {line}: {key} names no user of the tenant{searched}"},
 	{phaseResolution, []State{noRow}, ResolveFailed, Failed, "line {line}: {why}"},
 
 	{phaseListing, []State{noRow}, ListingFailed, Failed, "listing failed: {error}"},
@@ -256,6 +261,7 @@ var fates = []transition{
 	{phaseListing, []State{noRow}, Listed, Planned, "{note}"},
 	{phaseListing, []State{noRow}, Protected, Skipped, "{reason}"},
 	{phaseListing, []State{noRow}, HoldsNothing, NoAssignments, ""},
+	{phaseListing, []State{noRow}, DeletedHoldsNothing, NoAssignments, "a soft-deleted user (directory/deletedItems): nothing the sources list is left"},
 	{phaseListing, []State{noRow}, NamesNoObject, NotFound,
 		"line {line}: principal_id {id} names no user, service principal or group of the tenant, and holds nothing the sources list"},
 

@@ -54,7 +54,9 @@ var fateCases = []fateCase{
 	{[]State{noRow}, LineInvalid, Words{"problem": "no principal_id"}, Invalid, "no principal_id"},
 	{[]State{noRow}, NotYetEffective, Words{"date": "2031-01-02"}, Deferred, "effective 2031-01-02"},
 	{[]State{noRow}, KeyRefused, Words{"line": "3", "why": "mail \"a@b\" matches 2 users"}, Invalid, "line 3: mail \"a@b\" matches 2 users"},
-	{[]State{noRow}, KeyNamesNoOne, Words{"line": "4", "key": "mail \"x@y\""}, NotFound, "line 4: mail \"x@y\" names no user of the tenant"},
+	{[]State{noRow}, KeyNamesNoOne, Words{"line": "4", "key": "mail \"x@y\"", "searched": ""}, NotFound, "line 4: mail \"x@y\" names no user of the tenant"},
+	{[]State{noRow}, KeyNamesNoOne, Words{"line": "4", "key": "mail \"x@y\"", "searched": " (soft-deleted users could not be searched: HTTP 400)"}, NotFound,
+		"line 4: mail \"x@y\" names no user of the tenant (soft-deleted users could not be searched: HTTP 400)"},
 	{[]State{noRow}, ResolveFailed, Words{"line": "5", "why": "resolving mail: HTTP 503"}, Failed, "line 5: resolving mail: HTTP 503"},
 
 	{[]State{noRow}, ListingFailed, Words{"error": "HTTP 503"}, Failed, "listing failed: HTTP 503"},
@@ -62,6 +64,7 @@ var fateCases = []fateCase{
 	{[]State{noRow}, Listed, nil, Planned, "the note"},
 	{[]State{noRow}, Protected, Words{"reason": "self"}, Skipped, "self"},
 	{[]State{noRow}, HoldsNothing, nil, NoAssignments, ""},
+	{[]State{noRow}, DeletedHoldsNothing, nil, NoAssignments, "a soft-deleted user (directory/deletedItems): nothing the sources list is left"},
 	{[]State{noRow}, NamesNoObject, Words{"line": "7", "id": bob}, NotFound,
 		"line 7: principal_id " + bob + " names no user, service principal or group of the tenant, and holds nothing the sources list"},
 

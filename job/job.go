@@ -236,6 +236,9 @@ func (k UserKey) String() string { return k.Kind + ":" + strings.ToLower(k.Value
 type DirectoryUser struct {
 	ID  string
 	UPN string
+	// Deleted: a soft-deleted user (DeletedDirectory); UPN is the one it
+	// had, without the prefix deletion gives it.
+	Deleted bool
 }
 
 // Resolution is what the directory answered for one key: every user it
@@ -246,6 +249,10 @@ type Resolution struct {
 	// Err is a failed lookup; it wraps ErrInvalidKey when the value
 	// cannot go into a request at all.
 	Err error
+	// DeletedUnknown says why soft-deleted users could not be searched
+	// for a key no live user matched; "" when they were, or were not
+	// asked.
+	DeletedUnknown string
 }
 
 // Directory finds users by UPN, mail or employee id, many at once.

@@ -273,6 +273,8 @@ func (p *plan) noAssignments(principals []*principal, holds map[string]int, abse
 			p.runner.step(&it, Protected, Words{"reason": pr.skip})
 		case absent[pr.ID]:
 			p.runner.step(&it, NamesNoObject, Words{"line": fmt.Sprint(pr.Line), "id": pr.ID})
+		case pr.deleted:
+			p.runner.step(&it, DeletedHoldsNothing, nil)
 		default:
 			p.runner.step(&it, HoldsNothing, nil)
 		}

@@ -130,6 +130,8 @@ type admitted struct {
 	keys []string // the line's mail and employee id, for the journal
 	// byKey: the directory resolved a key of the line to its id.
 	byKey bool
+	// deleted: that id is a soft-deleted user's.
+	deleted bool
 }
 
 // triage puts the rows of invalid lines and splits the others into those
@@ -173,6 +175,7 @@ func (r *Runner) resolve(ctx, reqCtx context.Context, active []*admitted) map[Us
 	var resolved atomic.Int64
 	endPhase := r.observePhase(PhaseResolving, len(keys), func() int { return int(resolved.Load()) })
 	answers := r.Directory.Resolve(reqCtx, keys)
+	r.resolveDeleted(reqCtx, answers)
 	resolved.Store(int64(len(keys)))
 	endPhase()
 	return answers
@@ -216,7 +219,7 @@ func (p *plan) principals(active []*admitted, answers map[UserKey]Resolution) (m
 	var order []*principal
 	for _, a := range active {
 		if ks := entryKeys(a.e); len(ks) > 0 && (r.Directory != nil || a.id == "") {
-			id, upn, refused, words := resolveEntry(a.e, ks, answers, known)
+			u, refused, words := resolveEntry(a.e, ks, answers, known)
 			if refused != "" {
 				row := Item{PrincipalID: a.e.PrincipalID, UPN: a.e.UPN, Reference: a.e.Reference, Line: a.e.Line}
 				r.step(&row, refused, words)
@@ -226,7 +229,7 @@ func (p *plan) principals(active []*admitted, answers map[UserKey]Resolution) (m
 				p.put(row)
 				continue
 			}
-			a.id, a.upn, a.byKey = id, upn, r.Directory != nil
+			a.id, a.upn, a.deleted, a.byKey = u.ID, u.UPN, u.Deleted, r.Directory != nil
 			for _, k := range ks {
 				if k.Kind != KeyUPN {
 					a.keys = append(a.keys, k.String())
@@ -239,10 +242,11 @@ func (p *plan) principals(active []*admitted, answers map[UserKey]Resolution) (m
 			pr.Reference = cmp.Or(pr.Reference, a.e.Reference)
 			pr.Type = cmp.Or(pr.Type, a.e.Type)
 			pr.keys = append(pr.keys, a.keys...)
+			pr.deleted = pr.deleted || a.deleted
 			continue
 		}
 		pr := &principal{Principal: Principal{ID: a.id, UPN: cmp.Or(a.e.UPN, a.upn), Type: a.e.Type, Reference: a.e.Reference, Line: a.e.Line},
-			keys: a.keys, byID: !a.byKey}
+			keys: a.keys, byID: !a.byKey, deleted: a.deleted}
 		switch {
 		case r.Protect[a.id]:
 			pr.skip = "protected"
@@ -274,16 +278,17 @@ func entryKeys(e Entry) []UserKey {
 }
 
 // resolveEntry turns the directory's answers for a line's keys into the
-// line's object id and the directory's UPN, or into the event (and its
-// words) that makes the line's row say why it is not acted on: key-refused
-// when a key names several users or not the object the line's other keys
-// name; key-names-no-one when it names no user (unless an earlier run
-// resolved it, or the line gives the object id: a deleted account);
-// resolve-failed when a lookup failed or was never made.
-func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known map[string]DirectoryUser) (id, upn string, refused Event, w Words) {
+// line's object id, UPN and whether it is soft-deleted, or into the event
+// (and its words) that makes the line's row say why it is not acted on:
+// key-refused when a key names several users or not the object the line's
+// other keys name; key-names-no-one when it names no user, live or
+// soft-deleted (unless an earlier run resolved it, or the line gives the
+// object id: a deleted account); resolve-failed when a lookup failed or
+// was never made.
+func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known map[string]DirectoryUser) (u DirectoryUser, refused Event, w Words) {
 	line := fmt.Sprint(e.Line)
-	refuse := func(ev Event, word, format string, args ...any) (string, string, Event, Words) {
-		return "", "", ev, Words{"line": line, word: fmt.Sprintf(format, args...)}
+	refuse := func(ev Event, word, format string, args ...any) (DirectoryUser, Event, Words) {
+		return DirectoryUser{}, ev, Words{"line": line, word: fmt.Sprintf(format, args...)}
 	}
 	type named struct {
 		key string // how the detail names the key
@@ -293,7 +298,8 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 	if e.PrincipalID != "" {
 		names = append(names, named{"principal_id " + e.PrincipalID, e.PrincipalID})
 	}
-	var failure string
+	var failure, upn string
+	deleted := false
 	for _, k := range ks {
 		what := fmt.Sprintf("%s %q", k.Kind, k.Value)
 		res, ok := answers[k]
@@ -315,7 +321,9 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 				continue
 			}
 			if !ok {
-				return refuse(KeyNamesNoOne, "key", "%s", what)
+				_, ev, w := refuse(KeyNamesNoOne, "key", "%s", what)
+				w["searched"] = deletedNote(res)
+				return DirectoryUser{}, ev, w
 			}
 			names = append(names, named{what, prev.ID})
 			upn = cmp.Or(upn, prev.UPN)
@@ -324,6 +332,7 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 		default:
 			names = append(names, named{what, NormalizeGUID(res.Users[0].ID)})
 			upn = cmp.Or(upn, res.Users[0].UPN)
+			deleted = deleted || res.Users[0].Deleted
 		}
 	}
 	if failure != "" {
@@ -334,5 +343,5 @@ func resolveEntry(e Entry, ks []UserKey, answers map[UserKey]Resolution, known m
 			return refuse(KeyRefused, "why", "the keys name different objects: %s names %s, %s names %s", names[0].key, names[0].id, n.key, n.id)
 		}
 	}
-	return names[0].id, upn, "", nil
+	return DirectoryUser{ID: names[0].id, UPN: upn, Deleted: deleted}, "", nil
 }

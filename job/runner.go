@@ -149,6 +149,8 @@ type principal struct {
 	// byID: the line named it by object id alone (no key the directory
 	// resolved), so nothing yet says the tenant has it.
 	byID bool
+	// deleted: a key of its lines named a soft-deleted user.
+	deleted bool
 }
 
 // Run runs the job on the entries. The error is a failure of the run itself
@@ -183,14 +185,11 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 	reqCtx, stopRequests := r.requests(ctx)
 	defer stopRequests()
 
-	p := &plan{runner: r, prev: map[Key]Item{}, relisted: map[Key]Item{}, items: map[Key]*Item{}, unavailable: &unavailableParts{log: r.Log}}
+	p := newPlan(r)
 	// One log line per report row: the removals' as they arrive, the
 	// others' once the rows are settled.
 	logged := &rowLog{}
 	defer func() { r.logRows(res.Items, logged) }()
-	for _, it := range r.Previous {
-		p.prev[it.Key()] = it
-	}
 	principals := p.admit(ctx, reqCtx, entries)
 	p.find(ctx, reqCtx, principals)
 	res = Result{}
@@ -291,7 +290,7 @@ func (r *Runner) guard(ctx, reqCtx context.Context, p *plan, res *Result) (pendi
 				return nil, true
 			}
 			if err != nil {
-				res.Guard = "a guard could not be checked: " + err.Error()
+				res.Guard = guardUnread(err)
 				break
 			}
 			if stop != "" {

@@ -12,7 +12,7 @@ import (
 
 var errNoLock = errors.New("report: directory locking is not supported on this system")
 
-func lockDir(*os.File) (*os.File, error) { return nil, errNoLock }
+func lockDir(*os.File, *Holder) (*os.File, error) { return nil, errNoLock }
 
 func unlockDir(*os.File) error { return errNoLock }
 

@@ -46,7 +46,7 @@ func Probe(dir string) (err error) {
 		return fmt.Errorf("report: directory %s is not writable: %w", dir, err)
 	}
 	lockExisted := existsAt(root, lockName)
-	lock, err := lockDir(root)
+	lock, err := lockDir(root, nil) // a probe records no holder: it holds the lock for a moment
 	if err != nil {
 		if !lockExisted {
 			_ = removeAt(root, lockName)

@@ -20,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/offboard/offboard/job"
 )
@@ -83,26 +82,6 @@ var (
 
 	errClosed = errors.New("report: directory closed")
 )
-
-// RunInfo identifies the run that opens the directory.
-type RunInfo struct {
-	ID        string
-	StartedAt time.Time
-	DryRun    bool
-	// Key authenticates the records the run reads and writes (auth.go).
-	// Without one, records are written and read unauthenticated, as
-	// before issue 18: for tests of the format only; the command always
-	// gives one.
-	Key *Key
-	// TrustUnsigned lets a restore read a run's records written before
-	// records were authenticated (restore --trust-unsigned).
-	TrustUnsigned bool
-	// TenantID is the tenant the command acts in (--tenant, or its
-	// token's tid); "" when unknown. It is recorded in the run record and
-	// the summary, and a directory whose records name another tenant is
-	// refused (ErrOtherTenant).
-	TenantID string
-}
 
 // Dir is an open, locked report directory. It records the run's journal
 // (it is a job.Recorder) and writes the report and summary.
@@ -184,7 +163,8 @@ func OpenIn(base, rel string, inputSHA256 string, run RunInfo) (_ *Dir, err erro
 		return nil, fmt.Errorf("report: directory %s is not writable: %w", dir, err)
 	}
 
-	lock, err := lockDir(root)
+	holder := HolderOf(run, false)
+	lock, err := lockDir(root, &holder)
 	if err != nil {
 		return nil, err
 	}

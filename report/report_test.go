@@ -352,7 +352,7 @@ func tryLock(dir string) error {
 		return err
 	}
 	defer root.Close()
-	f, err := lockDir(root)
+	f, err := lockDir(root, nil)
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,8 @@ func OpenRestore(dir string, run RunInfo) (_ *Dir, err error) {
 	if err := writableAt(root); err != nil {
 		return nil, fmt.Errorf("report: directory %s is not writable: %w", dir, err)
 	}
-	lock, err := lockDir(root)
+	holder := HolderOf(run, true)
+	lock, err := lockDir(root, &holder)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package simtenant
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -12,12 +13,13 @@ import (
 // relying on longer lists that real Graph may refuse.
 const maxInValues = 15
 
-// clause is one `prop eq 'v'`, `prop ne 'v'` or `prop in ('v1', ...)` term.
-// eq and in hold when the property equals any of values; ne holds when it
-// equals none of them.
+// clause is one `prop eq 'v'`, `prop ne 'v'`, `prop in ('v1', ...)` or
+// `endswith(prop, 'v')` term. eq and in hold when the property equals any
+// of values; ne holds when it equals none of them; endswith when it ends
+// with the value (without case).
 type clause struct {
 	prop   string
-	op     string // "eq", "ne" or "in"
+	op     string // "eq", "ne", "in" or "endswith"
 	values []string
 }
 
@@ -29,7 +31,7 @@ type filter []clause
 // ne), so each endpoint says which operators and properties it allows
 // rather than sharing one permissive grammar.
 type filterSyntax struct {
-	ops   []string // of "eq", "ne", "in"
+	ops   []string // of "eq", "ne", "in", "endswith" (the function)
 	props []string // properties compared with string literals
 	bools []string // properties compared with true or false
 }
@@ -170,6 +172,9 @@ func (p *parser) clause(syn filterSyntax) (clause, error) {
 	if err != nil {
 		return clause{}, err
 	}
+	if strings.EqualFold(prop.text, "endswith") && p.toks[p.i].kind == tokOpen {
+		return p.endsWith(syn, prop)
+	}
 	isBool := slices.Contains(syn.bools, prop.text)
 	if !isBool && !slices.Contains(syn.props, prop.text) {
 		return clause{}, &filterError{prop.pos, fmt.Sprintf("property %q cannot be filtered on", prop.text)}
@@ -213,6 +218,34 @@ func (p *parser) clause(syn filterSyntax) (clause, error) {
 	return c, nil
 }
 
+// endsWith reads the rest of `endswith(prop, 'literal')` (OData's
+// function; Graph's documents write it endsWith too), whose name fn was
+// read.
+func (p *parser) endsWith(syn filterSyntax, fn token) (clause, error) {
+	if !slices.Contains(syn.ops, "endswith") {
+		return clause{}, &filterError{fn.pos, "unsupported function " + strconv.Quote(fn.text)}
+	}
+	_, _ = p.expect(tokOpen, "'('")
+	prop, err := p.expect(tokWord, "a property name")
+	if err != nil {
+		return clause{}, err
+	}
+	if !slices.Contains(syn.props, prop.text) {
+		return clause{}, &filterError{prop.pos, fmt.Sprintf("property %q cannot be filtered on", prop.text)}
+	}
+	if _, err := p.expect(tokComma, "','"); err != nil {
+		return clause{}, err
+	}
+	v, err := p.literal(false)
+	if err != nil {
+		return clause{}, err
+	}
+	if _, err := p.expect(tokClose, "')'"); err != nil {
+		return clause{}, err
+	}
+	return clause{prop: prop.text, op: "endswith", values: []string{v}}, nil
+}
+
 // literal reads a string literal, or for a boolean property true or false.
 func (p *parser) literal(isBool bool) (string, error) {
 	if !isBool {
@@ -241,6 +274,12 @@ func (e *tooManyValuesError) Error() string {
 func (f filter) matches(get func(prop string) string) bool {
 	for _, c := range f {
 		v := get(c.prop)
+		if c.op == "endswith" {
+			if v == "" || !strings.HasSuffix(strings.ToLower(v), strings.ToLower(c.values[0])) {
+				return false
+			}
+			continue
+		}
 		equal := false
 		for _, want := range c.values {
 			if v != "" && strings.EqualFold(v, want) {

@@ -99,6 +99,8 @@ func permissionsFor(method, lower string) (perms []string, unsupported bool) {
 		return permsGroupElig, false
 	case strings.HasPrefix(lower, "/v1.0/identitygovernance/privilegedaccess/group/assignment"):
 		return permsGroupActive, false
+	case strings.HasPrefix(lower, "/v1.0/directory/deleteditems/"):
+		return permsUserRead, false // the job reads deleted users only
 	case strings.HasPrefix(lower, "/v1.0/directoryobjects/getbyids"):
 		return permsDirectory, false
 	case rel(2) == "groups" && rel(4) == "owners" && method != http.MethodGet:

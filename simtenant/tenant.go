@@ -272,7 +272,8 @@ type Tenant struct {
 	mu            sync.Mutex
 	ids           *rand.Rand // object ids, in the order objects are created
 	jitter        *rand.Rand
-	users         map[string]User // by lower-case id
+	users         map[string]User        // by lower-case id
+	deleted       map[string]deletedUser // soft-deleted users by lower-case id (graph_deleted.go)
 	upns          map[string]string
 	sps           map[string]ServicePrincipal
 	groups        map[string]Group
@@ -339,6 +340,7 @@ func New(cfg Config) *Tenant {
 	t.addGraphRoleRoutes()
 	t.addGraphRoleDefinitionRoutes()
 	t.addGraphUserRoutes()
+	t.addDeletedItemRoutes()
 	t.addGraphPIMRoutes()
 	t.addGraphGroupRoutes()
 	t.addGroupAccessRoutes()

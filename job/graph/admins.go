@@ -2,7 +2,9 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
@@ -29,7 +31,8 @@ func (c *Client) GlobalAdmins(ctx context.Context) ([]job.AdminHolder, error) {
 	var out []job.AdminHolder
 	for n := 1; ; n++ {
 		if err != nil {
-			return nil, fmt.Errorf("listing Global Administrator assignments (page %d): %w", n, classify(err))
+			err = fmt.Errorf("listing Global Administrator assignments (page %d): %w", n, classify(err))
+			return nil, needs(err, "RoleManagement.Read.Directory (RoleManagement.ReadWrite.Directory includes it)")
 		}
 		for _, a := range page.GetValue() {
 			h := job.AdminHolder{AssignmentID: transport.Deref(a.GetId()), PrincipalID: job.NormalizeGUID(transport.Deref(a.GetPrincipalId()))}
@@ -51,7 +54,17 @@ func (c *Client) GlobalAdmins(ctx context.Context) ([]job.AdminHolder, error) {
 
 // members lists a group's direct members' ids.
 func (c *Client) members(ctx context.Context, groupID string) ([]string, error) {
-	return c.relation(ctx, groupID, "members")
+	ids, err := c.relation(ctx, groupID, "members")
+	return ids, needs(err, "GroupMember.Read.All (GroupMember.ReadWrite.All, Group.Read.All, Group.ReadWrite.All or Directory.Read.All include it)")
+}
+
+// needs makes a 403 in err a job.PermissionError naming permission.
+func needs(err error, permission string) error {
+	var ge *transport.ServiceError
+	if errors.As(err, &ge) && ge.Status == http.StatusForbidden {
+		return &job.PermissionError{Permission: permission, Err: err}
+	}
+	return err
 }
 
 // relation lists the ids of a group's direct members or its owners.

@@ -68,22 +68,25 @@ func (s *Storage) OpenReport(ctx context.Context, l Location, inputSHA string, i
 		return &Report{Dir: d}, nil
 	}
 	return s.openRemote(ctx, l, journalName, []string{reportName, summaryName, "summary.html", "plan-summary.json", "plan-summary.html"},
-		func(r *remoteReport) (*report.Dir, error) { return r.stage(ctx, inputSHA, info) })
+		report.HolderOf(info, false), func(r *remoteReport) (*report.Dir, error) { return r.stage(ctx, inputSHA, info) })
 }
 
 // openRemote takes the lease on a blob report location (the one lease a
 // run and a restore share), stages it with stage, and mirrors the journal
 // jname from then on; Publish uploads publish.
-func (s *Storage) openRemote(ctx context.Context, l Location, jname string, publish []string,
+func (s *Storage) openRemote(ctx context.Context, l Location, jname string, publish []string, holder report.Holder,
 	stage func(*remoteReport) (*report.Dir, error)) (*Report, error) {
 	store, err := s.store(l)
 	if err != nil {
 		return nil, err
 	}
 	r := &remoteReport{store: store, prefix: l.blob.Prefix(), log: s.Log, jname: jname, publish: publish}
-	if r.lock, err = store.Lock(ctx, r.prefix+".lock"); err != nil {
-		if errors.Is(err, blob.ErrBusy) {
-			return nil, fmt.Errorf("%s: %w", l.spec, report.ErrBusy)
+	if r.lock, err = store.Lock(ctx, r.prefix+".lock", holder.Metadata()); err != nil {
+		var busy *blob.BusyError
+		if errors.As(err, &busy) {
+			// What the lease's holder recorded, and when a lease its
+			// holder stopped renewing expires.
+			return nil, report.BusyLease(l.Join(".lock").String(), busy.Metadata, busy.Duration, blob.LeaseDuration, blob.RenewEvery)
 		}
 		return nil, err
 	}

@@ -71,7 +71,7 @@ func (s *Storage) OpenRestore(ctx context.Context, l Location, info report.RunIn
 		return &Report{Dir: d}, nil
 	}
 	return s.openRemote(ctx, l, restoreJournalName, []string{"restore.csv", restoreSummaryName, "restore-summary.html",
-		"restore-plan-summary.json", "restore-plan-summary.html"},
+		"restore-plan-summary.json", "restore-plan-summary.html"}, report.HolderOf(info, true),
 		func(r *remoteReport) (*report.Dir, error) { return r.stageRestore(ctx, info) })
 }
 

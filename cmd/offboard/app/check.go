@@ -3,8 +3,6 @@ package app
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,7 +13,6 @@ import (
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/preflight"
 	"github.com/offboard/offboard/job/transport"
-	"github.com/offboard/offboard/report"
 	"github.com/offboard/offboard/report/location"
 )
 
@@ -109,6 +106,8 @@ func (j *jobRun) check(ctx context.Context, inputErr, reportErr error) []preflig
 		res := svc.Directory.Resolve(ctx, []job.UserKey{key})[key]
 		out = append(out, id.Graph("users", res.Err))
 	}
+	// The input's lines, resolved as the run will resolve them.
+	out = append(out, j.checkLines(ctx, svc.Directory)...)
 
 	if slices.Contains(c.Sources, job.SourceAzure) {
 		checker, err := j.deps.AzureChecker(c, j.creds, j.log)
@@ -204,31 +203,14 @@ func (j *jobRun) checkReport(ctx context.Context, parseErr error) []preflight.Re
 		r.Status, r.Detail = preflight.Error, err.Error()
 	default:
 		r.Detail = "writable and lockable"
-		if other := j.otherInputProblem(ctx); other != "" {
-			r.Status, r.Detail = preflight.Error, other
+		state, refused := j.reportState(ctx)
+		if state != "" {
+			r.Detail += "; " + state
+		}
+		if refused != "" {
+			r.Status, r.Detail = preflight.Error, refused
 			r.Fix = "use another --report (one directory per input file), or the input it was written for"
 		}
 	}
 	return []preflight.Result{r}
-}
-
-// otherInputProblem says why a run of the input (a single local file)
-// into the local report directory would be refused: the directory belongs
-// to another input. "" when it would not, or it cannot be told.
-func (j *jobRun) otherInputProblem(ctx context.Context) string {
-	if j.cfg.Input == "" || j.cfg.Input == "-" || j.input.IsBlob() || j.report.IsBlob() {
-		return ""
-	}
-	if _, folder, err := j.storage.DropFolder(ctx, j.input); err != nil || folder {
-		return ""
-	}
-	data, err := j.storage.ReadInput(ctx, j.input)
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(data)
-	if err := report.CheckOwner(j.cfg.Report, hex.EncodeToString(sum[:])); errors.Is(err, report.ErrOtherInput) {
-		return err.Error()
-	}
-	return ""
 }

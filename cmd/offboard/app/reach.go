@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // reachTimeout bounds the check that a service can be reached at all.
@@ -47,4 +49,25 @@ func Unreachable(ctx context.Context, endpoints []string) error {
 		_ = conn.Close()
 	}
 	return nil
+}
+
+// reachable checks, with d.Reach (when set), that the endpoints a command
+// calls can be reached, before it takes its report location; when one
+// cannot, it logs why and ok is false, with the exit code: 2, or 4 when
+// the command was interrupted meanwhile. run, restore and watch call it.
+func (d Deps) reachable(ctx context.Context, log *zap.Logger, endpoints []string) (code int, ok bool) {
+	if d.Reach == nil {
+		return ExitOK, true
+	}
+	err := d.Reach(ctx, endpoints)
+	switch {
+	case err == nil:
+		return ExitOK, true
+	case ctx.Err() != nil:
+		log.Error("interrupted while checking the services can be reached: nothing was done", zap.Error(err))
+		return ExitInterrupted, false
+	}
+	log.Error("a service cannot be reached: nothing was done and the report location was not touched; "+
+		"check the endpoint (--graph-endpoint, --arm-endpoint, --cloud), DNS and the network, then rerun", zap.Error(err))
+	return ExitUsage, false
 }

@@ -78,6 +78,11 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 		return ExitUsage
 	}
 
+	// A service that cannot be reached fails now, in seconds, before the
+	// report location is taken.
+	if code, ok := d.reachable(ctx, log, c.EndpointsInUse()); !ok {
+		return code
+	}
 	storage = d.storage(creds, log)
 	dir, err := storage.OpenRestore(ctx, c.ReportAt, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun,
 		Key: key, TrustUnsigned: c.TrustUnsigned, TenantID: tenant})
@@ -97,17 +102,7 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 			zap.Int("unconfirmed", len(left)), zap.Strings("assignment_ids", ids))
 	}
 	if c.TrustUnsigned {
-		// Every line nobody vouches for that the restore acts on is named.
-		for _, it := range selected {
-			if n := dir.UnsignedLine(it); n != 0 {
-				log.Warn("restoring from a journal line without a MAC (--trust-unsigned)", zap.String("report", c.Report),
-					zap.String("file", "journal.jsonl"), zap.Int("line", n),
-					zap.String("principal_id", it.PrincipalID), zap.String("source", it.Source), zap.String("assignment_id", it.AssignmentID))
-			}
-		}
-		if n := dir.UnsignedLines(); n > 0 {
-			log.Warn("--trust-unsigned: journal lines without a MAC were read; restore-summary.json records how many", zap.Int("unsigned_lines", n))
-		}
+		warnUnsigned(log, c.Report, dir, selected)
 	}
 
 	svc, err := d.Services(c.Config, creds, log, d.gates())
@@ -154,6 +149,21 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 	}
 	end.rerun = rerunCommand("restore", "", c.Report, flags)
 	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.ReportAt, func() error { return dir.Publish(ctx) }, end)
+}
+
+// warnUnsigned names, for --trust-unsigned, every journal line nobody
+// vouches for that the restore acts on, and how many were read.
+func warnUnsigned(log *zap.Logger, where string, dir *location.Report, selected []job.Item) {
+	for _, it := range selected {
+		if n := dir.UnsignedLine(it); n != 0 {
+			log.Warn("restoring from a journal line without a MAC (--trust-unsigned)", zap.String("report", where),
+				zap.String("file", "journal.jsonl"), zap.Int("line", n),
+				zap.String("principal_id", it.PrincipalID), zap.String("source", it.Source), zap.String("assignment_id", it.AssignmentID))
+		}
+	}
+	if n := dir.UnsignedLines(); n > 0 {
+		log.Warn("--trust-unsigned: journal lines without a MAC were read; restore-summary.json records how many", zap.Int("unsigned_lines", n))
+	}
 }
 
 // readable logs why the run's journal in the report location cannot be

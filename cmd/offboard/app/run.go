@@ -118,14 +118,8 @@ func (j *jobRun) run(ctx context.Context) int {
 	sum := sha256.Sum256(data)
 	inputSHA := hex.EncodeToString(sum[:])
 
-	if err := j.deps.reach(ctx, c.EndpointsInUse()); err != nil {
-		if ctx.Err() != nil {
-			log.Error("interrupted while checking the services can be reached: nothing was done", zap.Error(err))
-			return ExitInterrupted
-		}
-		log.Error("a service cannot be reached: nothing was done and the report location was not touched; "+
-			"check the endpoint (--graph-endpoint, --arm-endpoint, --cloud), DNS and the network, then rerun", zap.Error(err))
-		return ExitUsage
+	if code, ok := j.deps.reachable(ctx, log, c.EndpointsInUse()); !ok {
+		return code
 	}
 	graphToken := j.creds.ForAudience(c.GraphEndpoint)
 	if !j.learnSelfID(ctx, log, graphToken) {
@@ -176,14 +170,6 @@ func (j *jobRun) run(ctx context.Context) int {
 		end.files = console.PlanFiles
 	}
 	return finish(log, dir, "run finished", job.States, res, summary, code, j.report, func() error { return dir.Publish(ctx) }, end)
-}
-
-// reach is d.Reach, or nil when it is not set.
-func (d Deps) reach(ctx context.Context, endpoints []string) error {
-	if d.Reach == nil {
-		return nil
-	}
-	return d.Reach(ctx, endpoints)
 }
 
 // learnSelfID reads the job's own object id from the Graph token's oid

@@ -44,6 +44,11 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 	if !ok {
 		return ExitUsage
 	}
+	// A service that cannot be reached fails now, in seconds, before the
+	// reports are read or the report location is taken.
+	if code, ok := d.reachable(ctx, log, c.EndpointsInUse()); !ok {
+		return code
+	}
 	// The key file must be outside the reports read and the report written.
 	key, err := d.keyFor(log, reports)
 	if err != nil {
@@ -71,7 +76,7 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 		byID[w.PrincipalID] = w
 	}
 
-	dir, runner, closeDir, ok := j.open(ctx, log, inputSHA, report.RunInfo{ID: runID, StartedAt: started, Key: key, TenantID: tenant})
+	dir, runner, closeDir, ok := j.open(ctx, log, inputSHA, report.RunInfo{ID: runID, StartedAt: started, Key: key, TenantID: tenant, Command: "watch"})
 	if !ok {
 		return ExitUsage
 	}
@@ -91,20 +96,8 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 		return code
 	}
 	verdicts := report.Verdicts(watched, res.Items, res.Guard)
-	for _, v := range verdicts {
-		fields := []zap.Field{zap.String("principal_id", v.PrincipalID), zap.String("verdict", v.Verdict),
-			zap.String("offboarded_by", v.Run.ID), zap.String("why", v.Why)}
-		switch v.Verdict {
-		case report.VerdictFailed:
-			code = max(code, ExitRowsFailed)
-			log.Info("verdict", fields...)
-		case report.VerdictHeld:
-			// Left on purpose, as a run leaves it: a warning with what to
-			// do, not a failure.
-			log.Warn("verdict", append(fields, zap.String("what_to_do", v.WhatToDo))...)
-		default:
-			log.Info("verdict", fields...)
-		}
+	if logVerdicts(log, verdicts) {
+		code = max(code, ExitRowsFailed)
 	}
 	// Evidence refused is what the watch could not see: it fails, so that
 	// its alert fires, rather than attest a list it may be blind to.
@@ -133,6 +126,27 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 		return dir.PublishFiles(ctx, report.AttestationFiles)
 	}
 	return finish(log, dir, "watch finished", job.States, res, summary, code, rep, publish, end)
+}
+
+// logVerdicts logs each principal's verdict; failed says whether any is
+// failed.
+func logVerdicts(log *zap.Logger, verdicts []report.Attested) (failed bool) {
+	for _, v := range verdicts {
+		fields := []zap.Field{zap.String("principal_id", v.PrincipalID), zap.String("verdict", v.Verdict),
+			zap.String("offboarded_by", v.Run.ID), zap.String("why", v.Why)}
+		switch v.Verdict {
+		case report.VerdictFailed:
+			failed = true
+			log.Info("verdict", fields...)
+		case report.VerdictHeld:
+			// Left on purpose, as a run leaves it: a warning with what to
+			// do, not a failure.
+			log.Warn("verdict", append(fields, zap.String("what_to_do", v.WhatToDo))...)
+		default:
+			log.Info("verdict", fields...)
+		}
+	}
+	return failed
 }
 
 // evidence reads the authenticated records of the reports under the root,

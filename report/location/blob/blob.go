@@ -23,7 +23,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/appendblob"
+	azb "github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
 )
@@ -304,9 +306,24 @@ func (s *Store) ReadIfAny(ctx context.Context, name string, max int64) ([]byte, 
 // ErrBusy is returned when another run holds the lease.
 var ErrBusy = errors.New("another run holds the report location's lease")
 
+// BusyError is ErrBusy with what the lock blob says of the lease's
+// holder: the metadata the holder set when it took the lease, and the
+// lease's duration ("fixed", "infinite"; "" when it could not be read).
+type BusyError struct {
+	Metadata map[string]*string
+	Duration string
+}
+
+func (e *BusyError) Error() string { return ErrBusy.Error() }
+func (e *BusyError) Unwrap() error { return ErrBusy }
+
+// RenewEvery is how often a held lease is renewed.
+const RenewEvery = LeaseDuration / 3
+
 // Lock is a held lease, renewed in the background until Release.
 type Lock struct {
 	l      *lease.BlobClient
+	bb     *blockblob.Client
 	stop   context.CancelFunc
 	done   chan struct{}
 	mu     sync.Mutex
@@ -318,9 +335,10 @@ type Lock struct {
 // lock is gone a minute later.
 const LeaseDuration = 60 * time.Second
 
-// Lock takes the lease on the named blob (created empty if missing) and
-// keeps renewing it.
-func (s *Store) Lock(ctx context.Context, name string) (*Lock, error) {
+// Lock takes the lease on the named blob (created empty if missing),
+// records holder (when not nil) as the blob's metadata, and keeps
+// renewing the lease. Another's lease is a *BusyError.
+func (s *Store) Lock(ctx context.Context, name string, holder map[string]*string) (*Lock, error) {
 	bb := s.c.NewBlockBlobClient(name)
 	if _, err := bb.GetProperties(ctx, nil); bloberror.HasCode(err, bloberror.BlobNotFound) {
 		if _, err := bb.UploadBuffer(ctx, nil, nil); err != nil && !bloberror.HasCode(err, bloberror.LeaseIDMissing) {
@@ -335,12 +353,23 @@ func (s *Store) Lock(ctx context.Context, name string) (*Lock, error) {
 	}
 	if _, err := lc.AcquireLease(ctx, int32(LeaseDuration/time.Second), nil); err != nil {
 		if bloberror.HasCode(err, bloberror.LeaseAlreadyPresent) {
-			return nil, ErrBusy
+			busy := &BusyError{}
+			if props, err := bb.GetProperties(ctx, nil); err == nil {
+				busy.Metadata = props.Metadata
+				if props.LeaseDuration != nil {
+					busy.Duration = string(*props.LeaseDuration)
+				}
+			}
+			return nil, busy
 		}
 		return nil, fmt.Errorf("taking the lease on %s: %w", name, scrub(err))
 	}
+	if holder != nil {
+		// Advice for a run refused meanwhile: the lease holds without it.
+		_, _ = bb.SetMetadata(ctx, holder, &azb.SetMetadataOptions{AccessConditions: leased(lc)})
+	}
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	l := &Lock{l: lc, stop: stop, done: make(chan struct{}), period: LeaseDuration / 3}
+	l := &Lock{l: lc, bb: bb, stop: stop, done: make(chan struct{}), period: RenewEvery}
 	go l.renew(rctx)
 	return l, nil
 }
@@ -370,10 +399,17 @@ func (l *Lock) Lost() error {
 	return l.lost
 }
 
-// Release stops renewing and gives the lease back.
+// leased are the access conditions of a request under lc's lease.
+func leased(lc *lease.BlobClient) *azb.AccessConditions {
+	return &azb.AccessConditions{LeaseAccessConditions: &azb.LeaseAccessConditions{LeaseID: lc.LeaseID()}}
+}
+
+// Release stops renewing, clears the holder's record and gives the lease
+// back.
 func (l *Lock) Release(ctx context.Context) error {
 	l.stop()
 	<-l.done
+	_, _ = l.bb.SetMetadata(ctx, nil, &azb.SetMetadataOptions{AccessConditions: leased(l.l)})
 	if _, err := l.l.ReleaseLease(ctx, nil); err != nil {
 		return fmt.Errorf("releasing the lease: %w", scrub(err))
 	}
