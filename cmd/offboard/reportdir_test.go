@@ -87,10 +87,11 @@ func TestDiskFullDuringTheRun(t *testing.T) {
 		t.Skipf("cannot mount a tmpfs to fill (needs root; the write error itself is covered by report.TestWriteErrorSticks and job.TestJournalFailureStopsNewWork): %v %s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
-	// Leave room for the run record, the plan and a page of outcomes (an
-	// outcome is about 250 bytes): the run fills the rest.
+	// Leave room for the run record, the plan, a page of outcomes (an
+	// outcome is about 250 bytes) and a page for the lock's record of its
+	// holder: the run fills the rest.
 	const page = 4096
-	room := (fi.Size()+page-1)/page*page + page
+	room := (fi.Size()+page-1)/page*page + 2*page
 	filler := filepath.Join(mnt, "filler")
 	if err := os.WriteFile(filler, nil, 0o600); err != nil {
 		t.Fatal(err)

@@ -39,30 +39,8 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 	if err != nil {
 		return ExitUsage
 	}
-	// Read once before anything happens, so that a wrong directory or
-	// principal changes nothing, and again under the lock. Only records
-	// the job wrote are acted on: a forged or altered line stops the
-	// restore here.
-	// A local report is read with no credential; a blob report with the
-	// job's (the endpoints the restore calls are checked below, once its
-	// sources are known).
-	storage := &location.Storage{Log: log}
-	if c.ReportAt.IsBlob() {
-		creds, err := d.credentials(c.Config)
-		if err != nil {
-			log.Error("authentication is not configured", zap.Error(err))
-			return ExitUsage
-		}
-		storage = d.storage(creds, log)
-	}
-	items, err := storage.ReadRunItems(ctx, c.ReportAt, key, c.TrustUnsigned)
-	if !readable(log, c.Report, err) {
-		return ExitUsage
-	}
-	selected, unknown := job.SelectRemoved(items, c.Principals)
-	if len(unknown) > 0 {
-		log.Error("the run's report names no such principal (give an object id or the UPN the report records)",
-			zap.Strings("principals", unknown), zap.String("report", c.Report))
+	selected, ok := readRemovals(ctx, log, c, d, key)
+	if !ok {
 		return ExitUsage
 	}
 	c.Sources = sourcesOf(selected)
@@ -83,7 +61,7 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 	if code, ok := d.reachable(ctx, log, c.EndpointsInUse()); !ok {
 		return code
 	}
-	storage = d.storage(creds, log)
+	storage := d.storage(creds, log)
 	dir, err := storage.OpenRestore(ctx, c.ReportAt, report.RunInfo{ID: runID, StartedAt: started, DryRun: c.DryRun,
 		Key: key, TrustUnsigned: c.TrustUnsigned, TenantID: tenant})
 	closeDir, ok := opened(log, c.ReportAt, dir, err)
@@ -92,15 +70,7 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 	}
 	defer closeDir()
 	selected, _ = job.SelectRemoved(dir.RunItems(), c.Principals)
-	if left := job.SelectUnconfirmed(dir.RunItems(), c.Principals); len(left) > 0 {
-		var ids []string // the first 20
-		for _, it := range left[:min(len(left), 20)] {
-			ids = append(ids, it.AssignmentID)
-		}
-		log.Warn("removals the run started and never confirmed are not restored: rerun the run into the same report directory "+
-			"(it confirms them, or finds them held), then restore again",
-			zap.Int("unconfirmed", len(left)), zap.Strings("assignment_ids", ids))
-	}
+	warnUnconfirmed(log, dir.RunItems(), c.Principals)
 	if c.TrustUnsigned {
 		warnUnsigned(log, c.Report, dir, selected)
 	}
@@ -110,14 +80,8 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 		log.Error("setting up the services", zap.Error(err))
 		return ExitUsage
 	}
-	restorers := map[string]job.Restorer{}
-	for _, s := range svc.Sources {
-		if r, ok := s.(job.Restorer); ok {
-			restorers[s.Name()] = r
-		}
-	}
 	restore := &job.Restore{
-		Restorers:       restorers,
+		Restorers:       restorersOf(svc.Sources),
 		Recorder:        dir,
 		Log:             log,
 		Concurrency:     c.Concurrency,
@@ -139,8 +103,73 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 	}
 	summary := report.Summary{RunID: runID, InputSHA256: dir.InputSHA256(), DryRun: c.DryRun, StartedAt: started, TenantID: dir.TenantID(),
 		TrustUnsigned: c.TrustUnsigned, UnsignedLines: dir.UnsignedLines()}
-	// The command keeps what the restore did: which principals (or
-	// --all), a dry run, and every other flag not at its default.
+	end := restoreEnding(c, d)
+	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.ReportAt, func() error { return dir.Publish(ctx) }, end)
+}
+
+// restorersOf is the sources that can put back what they removed, by
+// name.
+func restorersOf(sources []job.Source) map[string]job.Restorer {
+	restorers := map[string]job.Restorer{}
+	for _, s := range sources {
+		if r, ok := s.(job.Restorer); ok {
+			restorers[s.Name()] = r
+		}
+	}
+	return restorers
+}
+
+// readRemovals reads the run's removals of the principals restore is
+// given, once before anything happens, so that a wrong directory or
+// principal changes nothing (they are read again under the lock). Only
+// records the job wrote are acted on: a forged or altered line stops the
+// restore here. A local report is read with no credential; a blob report
+// with the job's (the endpoints the restore calls are checked later, once
+// its sources are known).
+func readRemovals(ctx context.Context, log *zap.Logger, c RestoreConfig, d Deps, key *report.Key) ([]job.Item, bool) {
+	storage := &location.Storage{Log: log}
+	if c.ReportAt.IsBlob() {
+		creds, err := d.credentials(c.Config)
+		if err != nil {
+			log.Error("authentication is not configured", zap.Error(err))
+			return nil, false
+		}
+		storage = d.storage(creds, log)
+	}
+	items, err := storage.ReadRunItems(ctx, c.ReportAt, key, c.TrustUnsigned)
+	if !readable(log, c.Report, err) {
+		return nil, false
+	}
+	selected, unknown := job.SelectRemoved(items, c.Principals)
+	if len(unknown) > 0 {
+		log.Error("the run's report names no such principal (give an object id or the UPN the report records)",
+			zap.Strings("principals", unknown), zap.String("report", c.Report))
+		return nil, false
+	}
+	return selected, true
+}
+
+// warnUnconfirmed names the removals the run started and never
+// confirmed, which the restore leaves alone (the first 20).
+func warnUnconfirmed(log *zap.Logger, items []job.Item, principals []string) {
+	left := job.SelectUnconfirmed(items, principals)
+	if len(left) == 0 {
+		return
+	}
+	var ids []string
+	for _, it := range left[:min(len(left), 20)] {
+		ids = append(ids, it.AssignmentID)
+	}
+	log.Warn("removals the run started and never confirmed are not restored: rerun the run into the same report directory "+
+		"(it confirms them, or finds them held), then restore again",
+		zap.Int("unconfirmed", len(left)), zap.Strings("assignment_ids", ids))
+}
+
+// restoreEnding is how a restore ends: its files (a dry run's beside a
+// real one's) and the command that runs it again, which keeps what the
+// restore did: which principals (or --all), a dry run, and every other
+// flag not at its default.
+func restoreEnding(c RestoreConfig, d Deps) ending {
 	flags := c.Changed
 	end := ending{command: "restore", files: console.RestoreFiles, display: d.Display, run: runContext(c.Config, "")}
 	if c.DryRun {
@@ -148,7 +177,7 @@ func Restore(ctx context.Context, c RestoreConfig, d Deps) int {
 		end.files = console.RestorePlanFiles
 	}
 	end.rerun = rerunCommand("restore", "", c.Report, flags)
-	return finish(log, dir, "restore finished", job.RestoreStates, res, summary, code, c.ReportAt, func() error { return dir.Publish(ctx) }, end)
+	return end
 }
 
 // warnUnsigned names, for --trust-unsigned, every journal line nobody

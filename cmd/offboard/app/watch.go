@@ -33,36 +33,12 @@ type WatchConfig struct {
 // under the root show offboarded within the window, removes what they
 // hold again and writes an attestation.
 func Watch(ctx context.Context, c WatchConfig, d Deps) int {
-	started, log := c.Started, d.Log
-	reports, rep := c.ReportsAt, c.ReportAt
-	creds, err := d.credentials(c.Config)
-	if err != nil {
-		log.Error("authentication is not configured", zap.Error(err))
-		return ExitUsage
-	}
-	tenant, ok := tenantOf(ctx, log, c.Config, creds)
+	started, rep := c.Started, c.ReportAt
+	j, runID, code, ok := watchJob(ctx, c, d)
 	if !ok {
-		return ExitUsage
-	}
-	// A service that cannot be reached fails now, in seconds, before the
-	// reports are read or the report location is taken.
-	if code, ok := d.reachable(ctx, log, c.EndpointsInUse()); !ok {
 		return code
 	}
-	// The key file must be outside the reports read and the report written.
-	key, err := d.keyFor(log, reports)
-	if err != nil {
-		return ExitUsage
-	}
-	if _, err := d.keyFor(log, rep); err != nil {
-		return ExitUsage
-	}
-	runID := newRunID()
-	log = log.With(zap.String("run_id", runID))
-	j := &jobRun{cfg: c.Config, log: log, deps: d, creds: creds, key: key, report: rep, storage: d.storage(creds, log), tenant: tenant}
-	if !j.learnSelfID(ctx, log, creds.ForAudience(c.GraphEndpoint)) {
-		return ExitUsage
-	}
+	log, key, tenant := j.log, j.key, j.tenant
 
 	evidence, ok := j.evidence(ctx, c)
 	if !ok || !j.sameTenant(evidence) {
@@ -126,6 +102,41 @@ func Watch(ctx context.Context, c WatchConfig, d Deps) int {
 		return dir.PublishFiles(ctx, report.AttestationFiles)
 	}
 	return finish(log, dir, "watch finished", job.States, res, summary, code, rep, publish, end)
+}
+
+// watchJob sets a watch up: the credentials, the tenant, the services
+// reached, the journal key (outside the reports read and the report
+// written), a run id and the identity's own id.
+func watchJob(ctx context.Context, c WatchConfig, d Deps) (j *jobRun, runID string, code int, ok bool) {
+	log := d.Log
+	creds, err := d.credentials(c.Config)
+	if err != nil {
+		log.Error("authentication is not configured", zap.Error(err))
+		return nil, "", ExitUsage, false
+	}
+	tenant, ok := tenantOf(ctx, log, c.Config, creds)
+	if !ok {
+		return nil, "", ExitUsage, false
+	}
+	// A service that cannot be reached fails now, in seconds, before the
+	// reports are read or the report location is taken.
+	if code, ok := d.reachable(ctx, log, c.EndpointsInUse()); !ok {
+		return nil, "", code, false
+	}
+	key, err := d.keyFor(log, c.ReportsAt)
+	if err != nil {
+		return nil, "", ExitUsage, false
+	}
+	if _, err := d.keyFor(log, c.ReportAt); err != nil {
+		return nil, "", ExitUsage, false
+	}
+	runID = newRunID()
+	log = log.With(zap.String("run_id", runID))
+	j = &jobRun{cfg: c.Config, log: log, deps: d, creds: creds, key: key, report: c.ReportAt, storage: d.storage(creds, log), tenant: tenant}
+	if !j.learnSelfID(ctx, log, creds.ForAudience(c.GraphEndpoint)) {
+		return nil, "", ExitUsage, false
+	}
+	return j, runID, 0, true
 }
 
 // logVerdicts logs each principal's verdict; failed says whether any is
