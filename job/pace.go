@@ -39,8 +39,10 @@ func (g *Gate) Until() time.Time {
 }
 
 // How a pace adapts when the service grants less than it was configured
-// for. The service is a token bucket of unknown rate r; a throttled answer
-// says that bucket is empty.
+// for: additive increase, multiplicative decrease on the rate the service
+// was measured to accept (as TCP CUBIC and the AWS SDKs' adaptive retry
+// mode do). The service is a token bucket of unknown rate r; a throttled
+// answer says that bucket is empty.
 const (
 	// burstMargin is the share of the configured burst the pace keeps
 	// unused. The service's bucket counts from when a request arrives,
@@ -50,64 +52,73 @@ const (
 	// is answered 429 now and then. A bucket a little smaller than the
 	// service's absorbs that, and costs only the margin, once.
 	burstMargin = 0.05
-	// blindCut is the decrease when nothing is known of what the service
-	// grants: the first episode, or too few answers since the last one
-	// to measure anything (a storm of 429s).
-	blindCut = 0.5
-	// minSample is the fewest answers between two episodes that measure
-	// the service's rate.
-	minSample = 8
-	// maxCut and minCut bound a decrease that follows a measurement: at
-	// least 5 % (the rate was too high), at most to an eighth.
-	maxCut = 0.95
-	minCut = 0.125
+	// beta is the multiplicative decrease: after a throttled answer the
+	// rate goes to beta times what the service was measured to accept
+	// (CUBIC's and the AWS SDKs' 0.7), and the pace's bucket shrinks
+	// with it. Below what the service accepts, its bucket refills while
+	// the pace climbs back, so that the climb and the probing after it
+	// start with the service's bucket partly full, not empty.
+	beta = 0.7
+	// regain is how long the rate takes to climb back from beta times
+	// the measured rate to the measured rate, on a cubic curve (fast at
+	// first, flat near the rate that was throttled).
+	regain = 2 * time.Second
 	// probe is how fast the rate climbs above what the service was
-	// measured to grant, per second of answers that were not throttled:
-	// 2 %. The excess drains the service's bucket as the square of the
-	// time, so a bucket of one second's worth lasts about ten seconds of
-	// probing and Graph's (150 s worth) about two minutes; each episode
-	// then costs only the requests in flight when it starts.
-	probe = 0.02
-	// maxProbeStep bounds the time one answer may count for, so that a
-	// pause in the traffic does not turn into a jump of the rate.
-	maxProbeStep = time.Second
-	// recoverSteps is how many answers that were not throttled bring the
-	// rate back from nothing to the configured rate, below what the
-	// service was measured to grant (or while nothing is known).
-	recoverSteps = 50
+	// measured to accept, per second since it got there: additive, 1 %
+	// of that rate a second. The excess drains the service's bucket as
+	// the square of the time: what a cut left in it (at least the
+	// 1 − beta of a regain's worth) lasts about ten seconds at 100 a
+	// second, and the episode that ends the probing costs only the few
+	// requests in flight when it starts, sent a few percent too fast.
+	probe = 0.01
+	// minSample is the fewest answers accepted since the last decrease
+	// (or the first answer) that measure the service's rate; fewer (a
+	// storm of 429s) cut blind, to beta of the current rate.
+	minSample = 8
+	// minCut bounds one decrease: to an eighth of the rate at most (a
+	// quiet stretch measures little of what the service grants).
+	minCut = 0.125
 	// calm is how long the rate does not probe above what the service
 	// was measured to grant after the service said it is near its limit.
 	calm = time.Second
 	// shrinkFor is how long batches stay small after the service last
 	// pressed the pace, while nothing is measured (BatchSize).
 	shrinkFor = 10 * time.Second
+	// windowPoll is how often a request held by ARM's remaining count
+	// (Admit) looks again when no refill can be estimated yet: an
+	// answer in flight may open the window.
+	windowPoll = 5 * time.Millisecond
+	// refillSpan is the shortest stretch of answers that measures the
+	// refill of a service that says what it has left (Remaining).
+	refillSpan = 500 * time.Millisecond
 )
 
 // Pace is a token bucket shared by every worker that sends one kind of
 // request to one service, behind that service's gate.
 //
 // When the service grants less than the pace is configured for, the pace
-// learns how much it does grant. A throttled answer means the service's
-// bucket is empty; between two such answers the service accepted what it
-// refilled (as long as the pace kept it busy), so the answers that were not
-// throttled, divided by the time between the two, measure its rate. The
-// pace then sends at that rate and probes slowly above it, instead of
-// halving and climbing straight back to the configured rate over and over
-// (plain additive increase, multiplicative decrease oscillates around a
-// budget well below the configuration, and every swing costs a burst of
-// 429s). Below the measured rate, or while nothing is measured, it climbs
-// back quickly, so that 429s that were not about the budget (a fault, a
-// scripted storm) do not leave it crawling. Only the first throttled answer
-// of an episode counts: the requests already in flight when it arrived are
-// answered 429 too, but say nothing new.
+// learns how much it does grant, from its 429s alone (an early signal such
+// as Graph's x-ms-throttle-limit-percentage helps when it comes, but is
+// never needed). A throttled answer means the service's bucket is empty;
+// since the previous one (or the first answer) the service accepted what
+// it holds and what it refilled, so the answers accepted since, over that
+// time or the wait the 429 named, whichever is longer, measure its rate
+// (from above: the first time, the bucket's depth is counted in). The
+// pace then cuts its rate to beta times that and its bucket with it
+// (multiplicative decrease), climbs back to the measured rate within
+// regain on a cubic curve, and probes slowly above it (additive
+// increase), never above the configured rate. Only the first throttled
+// answer of an episode counts: the requests already in flight when it
+// arrived are answered 429 too, but say nothing new.
 type Pace struct {
 	gate    *Gate
 	limiter *rate.Limiter
 	max     rate.Limit
 	min     rate.Limit
 	// burst is the configured burst: the size the service's bucket is
-	// said to be (before the pace's margin).
-	burst int
+	// said to be (before the pace's margin); fullBurst is the pace's
+	// bucket with the margin taken off.
+	burst, fullBurst int
 	// now is the clock of the pace's decisions and sleep waits on it
 	// (time.Now and real timers; tests drive both on a virtual clock).
 	now   func() time.Time
@@ -115,24 +126,55 @@ type Pace struct {
 
 	mu      sync.Mutex
 	current rate.Limit
-	// measured is what the service was last measured to grant; 0: unknown.
+	// measured is what the service was last measured to accept; 0:
+	// unknown.
 	measured rate.Limit
+	// provisional: measured is the rate that was throttled, not yet
+	// what the service was seen to accept.
+	provisional bool
 	// episodeEnd is when the gate set by the last decrease opens: a
 	// throttled answer before then was sent before the decrease.
 	episodeEnd time.Time
-	// lastCut is when the last decrease happened (zero: none yet), and
-	// accepted counts the answers not throttled since.
-	lastCut  time.Time
+	// since is when the stretch that measures the service began: the
+	// last decrease, or the first answer; accepted counts the answers
+	// not throttled since.
+	since    time.Time
 	accepted int
-	// lastProbe is when the rate last grew by probing (zero: not since
-	// the cut).
-	lastProbe time.Time
+	// span and spanAccepted are the stretch and the answers that
+	// measured the service on the first episode (0: not measured then),
+	// and from the rate that was throttled: the
+	// answers to requests sent before it, that come during its wait,
+	// were accepted too and refine it (Succeeded).
+	span         time.Duration
+	spanAccepted int
+	from         rate.Limit
+	// cutAt is when the last decrease happened (zero: none yet), and
+	// cutRate the rate it set: the climb back starts there.
+	cutAt   time.Time
+	cutRate rate.Limit
 	// calmUntil is when probing may resume after the service said it is
 	// near its limit (NearLimit).
 	calmUntil time.Time
 	// pressed is when the service last throttled the pace or said it is
 	// near its limit (BatchSize).
 	pressed time.Time
+
+	// What a service that says how much it has left (ARM's
+	// x-ms-ratelimit-remaining-*) said last: left at leftAt (known once
+	// counted), and the refill measured from those counts (0: unknown).
+	// inFlight counts the requests Admit let go whose answers have not
+	// come.
+	counted  bool
+	left     int
+	leftAt   time.Time
+	inFlight int
+	refill   float64
+	// The count the refill is measured from: ref at refAt, and the
+	// requests charged since; refTop is the most the service said it
+	// had since then (more means its bucket was full: refill was lost).
+	ref, refTop int
+	refAt       time.Time
+	charged     int
 }
 
 // NewPace returns a pace refilling perSecond tokens a second and holding at
@@ -174,14 +216,16 @@ func newPace(gate *Gate, perSecond float64, burst int, now func() time.Time) *Pa
 	if perSecond <= 0 {
 		limit = rate.Inf
 	}
+	full := max(burst-int(float64(burst)*burstMargin), 1)
 	p := &Pace{
-		gate:    gate,
-		limiter: rate.NewLimiter(limit, max(burst-int(float64(burst)*burstMargin), 1)),
-		max:     limit,
-		burst:   max(burst, 1),
-		current: limit,
-		now:     now,
-		sleep:   sleepUntil,
+		gate:      gate,
+		limiter:   rate.NewLimiter(limit, full),
+		max:       limit,
+		burst:     max(burst, 1),
+		fullBurst: full,
+		current:   limit,
+		now:       now,
+		sleep:     sleepUntil,
 	}
 	if limit != rate.Inf {
 		p.min = limit / 64
@@ -286,9 +330,9 @@ func (p *Pace) take(now time.Time, n int) time.Duration {
 
 // Throttled records a throttled answer that named (or implied) wait: every
 // worker behind the gate waits it out. The first throttled answer of an
-// episode also empties the bucket and lowers the rate: to what the service
-// was measured to grant since the previous episode when that can be
-// measured, else to half.
+// episode also empties the pace's bucket and decreases the rate: to beta
+// times what the service was measured to accept (measure), or, when too
+// few answers were accepted to measure anything, to beta times the rate.
 func (p *Pace) Throttled(wait time.Duration) {
 	now := p.now()
 	p.gate.Hold(now.Add(wait))
@@ -304,18 +348,76 @@ func (p *Pace) Throttled(wait time.Duration) {
 		// Sent before the decrease: the same episode.
 		return
 	}
-	next := p.current * blindCut
-	if !p.lastCut.IsZero() && p.accepted >= minSample && now.After(p.lastCut) {
-		p.measured = rate.Limit(float64(p.accepted) / now.Sub(p.lastCut).Seconds())
-		next = min(max(p.measured, p.current*minCut), p.current*maxCut)
+	m, ok := p.measure(now, wait)
+	p.span = 0
+	switch {
+	case p.measured == 0 && ok && m < p.current*beta:
+		// The service accepted far less than the pace sent: that is
+		// what it grants (from above: its bucket is counted in).
+		p.measured = max(m, p.current*minCut)
+		p.span, p.spanAccepted = max(now.Sub(p.since), wait), p.accepted
+	case p.measured == 0:
+		// Nothing measured, or the service took about all the pace
+		// sent (its bucket carried it): the rate that was throttled
+		// is the most the service is known not to keep up with, an
+		// estimate the next episode replaces.
+		p.measured, p.provisional = p.current, true
+	case !ok:
+		// Too few answers accepted since the last decrease (a storm of
+		// 429s) to say anything of the rate: the estimate stands.
+	case p.provisional:
+		p.measured, p.provisional = min(max(m, p.current*minCut), p.max), false
+		p.span, p.spanAccepted = max(now.Sub(p.since), wait), p.accepted
+	case p.current > p.measured:
+		// Throttled while probing above the estimate: the service
+		// grants about that, or what it accepted if more.
+		p.measured = min(max(m, p.measured), p.max)
+	default:
+		// Throttled below the estimate (on the way back): the service
+		// grants less. The estimate comes down to the rate that was
+		// throttled (CUBIC's rate at loss) or to what was accepted,
+		// by beta at most: the pace did not keep the service busy all
+		// along, so what it accepted may be less than it grants.
+		p.measured = min(p.current, max(m, p.measured*beta))
 	}
-	p.current = max(next, p.min)
+	p.from = p.current
+	p.current = max(min(p.from, p.measured)*beta, p.min)
+	p.cutRate, p.cutAt = p.current, now
 	p.episodeEnd = now.Add(wait)
-	p.lastCut, p.accepted, p.lastProbe, p.pressed = now, 0, time.Time{}, now
+	p.since, p.accepted, p.pressed = now, 0, now
 	p.limiter.SetLimitAt(now, p.current)
+	p.limiter.SetBurstAt(now, p.burstFor(p.current))
 	if n := int(p.limiter.TokensAt(now)); n > 0 {
 		p.limiter.ReserveN(now, n)
 	}
+}
+
+// measure is the rate the service accepted since the last decrease (or the
+// first answer) up to a throttled answer at now that named wait: the
+// answers accepted over that time, or over wait when that is longer (the
+// service asks to be left alone that long: what it accepted just before
+// is what it refills in about that time, plus at most its depth). ok is
+// false when too few answers were accepted to tell.
+func (p *Pace) measure(now time.Time, wait time.Duration) (rate.Limit, bool) {
+	if p.accepted < minSample || p.since.IsZero() {
+		return 0, false
+	}
+	span := max(now.Sub(p.since), wait)
+	if span <= 0 || now.Before(p.since) {
+		return 0, false
+	}
+	return rate.Limit(float64(p.accepted) / span.Seconds()), true
+}
+
+// burstFor is the pace's bucket at rate r: the configured bucket (less
+// the margin) at the measured rate or above, shrunk in proportion below
+// it, so that the tokens gathered during a wait the service named are not
+// sent at once into a bucket the service has just found empty.
+func (p *Pace) burstFor(r rate.Limit) int {
+	if p.measured <= 0 || r >= p.measured {
+		return p.fullBurst
+	}
+	return max(int(float64(p.fullBurst)*float64(r/p.measured)), 1)
 }
 
 // NearLimit records an answer that says the service has used share of its
@@ -339,8 +441,10 @@ func (p *Pace) NearLimit(share float64) {
 	if p.measured > 0 && p.current > p.measured {
 		p.current = p.measured
 		p.limiter.SetLimitAt(now, p.current)
+		// The probe starts again from the measured rate, after calm.
+		p.cutAt, p.cutRate = now.Add(-regain), p.measured
 	}
-	p.lastProbe, p.calmUntil, p.pressed = time.Time{}, now.Add(calm), now
+	p.calmUntil, p.pressed = now.Add(calm), now
 }
 
 // BatchSize is how many requests one batch should carry, at most most:
@@ -366,9 +470,10 @@ func (p *Pace) BatchSize(most int) int {
 }
 
 // Succeeded records an answer that was not throttled. Once the episode's
-// wait has passed, the rate climbs back: quickly up to what the service
-// was measured to grant (or all the way while nothing is measured), then
-// by probe per second of such answers, up to the configured rate.
+// wait has passed, the rate climbs back: to what the service was measured
+// to accept within regain of the decrease, on a cubic curve, then above
+// it by probe a second, up to the configured rate; with nothing measured
+// (no decrease yet) it stays at the configured rate.
 func (p *Pace) Succeeded() {
 	if p.max == rate.Inf {
 		return
@@ -376,52 +481,156 @@ func (p *Pace) Succeeded() {
 	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.accepted++
-	if p.current >= p.max || now.Before(p.episodeEnd) {
+	if p.since.IsZero() {
+		p.since = now
+	}
+	if !now.Before(p.since) {
+		p.accepted++
+	}
+	if now.Before(p.episodeEnd) && p.span > 0 {
+		// Sent before the decrease and accepted: the measurement that
+		// decreased the rate counted it short, by as many answers as
+		// were on their way (a slow round trip, many workers).
+		p.spanAccepted++
+		p.measured = min(rate.Limit(float64(p.spanAccepted)/p.span.Seconds()), p.max)
+		p.current = max(min(p.from, p.measured)*beta, p.min)
+		p.cutRate = p.current
+		p.limiter.SetLimitAt(now, p.current)
+		p.limiter.SetBurstAt(now, p.burstFor(p.current))
 		return
 	}
-	switch {
-	case p.measured == 0 || p.current < p.measured:
-		target := p.max
-		if p.measured > 0 {
-			target = min(p.measured, p.max)
-		}
-		p.current = min(p.current+p.max/recoverSteps, target)
-		p.lastProbe = time.Time{}
-	case now.Before(p.calmUntil):
+	if p.current >= p.max || p.cutAt.IsZero() || now.Before(p.episodeEnd) {
 		return
-	case p.lastProbe.IsZero():
-		p.lastProbe = now
-		return
-	default:
-		dt := min(now.Sub(p.lastProbe), maxProbeStep)
-		if dt <= 0 {
-			return
-		}
-		p.lastProbe = now
-		p.current = min(p.current*rate.Limit(1+probe*dt.Seconds()), p.max)
 	}
+	next := p.climb(now)
+	if now.Before(p.calmUntil) {
+		next = min(next, max(p.measured, p.current))
+	}
+	if next <= p.current {
+		return
+	}
+	p.current = min(next, p.max)
 	p.limiter.SetLimitAt(now, p.current)
+	p.limiter.SetBurstAt(now, p.burstFor(p.current))
+}
+
+// climb is the rate at now on the way back from the last decrease: from
+// cutRate at the decrease to the measured rate after regain, flat near it
+// (W(t) = W + (cut − W)(1 − t/regain)³, CUBIC's concave part), then
+// probe × W more for each second beyond.
+func (p *Pace) climb(now time.Time) rate.Limit {
+	w := p.measured
+	t := now.Sub(p.cutAt)
+	if t >= regain {
+		return w * rate.Limit(1+probe*(t-regain).Seconds())
+	}
+	if p.cutRate >= w {
+		return p.cutRate
+	}
+	left := 1 - t.Seconds()/regain.Seconds()
+	return w - (w-p.cutRate)*rate.Limit(left*left*left)
 }
 
 // Remaining tells the pace how many more requests the service says it
-// will accept now (ARM's x-ms-ratelimit-remaining-* counters): the pace's
-// bucket is cut down to that, less reserve for the requests that may be on
-// their way, so that a run that keeps to the counters is never answered
-// 429. It only ever takes tokens away: a stale, higher count changes
-// nothing.
-func (p *Pace) Remaining(n, reserve int) {
+// will accept now (ARM's x-ms-ratelimit-remaining-* counters), on the
+// answer to a request Admit let go; charged is false when that answer was
+// throttled (the service did not count it). The pace's bucket is cut down
+// to that count less the other requests in flight, and the count bounds
+// what Admit lets go: requests in flight and the next ones sent together
+// never exceed what the service said is left, plus what it refills
+// meanwhile at the rate measured from the counts themselves (the count
+// after an answer, less the one before, plus the requests charged in
+// between, over the time between). A stale, higher count gives no token
+// back.
+func (p *Pace) Remaining(left int, charged bool) {
 	if p.max == rate.Inf {
 		return
 	}
 	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	excess := p.limiter.TokensAt(now) - float64(n-reserve)
-	if excess >= 1 {
+	others := max(p.inFlight-1, 0)
+	if excess := p.limiter.TokensAt(now) - float64(left-others); excess >= 1 {
 		// Taken as a reservation never used: the bucket may go into debt
 		// (at most a bucket's worth), which the next requests wait out.
 		p.limiter.ReserveN(now, min(int(math.Ceil(excess)), p.limiter.Burst()))
+	}
+	p.counted, p.left, p.leftAt = true, left, now
+	switch span := now.Sub(p.refAt); {
+	case p.refAt.IsZero() || left > p.refTop || span > 20*refillSpan:
+		// The first count, or one above any since the reference (the
+		// service's bucket was full meanwhile: what it refilled then
+		// was lost), or an old reference: measure from here.
+		p.ref, p.refTop, p.refAt, p.charged = left, left, now, 0
+	default:
+		if charged {
+			p.charged++
+		}
+		if span >= refillSpan {
+			if r := float64(left-p.ref+p.charged) / span.Seconds(); r > 0 {
+				p.refill = r
+			}
+		}
+	}
+}
+
+// Admit waits, behind the gate, until one more request may be on its way
+// by what the service last said it has left (Remaining), and counts it in
+// flight until done is called (once its answer, or its failure, is in).
+// Before any count, or when nothing is in flight and no refill is known
+// yet, it lets the request go: the pace's bucket and the gate still hold
+// it. It returns early with the context's error, or with an error
+// wrapping ErrBeyondDeadline when the wait would end after the context's
+// deadline.
+func (p *Pace) Admit(ctx context.Context) (done func(), err error) {
+	if p.max == rate.Inf {
+		return func() {}, nil
+	}
+	for {
+		deadline, hasDeadline := ctx.Deadline()
+		if until := p.gate.Until(); hasDeadline && until.After(deadline) {
+			return nil, fmt.Errorf("the pace is held until %s: %w", until.UTC().Format(time.RFC3339), ErrBeyondDeadline)
+		}
+		if err := p.sleep(ctx, p.gate.Until()); err != nil {
+			return nil, err
+		}
+		now := p.now()
+		p.mu.Lock()
+		// What the service refilled since its count is believed only
+		// while nothing is in flight: an answer on its way brings a newer
+		// count, and answers of requests sent together may arrive out of
+		// order, so a refill added to an older count can overshoot.
+		avail := float64(p.left) - float64(p.inFlight)
+		if p.inFlight == 0 {
+			avail += p.refill * now.Sub(p.leftAt).Seconds()
+		}
+		if !p.counted || avail >= 1 || (p.inFlight == 0 && p.refill == 0) {
+			p.inFlight++
+			p.mu.Unlock()
+			var once sync.Once
+			return func() {
+				once.Do(func() {
+					p.mu.Lock()
+					p.inFlight--
+					p.mu.Unlock()
+				})
+			}, nil
+		}
+		wait := windowPoll
+		if p.refill > 0 {
+			need := time.Duration((1 - avail) / p.refill * float64(time.Second))
+			if hasDeadline && now.Add(need).After(deadline) {
+				p.mu.Unlock()
+				return nil, fmt.Errorf("waiting %s for the service's remaining count: %w", need.Round(time.Millisecond), ErrBeyondDeadline)
+			}
+			// An answer may come first and open the window sooner; a
+			// need rounded to nothing still waits a little.
+			wait = max(min(need, windowPoll), time.Millisecond)
+		}
+		p.mu.Unlock()
+		if err := p.sleep(ctx, now.Add(wait)); err != nil {
+			return nil, err
+		}
 	}
 }
 

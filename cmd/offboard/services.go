@@ -116,7 +116,7 @@ func baseTransport(concurrency int, requestTimeout time.Duration) http.RoundTrip
 func azureSource(c app.Config, creds transport.Credentials, log *zap.Logger, onThrottled func()) (*arm.Source, error) {
 	paces := &arm.Paces{DeleteRate: c.ARMDeleteRate, DeleteBurst: c.ARMDeleteBurst, OnThrottled: onThrottled}
 	t := &transport.Transport{
-		Base:           &arm.Counters{Next: baseTransport(c.Concurrency, c.RequestTimeout), Paces: paces, Reserve: c.Concurrency},
+		Base:           &arm.Counters{Next: baseTransport(c.Concurrency, c.RequestTimeout), Paces: paces},
 		MaxAttempts:    c.MaxAttempts,
 		AttemptTimeout: c.RequestTimeout,
 		Log:            log,
