@@ -43,101 +43,90 @@ func (g *Gate) Until() time.Time {
 	return g.notBefore
 }
 
-// How a pace adapts when the service grants less than it was configured
-// for. The service is a token bucket of unknown rate r; a throttled answer
-// says that bucket is empty.
-const (
-	// burstMargin is the share of the configured burst the pace keeps
-	// unused. The service's bucket counts from when a request arrives,
-	// the pace's from when it is sent; with equal buckets one request
-	// delayed on the way (a first connection, a scheduler hiccup) lets
-	// the next ones arrive bunched, and a pace set exactly to the budget
-	// is answered 429 now and then. A bucket a little smaller than the
-	// service's absorbs that, and costs only the margin, once.
-	burstMargin = 0.05
-	// blindCut is the decrease when nothing is known of what the service
-	// grants: the first episode, or too few answers since the last one
-	// to measure anything (a storm of 429s).
-	blindCut = 0.5
-	// minSample is the fewest answers between two episodes that measure
-	// the service's rate.
-	minSample = 8
-	// maxCut and minCut bound a decrease that follows a measurement: at
-	// least 5 % (the rate was too high), at most to an eighth.
-	maxCut = 0.95
-	minCut = 0.125
-	// probe is how fast the rate climbs above what the service was
-	// measured to grant, per second of answers that were not throttled:
-	// 2 %. The excess drains the service's bucket as the square of the
-	// time, so a bucket of one second's worth lasts about ten seconds of
-	// probing and Graph's (150 s worth) about two minutes; each episode
-	// then costs only the requests in flight when it starts.
-	probe = 0.02
-	// maxProbeStep bounds the time one answer may count for, so that a
-	// pause in the traffic does not turn into a jump of the rate.
-	maxProbeStep = time.Second
-	// recoverSteps is how many answers that were not throttled bring the
-	// rate back from nothing to the configured rate, below what the
-	// service was measured to grant (or while nothing is known).
-	recoverSteps = 50
-	// calm is how long the rate does not probe above what the service
-	// was measured to grant after the service said it is near its limit.
-	calm = time.Second
-	// shrinkFor is how long batches stay small after the service last
-	// pressed the pace, while nothing is measured (BatchSize).
-	shrinkFor = 10 * time.Second
-)
-
 // Pace is a token bucket shared by every worker that sends one kind of
 // request to one service, behind that service's gate.
 //
 // When the service grants less than the pace is configured for, the pace
-// learns how much it does grant. A throttled answer means the service's
-// bucket is empty; between two such answers the service accepted what it
-// refilled (as long as the pace kept it busy), so the answers that were not
-// throttled, divided by the time between the two, measure its rate. The
-// pace then sends at that rate and probes slowly above it, instead of
-// halving and climbing straight back to the configured rate over and over
-// (plain additive increase, multiplicative decrease oscillates around a
-// budget well below the configuration, and every swing costs a burst of
-// 429s). Below the measured rate, or while nothing is measured, it climbs
-// back quickly, so that 429s that were not about the budget (a fault, a
-// scripted storm) do not leave it crawling. Only the first throttled answer
-// of an episode counts: the requests already in flight when it arrived are
-// answered 429 too, but say nothing new.
+// learns how much it does grant, from its 429s alone (an early signal such
+// as Graph's x-ms-throttle-limit-percentage helps when it comes, but is
+// never needed). A throttled answer means the service's bucket is empty;
+// since the previous one (or the first answer) the service accepted what
+// it holds and what it refilled, so the answers accepted since, over that
+// time or the wait the 429 named, whichever is longer, measure its rate
+// (from above: the first time, the bucket's depth is counted in). The
+// pace then cuts its rate to beta times that and its bucket with it
+// (multiplicative decrease), climbs back to the measured rate within
+// regain on a cubic curve, and probes slowly above it (additive
+// increase), never above the configured rate. Only the first throttled
+// answer of an episode counts: the requests already in flight when it
+// arrived are answered 429 too, but say nothing new.
+//
+// Before any 429 nothing says what the service grants, and the first
+// episode costs what is on its way when the service runs dry. To keep
+// that small, the pace spends its bucket no faster than spendFactor times
+// its rate, and once a bucket's worth is spent it sends at verifyShare of
+// its rate for verifyFor before trusting it (trust).
 type Pace struct {
 	gate    *Gate
 	limiter *rate.Limiter
 	max     rate.Limit
 	min     rate.Limit
 	// burst is the configured burst: the size the service's bucket is
-	// said to be (before the pace's margin).
-	burst int
+	// said to be (before the pace's margin); fullBurst is the pace's
+	// bucket with the margin taken off.
+	burst, fullBurst int
 	// now is the clock of the pace's decisions and sleep waits on it
 	// (time.Now and real timers; tests drive both on a virtual clock).
 	now   func() time.Time
 	sleep func(ctx context.Context, until time.Time) error
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// spend bounds how fast limiter's tokens are spent (spendFactor);
+	// nil when unlimited.
+	spend *rate.Limiter
+	// trust is how far the pace trusts its configured rate: spending
+	// its first bucket, verifying (until verifyUntil), or trusted.
+	trust       int
+	verifyUntil time.Time
+	// spent counts the tokens taken, up to the first bucket's worth.
+	spent   int
 	current rate.Limit
-	// measured is what the service was last measured to grant; 0: unknown.
+	// measured is what the service was last measured to accept; 0:
+	// unknown.
 	measured rate.Limit
+	// provisional: measured is the rate that was throttled, not yet
+	// what the service was seen to accept.
+	provisional bool
 	// episodeEnd is when the gate set by the last decrease opens: a
 	// throttled answer before then was sent before the decrease.
 	episodeEnd time.Time
-	// lastCut is when the last decrease happened (zero: none yet), and
-	// accepted counts the answers not throttled since.
-	lastCut  time.Time
+	// since is when the stretch that measures the service began: the
+	// last decrease, or the first answer; accepted counts the answers
+	// not throttled since.
+	since    time.Time
 	accepted int
-	// lastProbe is when the rate last grew by probing (zero: not since
-	// the cut).
-	lastProbe time.Time
+	// span and spanAccepted are the stretch and the answers that
+	// measured the service on the first episode (0: not measured then),
+	// and from the rate that was throttled: the
+	// answers to requests sent before it, that come during its wait,
+	// were accepted too and refine it (Succeeded).
+	span         time.Duration
+	spanAccepted int
+	from         rate.Limit
+	// cutAt is when the last decrease happened (zero: none yet), and
+	// cutRate the rate it set: the climb back starts there.
+	cutAt   time.Time
+	cutRate rate.Limit
 	// calmUntil is when probing may resume after the service said it is
 	// near its limit (NearLimit).
 	calmUntil time.Time
 	// pressed is when the service last throttled the pace or said it is
 	// near its limit (BatchSize).
 	pressed time.Time
+
+	// What a service that says how much it has left (ARM's
+	// x-ms-ratelimit-remaining-*) said, for Admit (pace_counts.go).
+	counts counts
 }
 
 // NewPace returns a pace refilling perSecond tokens a second and holding at
@@ -179,17 +168,20 @@ func newPace(gate *Gate, perSecond float64, burst int, now func() time.Time) *Pa
 	if perSecond <= 0 {
 		limit = rate.Inf
 	}
+	full := max(burst-int(float64(burst)*burstMargin), 1)
 	p := &Pace{
-		gate:    gate,
-		limiter: rate.NewLimiter(limit, max(burst-int(float64(burst)*burstMargin), 1)),
-		max:     limit,
-		burst:   max(burst, 1),
-		current: limit,
-		now:     now,
-		sleep:   sleepUntil,
+		gate:      gate,
+		limiter:   rate.NewLimiter(limit, full),
+		max:       limit,
+		burst:     max(burst, 1),
+		fullBurst: full,
+		current:   limit,
+		now:       now,
+		sleep:     sleepUntil,
 	}
 	if limit != rate.Inf {
 		p.min = limit / 64
+		p.setSpend(time.Time{}, limit*spendFactor, spendWindow, true)
 	}
 	return p
 }
@@ -207,7 +199,9 @@ func (p *Pace) WaitN(ctx context.Context, n int) error {
 	for n > 0 {
 		k := n
 		if p.max != rate.Inf {
-			k = min(n, max(p.limiter.Burst(), 1))
+			p.mu.Lock()
+			k = min(n, max(p.limiter.Burst(), 1), p.spend.Burst())
+			p.mu.Unlock()
 		}
 		if err := p.wait(ctx, k); err != nil {
 			return err
@@ -262,11 +256,92 @@ func (p *Pace) wait(ctx context.Context, n int) error {
 // (d is 0) or nothing was (d is how long until they will be there; try
 // again then): a batch's tokens are not reserved ahead (take).
 func (p *Pace) claim(now time.Time, n int) (time.Duration, *rate.Reservation) {
-	if n > 1 {
-		return p.take(now, n), nil
+	if d := p.spendable(now, n); d > 0 {
+		return d, nil
 	}
-	r := p.limiter.ReserveN(now, n)
-	return r.DelayFrom(now), r
+	var d time.Duration
+	var r *rate.Reservation
+	if n > 1 {
+		d = p.take(now, n)
+	} else {
+		r = p.limiter.ReserveN(now, n)
+		d = r.DelayFrom(now)
+	}
+	if p.max != rate.Inf && (r != nil || d == 0) {
+		p.mu.Lock()
+		p.spend.ReserveN(now, min(n, p.spend.Burst()))
+		p.spent += n
+		p.mu.Unlock()
+	}
+	return d, r
+}
+
+// spendable is how long until n tokens may be spent at now by the spend
+// limiter (0: now): however full the pace's bucket, it is spent at most at
+// spendFactor times the configured rate (a bite larger than the spend
+// limiter holds needs it full). When they may not, the wait is also at
+// least until the pace's bucket holds them, and at most until verifying
+// ends.
+func (p *Pace) spendable(now time.Time, n int) time.Duration {
+	if p.max == rate.Inf {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.verify(now)
+	d := shortOf(p.spend, now, min(n, p.spend.Burst()))
+	if d <= 0 {
+		return 0
+	}
+	d = max(d, shortOf(p.limiter, now, n))
+	if p.trust == verifying {
+		d = max(min(d, p.verifyUntil.Sub(now)), time.Millisecond)
+	}
+	return d
+}
+
+// verify moves the pace on from spending its first bucket to verifying
+// the configured rate once a bucket's worth of tokens is taken, and on to
+// trusting it after verifyFor or once its bucket is full again (see
+// trust).
+func (p *Pace) verify(now time.Time) {
+	switch tokens := p.limiter.TokensAt(now); {
+	case p.trust == spending && p.spent >= p.fullBurst:
+		p.trust, p.verifyUntil = verifying, now.Add(verifyFor)
+		p.setSpend(now, p.max*verifyShare, batchSpan, false)
+	case p.trust == verifying && (!now.Before(p.verifyUntil) || tokens >= float64(p.fullBurst)-1):
+		p.trustRate(now)
+	}
+}
+
+// trustRate ends the verifying (see trust).
+func (p *Pace) trustRate(now time.Time) {
+	if p.trust != trusted && p.max != rate.Inf {
+		p.trust = trusted
+		p.setSpend(now, p.max*spendFactor, spendWindow, true)
+	}
+}
+
+// setSpend sets the spend limiter to r, holding what r earns in window:
+// full when it is to spend at once what the pace holds, else with what it
+// held, if that fits.
+func (p *Pace) setSpend(now time.Time, r rate.Limit, window time.Duration, full bool) {
+	burst := max(int(float64(r)*window.Seconds()), 1)
+	if full || p.spend == nil {
+		p.spend = rate.NewLimiter(r, burst)
+		return
+	}
+	p.spend.SetLimitAt(now, r)
+	p.spend.SetBurstAt(now, burst)
+}
+
+// shortOf is how long until l holds n tokens at now (0: it does).
+func shortOf(l *rate.Limiter, now time.Time, n int) time.Duration {
+	short := float64(n) - l.TokensAt(now)
+	if short <= 0 || l.Limit() <= 0 {
+		return 0
+	}
+	return time.Duration(math.Ceil(short / float64(l.Limit()) * float64(time.Second)))
 }
 
 // take takes n tokens at now and returns 0, or takes nothing and returns
@@ -290,150 +365,6 @@ func (p *Pace) take(now time.Time, n int) time.Duration {
 		r.CancelAt(now)
 	}
 	return d
-}
-
-// Throttled records a throttled answer that named (or implied) wait: every
-// worker behind the gate waits it out. The first throttled answer of an
-// episode also empties the bucket and lowers the rate: to what the service
-// was measured to grant since the previous episode when that can be
-// measured, else to half.
-func (p *Pace) Throttled(wait time.Duration) {
-	now := p.now()
-	p.gate.Hold(now.Add(wait))
-	if f := p.gate.OnThrottled; f != nil {
-		f()
-	}
-	if f := p.gate.OnHold; f != nil {
-		f(now.Add(wait), true)
-	}
-	if p.max == rate.Inf {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if now.Before(p.episodeEnd) {
-		// Sent before the decrease: the same episode.
-		return
-	}
-	next := p.current * blindCut
-	if !p.lastCut.IsZero() && p.accepted >= minSample && now.After(p.lastCut) {
-		p.measured = rate.Limit(float64(p.accepted) / now.Sub(p.lastCut).Seconds())
-		next = min(max(p.measured, p.current*minCut), p.current*maxCut)
-	}
-	p.current = max(next, p.min)
-	p.episodeEnd = now.Add(wait)
-	p.lastCut, p.accepted, p.lastProbe, p.pressed = now, 0, time.Time{}, now
-	p.limiter.SetLimitAt(now, p.current)
-	if n := int(p.limiter.TokensAt(now)); n > 0 {
-		p.limiter.ReserveN(now, n)
-	}
-}
-
-// NearLimit records an answer that says the service has used share of its
-// budget (Graph's x-ms-throttle-limit-percentage, sent only above 0.8, and
-// not always): an early signal, never relied on. The pace's bucket is cut
-// to what the service's (of the configured burst) has left, and the rate
-// stops climbing above what the service was measured to grant, back to it
-// if it was above, so that the next throttled answer comes later or not at
-// all.
-func (p *Pace) NearLimit(share float64) {
-	if p.max == rate.Inf || !(share > 0 && share <= 2) {
-		return
-	}
-	now := p.now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	left := max(int((1-share)*float64(p.burst)), 0)
-	if excess := p.limiter.TokensAt(now) - float64(left); excess >= 1 {
-		p.limiter.ReserveN(now, min(int(math.Ceil(excess)), p.limiter.Burst()))
-	}
-	if p.measured > 0 && p.current > p.measured {
-		p.current = p.measured
-		p.limiter.SetLimitAt(now, p.current)
-	}
-	p.lastProbe, p.calmUntil, p.pressed = time.Time{}, now.Add(calm), now
-}
-
-// BatchSize is how many requests one batch should carry, at most most:
-// all of them, except while the service's budget may be what sets the
-// pace (it was measured; the service throttled the pace or said it is
-// near its limit in the last shrinkFor; or the pace's own bucket is down
-// to a quarter, so the service's probably is too): then no more than a
-// twentieth of the service's bucket (the configured burst), at least 1. A batch arrives at
-// once, so when the service's bucket runs dry every request of a batch
-// then in flight is answered 429: smaller batches make each episode cost
-// fewer 429s, for more round trips, which the budget leaves time for.
-func (p *Pace) BatchSize(most int) int {
-	if p.max == rate.Inf {
-		return most
-	}
-	now := p.now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.measured == 0 && (p.pressed.IsZero() || now.Sub(p.pressed) >= shrinkFor) && p.limiter.TokensAt(now) >= float64(p.burst)/4 {
-		return most
-	}
-	return min(most, max(p.burst/20, 1))
-}
-
-// Succeeded records an answer that was not throttled. Once the episode's
-// wait has passed, the rate climbs back: quickly up to what the service
-// was measured to grant (or all the way while nothing is measured), then
-// by probe per second of such answers, up to the configured rate.
-func (p *Pace) Succeeded() {
-	if p.max == rate.Inf {
-		return
-	}
-	now := p.now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.accepted++
-	if p.current >= p.max || now.Before(p.episodeEnd) {
-		return
-	}
-	switch {
-	case p.measured == 0 || p.current < p.measured:
-		target := p.max
-		if p.measured > 0 {
-			target = min(p.measured, p.max)
-		}
-		p.current = min(p.current+p.max/recoverSteps, target)
-		p.lastProbe = time.Time{}
-	case now.Before(p.calmUntil):
-		return
-	case p.lastProbe.IsZero():
-		p.lastProbe = now
-		return
-	default:
-		dt := min(now.Sub(p.lastProbe), maxProbeStep)
-		if dt <= 0 {
-			return
-		}
-		p.lastProbe = now
-		p.current = min(p.current*rate.Limit(1+probe*dt.Seconds()), p.max)
-	}
-	p.limiter.SetLimitAt(now, p.current)
-}
-
-// Remaining tells the pace how many more requests the service says it
-// will accept now (ARM's x-ms-ratelimit-remaining-* counters): the pace's
-// bucket is cut down to that, less reserve for the requests that may be on
-// their way, so that a run that keeps to the counters is never answered
-// 429. It only ever takes tokens away: a stale, higher count changes
-// nothing.
-func (p *Pace) Remaining(n, reserve int) {
-	if p.max == rate.Inf {
-		return
-	}
-	now := p.now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	excess := p.limiter.TokensAt(now) - float64(n-reserve)
-	if excess >= 1 {
-		// Taken as a reservation never used: the bucket may go into debt
-		// (at most a bucket's worth), which the next requests wait out.
-		p.limiter.ReserveN(now, min(int(math.Ceil(excess)), p.limiter.Burst()))
-	}
 }
 
 // Gate is the gate the pace waits behind.

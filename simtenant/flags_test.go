@@ -32,6 +32,18 @@ func TestSimulateProfileFlag(t *testing.T) {
 	if err != nil || cfg.WriteRate != 5 || cfg.LimitSignal != 0 {
 		t.Fatalf("default profile: %+v, %v", cfg, err)
 	}
+	// The early signal can be turned off on any profile, and the
+	// independent profile (issue 29) never sends it.
+	if cfg, err = parse("--profile", "strict", "--limit-signal", "0"); err != nil || cfg.WriteRate != 100 || cfg.LimitSignal != 0 {
+		t.Fatalf("--profile strict --limit-signal 0: %+v, %v", cfg, err)
+	}
+	if cfg, err = parse("--profile", "independent"); err != nil || cfg.WriteRate != 100 || cfg.WriteBurst != 100 ||
+		cfg.Latency != 20*time.Millisecond || cfg.LimitSignal != 0 {
+		t.Fatalf("--profile independent: %+v, %v", cfg, err)
+	}
+	if _, err := parse("--limit-signal", "2"); err == nil {
+		t.Fatal("--limit-signal 2 accepted")
+	}
 	if _, err := parse("--profile", "lenient"); err == nil {
 		t.Fatal("--profile lenient accepted")
 	}

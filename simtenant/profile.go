@@ -18,8 +18,11 @@ import (
 // latency once; and a write answered while more than 0.8 of the budget is
 // used carries x-ms-throttle-limit-percentage half of the time (Graph
 // sends it only above 0.8, and practitioners report not seeing it even
-// while throttled: SERVICE_FACTS.md).
-var Profiles = []string{"default", "strict"}
+// while throttled: SERVICE_FACTS.md). "independent" is issue 29's model
+// of the same budget: strict's bucket, latency and whole-second
+// Retry-After, and no x-ms-throttle-limit-percentage at all, so a client
+// finds the budget from its 429s alone.
+var Profiles = []string{"default", "strict", "independent"}
 
 // Strict profile's figures.
 const (
@@ -35,13 +38,16 @@ func WithProfile(cfg Config, name string) (Config, error) {
 	switch name {
 	case "", "default":
 		return cfg, nil
-	case "strict":
+	case "strict", "independent":
 		cfg.WriteRate, cfg.WriteBurst = StrictWriteRate, StrictWriteBurst
 		cfg.Latency, cfg.Jitter = StrictLatency, 0
 		cfg.LimitSignal = StrictLimitSignal
+		if name == "independent" {
+			cfg.LimitSignal = 0
+		}
 		return cfg, nil
 	}
-	return cfg, fmt.Errorf("unknown profile %q: default or strict", name)
+	return cfg, fmt.Errorf("unknown profile %q: default, strict or independent", name)
 }
 
 // limitPercentageLocked sets x-ms-throttle-limit-percentage on the answer

@@ -55,3 +55,34 @@ func TestPrintTable(t *testing.T) {
 		}
 	}
 }
+
+// The summary puts the service models side by side, each ratio and 429
+// count beside its goal; a model that misses either is MISSED.
+func TestPrintGoals(t *testing.T) {
+	var b bytes.Buffer
+	printGoals(&b, []goal{
+		{told: "Graph writes 4×", model: "strict", ratio: 1.02, maxRatio: 1.15, throttled: 7, sent: 1207, most: 12.07},
+		{told: "Graph writes 4×", model: "independent", ratio: 1.02, maxRatio: 1.15, throttled: 13, sent: 1213, most: 12.13},
+		{told: "Graph writes 4×", model: "slow", ratio: 1.2, maxRatio: 1.15, throttled: 0, sent: 1200, most: 12},
+		{told: "ARM deletes 10×", model: "arm", ratio: 1.4, throttled: 3, sent: 153, most: 3},
+	})
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("%d lines, want a title, a header and 4 goals:\n%s", len(lines), b.String())
+	}
+	for i, want := range []string{"met", "MISSED", "MISSED", "met"} {
+		line := lines[i+2]
+		if got := strings.Fields(line)[len(strings.Fields(line))-1]; got != want {
+			t.Errorf("line %q ends %q, want %q", line, got, want)
+		}
+	}
+	for _, want := range []string{"≤ 1.15", "7 of 1207 (0.58%)", "≤ 12.1", "3 of 153", "≤ 3.0"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+	var none bytes.Buffer
+	if printGoals(&none, nil); none.Len() != 0 {
+		t.Errorf("no goals measured, yet a summary: %q", none.String())
+	}
+}

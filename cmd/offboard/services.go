@@ -118,7 +118,7 @@ func azureSource(c app.Config, creds transport.Credentials, log *zap.Logger, gat
 	paces := &arm.Paces{DeleteRate: c.ARMDeleteRate, DeleteBurst: c.ARMDeleteBurst}
 	paces.OnThrottled, paces.OnHold = watch(gates, "ARM")
 	t := &transport.Transport{
-		Base:           &arm.Counters{Next: baseTransport(c.Concurrency, c.RequestTimeout), Paces: paces, Reserve: c.Concurrency},
+		Base:           &arm.Counters{Next: baseTransport(c.Concurrency, c.RequestTimeout), Paces: paces},
 		MaxAttempts:    c.MaxAttempts,
 		AttemptTimeout: c.RequestTimeout,
 		Log:            log,

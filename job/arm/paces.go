@@ -1,6 +1,7 @@
 package arm
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -63,24 +64,30 @@ func subscriptionOf(path string) string {
 // (x-ms-ratelimit-remaining-subscription-reads, -deletes, -writes, their
 // -global- variants under the regional limits, and the -tenant- ones
 // outside a subscription) and hands the smallest to the pace of the
-// request's subscription and kind, so that the pace slows as they near
-// zero. It sits under the retrying transport: every attempt's answer
-// counts, a throttled one too.
+// request's subscription and kind, and lets an attempt go only while the
+// requests not yet answered stay below what the answers confirm is left
+// (job.Pace.Admit: the least count that may be ARM's latest, answers
+// arriving in any order, and no refill guessed while any is on its way),
+// so that the pace slows as they near zero. It sits under the retrying
+// transport: every attempt's answer counts, a throttled one too.
 type Counters struct {
 	Next  http.RoundTripper
 	Paces *Paces
-	// Reserve is how many requests may be on their way at once (the
-	// concurrency): the counters do not know of them yet.
-	Reserve int
 }
 
 var _ http.RoundTripper = (*Counters)(nil)
 
 func (a *Counters) RoundTrip(r *http.Request) (*http.Response, error) {
+	pace := a.Paces.Pace(r)
+	admitted, err := pace.Admit(r.Context())
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: waiting for ARM's remaining count: %w", r.Method, r.URL.Path, err)
+	}
+	defer admitted.Done()
 	resp, err := a.Next.RoundTrip(r)
 	if resp != nil {
 		if left, ok := Remaining(resp.Header, Operation(r.Method)); ok {
-			a.Paces.Pace(r).Remaining(left, a.Reserve)
+			admitted.Remaining(left, resp.StatusCode != http.StatusTooManyRequests)
 		}
 	}
 	return resp, err
