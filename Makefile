@@ -71,8 +71,10 @@ build-static: build
 	@echo "bin/offboard is statically linked"
 
 ## bench: the binary against a simulated tenant served by another process
-## (budget and overcommitted on the default and strict models, latency,
-## resolution, azure listing, footprint); prints one table.
+## (budget and overcommitted on the default, strict and independent models,
+## the default configuration on a shared budget, ARM deletes, latency,
+## resolution, azure listing, footprint); prints one table, then issue 29's
+## goals with the service models side by side.
 ## BENCH_FLAGS=-quick for a smoke run. Fails when a row misses its target;
 ## BENCH_FLAGS=-explore does not. See BENCHMARKS.md.
 BENCH_FLAGS ?=
