@@ -19,7 +19,7 @@ func TestKindsRegistry(t *testing.T) {
 	if got := KnownSources(); !slices.Equal(got, []string{job.SourceDirectory, job.SourcePIM, job.SourceGroups, job.SourceApps, job.SourceAzure, job.SourceKeyVault}) {
 		t.Errorf("KnownSources = %v", got)
 	}
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestKindsRegistry(t *testing.T) {
 // Graph kind of access names, User.Read.All for the input's user keys,
 // and the optional Directory.Read.All; deploy/README.md grants each.
 func TestReadmePermissionsAreTheKinds(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestReadmePermissionsAreTheKinds(t *testing.T) {
 			t.Errorf("the README's permissions table names %s, which no kind needs", p)
 		}
 	}
-	deploy, err := os.ReadFile("../../deploy/README.md")
+	deploy, err := os.ReadFile("../../../deploy/README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
