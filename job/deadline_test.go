@@ -37,11 +37,18 @@ func TestDeadlineStopsNewWorkAndKeepsCutRowsPlanned(t *testing.T) {
 	r := newRunner(src.fakeSource, rec, day1)
 	r.Sources = []Source{src}
 	r.Concurrency = 1
+	// The deadline cuts the request off, not the grace after it: a run
+	// that waited for the grace would take a minute.
+	r.Grace = time.Minute
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
+	start := time.Now()
 	res, err := r.Run(ctx, []Entry{{Line: 2, PrincipalID: alice}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if took := time.Since(start); took > r.Grace/2 {
+		t.Errorf("the run took %s: the removal in flight at the deadline was not cut off there", took)
 	}
 	got := states(res.Items)
 	if got[alice+"/directory/a1"] != "removed " {

@@ -45,6 +45,7 @@ func ownedObjectsRequests(tn *simtenant.Tenant) []string {
 }
 
 func TestAppsRemovedRerunRestored(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 26})
 	must := func(err error) {
 		t.Helper()
@@ -190,6 +191,7 @@ func TestAppsRemovedRerunRestored(t *testing.T) {
 // departing principals is listed in at most 150 round trips (a $batch is
 // one), whatever each holds.
 func TestAppsListingCost(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 2000})
 	graph := tn.AddMicrosoftGraph()
 	var staff []string
@@ -266,6 +268,7 @@ func TestAppsListingCost(t *testing.T) {
 // `offboard check --sources apps` reads as a run does, sends no write, and
 // names the permission the identity lacks.
 func TestCheckApps(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 49})
 	r, out := tn.check(t, nil, "--sources", "apps")
 	wantCode(t, r, 0)
@@ -286,6 +289,7 @@ func TestCheckApps(t *testing.T) {
 // that is no GUID, an app role assignment id with a slash, a resource
 // that is no GUID) are failed rows, never put in a request.
 func TestAppsUnexpectedIDsAreFailedRows(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 27})
 	ann, _ := tn.user("ann@contoso.com", 0)
 	graph := tn.AddMicrosoftGraph()

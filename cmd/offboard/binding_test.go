@@ -67,6 +67,7 @@ func copyFile(t *testing.T, from, to string) {
 // match tonight's authenticated summary: exit 2, naming the file, nothing
 // sent, with or without --trust-unsigned.
 func TestCopiedJournalMakesRestoreGrantNothing(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 241})
 	alice := globalAdmin(tn, "alice@contoso.com")
 	bob, _ := tn.user("bob@contoso.com", 1)
@@ -189,6 +190,7 @@ func TestCutJournalMakesRestoreDoLessNeverMore(t *testing.T) {
 // nothing sent. In such a report it still works, logs every unsigned line
 // it acts on, and records the decision in restore-summary.json and .html.
 func TestStrippedMACsAndTrustUnsignedGrantNothing(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 243})
 	id, ids := tn.user("leaver@contoso.com", 1)
 	keeper := tn.AddUser(simtenant.User{UserPrincipalName: "keeper@contoso.com"})
@@ -277,6 +279,7 @@ func TestStrippedMACsAndTrustUnsignedGrantNothing(t *testing.T) {
 // offboarding. Now two directories carrying one run id are both refused
 // and named in the attestation.
 func TestWatchRefusesTwoReportsWithOneRunID(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 244})
 	id, _ := tn.user("leaver@contoso.com", 1)
 	root := t.TempDir()

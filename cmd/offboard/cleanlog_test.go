@@ -92,6 +92,7 @@ func TestJSONLogLineKeepsTheValue(t *testing.T) {
 // name holds C1 and bidirectional controls, written in the outcome line
 // of `run --log-format console` (role_name), is printed cleaned.
 func TestConsoleLogPrintsAGroupNameCleaned(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 192})
 	id, _ := tn.user("leaver@contoso.com", 0)
 	g := tn.AddGroup(simtenant.Group{DisplayName: hostileName, IsAssignableToRole: true})

@@ -43,6 +43,7 @@ func TestCompletionScriptsNameEveryCommandAndFlag(t *testing.T) {
 // The bash script completes, as bash runs it: the commands, a command's
 // flags, a flag's values.
 func TestBashCompletionCompletes(t *testing.T) {
+	t.Parallel()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("no bash")

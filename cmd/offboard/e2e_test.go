@@ -27,8 +27,9 @@ import (
 )
 
 // asMain makes the test binary behave as the offboard binary when the
-// variable is set, so that end-to-end tests run the real main (with the
-// race detector) without building the SDKs a second time.
+// variable is set, so that end-to-end tests run the real main, built once
+// with the test and as the test is (with the race detector under make
+// test-race), without linking the SDKs into a second binary.
 const asMain = "OFFBOARD_TEST_AS_MAIN"
 
 func TestMain(m *testing.M) {

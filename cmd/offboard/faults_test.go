@@ -648,6 +648,9 @@ var batchedFaultCases = []faultCase{
 // many removals fit before the deadline depends on the machine: the rows
 // must match what the service answered, whatever that was.
 func TestTimeoutIsAnInterruption(t *testing.T) {
+	// In parallel: the hanging DELETE decides when the run is cut off,
+	// and the timeout is far beyond the listing (see below).
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 701})
 	id, ids := tn.user("olga@contoso.com", 10)
 	// Up to three removals go through, then the service stops answering.
@@ -659,10 +662,16 @@ func TestTimeoutIsAnInterruption(t *testing.T) {
 	// that hangs (batched, all ten would be in the one batch cut off:
 	// job.TestRunnerChunkCutOffInFlight covers that). The timeout leaves
 	// start-up and the listing room on a loaded machine; the hanging
-	// DELETE, not the timeout, decides when the run is cut off.
-	r := tn.offboard(t, []string{"OFFBOARD_TIMEOUT=8s"}, "run", "--input", input, "--report", dir, "--concurrency", "1",
+	// DELETE, not the timeout, decides when the run is cut off. The
+	// deadline cuts it off, not the grace after it: a run that waited for
+	// the grace would take a minute more.
+	start := time.Now()
+	r := tn.offboard(t, []string{"OFFBOARD_TIMEOUT=8s", "OFFBOARD_GRACE=60s"}, "run", "--input", input, "--report", dir, "--concurrency", "1",
 		"--graph-batch-size", "1")
 	wantCode(t, r, 4)
+	if took := time.Since(start); took > 38*time.Second {
+		t.Errorf("the run took %s: the DELETE in flight at the 8s deadline was not cut off there", took)
+	}
 	if !strings.Contains(r.stderr, "--timeout") {
 		t.Errorf("stderr does not say the run reached its --timeout:\n%s", r.stderr)
 	}

@@ -63,6 +63,7 @@ func wantRefused(t *testing.T, got map[string]row, id string) {
 // no DELETE; what lies at, below (a resource group named in other
 // scripts) and above S1 (its management group) is removed.
 func TestARMListingAnotherSubscriptionIsAFailedRowNotADelete(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 2404})
 	user, _ := a.user("ines@contoso.com", 0)
 	rgS2 := a.AddResourceGroup(a.sub2, "rg-other")
@@ -110,6 +111,7 @@ func TestARMListingAnotherSubscriptionIsAFailedRowNotADelete(t *testing.T) {
 // out an assignment in a subscription its descendants do not hold gets a
 // failed row and no DELETE; one in a subscription below it is removed.
 func TestARMManagementGroupListingASubscriptionOutsideIt(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 2405})
 	user, _ := a.user("jon@contoso.com", 0)
 	other := a.NewID()
@@ -149,6 +151,7 @@ func TestARMManagementGroupListingASubscriptionOutsideIt(t *testing.T) {
 // formula, and in another subscription: failed rows, no request at all,
 // the cells neutralised.
 func TestARMRoleDefinitionFormulaIsAFailedRow(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 2406})
 	user, _ := a.user("kim@contoso.com", 0)
 	ra := a.assign(user, a.s1, simtenant.ARMOwner)
@@ -194,6 +197,7 @@ func TestARMRoleDefinitionFormulaIsAFailedRow(t *testing.T) {
 // directoryScopeId: failed rows, nothing sent for them (no DELETE, no
 // adminRemove carrying the formula), the cells neutralised.
 func TestGraphRoleIDFormulasAreFailedRows(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 2407})
 	user, _ := tn.user("lea@contoso.com", 0)
 	ra := tn.AddRoleAssignment(simtenant.RoleAssignment{PrincipalID: user, RoleDefinitionID: simtenant.UserAdministrator, DirectoryScopeID: "/"})
@@ -236,6 +240,7 @@ func TestGraphRoleIDFormulasAreFailedRows(t *testing.T) {
 // removed on their account, and the formula is never made a GET's path.
 // A group holding a true role at S1 is left as it should be: removed.
 func TestAzureGroupMembershipWithRefusedRoleIDsFails(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 2408})
 	user, _ := a.user("max@contoso.com", 0)
 	away := a.AddGroup(simtenant.Group{DisplayName: "S2 Owners"})
@@ -295,6 +300,7 @@ func TestAzureGroupMembershipWithRefusedRoleIDsFails(t *testing.T) {
 // (and a detail that began with it would be neutralised). No way in
 // before issue 24 either: this holds it.
 func TestGroupDisplayNameFormulaNeverLeadsACell(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 2409})
 	user, _ := tn.user("nia@contoso.com", 0)
 	g := tn.AddGroup(simtenant.Group{DisplayName: hyperlink, IsAssignableToRole: true})

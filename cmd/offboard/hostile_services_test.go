@@ -231,6 +231,7 @@ func loopReads(tn *tenant, marker string) int {
 // resolved, listed and removed as usual. The rule runs out after 50
 // answers, so that the job of old ends (with 49 reads) rather than hang.
 func TestSelfRepeatingNextLinkEndsAUserLookup(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 2401})
 	tn.user("broken@contoso.com", 1)
 	_, okIDs := tn.user("ok@contoso.com", 1)
@@ -281,6 +282,7 @@ func TestSelfRepeatingNextLinkEndsAUserLookup(t *testing.T) {
 // never ends. The rule runs out after 50 answers (the check of old: 49
 // reads).
 func TestSelfRepeatingNextLinkEndsTheCheck(t *testing.T) {
+	t.Parallel()
 	a, args := checkTenant(t, simtenant.Config{Seed: 2402}, simtenant.ARMUserAccessAdministrator)
 	const marker = "assignedTo-loop"
 	a.AddRule(simtenant.Rule{Method: http.MethodGet, PathContains: "/providers/Microsoft.Authorization/roleAssignments",

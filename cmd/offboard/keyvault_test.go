@@ -50,6 +50,7 @@ func secretsReader(objectID string) simtenant.KeyVaultAccessPolicy {
 }
 
 func TestKeyVaultSource(t *testing.T) {
+	t.Parallel()
 	k := startKeyVaultTenant(t, simtenant.Config{Seed: 61})
 	user, _ := k.user("mia@contoso.com", 0)
 	stays, _ := k.user("noah@contoso.com", 0)
@@ -165,6 +166,7 @@ func samePolicies(a, b []simtenant.KeyVaultAccessPolicy) bool {
 // a run, every page of each subscription, whatever the number of
 // principals; each principal is matched locally.
 func TestKeyVaultListingDoesNotGrowWithPrincipals(t *testing.T) {
+	t.Parallel()
 	k := startKeyVaultTenant(t, simtenant.Config{Seed: 62, ARM: simtenant.ARMConfig{PageSize: 1}})
 	for i := range 3 {
 		k.AddKeyVault(simtenant.KeyVault{Name: fmt.Sprintf("kv-more%d", i), SubscriptionID: k.sub2, ResourceGroup: "rg-ops"})
@@ -204,6 +206,7 @@ func TestKeyVaultListingDoesNotGrowWithPrincipals(t *testing.T) {
 }
 
 func TestKeyVaultNeedsAzureScopes(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 63})
 	r := tn.offboard(t, []string{"OFFBOARD_SOURCES=keyvault"}, "run", "--input", writeCSV(t, "principal_id", tn.NewID()), "--report", t.TempDir())
 	wantCode(t, r, 2)
@@ -218,6 +221,7 @@ func TestKeyVaultNeedsAzureScopes(t *testing.T) {
 // TestKeyVaultUnexpectedIDIsRefused: a listing that hands out a vault
 // outside the scopes cleaned is a failed row and no request touches it.
 func TestKeyVaultUnexpectedIDIsRefused(t *testing.T) {
+	t.Parallel()
 	k := startKeyVaultTenant(t, simtenant.Config{Seed: 64})
 	user, _ := k.user("mia@contoso.com", 0)
 	k.grant(k.web, secretsReader(user))
@@ -256,6 +260,7 @@ func vaultJSON(id, tenantID, objectID string) string {
 }
 
 func TestKeyVaultCheckNamesItsPermissions(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		role, status string
 	}{{simtenant.ARMOwner, "ok"}, {simtenant.ARMUserAccessAdministrator, "missing"}} {

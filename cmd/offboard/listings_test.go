@@ -35,6 +35,7 @@ func requestsTo(tn *simtenant.Tenant, suffix string, status int) int {
 // getByIds and a user's memberOf need, the groups are listed instead:
 // no row fails for it.
 func TestOwnershipsWithoutUsersOwnedObjects(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		deny []string
@@ -101,6 +102,7 @@ func TestOwnershipsWithoutUsersOwnedObjects(t *testing.T) {
 // group's membership is removed. The same when the memberships are
 // listed by principal and Graph refuses that (no Directory.Read.All).
 func TestExchangeManagedGroupsAreSkipped(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		more int
@@ -157,6 +159,7 @@ func TestExchangeManagedGroupsAreSkipped(t *testing.T) {
 // A tenant that refuses `in` on employeeId: the employee ids are looked
 // up again with eq, and every line resolves.
 func TestEmployeeIDInRefusedFallsBackToEq(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 263, EmployeeIDInRefused: true})
 	lines := []string{"employee_id"}
 	var assignments []string
@@ -200,6 +203,7 @@ func TestEmployeeIDInRefusedFallsBackToEq(t *testing.T) {
 // last-Global-Administrator guard reads the members of the groups holding
 // the role.
 func TestCheckKnowsEveryPermission(t *testing.T) {
+	t.Parallel()
 	t.Run("owners need Group.ReadWrite.All", func(t *testing.T) {
 		a, args := checkTenant(t, simtenant.Config{Seed: 264, Deny: []string{simtenant.PermGroupReadWrite}}, simtenant.ARMUserAccessAdministrator)
 		r, out := a.check(t, []string{"OFFBOARD_ARM_ENDPOINT=" + a.url}, args...)

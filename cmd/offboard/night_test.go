@@ -16,6 +16,7 @@ import (
 )
 
 func TestEmptySourcesAreRefusedAndNamesAreCaseInsensitive(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 1})
 	id, _ := tn.user("ada@contoso.com", 1)
 	input := writeCSV(t, "principal_id", id)
@@ -49,6 +50,7 @@ func TestEmptySourcesAreRefusedAndNamesAreCaseInsensitive(t *testing.T) {
 }
 
 func TestUnknownVariableIsAWarningNamingTheClosest(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 1})
 	id, _ := tn.user("ada@contoso.com", 1)
 	input := writeCSV(t, "principal_id", id)
@@ -83,6 +85,7 @@ func TestEditDistance(t *testing.T) {
 }
 
 func TestRestoreNeedsPrincipalOrAllAndItsRerunKeepsThem(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 1})
 	ada, _ := tn.user("ada@contoso.com", 2)
 	bob, _ := tn.user("bob@contoso.com", 1)
@@ -139,6 +142,7 @@ func TestRestoreNeedsPrincipalOrAllAndItsRerunKeepsThem(t *testing.T) {
 }
 
 func TestDryRunNeverOverwritesTheRealRunsSummary(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 1})
 	ada, _ := tn.user("ada@contoso.com", 1)
 	input := writeCSV(t, "principal_id", ada)
@@ -220,6 +224,7 @@ func readNamedSummary(t *testing.T, dir, name string) report.Summary {
 }
 
 func TestPrincipalThatDoesNotExistIsNotFound(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 27})
 	ada, _ := a.user("ada@contoso.com", 1)
 	typo := "0e0e0e0e-0000-4000-8000-0000000000aa"   // no one's
@@ -273,6 +278,7 @@ func TestPrincipalThatDoesNotExistIsNotFound(t *testing.T) {
 }
 
 func TestDropFolderFileWithOnlyNotFoundLinesIsFinished(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 27})
 	ada, _ := tn.user("ada@contoso.com", 1)
 	in, rep, done := t.TempDir(), t.TempDir(), filepath.Join(t.TempDir(), "processed")
@@ -296,6 +302,7 @@ func TestDropFolderFileWithOnlyNotFoundLinesIsFinished(t *testing.T) {
 }
 
 func TestCorrectedDropFolderFileGetsItsOwnReportAndFinishes(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 28})
 	ada, _ := tn.user("ada@contoso.com", 1)
 	in, rep, done := t.TempDir(), t.TempDir(), filepath.Join(t.TempDir(), "processed")

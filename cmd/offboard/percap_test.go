@@ -17,6 +17,7 @@ import (
 // --max-removals-per-principal, and her colleague in the same file loses
 // Global Administrator and Owner; exit 1 so that the alert fires.
 func TestOnePrincipalCannotHoldTheNightHostage(t *testing.T) {
+	t.Parallel()
 	a := startAzureTenant(t, simtenant.Config{Seed: 91})
 	outlier, outlierIDs := a.user("outlier@contoso.com", 1001)
 	colleague, _ := a.user("colleague@contoso.com", 0)
@@ -134,6 +135,7 @@ func TestOnePrincipalCannotHoldTheNightHostage(t *testing.T) {
 // A wrong file that plans too much in total still stops everything: the
 // principals over the cap are not counted, the rest is still too much.
 func TestMaxRemovalsStillStopsAWrongFileBesidesTheHeldBack(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 92})
 	lines := []string{"principal_id"}
 	for _, u := range []string{"a", "b", "c"} {
@@ -156,6 +158,7 @@ func TestMaxRemovalsStillStopsAWrongFileBesidesTheHeldBack(t *testing.T) {
 }
 
 func TestMaxRemovalsPerPrincipalBadValueExits2(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 93})
 	input := writeCSV(t, "principal_id", "11111111-1111-1111-1111-111111111111")
 	for _, c := range []struct {

@@ -73,6 +73,7 @@ func checkOneLinePerRow(t *testing.T, what, stderr, dir string) map[string]int {
 }
 
 func TestLogsHaveOneLinePerReportRowWhateverItsStatus(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 46})
 	gone, goneIDs := tn.user("gone@contoso.com", 3)
 	kept, _ := tn.user("breakglass@contoso.com", 2)

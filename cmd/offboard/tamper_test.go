@@ -415,6 +415,7 @@ func TestJournalKeyFile(t *testing.T) {
 // (exit 2, saying how to fix it); so are OFFBOARD_JOURNAL_KEY set but
 // empty, and a key file inside the drop folder.
 func TestJournalKeyFileIsTheJobsOwn(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 191})
 	id, _ := tn.user("leaver@contoso.com", 0)
 

@@ -52,6 +52,7 @@ func firstRunRecord(t *testing.T, dir string) (rec struct {
 // stops run, plan, watch and check's siblings with exit 2, and the tenant
 // sees no request at all (the static token needs no token request).
 func TestTokenOfAnotherTenantIsRefusedBeforeAnyRequest(t *testing.T) {
+	t.Parallel()
 	a := startTenant(t, simtenant.Config{Seed: 311, TenantID: tenantA})
 	id, _ := a.user("ann@a.example", 2)
 	input := writeCSV(t, "principal_id", id)
@@ -97,6 +98,7 @@ func TestTokenOfAnotherTenantIsRefusedBeforeAnyRequest(t *testing.T) {
 // TestTenantFlagMustBeAGUID: a tenant that is not a GUID, or two
 // variables naming two tenants, is a usage error before any request.
 func TestTenantFlagMustBeAGUID(t *testing.T) {
+	t.Parallel()
 	a := startTenant(t, simtenant.Config{Seed: 312, TenantID: tenantA})
 	input := writeCSV(t, "principal_id", "00000000-0000-0000-0000-000000000001")
 	for name, env := range map[string][]string{
@@ -129,6 +131,7 @@ func TestTenantFlagMustBeAGUID(t *testing.T) {
 // tenant and records it; a token of one is refused for the other's
 // report (restore, watch, a rerun into it), with or without --tenant.
 func TestTwoTenantsSideBySide(t *testing.T) {
+	t.Parallel()
 	a := startTenant(t, simtenant.Config{Seed: 313, TenantID: tenantA})
 	b := startTenant(t, simtenant.Config{Seed: 314, TenantID: tenantB})
 	idA, assignA := a.user("ann@a.example", 2)
@@ -229,6 +232,7 @@ func TestTwoTenantsSideBySide(t *testing.T) {
 // tenants were recorded names none: restore and watch read it under any
 // tenant, as before.
 func TestReportsWithoutATenantStillRestoreAndWatch(t *testing.T) {
+	t.Parallel()
 	a := startTenant(t, simtenant.Config{Seed: 315, TenantID: tenantA})
 	id, _ := a.user("old@a.example", 0)
 	reports := t.TempDir()
@@ -310,6 +314,7 @@ func TestDeployFixesEachJobsTenant(t *testing.T) {
 // be had; a token of another tenant is an error line naming the fix, and
 // nothing else is read.
 func TestCheckTenant(t *testing.T) {
+	t.Parallel()
 	a := startTenant(t, simtenant.Config{Seed: 316, TenantID: tenantA})
 	r := a.offboard(t, nil, "check", "--tenant", tenantA, "--output", "json")
 	wantCode(t, r, 0)

@@ -38,6 +38,7 @@ func alterJournal(t *testing.T, path, from, to string) {
 // altered, a restore journal altered, a journal replaced by a link) makes
 // the watch exit 1, and the attestation names what and why.
 func TestWatchRefusedEvidenceExits1(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 240})
 	for _, tc := range []struct {
 		name   string
@@ -129,6 +130,7 @@ func untouched(t *testing.T, victim string) {
 // attestation wherever the link points. Now the watch refuses (exit 2),
 // sends no write and leaves the target untouched.
 func TestWatchReportDirLinkRefused(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 241})
 	for _, planted := range []string{"watch/today", "watch"} {
 		t.Run(planted, func(t *testing.T) {
@@ -167,6 +169,7 @@ func TestWatchReportDirLinkRefused(t *testing.T) {
 // restore its restore journal. Both now refuse (exit 2), the target
 // untouched.
 func TestReportDirLinkRefused(t *testing.T) {
+	t.Parallel()
 	tn := startTenant(t, simtenant.Config{Seed: 242})
 	ann, _ := tn.user("ann@contoso.com", 1)
 	reports := t.TempDir()
