@@ -59,7 +59,7 @@ func TestRunnerAgainstSimulatedARM(t *testing.T) {
 		paces := &Paces{DeleteRate: 10, DeleteBurst: 200}
 		src, err := New(Config{Endpoint: srv.URL(), Credential: staticToken(tn.Token()), InsecureHTTP: true,
 			Scopes: []string{"all"}, Concurrency: workers,
-			Transport: &transport.Transport{Base: &Counters{Next: http.DefaultTransport, Paces: paces, Reserve: workers},
+			Transport: &transport.Transport{Base: &Counters{Next: http.DefaultTransport, Paces: paces},
 				MaxAttempts: 6, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond, Pace: paces.Pace},
 			HeldUntil: func(scope string) time.Time {
 				return paces.Pace(&http.Request{Method: http.MethodDelete, URL: &url.URL{Path: scope}}).Gate().Until()
