@@ -1,9 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"os"
 
@@ -53,18 +50,4 @@ func newLogger(format string, w io.Writer) *zap.Logger {
 		enc = zapcore.NewJSONEncoder(ec)
 	}
 	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zap.InfoLevel))
-}
-
-// flagsFailed says how a command ends when its flags did not parse: 0
-// after -h (the flag package printed the usage), 2 with the error for the
-// rest. failed is false when they parsed.
-func flagsFailed(err error, w io.Writer, command string) (code int, failed bool) {
-	switch {
-	case err == nil:
-		return 0, false
-	case errors.Is(err, flag.ErrHelp):
-		return exitOK, true
-	}
-	fmt.Fprintf(w, "%s: %v\n", command, err)
-	return exitUsage, true
 }
