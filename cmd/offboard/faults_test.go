@@ -41,6 +41,20 @@ var sourceCases = []sourceCase{
 		writeMethod: http.MethodDelete, writePath: "/members/"},
 	{name: "azure", listPath: "/providers/Microsoft.Authorization/roleAssignments", listQuery: "principalId",
 		writeMethod: http.MethodDelete, writePath: "/providers/Microsoft.Authorization/roleAssignments/", pages: true},
+	{name: "apps", listPath: "/appRoleAssignments", // each principal's app role assignments
+		writeMethod: http.MethodDelete, writePath: "/appRoleAssignments/"},
+}
+
+// notInMatrix are the registered sources TestFaultMatrix has no cases
+// for yet, with why; TestFaultMatrixCoversEverySource fails for a source
+// in neither list.
+var notInMatrix = map[string]string{
+	// Tried (issue 25): its removal is a PUT …/accessPolicies/remove that
+	// is never batched and that ARM answers alike whether or not the entry
+	// was there, so the matrix's batch, resend and attempt expectations
+	// (written for the other sources) need cases of their own, not yet
+	// written.
+	"keyvault": "its removal's expectations differ from the matrix's (no $batch; a resent removal cannot tell found-absent)",
 }
 
 // faultTenant is a tenant set up for one source.
@@ -65,6 +79,10 @@ func newFaultTenant(t *testing.T, src sourceCase, cfg simtenant.Config) *faultTe
 		a.AddGroup(simtenant.Group{DisplayName: "Tier2 Admins", IsAssignableToRole: true}),
 	}
 	lines := []string{"principal_id,reference"}
+	var graphSP simtenant.ServicePrincipal
+	if src.name == "apps" {
+		graphSP = a.AddMicrosoftGraph()
+	}
 	for i := range 2 {
 		id, _ := a.user(fmt.Sprintf("%s%d@contoso.com", src.name, i), 0)
 		lines = append(lines, id+",HR-"+fmt.Sprint(i))
@@ -84,6 +102,13 @@ func newFaultTenant(t *testing.T, src sourceCase, cfg simtenant.Config) *faultTe
 				assignment = groups[j].ID
 			case "azure":
 				assignment = a.assign(id, a.s1, []string{simtenant.ARMOwner, simtenant.ARMReader}[j])
+			case "apps":
+				g, err := a.AddAppRoleAssignment(simtenant.AppRoleAssignment{PrincipalID: id, ResourceID: graphSP.ID,
+					AppRoleID: []string{simtenant.AppRoleDirectoryReadAll, simtenant.AppRoleUserReadAll}[j]})
+				if err != nil {
+					t.Fatal(err)
+				}
+				assignment = g.ID
 			}
 			ft.want = append(ft.want, id+"|"+src.name+"|"+assignment)
 		}
@@ -122,6 +147,8 @@ func (ft *faultTenant) left() int {
 			n += len(ft.MemberOf(id))
 		case "azure":
 			n += len(ft.ARMRoleAssignmentsOf(id))
+		case "apps":
+			n += len(ft.AppRoleAssignmentsOf(id))
 		}
 	}
 	return n
@@ -628,10 +655,10 @@ var batchedFaultCases = []faultCase{
 			if n := ft.writes(); n != 4 {
 				t.Errorf("%d removals sent, want the four of the one batch, none again", n)
 			}
-			// The removals' one batch, and for pim and groups the
+			// The removals' one batch, and for pim, groups and apps the
 			// listings' (their first pages travel in a batch too).
 			want := 1
-			if ft.src.name == "pim" || ft.src.name == "groups" {
+			if ft.src.name == "pim" || ft.src.name == "groups" || ft.src.name == "apps" {
 				want = 2
 			}
 			if st := ft.Stats(); st.Batches != want {

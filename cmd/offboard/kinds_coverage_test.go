@@ -47,3 +47,19 @@ func TestEveryRegisteredKindIsSimulated(t *testing.T) {
 		t.Errorf("%s is still a member of the group holding Azure roles %s", sample.AzureGroup[1], sample.AzureGroup[0])
 	}
 }
+
+// TestFaultMatrixCoversEverySource: every source the registry knows has
+// cases in TestFaultMatrix, or is named in notInMatrix with why.
+func TestFaultMatrixCoversEverySource(t *testing.T) {
+	t.Parallel()
+	for _, name := range app.KnownSources() {
+		in := slices.ContainsFunc(sourceCases, func(c sourceCase) bool { return c.name == name })
+		_, excused := notInMatrix[name]
+		switch {
+		case in && excused:
+			t.Errorf("source %s has fault cases and is still named in notInMatrix", name)
+		case !in && !excused:
+			t.Errorf("source %s has no case in the fault matrix (sourceCases) and no reason in notInMatrix", name)
+		}
+	}
+}
