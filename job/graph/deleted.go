@@ -122,10 +122,7 @@ func eventual() *abstractions.RequestHeaders {
 
 // config is the query's first page, with the advanced query parameters.
 func (q *deletedQuery) config() *directory.DeletedItemsGraphUserRequestBuilderGetRequestConfiguration {
-	lits := make([]string, len(q.values))
-	for i, v := range q.values {
-		lits[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
-	}
+	lits := odataStrings(q.values)
 	filter := userProperty(q.kind) + " in (" + strings.Join(lits, ",") + ")"
 	if q.kind == job.KeyUPN {
 		filter = "endswith(userPrincipalName," + lits[0] + ")"
@@ -146,27 +143,11 @@ func (q *deletedQuery) config() *directory.DeletedItemsGraphUserRequestBuilderGe
 func (c *Client) listDeleted(ctx context.Context, q *deletedQuery, first *transport.SubAnswer) ([]models.Userable, error) {
 	ctx = transport.Listing(ctx)
 	list := c.deletedUsers()
-	var page models.UserCollectionResponseable
-	var err error
-	if first != nil {
-		page, err = readPage[models.UserCollectionResponseable](*first, models.CreateUserCollectionResponseFromDiscriminatorValue)
-	} else {
-		page, err = list.Get(ctx, q.config())
-		err = classify(err)
-	}
-	var out []models.Userable
-	for pages := 1; ; pages++ {
-		if err != nil {
-			return nil, fmt.Errorf("GET /directory/deletedItems/microsoft.graph.user by %s (page %d): %w", userProperty(q.kind), pages, err)
-		}
-		out = append(out, page.GetValue()...)
-		next := page.GetOdataNextLink()
-		if next == nil || *next == "" {
-			return out, nil
-		}
-		page, err = list.WithUrl(*next).Get(ctx, &directory.DeletedItemsGraphUserRequestBuilderGetRequestConfiguration{Headers: eventual()})
-		err = classify(err)
-	}
+	return userPages(first, "GET /directory/deletedItems/microsoft.graph.user by "+userProperty(q.kind),
+		func() (models.UserCollectionResponseable, error) { return list.Get(ctx, q.config()) },
+		func(next string) (models.UserCollectionResponseable, error) {
+			return list.WithUrl(next).Get(ctx, &directory.DeletedItemsGraphUserRequestBuilderGetRequestConfiguration{Headers: eventual()})
+		})
 }
 
 // answerDeleted sets each key's resolution: the deleted users whose

@@ -167,10 +167,7 @@ func (c *Client) users() *users.UsersRequestBuilder {
 // config is the query's first page: the users whose property is one of
 // the values, each an OData string literal with its quotes doubled.
 func (q *userQuery) config() *users.UsersRequestBuilderGetRequestConfiguration {
-	lits := make([]string, len(q.values))
-	for i, v := range q.values {
-		lits[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
-	}
+	lits := odataStrings(q.values)
 	filter := userProperty(q.kind) + " in (" + strings.Join(lits, ",") + ")"
 	if q.eq && len(lits) == 1 {
 		filter = userProperty(q.kind) + " eq " + lits[0]
@@ -190,25 +187,35 @@ func (q *userQuery) config() *users.UsersRequestBuilderGetRequestConfiguration {
 func (c *Client) listUsers(ctx context.Context, q *userQuery, first *transport.SubAnswer) ([]models.Userable, error) {
 	ctx = transport.Listing(ctx)
 	list := c.users()
+	return userPages(first, "GET /users by "+userProperty(q.kind),
+		func() (models.UserCollectionResponseable, error) { return list.Get(ctx, q.config()) },
+		func(next string) (models.UserCollectionResponseable, error) { return list.WithUrl(next).Get(ctx, nil) })
+}
+
+// userPages reads a listing of users: its first page from the batch's
+// answer, or (first nil) from get, then every @odata.nextLink through
+// next. what names the listing in its errors.
+func userPages(first *transport.SubAnswer, what string, get func() (models.UserCollectionResponseable, error),
+	next func(string) (models.UserCollectionResponseable, error)) ([]models.Userable, error) {
 	var page models.UserCollectionResponseable
 	var err error
 	if first != nil {
 		page, err = readPage[models.UserCollectionResponseable](*first, models.CreateUserCollectionResponseFromDiscriminatorValue)
 	} else {
-		page, err = list.Get(ctx, q.config())
+		page, err = get()
 		err = classify(err)
 	}
 	var out []models.Userable
 	for pages := 1; ; pages++ {
 		if err != nil {
-			return nil, fmt.Errorf("GET /users by %s (page %d): %w", userProperty(q.kind), pages, err)
+			return nil, fmt.Errorf("%s (page %d): %w", what, pages, err)
 		}
 		out = append(out, page.GetValue()...)
-		next := page.GetOdataNextLink()
-		if next == nil || *next == "" {
+		link := page.GetOdataNextLink()
+		if link == nil || *link == "" {
 			return out, nil
 		}
-		page, err = list.WithUrl(*next).Get(ctx, nil)
+		page, err = next(*link)
 		err = classify(err)
 	}
 }
@@ -220,6 +227,16 @@ func (c *Client) noteEmployeeInRefused(err error) {
 		c.log.Warn("Graph refused `in` on employeeId: employee ids are looked up one a request (eq) for the rest of the run",
 			zap.Error(err))
 	}
+}
+
+// odataStrings are the values as OData string literals: each quoted,
+// its quotes doubled.
+func odataStrings(values []string) []string {
+	lits := make([]string, len(values))
+	for i, v := range values {
+		lits[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	}
+	return lits
 }
 
 // userValue is the user's property that a kind of key is compared with.
