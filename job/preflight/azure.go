@@ -39,13 +39,9 @@ func Azure(ctx context.Context, checker AzureChecker, setupErr error, self strin
 	return out
 }
 
-// scopeRights judges the identity's rights at one scope.
+// scopeRights judges the identity's rights at one scope for the azure
+// source.
 func scopeRights(rt arm.Rights, self string) Result {
-	r := Result{Check: "azure-scope", Name: rt.Scope, Status: OK}
-	held := "holds no role there"
-	if len(rt.Roles) > 0 {
-		held = "holds " + strings.Join(slices.Compact(slices.Sorted(slices.Values(rt.Roles))), ", ")
-	}
 	var lacking []string
 	if !rt.DeleteAssignments {
 		lacking = append(lacking, arm.ActionDeleteAssignment)
@@ -53,14 +49,26 @@ func scopeRights(rt arm.Rights, self string) Result {
 	if !rt.RequestEligibility {
 		lacking = append(lacking, arm.ActionRequestEligibility)
 	}
-	if len(lacking) > 0 {
-		r.Status = Missing
-		r.Detail = "the identity " + held + ": none grants " + strings.Join(lacking, " or ")
-		r.Fix = fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal "+
-			"--role \"User Access Administrator\" --scope %s", self, rt.Scope)
-	} else {
-		r.Detail = "the identity " + held + ": it may delete role assignments and request eligibility removals"
+	return judgeRights("azure-scope", rt, self, lacking, "User Access Administrator",
+		"it may delete role assignments and request eligibility removals")
+}
+
+// judgeRights is a scope's result: missing, naming the actions lacking
+// and the role to assign, or ok, saying what the identity may do there.
+func judgeRights(check string, rt arm.Rights, self string, lacking []string, role, may string) Result {
+	r := Result{Check: check, Name: rt.Scope, Status: OK}
+	held := "holds no role there"
+	if len(rt.Roles) > 0 {
+		held = "holds " + strings.Join(slices.Compact(slices.Sorted(slices.Values(rt.Roles))), ", ")
 	}
+	if len(lacking) == 0 {
+		r.Detail = "the identity " + held + ": " + may
+		return r
+	}
+	r.Status = Missing
+	r.Detail = "the identity " + held + ": none grants " + strings.Join(lacking, " or ")
+	r.Fix = fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal "+
+		"--role \"%s\" --scope %s", self, role, rt.Scope)
 	return r
 }
 
@@ -97,11 +105,6 @@ func KeyVault(ctx context.Context, checker AzureChecker, setupErr error, self st
 	}
 	var out []Result
 	for _, rt := range rights {
-		r := Result{Check: "keyvault-scope", Name: rt.Scope, Status: OK}
-		held := "holds no role there"
-		if len(rt.Roles) > 0 {
-			held = "holds " + strings.Join(slices.Compact(slices.Sorted(slices.Values(rt.Roles))), ", ")
-		}
 		var lacking []string
 		if !rt.ReadVaults {
 			lacking = append(lacking, arm.ActionReadVaults)
@@ -109,15 +112,8 @@ func KeyVault(ctx context.Context, checker AzureChecker, setupErr error, self st
 		if !rt.WriteAccessPolicies {
 			lacking = append(lacking, arm.ActionWriteAccessPolicies)
 		}
-		if len(lacking) > 0 {
-			r.Status = Missing
-			r.Detail = "the identity " + held + ": none grants " + strings.Join(lacking, " or ")
-			r.Fix = fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal "+
-				"--role \"Key Vault Contributor\" --scope %s", self, rt.Scope)
-		} else {
-			r.Detail = "the identity " + held + ": it may list Key Vaults and change their access policies"
-		}
-		out = append(out, r)
+		out = append(out, judgeRights("keyvault-scope", rt, self, lacking, "Key Vault Contributor",
+			"it may list Key Vaults and change their access policies"))
 	}
 	return out
 }
