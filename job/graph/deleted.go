@@ -38,25 +38,9 @@ type deletedQuery struct {
 func (c *Client) ResolveDeleted(ctx context.Context, keys []job.UserKey) map[job.UserKey]job.Resolution {
 	out := make(map[job.UserKey]job.Resolution, len(keys))
 	queries := deletedQueries(keys, out)
-	firsts := make([]*transport.SubAnswer, len(queries))
-	if c.batchSize >= 2 && len(queries) >= 2 {
-		subs := make([]transport.SubRequest, len(queries))
-		var idx []int
-		for i, q := range queries {
-			info, err := c.deletedUsers().ToGetRequestInformation(ctx, q.config())
-			if err == nil {
-				subs[i], err = c.subRequest(info)
-			}
-			if err != nil {
-				firsts[i] = &transport.SubAnswer{Err: err}
-				continue
-			}
-			idx = append(idx, i)
-		}
-		for i, a := range c.sendBatch(ctx, subs, idx) {
-			firsts[i] = &a
-		}
-	}
+	firsts := c.lookupFirstPages(ctx, len(queries), func(i int) (*abstractions.RequestInformation, error) {
+		return c.deletedUsers().ToGetRequestInformation(ctx, queries[i].config())
+	})
 	for i, q := range queries {
 		found, err := c.listDeleted(ctx, q, firsts[i])
 		if err != nil && len(q.values) > 1 && ctx.Err() == nil {

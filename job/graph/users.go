@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 	"go.uber.org/zap"
@@ -82,25 +83,9 @@ func (c *Client) Resolve(ctx context.Context, keys []job.UserKey) map[job.UserKe
 		out[k] = job.Resolution{} // answered below
 	}
 
-	firsts := make([]*transport.SubAnswer, len(queries))
-	if c.batchSize >= 2 && len(queries) >= 2 {
-		subs := make([]transport.SubRequest, len(queries))
-		var idx []int
-		for i, q := range queries {
-			info, err := c.users().ToGetRequestInformation(ctx, q.config())
-			if err == nil {
-				subs[i], err = c.subRequest(info)
-			}
-			if err != nil {
-				firsts[i] = &transport.SubAnswer{Err: err}
-				continue
-			}
-			idx = append(idx, i)
-		}
-		for i, a := range c.sendBatch(ctx, subs, idx) {
-			firsts[i] = &a
-		}
-	}
+	firsts := c.lookupFirstPages(ctx, len(queries), func(i int) (*abstractions.RequestInformation, error) {
+		return c.users().ToGetRequestInformation(ctx, queries[i].config())
+	})
 	for i, q := range queries {
 		found, err := c.listUsers(ctx, q, firsts[i])
 		if err != nil && !q.eq && q.kind == job.KeyEmployeeID && inRefused(err) && ctx.Err() == nil {
@@ -227,6 +212,21 @@ func (c *Client) noteEmployeeInRefused(err error) {
 		c.log.Warn("Graph refused `in` on employeeId: employee ids are looked up one a request (eq) for the rest of the run",
 			zap.Error(err))
 	}
+}
+
+// lookupFirstPages is firstPages for the user lookups, which batch their
+// first pages only when there are two or more: answers[i] is query i's
+// first page in the batch, or why it could not be built, or nil (the
+// lookup sends its page itself).
+func (c *Client) lookupFirstPages(ctx context.Context, n int, build func(i int) (*abstractions.RequestInformation, error)) []*transport.SubAnswer {
+	if c.batchSize < 2 || n < 2 {
+		return make([]*transport.SubAnswer, n)
+	}
+	_, answers, errs := c.firstPages(ctx, n, build)
+	for i, err := range errs {
+		answers[i] = &transport.SubAnswer{Err: err}
+	}
+	return answers
 }
 
 // odataStrings are the values as OData string literals: each quoted,
