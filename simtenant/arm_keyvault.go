@@ -243,7 +243,7 @@ func (t *Tenant) listKeyVaults(c *call) {
 		}
 	}
 	slices.Sort(keys)
-	page, more := armPageAfter(keys, after, size)
+	page, more := pageAfter(keys, after, size)
 	body := armList{Value: []any{}}
 	for _, k := range page {
 		body.Value = append(body.Value, t.arm.vaults[k].json(t.tenantID))

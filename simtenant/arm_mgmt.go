@@ -101,7 +101,7 @@ func (t *Tenant) listARMDescendants(c *call) {
 		}
 	}
 	keys := slices.Sorted(maps.Keys(entries))
-	page, more := armPageAfter(keys, after, t.arm.cfg.PageSize)
+	page, more := pageAfter(keys, after, t.arm.cfg.PageSize)
 	t.mu.Unlock()
 	body := armList{Value: []any{}}
 	for _, k := range page {

@@ -96,7 +96,7 @@ func (t *Tenant) listARMEligibilities(c *call) {
 			matched = append(matched, k)
 		}
 	}
-	page, more := armPageAfter(matched, after, t.arm.cfg.PageSize)
+	page, more := pageAfter(matched, after, t.arm.cfg.PageSize)
 	body := armList{Value: []any{}}
 	above := map[string]bool{}
 	for _, k := range t.arm.ancestorsLocked(scope) {

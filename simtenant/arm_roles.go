@@ -159,7 +159,7 @@ func (t *Tenant) listARMRoleAssignments(c *call) {
 			matched = append(matched, k)
 		}
 	}
-	page, more := armPageAfter(matched, after, t.arm.cfg.PageSize)
+	page, more := pageAfter(matched, after, t.arm.cfg.PageSize)
 	body := armList{Value: []any{}}
 	for _, k := range page {
 		body.Value = append(body.Value, t.arm.assignments[k].json())

@@ -188,9 +188,10 @@ func (t *Tenant) armBegin(c *call, versions []string) (url.Values, armScope, boo
 	return q, scope, true
 }
 
-// armPageAfter picks the page of sorted keys that follows after (a
-// $skipToken's key; "" for the first page).
-func armPageAfter(keys []string, after string, size int) (page []string, more bool) {
+// pageAfter picks the page of sorted keys that follows after (the key a
+// listing's $skiptoken or $skipToken names; "" for the first page), for
+// Graph's listings and ARM's alike.
+func pageAfter(keys []string, after string, size int) (page []string, more bool) {
 	start, found := slices.BinarySearch(keys, after)
 	if found {
 		start++

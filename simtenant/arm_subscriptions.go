@@ -57,7 +57,7 @@ func (t *Tenant) listARMSubscriptions(c *call) {
 		return
 	}
 	t.mu.Lock()
-	page, more := armPageAfter(slices.Sorted(maps.Keys(t.arm.subs)), after, t.arm.cfg.PageSize)
+	page, more := pageAfter(slices.Sorted(maps.Keys(t.arm.subs)), after, t.arm.cfg.PageSize)
 	body := armList{Value: []any{}}
 	for _, k := range page {
 		body.Value = append(body.Value, t.subscriptionJSON(t.arm.subs[k]))

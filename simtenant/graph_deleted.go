@@ -105,15 +105,7 @@ func (t *Tenant) listDeletedUsers(c *call) {
 	}
 	slices.Sort(ids)
 	matched := len(ids)
-	start, _ := slices.BinarySearch(ids, lq.after)
-	if lq.after != "" && start < len(ids) && ids[start] == lq.after {
-		start++
-	}
-	ids = ids[start:]
-	more := len(ids) > lq.size
-	if more {
-		ids = ids[:lq.size]
-	}
+	ids, more := pageAfter(ids, lq.after, lq.size)
 	body := objectListBody{Context: graphContext("directory/deletedItems/microsoft.graph.user"), Value: []map[string]any{}}
 	for _, id := range ids {
 		d := t.deleted[id]

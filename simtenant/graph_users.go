@@ -162,15 +162,7 @@ func (t *Tenant) listUsers(c *call) {
 		}
 	}
 	slices.Sort(ids)
-	start, _ := slices.BinarySearch(ids, lq.after)
-	if lq.after != "" && start < len(ids) && ids[start] == lq.after {
-		start++
-	}
-	ids = ids[start:]
-	more := len(ids) > lq.size
-	if more {
-		ids = ids[:lq.size]
-	}
+	ids, more := pageAfter(ids, lq.after, lq.size)
 	body := listBody{Context: graphContext("users"), Value: []map[string]any{}}
 	for _, id := range ids {
 		body.Value = append(body.Value, userJSON(t.users[id], sel))
