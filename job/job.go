@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"regexp"
 	"slices"
 	"strings"
@@ -338,8 +339,9 @@ func CheckKey(k UserKey) string {
 // to stable storage as they happen, so that a run killed at any instant
 // loses nothing.
 type Recorder interface {
-	// Plan records the items of the plan before the first write.
-	Plan(items []Item) error
+	// Plan records the items of the plan before the first write; items
+	// may be ranged over more than once.
+	Plan(items iter.Seq[Item]) error
 	// Applying records that writes are about to start.
 	Applying() error
 	// Outcome records one item's new state.

@@ -3,7 +3,10 @@ package job
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -107,5 +110,35 @@ func TestListingErrorsNamingNoneOfTheGroupFailItAll(t *testing.T) {
 	}
 	if len(got) != 2 || len(src.removed) != 0 {
 		t.Errorf("rows %v, removed %v: want two failed listings and nothing removed", got, src.removed)
+	}
+}
+
+// TestListingsMergeInOrder: however the listings finish, each is merged
+// once, in the order of the listings, one at a time.
+func TestListingsMergeInOrder(t *testing.T) {
+	const n = 200
+	var (
+		got     []int
+		running atomic.Int32
+	)
+	o := &inOrder{done: make([]bool, n), each: func(i int) {
+		if running.Add(1) != 1 {
+			t.Error("two merges at once")
+		}
+		got = append(got, i)
+		running.Add(-1)
+	}}
+	var wg sync.WaitGroup
+	for _, i := range rand.New(rand.NewPCG(1, 2)).Perm(n) {
+		wg.Go(func() { o.finished(i) })
+	}
+	wg.Wait()
+	if len(got) != n {
+		t.Fatalf("%d merges, want %d", len(got), n)
+	}
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("merge %d was listing %d: want the listings' order", i, v)
+		}
 	}
 }

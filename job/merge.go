@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"go.uber.org/zap"
@@ -18,14 +19,14 @@ import (
 // and what earlier runs recorded, into items.
 func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 	listings := p.runner.listings(principals)
-	p.runner.list(ctx, reqCtx, listings)
-	m := &merged{holds: map[string]int{}, interned: map[string]string{}, listedOK: map[[2]string]bool{}, seen: map[Key]bool{}}
-	for _, l := range listings {
+	m := &merged{holds: map[string]int{}, interned: map[string]string{}, listedOK: map[[2]string]bool{}}
+	p.runner.list(ctx, reqCtx, listings, func(l *listing) {
 		p.merge(l, m)
-		// The items hold what they need of it; at 100,000 assignments
-		// the listing is worth dropping before the plan is copied.
+		// The items hold what they need of it: at 100,000 assignments,
+		// what every listing found and the items made of it would
+		// otherwise be held at once.
 		l.found = nil
-	}
+	})
 	p.carry(principals, m)
 	p.noAssignments(principals, m.holds, p.runner.absent(reqCtx, principals, m.holds))
 }
@@ -79,17 +80,21 @@ func (r *Runner) listings(principals []*principal) []*listing {
 	return listings
 }
 
-// list makes the Finds, at most Concurrency at a time, and says how far
-// it got: listing thousands of principals takes minutes.
-func (r *Runner) list(ctx, reqCtx context.Context, listings []*listing) {
+// list makes the Finds, at most Concurrency at a time, says how far it
+// got (listing thousands of principals takes minutes), and hands each
+// listing to merge in the order of listings, one at a time, as soon as it
+// and every one before it are done.
+func (r *Runner) list(ctx, reqCtx context.Context, listings []*listing, merge func(*listing)) {
 	var listed atomic.Int64
 	stopProgress := r.startProgress(ctx, "listing progress", len(listings), func() int { return int(listed.Load()) })
 	defer stopProgress()
+	inOrder := &inOrder{done: make([]bool, len(listings)), each: func(i int) { merge(listings[i]) }}
 	var g errgroup.Group
 	g.SetLimit(r.Concurrency)
-	for _, l := range listings {
+	for i, l := range listings {
 		if ctx.Err() != nil {
 			l.err = fmt.Errorf("interrupted before listing: %w", ctx.Err())
+			inOrder.finished(i)
 			continue
 		}
 		g.Go(func() error {
@@ -102,17 +107,36 @@ func (r *Runner) list(ctx, reqCtx context.Context, listings []*listing) {
 			if errors.Is(l.err, ErrUnauthorized) && r.refused != nil {
 				r.refused(unauthorizedWhere(l.err))
 			}
+			inOrder.finished(i)
 			return nil
 		})
 	}
 	_ = g.Wait()
 }
 
+// inOrder runs each for 0, 1, 2, … in turn, each once it and every one
+// before it have finished, one at a time, whatever order they finish in.
+type inOrder struct {
+	mu   sync.Mutex
+	done []bool
+	next int
+	each func(i int)
+}
+
+func (o *inOrder) finished(i int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.done[i] = true
+	for o.next < len(o.done) && o.done[o.next] {
+		o.each(o.next)
+		o.next++
+	}
+}
+
 // merged is what merging the listings into the plan has learnt so far.
 type merged struct {
 	holds    map[string]int     // rows per principal id
 	listedOK map[[2]string]bool // {principal id, source} listed in full
-	seen     map[Key]bool       // assignments listed
 	// Thousands of assignments share a handful of roles and scopes: one
 	// copy of each string is kept, not one per item.
 	interned map[string]string
@@ -200,10 +224,9 @@ func (p *plan) found(src Source, pr *principal, a Assignment, m *merged) {
 	it := Item{PrincipalID: pr.ID, UPN: pr.UPN, Reference: pr.Reference, Source: name, Kind: a.Kind, AssignmentID: a.ID, Keys: pr.Keys,
 		RoleDefinitionID: m.intern(a.RoleDefinitionID), RoleName: m.intern(a.RoleName), Scope: m.intern(a.Scope), Detail: a.Note, Raw: a.Raw, Line: pr.Line}
 	k := it.Key()
-	if m.seen[k] {
-		return
+	if p.has(k) {
+		return // listed twice
 	}
-	m.seen[k] = true
 	m.holds[pr.ID]++
 	if c, ok := src.(IDChecker); ok {
 		if err := c.CheckID(a); err != nil {
@@ -242,7 +265,7 @@ func (p *plan) carry(principals []*principal, m *merged) {
 		inRun[pr.ID] = pr
 	}
 	for k, prev := range p.prev {
-		if prev.AssignmentID == "" || m.seen[k] {
+		if prev.AssignmentID == "" || p.has(k) {
 			continue
 		}
 		pr := inRun[prev.PrincipalID]

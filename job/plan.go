@@ -2,6 +2,7 @@ package job
 
 import (
 	"errors"
+	"iter"
 	"maps"
 	"slices"
 	"sync"
@@ -114,6 +115,15 @@ func (p *plan) put(it Item) {
 	p.items[k] = &it
 }
 
+// has reports whether the plan holds a row of k (for an assignment's key:
+// whether it was listed).
+func (p *plan) has(k Key) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.items[k]
+	return ok
+}
+
 // keepUnchanged does for the rows a guard changed what put does: a row
 // the guard left as the previous run's (skipped, with the same detail)
 // keeps that row's time.
@@ -139,10 +149,30 @@ func (p *plan) list() []*Item {
 	return out
 }
 
-func (p *plan) sorted() []Item {
-	out := make([]Item, 0, len(p.items))
-	for _, it := range p.list() {
-		out = append(out, *it)
+// each yields the items in report order, one copy at a time: the plan is
+// recorded from it without a second copy of every item beside the plan's
+// (at 100,000 rows, 30 MB of the run's peak).
+func (p *plan) each() iter.Seq[Item] {
+	return func(yield func(Item) bool) {
+		for _, it := range p.list() {
+			if !yield(*it) {
+				return
+			}
+		}
+	}
+}
+
+// sorted hands the items over in report order, the plan's last use.
+func (p *plan) sorted() []Item { return p.handOver(p.list()) }
+
+// handOver copies list (the plan's items, as list returned them) out of
+// the plan: each item is let go once copied, so that the copy does not
+// double what the run holds, and the plan holds none after.
+func (p *plan) handOver(list []*Item) []Item {
+	clear(p.items)
+	out := make([]Item, len(list))
+	for i, it := range list {
+		out[i], list[i] = *it, nil
 	}
 	return out
 }

@@ -189,7 +189,6 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 	// One log line per report row: the removals' as they arrive, the
 	// others' once the rows are settled.
 	logged := &rowLog{}
-	defer func() { r.logRows(res.Items, logged) }()
 	principals := p.admit(ctx, reqCtx, entries)
 	p.find(ctx, reqCtx, principals)
 	res = Result{}
@@ -197,19 +196,19 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 	res.interrupted(ctx)
 	if res.Interrupted {
 		// Nothing was written yet: report what is known, plan nothing.
-		res.Items = p.sorted()
+		res.Items = r.rows(p, logged)
 		return res, nil
 	}
 	pending, cut := r.guard(ctx, reqCtx, p, &res)
 	if cut {
-		res.Items = p.sorted()
+		res.Items = r.rows(p, logged)
 		return res, nil
 	}
-	if err := r.Recorder.Plan(p.sorted()); err != nil {
+	if err := r.Recorder.Plan(p.each()); err != nil {
 		return Result{}, fmt.Errorf("recording the plan: %w", err)
 	}
 	if res.Guard != "" || r.DryRun || len(pending) == 0 {
-		res.Items = p.sorted()
+		res.Items = r.rows(p, logged)
 		return res, nil
 	}
 	if err := r.Recorder.Applying(); err != nil {
@@ -217,7 +216,7 @@ func (r *Runner) Run(ctx context.Context, entries []Entry) (res Result, err erro
 	}
 	err = r.apply(ctx, reqCtx, pending, p, logged)
 	res.interrupted(ctx)
-	res.Items = p.sorted()
+	res.Items = r.rows(p, logged)
 	return res, err
 }
 

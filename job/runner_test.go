@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"sync"
 	"testing"
@@ -86,8 +87,8 @@ type fakeRecorder struct {
 	outcomes []Item
 }
 
-func (r *fakeRecorder) Plan([]Item) error { r.plans++; return nil }
-func (r *fakeRecorder) Applying() error   { r.applying++; return nil }
+func (r *fakeRecorder) Plan(iter.Seq[Item]) error { r.plans++; return nil }
+func (r *fakeRecorder) Applying() error           { r.applying++; return nil }
 func (r *fakeRecorder) Outcome(it Item) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

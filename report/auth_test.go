@@ -37,7 +37,7 @@ func signedRun(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	d := mustOpen(t, dir, inputA, signedInfo(t, "run-1"))
-	if err := d.Plan(plan()); err != nil {
+	if err := d.Plan(slices.Values(plan())); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Applying(); err != nil {
@@ -181,7 +181,7 @@ func TestTornSignedLastLineIsDropped(t *testing.T) {
 func TestUnsignedJournalIsReadByRunAndRefusedByRestore(t *testing.T) {
 	dir := t.TempDir()
 	d := mustOpen(t, dir, inputA, runInfo("old", false)) // no key: as before issue 18
-	if err := d.Plan(plan()); err != nil {
+	if err := d.Plan(slices.Values(plan())); err != nil {
 		t.Fatal(err)
 	}
 	mustClose(t, d)
@@ -376,7 +376,7 @@ func TestForgedRestoreJournalLineIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Plan([]job.Item{item("p1", "directory", "a1", job.Planned)}); err != nil {
+	if err := r.Plan(slices.Values([]job.Item{item("p1", "directory", "a1", job.Planned)})); err != nil {
 		t.Fatal(err)
 	}
 	mustClose(t, r)
@@ -404,7 +404,7 @@ func TestUnsignedJournalBesideASignedSummaryIsRefused(t *testing.T) {
 	dir := signedRun(t)
 	legacy := t.TempDir()
 	d := mustOpen(t, legacy, inputA, runInfo("old", false)) // no key: the old format
-	if err := d.Plan(plan()); err != nil {
+	if err := d.Plan(slices.Values(plan())); err != nil {
 		t.Fatal(err)
 	}
 	mustClose(t, d)

@@ -258,7 +258,7 @@ func TestReportStableAcrossRuns(t *testing.T) {
 	dir := t.TempDir()
 	items := reportItems()
 	d := mustOpen(t, dir, inputA, runInfo("run-1", false))
-	if err := d.Plan(items); err != nil {
+	if err := d.Plan(slices.Values(items)); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.WriteReport(items); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/offboard/offboard/job"
@@ -114,7 +115,7 @@ func TestFilesAreCreatedInTheDirectoryOpened(t *testing.T) {
 		t.Fatal(err)
 	}
 	it := job.Item{PrincipalID: "p", Source: job.SourceDirectory, AssignmentID: "x", State: job.Removed, UpdatedAt: t0}
-	if err := d.Plan([]job.Item{it}); err != nil {
+	if err := d.Plan(slices.Values([]job.Item{it})); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Outcome(it); err != nil {

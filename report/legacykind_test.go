@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/offboard/offboard/job"
@@ -61,7 +62,7 @@ func TestJournalWithoutKindsReadsWithKinds(t *testing.T) {
 	d := mustOpen(t, now, inputA, runInfo("run-1", false))
 	it := item("p1", "directory", "a1", job.Planned)
 	it.Kind = ""
-	if err := d.Plan([]job.Item{it}); err != nil {
+	if err := d.Plan(slices.Values([]job.Item{it})); err != nil {
 		t.Fatal(err)
 	}
 	mustClose(t, d)

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 
 	"github.com/offboard/offboard/job"
 )
@@ -11,9 +12,9 @@ import (
 // each outcome appended to the journal and synced.
 
 // Plan records the plan: one line per item, synced once at the end.
-func (d *Dir) Plan(items []job.Item) error {
+func (d *Dir) Plan(items iter.Seq[job.Item]) error {
 	// Check raw payloads first so that a bad one writes nothing.
-	for _, it := range items {
+	for it := range items {
 		if len(it.Raw) > 0 && !json.Valid(it.Raw) {
 			return fmt.Errorf("report: plan: item %s/%s/%s: raw assignment is not valid JSON",
 				it.PrincipalID, it.Source, it.AssignmentID)
@@ -26,7 +27,7 @@ func (d *Dir) Plan(items []job.Item) error {
 	}
 	const batch = 1 << 20
 	d.enc.reset()
-	for _, it := range items {
+	for it := range items {
 		d.enc.encode(planRecordOf(it))
 		if d.enc.len() >= batch {
 			if err := d.write(); err != nil {

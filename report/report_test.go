@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -95,7 +96,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("Previous of a new directory = %v", got)
 	}
 	items := plan()
-	if err := d.Plan(items); err != nil {
+	if err := d.Plan(slices.Values(items)); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Applying(); err != nil {
@@ -134,7 +135,7 @@ func TestRoundTrip(t *testing.T) {
 	// the new plan overrides it, and without writes it is not unconfirmed.
 	replanned := items[2]
 	replanned.Detail = "replanned"
-	if err := d.Plan([]job.Item{replanned}); err != nil {
+	if err := d.Plan(slices.Values([]job.Item{replanned})); err != nil {
 		t.Fatal(err)
 	}
 	mustClose(t, d)
@@ -197,7 +198,7 @@ func TestUnconfirmed(t *testing.T) {
 			dir := t.TempDir()
 			d := mustOpen(t, dir, inputA, runInfo("r", tc.dry))
 			it := item("p1", "directory", "a1", job.Planned)
-			if err := d.Plan([]job.Item{it}); err != nil {
+			if err := d.Plan(slices.Values([]job.Item{it})); err != nil {
 				t.Fatal(err)
 			}
 			if tc.applying {
@@ -233,7 +234,7 @@ func journalOf(t *testing.T) []byte {
 	t.Helper()
 	dir := t.TempDir()
 	d := mustOpen(t, dir, inputA, runInfo("run-1", false))
-	if err := d.Plan(plan()); err != nil {
+	if err := d.Plan(slices.Values(plan())); err != nil {
 		t.Fatal(err)
 	}
 	mustClose(t, d)
@@ -393,7 +394,7 @@ func TestOtherInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			d := mustOpen(t, dir, inputA, runInfo("run-1", false))
-			if err := d.Plan(plan()); err != nil {
+			if err := d.Plan(slices.Values(plan())); err != nil {
 				t.Fatal(err)
 			}
 			if err := d.WriteReport(plan()); err != nil {
@@ -565,7 +566,7 @@ func TestConcurrentOutcomes(t *testing.T) {
 	for i := range workers * each {
 		items = append(items, item(fmt.Sprintf("p%04d", i), "directory", fmt.Sprintf("a%04d", i), job.Planned))
 	}
-	if err := d.Plan(items); err != nil {
+	if err := d.Plan(slices.Values(items)); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Applying(); err != nil {
@@ -641,7 +642,7 @@ func TestWriteErrorSticks(t *testing.T) {
 			dir := t.TempDir()
 			d := mustOpen(t, dir, inputA, runInfo("run-1", false))
 			defer d.Close()
-			if err := d.Plan(plan()); err != nil {
+			if err := d.Plan(slices.Values(plan())); err != nil {
 				t.Fatal(err)
 			}
 			path := filepath.Join(dir, journalName)
@@ -656,7 +657,7 @@ func TestWriteErrorSticks(t *testing.T) {
 			calls := map[string]func() error{
 				"Outcome":  func() error { return d.Outcome(item("p1", "groups", "g1", job.Removed)) },
 				"Applying": d.Applying,
-				"Plan":     func() error { return d.Plan(plan()) },
+				"Plan":     func() error { return d.Plan(slices.Values(plan())) },
 			}
 			for name, call := range calls {
 				if err := call(); !errors.Is(err, tc.want) {
@@ -700,13 +701,13 @@ func TestPlanRejectsBadRaw(t *testing.T) {
 	size := fileSize(t, filepath.Join(dir, journalName))
 	bad := plan()
 	bad[3].Raw = json.RawMessage(`{"id":`)
-	if err := d.Plan(bad); err == nil {
+	if err := d.Plan(slices.Values(bad)); err == nil {
 		t.Fatal("Plan with invalid raw JSON succeeded")
 	}
 	if got := fileSize(t, filepath.Join(dir, journalName)); got != size {
 		t.Errorf("a refused Plan wrote %d bytes", got-size)
 	}
-	if err := d.Plan(plan()); err != nil {
+	if err := d.Plan(slices.Values(plan())); err != nil {
 		t.Errorf("Plan after a refused plan: %v", err)
 	}
 }
@@ -743,7 +744,7 @@ func TestJournalRecordFormat(t *testing.T) {
 	dir := t.TempDir()
 	d := mustOpen(t, dir, inputA, RunInfo{ID: "run-1", StartedAt: t0.In(time.FixedZone("CET", 3600)), DryRun: true})
 	it := plan()[0]
-	if err := d.Plan([]job.Item{it}); err != nil {
+	if err := d.Plan(slices.Values([]job.Item{it})); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Applying(); err != nil {

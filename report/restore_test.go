@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ func ranDir(t *testing.T) string {
 	a1 := item("p1", "directory", "a1", job.Planned)
 	a1.Raw = json.RawMessage(`{"id":"a1"}`)
 	a3 := item("p1", "directory", "a3", job.Planned)
-	if err := d.Plan([]job.Item{a1, a3}); err != nil {
+	if err := d.Plan(slices.Values([]job.Item{a1, a3})); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Applying(); err != nil {
@@ -67,7 +68,7 @@ func TestOpenRestoreRoundTrip(t *testing.T) {
 	r1.State = job.Planned
 	r3 := a3
 	r3.State, r3.Unconfirmed = job.Planned, false
-	if err := d.Plan([]job.Item{r1, r3}); err != nil {
+	if err := d.Plan(slices.Values([]job.Item{r1, r3})); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Applying(); err != nil {

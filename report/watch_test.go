@@ -3,6 +3,7 @@ package report
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,7 +105,7 @@ func TestRemovalIsCreditedToTheRunThatMadeIt(t *testing.T) {
 		info.DryRun = rerun.dry
 		d := mustOpen(t, dir, inputA, info)
 		items := d.Previous()
-		if err := d.Plan(items); err != nil {
+		if err := d.Plan(slices.Values(items)); err != nil {
 			t.Fatal(err)
 		}
 		mustClose(t, d)

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -155,7 +156,7 @@ func TestAppendedRemovedOutcomeDoesNotHideAHeldAssignment(t *testing.T) {
 		t.Fatal(err)
 	}
 	items := []job.Item{{PrincipalID: id, Source: "directory", AssignmentID: ids[0], State: job.Planned, Line: 2}}
-	if err := d.Plan(items); err != nil {
+	if err := d.Plan(slices.Values(items)); err != nil {
 		t.Fatal(err)
 	}
 	items[0].State = job.Removed
@@ -444,8 +445,8 @@ func TestJournalKeyFileIsTheJobsOwn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Plan([]job.Item{{PrincipalID: id, Source: job.SourceDirectory, AssignmentID: "forged-ga",
-		RoleDefinitionID: simtenant.GlobalAdministrator, Scope: "/", State: job.Removed, UpdatedAt: started}}); err != nil {
+	if err := d.Plan(slices.Values([]job.Item{{PrincipalID: id, Source: job.SourceDirectory, AssignmentID: "forged-ga",
+		RoleDefinitionID: simtenant.GlobalAdministrator, Scope: "/", State: job.Removed, UpdatedAt: started}})); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Close(); err != nil {

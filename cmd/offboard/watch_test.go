@@ -35,8 +35,8 @@ func writeRemovedReport(t *testing.T, dir, secret string, started time.Time, pri
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Plan([]job.Item{{PrincipalID: principal, Source: job.SourceDirectory, AssignmentID: assignment,
-		State: job.Removed, UpdatedAt: started}}); err != nil {
+	if err := d.Plan(slices.Values([]job.Item{{PrincipalID: principal, Source: job.SourceDirectory, AssignmentID: assignment,
+		State: job.Removed, UpdatedAt: started}})); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Close(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"iter"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +144,6 @@ func (s *fuzzSource) Remove(_ context.Context, a job.Assignment) (job.Outcome, e
 
 type fuzzRecorder struct{}
 
-func (fuzzRecorder) Plan([]job.Item) error  { return nil }
-func (fuzzRecorder) Applying() error        { return nil }
-func (fuzzRecorder) Outcome(job.Item) error { return nil }
+func (fuzzRecorder) Plan(iter.Seq[job.Item]) error { return nil }
+func (fuzzRecorder) Applying() error               { return nil }
+func (fuzzRecorder) Outcome(job.Item) error        { return nil }
