@@ -16,8 +16,18 @@ const (
 	SourceKeyVault  = "keyvault"
 )
 
-// LastGlobalAdminReason is the detail of the rows LastGlobalAdmin skips.
-const LastGlobalAdminReason = "last-global-admin"
+// Why a guard leaves access in place on purpose: the detail of a skipped
+// row begins with one of these, and report's summary page and attestation
+// say from it why the access is there and what a person does about it.
+const (
+	HeldProtected         = "protected"          // the principal is named in --protect
+	HeldSelf              = "self"               // the principal is the job's own identity
+	HeldLastOwner         = "last-owner"         // a group's, an application's or a service principal's last owner
+	HeldLastGlobalAdmin   = "last-global-admin"  // the tenant's last Global Administrator (LastGlobalAdmin)
+	HeldDynamicMembership = "dynamic-membership" // a member of a group with a membership rule
+	HeldOnPremisesSynced  = "on-premises-synced" // a member of a group synced from on-premises
+	HeldMailEnabled       = "mail-enabled"       // a member or owner of a group only Exchange Online changes
+)
 
 // GlobalAdministrator is the role template id of Global Administrator.
 const GlobalAdministrator = "62e90394-69f5-4237-9190-012177145e10"
@@ -113,7 +123,7 @@ func (g LastGlobalAdmin) Check(ctx context.Context, items []*Item) (string, erro
 		if it.State == Skipped {
 			continue // named by two assignments of the role
 		}
-		if err := it.Step(Guarded, Words{"reason": LastGlobalAdminReason}); err != nil {
+		if err := it.Step(Guarded, Words{"reason": HeldLastGlobalAdmin}); err != nil {
 			return "", err
 		}
 	}

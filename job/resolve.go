@@ -249,9 +249,9 @@ func (p *plan) principals(active []*admitted, answers map[UserKey]Resolution) (m
 			keys: a.keys, byID: !a.byKey, deleted: a.deleted}
 		switch {
 		case r.Protect[a.id]:
-			pr.skip = "protected"
+			pr.skip = HeldProtected
 		case r.SelfID != "" && a.id == r.SelfID:
-			pr.skip = "self"
+			pr.skip = HeldSelf
 		}
 		byID[a.id] = pr
 		order = append(order, pr)

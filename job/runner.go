@@ -142,7 +142,7 @@ func (r Result) ExitCode() int {
 // principal is a resolved principal and what the run knows of it.
 type principal struct {
 	Principal
-	skip string   // "protected" or "self": listed but never touched
+	skip string   // HeldProtected or HeldSelf: listed but never touched
 	keys []string // its mails and employee ids, gathered from its lines
 	// Keys is keys, shared by the principal's items.
 	Keys *[]string

@@ -41,34 +41,6 @@ func worse(a, b string) string {
 	return a
 }
 
-// HeldWhatToDo says what a person does about access the job deliberately
-// left, from the detail of its skipped row.
-func HeldWhatToDo(detail string) string {
-	switch {
-	case strings.HasPrefix(detail, "last-owner: "):
-		what := "application"
-		if strings.HasPrefix(detail, "last-owner: service principal ") {
-			what = "service principal"
-		}
-		return "add another owner to the " + what + " (or delete it if no longer needed), then run the watch again: it removes the principal as an owner"
-	case detail == "last-owner":
-		return "add another owner to the group (or delete the group if no longer needed), then run the watch again: it removes the principal as an owner"
-	case detail == job.LastGlobalAdminReason:
-		return "assign Global Administrator to another account (a break-glass account), then run the watch again: it removes the role"
-	case detail == "protected":
-		return "the principal is on --protect (a break-glass account): remove its access by hand if it should not hold it, or take it off --protect"
-	case detail == "self":
-		return "the principal is the job's own identity: remove its access by hand, with another account"
-	case strings.HasPrefix(detail, "mail-enabled: "):
-		return "remove the principal in Exchange Online (the Exchange admin center, or Remove-DistributionGroupMember / Set-DistributionGroup -ManagedBy)"
-	case strings.HasPrefix(detail, "dynamic-membership: "):
-		return "change the group's membership rule, or the principal's attributes, so that it no longer matches"
-	case strings.HasPrefix(detail, "on-premises-synced: "):
-		return "remove the principal from the group in the on-premises directory; the next sync removes it here"
-	}
-	return "remove the access by hand, or remove what keeps the job from removing it, then run the watch again"
-}
-
 // Attestation is attestation.json: what a watch checked, and what it
 // found, for an auditor.
 type Attestation struct {

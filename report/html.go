@@ -121,28 +121,6 @@ h2{break-after:avoid}
 	return template.CSS(b.String())
 }()
 
-// leftInPlace says why a skipped row's access was left where it is, and
-// what to do about it, from its detail.
-func leftInPlace(detail string) string {
-	switch {
-	case detail == "protected":
-		return "named in --protect (a break-glass account): never touched"
-	case detail == "self":
-		return "the identity the job runs as: never touched"
-	case strings.HasPrefix(detail, "last-owner"):
-		return "the last owner is kept: add another owner, then rerun"
-	case strings.HasPrefix(detail, job.LastGlobalAdminReason):
-		return "the tenant's last Global Administrator: assign another, then rerun"
-	case strings.HasPrefix(detail, "dynamic-membership"):
-		return "a dynamic group: its membership rule decides; change the rule"
-	case strings.HasPrefix(detail, "on-premises-synced"):
-		return "synced from on-premises: change it there"
-	case strings.HasPrefix(detail, "mail-enabled"):
-		return "a mail-enabled group: change it in Exchange"
-	}
-	return ""
-}
-
 // WriteSummaryHTML writes summary.html (a restore's:
 // restore-summary.html; a dry run's: plan-summary.html,
 // restore-plan-summary.html, which list every planned change) atomically: one self-contained page, for a

@@ -116,7 +116,7 @@ func (s Apps) Check(_ context.Context, items []*job.Item) (string, error) {
 			continue
 		}
 		for _, it := range planned {
-			if err := it.Step(job.Guarded, job.Words{"reason": "last-owner: " + o.what() + " " + o.name + " (" + o.id + ") keeps its last owner"}); err != nil {
+			if err := it.Step(job.Guarded, job.Words{"reason": job.HeldLastOwner + ": " + o.what() + " " + o.name + " (" + o.id + ") keeps its last owner"}); err != nil {
 				return "", err
 			}
 		}

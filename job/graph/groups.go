@@ -372,7 +372,7 @@ func (s Memberships) Check(_ context.Context, items []*job.Item) (string, error)
 			continue
 		}
 		for _, it := range rows {
-			if err := it.Step(job.Guarded, job.Words{"reason": "last-owner"}); err != nil {
+			if err := it.Step(job.Guarded, job.Words{"reason": job.HeldLastOwner}); err != nil {
 				return "", err
 			}
 		}
@@ -394,12 +394,12 @@ func (g *groupFacts) fixed(kind string) string {
 		if acc.owner {
 			what = "owners"
 		}
-		return "mail-enabled: group " + g.name + " is " + g.exchange + ", whose " + what +
+		return job.HeldMailEnabled + ": group " + g.name + " is " + g.exchange + ", whose " + what +
 			" Graph cannot change: remove the principal in Exchange Online (the Exchange admin center, or Remove-DistributionGroupMember / Set-DistributionGroup -ManagedBy)"
 	case member && g.dynamic:
-		return "dynamic-membership: group " + g.name + "'s members follow its membership rule; change the rule or the principal's attributes"
+		return job.HeldDynamicMembership + ": group " + g.name + "'s members follow its membership rule; change the rule or the principal's attributes"
 	case member && g.synced:
-		return "on-premises-synced: group " + g.name + "'s members are managed in the on-premises directory"
+		return job.HeldOnPremisesSynced + ": group " + g.name + "'s members are managed in the on-premises directory"
 	}
 	return ""
 }
