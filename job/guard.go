@@ -29,6 +29,10 @@ const (
 	HeldMailEnabled       = "mail-enabled"       // a member or owner of a group only Exchange Online changes
 )
 
+// GroupScope is the scope of a row of access to a group (its membership,
+// its ownership, PIM for Groups'): the group.
+func GroupScope(groupID string) string { return "/groups/" + groupID }
+
 // GlobalAdministrator is the role template id of Global Administrator.
 const GlobalAdministrator = "62e90394-69f5-4237-9190-012177145e10"
 
@@ -64,10 +68,14 @@ var _ Guard = LastGlobalAdmin{}
 
 // Check implements Guard.
 func (g LastGlobalAdmin) Check(ctx context.Context, items []*Item) (string, error) {
+	// The kinds whose removal can take Global Administrator away: the
+	// role's assignment, and the membership (a reference, or a PIM for
+	// Groups active one) of a group that holds it.
+	leavesGroup := func(it *Item) bool { return it.Kind == KindGroupMember || it.Kind == KindGroupActiveMember }
 	relevant := false
 	for _, it := range items {
-		if it.State == Planned && it.AssignmentID != "" && (it.Source == SourceGroups ||
-			it.Source == SourceDirectory && it.RoleDefinitionID == GlobalAdministrator) {
+		if it.State == Planned && it.AssignmentID != "" && (leavesGroup(it) ||
+			it.Kind == KindDirectoryRole && it.RoleDefinitionID == GlobalAdministrator) {
 			relevant = true
 			break
 		}
@@ -77,10 +85,16 @@ func (g LastGlobalAdmin) Check(ctx context.Context, items []*Item) (string, erro
 		// plan of 100,000 removals needs no index of them).
 		return "", nil
 	}
-	planned := map[Key]*Item{}
+	planned := map[Key]*Item{}         // the role's assignments, by key
+	leaving := map[[2]string][]*Item{} // {member, group's scope}: its rows that take it out
 	for _, it := range items {
-		if it.State == Planned && it.AssignmentID != "" {
+		switch {
+		case it.State != Planned || it.AssignmentID == "":
+		case it.Kind == KindDirectoryRole:
 			planned[it.Key()] = it
+		case leavesGroup(it):
+			k := [2]string{it.PrincipalID, it.Scope}
+			leaving[k] = append(leaving[k], it)
 		}
 	}
 	holders, err := g.Admins.GlobalAdmins(ctx)
@@ -102,15 +116,10 @@ func (g LastGlobalAdmin) Check(ctx context.Context, items []*Item) (string, erro
 		for _, m := range h.Members {
 			// A member leaves the group by its membership's removal or
 			// by the removal of the PIM for Groups active assignment
-			// that made it a member (groups' {group}/active-member).
-			leaves := false
-			for _, id := range []string{h.PrincipalID, h.PrincipalID + "/active-member"} {
-				if it := planned[Key{PrincipalID: NormalizeGUID(m), Source: SourceGroups, AssignmentID: id}]; it != nil {
-					doomed = append(doomed, it)
-					leaves = true
-				}
-			}
-			stays = stays || !leaves
+			// that made it a member.
+			rows := leaving[[2]string{NormalizeGUID(m), GroupScope(h.PrincipalID)}]
+			doomed = append(doomed, rows...)
+			stays = stays || len(rows) == 0
 		}
 		if stays {
 			remaining++

@@ -46,7 +46,7 @@ func TestGuardSkippedRowKeepsItsTimeOnRerun(t *testing.T) {
 func TestLastGlobalAdminCountsActiveGroupMembers(t *testing.T) {
 	const grp = "66666666-6666-6666-6666-666666666666"
 	admins := &fakeAdmins{holders: []AdminHolder{{AssignmentID: "g", PrincipalID: grp, Group: true, Members: []string{bob}}}}
-	items := []*Item{membership(bob, grp), membership(bob, grp+"/active-member"), membership(bob, grp+"/owner")}
+	items := []*Item{membership(bob, grp), groupRow(bob, grp, KindGroupActiveMember), groupRow(bob, grp, KindGroupOwner)}
 	if _, err := (LastGlobalAdmin{Admins: admins}).Check(context.Background(), items); err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,14 @@ func (f *fakeAdmins) GlobalAdmins(context.Context) ([]AdminHolder, error) {
 }
 
 func ga(pid, id string) *Item {
-	return &Item{PrincipalID: pid, Source: SourceDirectory, AssignmentID: id, RoleDefinitionID: GlobalAdministrator, State: Planned}
+	return &Item{PrincipalID: pid, Source: SourceDirectory, Kind: KindDirectoryRole, AssignmentID: id, RoleDefinitionID: GlobalAdministrator, State: Planned}
 }
 
-func membership(pid, group string) *Item {
-	return &Item{PrincipalID: pid, Source: SourceGroups, AssignmentID: group, State: Planned}
+func membership(pid, group string) *Item { return groupRow(pid, group, KindGroupMember) }
+
+// groupRow is a planned row of the groups source: kind of access to group.
+func groupRow(pid, group, kind string) *Item {
+	return &Item{PrincipalID: pid, Source: SourceGroups, Kind: kind, AssignmentID: group + "/" + kind, Scope: GroupScope(group), State: Planned}
 }
 
 func TestLastGlobalAdmin(t *testing.T) {
@@ -43,7 +46,7 @@ func TestLastGlobalAdmin(t *testing.T) {
 		{
 			name:    "every admin leaves",
 			holders: []AdminHolder{{AssignmentID: "a", PrincipalID: alice}, {AssignmentID: "b", PrincipalID: bob}},
-			items:   []*Item{ga(alice, "a"), ga(bob, "b"), {PrincipalID: bob, Source: SourceDirectory, AssignmentID: "c", RoleDefinitionID: "other", State: Planned}},
+			items:   []*Item{ga(alice, "a"), ga(bob, "b"), {PrincipalID: bob, Source: SourceDirectory, Kind: KindDirectoryRole, AssignmentID: "c", RoleDefinitionID: "other", State: Planned}},
 			skipped: []int{0, 1},
 			listed:  true,
 		},
@@ -73,7 +76,7 @@ func TestLastGlobalAdmin(t *testing.T) {
 		{
 			name:    "nothing relevant planned: no request",
 			holders: []AdminHolder{{AssignmentID: "a", PrincipalID: alice}},
-			items:   []*Item{{PrincipalID: alice, Source: SourceDirectory, AssignmentID: "x", RoleDefinitionID: "other", State: Planned}},
+			items:   []*Item{{PrincipalID: alice, Source: SourceDirectory, Kind: KindDirectoryRole, AssignmentID: "x", RoleDefinitionID: "other", State: Planned}},
 		},
 	}
 	for _, tt := range tests {
@@ -123,7 +126,7 @@ func (groupsSource) Name() string { return SourceGroups }
 func (s groupsSource) Find(ctx context.Context, ps []Principal) ([]Assignment, error) {
 	as, err := s.fakeSource.Find(ctx, ps)
 	for i := range as {
-		as[i].Source = SourceGroups
+		as[i].Source, as[i].Kind, as[i].Scope = SourceGroups, KindGroupMember, GroupScope(as[i].ID)
 	}
 	return as, err
 }

@@ -21,10 +21,20 @@ type Kind struct {
 	Source string
 	// What says in words what the access is, for help and documentation.
 	What string
+	// Service is the API that lists and removes it (ServiceGraph,
+	// ServiceARM): which token and endpoint a source needs, and what its
+	// Permissions are.
+	Service string
 	// Permissions are what the job's identity needs to list and remove
 	// it (Graph application permissions, or ARM actions).
 	Permissions []string
 }
+
+// The services a kind of access lives in.
+const (
+	ServiceGraph = "graph" // Microsoft Graph
+	ServiceARM   = "arm"   // Azure Resource Manager
+)
 
 // The kinds of access the sources remove, as the report names them.
 const (
@@ -54,8 +64,11 @@ func NewRegistry(tables ...[]Kind) (*Registry, error) {
 	r := &Registry{}
 	for _, t := range tables {
 		for _, k := range t {
-			if k.Name == "" || k.Source == "" {
-				return nil, fmt.Errorf("job: kind %q of source %q: a kind needs a name and a source", k.Name, k.Source)
+			if k.Name == "" || k.Source == "" || k.Service == "" {
+				return nil, fmt.Errorf("job: kind %q of source %q: a kind needs a name, a source and a service", k.Name, k.Source)
+			}
+			if s := r.Service(k.Source); s != "" && s != k.Service {
+				return nil, fmt.Errorf("job: kind %q: source %q has kinds on %s and on %s", k.Name, k.Source, s, k.Service)
 			}
 			if _, dup := r.Lookup(k.Name); dup {
 				return nil, fmt.Errorf("job: kind %q is registered twice", k.Name)
@@ -88,6 +101,17 @@ func (r *Registry) Sources() []string {
 		}
 	}
 	return out
+}
+
+// Service returns the service a source's kinds live in ("" for a source
+// the registry does not know).
+func (r *Registry) Service(source string) string {
+	for _, k := range r.kinds {
+		if k.Source == source {
+			return k.Service
+		}
+	}
+	return ""
 }
 
 // OfSource returns the kinds a source removes.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/offboard/offboard/cmd/offboard/app"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -21,7 +22,7 @@ var (
 	completionValues = map[string][]string{
 		"cloud":      {"public", "usgov", "usgovdod", "china"},
 		"log-format": {"console", "json"},
-		"sources":    {"directory", "pim", "groups", "azure", "apps", "keyvault"},
+		"sources":    app.KnownSources(),
 		"output":     {"table", "json"},
 		"shape":      {"sample", "bench", "azure"},
 		"keys":       {"id", "hr"},

@@ -207,11 +207,10 @@ func checkConfig(c *app.Config, sources, scopes, protect string) error {
 		errs = append(errs, fmt.Errorf("--sources names no source (known: %s)", strings.Join(app.KnownSources(), ", ")))
 	}
 	c.AzureScopes = splitList(scopes)
-	if slices.Contains(c.Sources, "azure") && len(c.AzureScopes) == 0 {
-		errs = append(errs, errors.New("--sources azure needs --azure-scopes (ARM scopes, or all)"))
-	}
-	if slices.Contains(c.Sources, job.SourceKeyVault) && len(c.AzureScopes) == 0 {
-		errs = append(errs, errors.New("--sources keyvault needs --azure-scopes (ARM scopes, or all)"))
+	for _, s := range c.Sources {
+		if app.OnARM(s) && len(c.AzureScopes) == 0 {
+			errs = append(errs, fmt.Errorf("--sources %s needs --azure-scopes (ARM scopes, or all)", s))
+		}
 	}
 	c.Protect = map[string]bool{}
 	for _, id := range splitList(protect) {

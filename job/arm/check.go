@@ -13,9 +13,11 @@ import (
 	"github.com/offboard/offboard/job/transport"
 )
 
-// The actions the `azure` source needs at a scope.
+// Actions the `azure` source's kinds need at a scope (arm.Kinds lists
+// them all).
 const (
 	ActionDeleteAssignment   = "Microsoft.Authorization/roleAssignments/delete"
+	ActionRequestAssignment  = "Microsoft.Authorization/roleAssignmentScheduleRequests/write"
 	ActionRequestEligibility = "Microsoft.Authorization/roleEligibilityScheduleRequests/write"
 )
 
@@ -25,14 +27,13 @@ type Rights struct {
 	Scope string
 	// Roles are the names of the roles the identity holds there.
 	Roles []string
-	// DeleteAssignments: it may remove role assignments there.
-	DeleteAssignments bool
-	// RequestEligibility: it may request eligibility removals there.
-	RequestEligibility bool
-	// ReadVaults and WriteAccessPolicies: it may list Key Vaults there
-	// and change their access policies (the `keyvault` source).
-	ReadVaults, WriteAccessPolicies bool
+	// Permissions are the permission blocks of those roles.
+	Permissions []*armauthorization.Permission
 }
+
+// Allows reports whether one of the roles grants action: one of its
+// blocks has an action matching it and no notAction matching it.
+func (r Rights) Allows(action string) bool { return allows(r.Permissions, action) }
 
 // Checker reads, and only reads, what an identity may do at the scopes
 // of a configuration: `offboard check`.
@@ -110,10 +111,7 @@ func (c *Checker) Rights(ctx context.Context, principalID string) ([]Rights, err
 					continue
 				}
 				r.Roles = append(r.Roles, transport.Deref(def.Properties.RoleName))
-				r.DeleteAssignments = r.DeleteAssignments || allows(def.Properties.Permissions, ActionDeleteAssignment)
-				r.RequestEligibility = r.RequestEligibility || allows(def.Properties.Permissions, ActionRequestEligibility)
-				r.ReadVaults = r.ReadVaults || allows(def.Properties.Permissions, ActionReadVaults)
-				r.WriteAccessPolicies = r.WriteAccessPolicies || allows(def.Properties.Permissions, ActionWriteAccessPolicies)
+				r.Permissions = append(r.Permissions, def.Properties.Permissions...)
 			}
 		}
 		out = append(out, r)

@@ -23,10 +23,11 @@ type access struct {
 func accesses() []access {
 	return []access{
 		{Kind: job.Kind{Name: job.KindAzureRole, Source: job.SourceAzure, What: "an Azure RBAC role assignment",
-			Permissions: []string{"Microsoft.Authorization/roleAssignments/read", "Microsoft.Authorization/roleAssignments/delete", "Microsoft.Authorization/roleDefinitions/read"}},
+			Permissions: []string{"Microsoft.Authorization/roleAssignments/read", ActionDeleteAssignment, "Microsoft.Authorization/roleDefinitions/read",
+				ActionRequestAssignment}},
 			check: checkRoleAssignment},
 		{Kind: job.Kind{Name: job.KindAzureRoleEligibility, Source: job.SourceAzure, What: "a PIM eligibility for an Azure role",
-			Permissions: []string{"Microsoft.Authorization/roleEligibilitySchedules/read", "Microsoft.Authorization/roleEligibilityScheduleRequests/write"}},
+			Permissions: []string{"Microsoft.Authorization/roleEligibilitySchedules/read", ActionRequestEligibility}},
 			check: checkEligibilitySchedule},
 		{Kind: job.Kind{Name: job.KindKeyVaultAccessPolicy, Source: job.SourceKeyVault, What: "an access policy entry of a Key Vault that uses the access-policy model",
 			Permissions: []string{ActionReadVaults, ActionWriteAccessPolicies}},
@@ -40,7 +41,9 @@ func accesses() []access {
 func Kinds() []job.Kind {
 	var out []job.Kind
 	for _, a := range accesses() {
-		out = append(out, a.Kind)
+		k := a.Kind
+		k.Service = job.ServiceARM
+		out = append(out, k)
 	}
 	return out
 }

@@ -165,7 +165,7 @@ func (s Memberships) Find(ctx context.Context, principals []job.Principal) ([]jo
 				ID:          assignmentID(h.group.id, h.kind),
 				PrincipalID: p.ID,
 				RoleName:    h.group.name,
-				Scope:       "/groups/" + h.group.id,
+				Scope:       job.GroupScope(h.group.id),
 				Note:        kindNote(h.kind, h.group.name),
 				Raw:         raw,
 			})

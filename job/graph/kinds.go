@@ -109,6 +109,7 @@ func Kinds() []job.Kind {
 	out := make([]job.Kind, len(accesses()))
 	for i, a := range accesses() {
 		out[i] = a.Kind
+		out[i].Service = job.ServiceGraph
 	}
 	return out
 }

@@ -21,11 +21,11 @@ type AzureChecker interface {
 
 var _ AzureChecker = (*arm.Checker)(nil)
 
-// Azure checks, for each scope, that the identity self may remove role
-// assignments and request eligibility removals there, and that Azure PIM
-// can be read (its licence). A checker that could not be made (setupErr)
-// is one failed result.
-func Azure(ctx context.Context, checker AzureChecker, setupErr error, self string) []Result {
+// Azure checks, for each scope, that the identity self may do there what
+// the azure source's kinds need (needs: the registry's ARM actions for
+// it), and that Azure PIM can be read (its licence). A checker that could
+// not be made (setupErr) is one failed result.
+func Azure(ctx context.Context, checker AzureChecker, setupErr error, self string, needs []string) []Result {
 	rights, failed := readRights(ctx, checker, setupErr, self, job.SourceAzure,
 		"assign the identity a role that may read and delete role assignments at the scope "+
 			"(User Access Administrator, or Role Based Access Control Administrator; README, Deploy: Permissions)")
@@ -34,28 +34,23 @@ func Azure(ctx context.Context, checker AzureChecker, setupErr error, self strin
 	}
 	var out []Result
 	for _, rt := range rights {
-		out = append(out, scopeRights(rt, self), eligibility(ctx, checker, self, rt.Scope))
+		out = append(out, judgeRights("azure-scope", rt, self, needs, "User Access Administrator",
+			"it may read and delete role assignments and request assignment and eligibility removals"),
+			eligibility(ctx, checker, self, rt.Scope))
 	}
 	return out
 }
 
-// scopeRights judges the identity's rights at one scope for the azure
-// source.
-func scopeRights(rt arm.Rights, self string) Result {
+// judgeRights is a scope's result: missing, naming the actions of needs
+// the identity lacks there and the role to assign, or ok, saying what it
+// may do there.
+func judgeRights(check string, rt arm.Rights, self string, needs []string, role, may string) Result {
 	var lacking []string
-	if !rt.DeleteAssignments {
-		lacking = append(lacking, arm.ActionDeleteAssignment)
+	for _, action := range needs {
+		if !rt.Allows(action) {
+			lacking = append(lacking, action)
+		}
 	}
-	if !rt.RequestEligibility {
-		lacking = append(lacking, arm.ActionRequestEligibility)
-	}
-	return judgeRights("azure-scope", rt, self, lacking, "User Access Administrator",
-		"it may delete role assignments and request eligibility removals")
-}
-
-// judgeRights is a scope's result: missing, naming the actions lacking
-// and the role to assign, or ok, saying what the identity may do there.
-func judgeRights(check string, rt arm.Rights, self string, lacking []string, role, may string) Result {
 	r := Result{Check: check, Name: rt.Scope, Status: OK}
 	held := "holds no role there"
 	if len(rt.Roles) > 0 {
@@ -92,11 +87,12 @@ func eligibility(ctx context.Context, checker AzureChecker, self, scope string) 
 	return e
 }
 
-// KeyVault checks, for each scope, that the identity self may list Key
-// Vaults and change their access policies there (the `keyvault` source).
-// The rights are read as Azure's are (Checker.Rights); a checker that
-// could not be made (setupErr) is one failed result.
-func KeyVault(ctx context.Context, checker AzureChecker, setupErr error, self string) []Result {
+// KeyVault checks, for each scope, that the identity self may do there
+// what the keyvault source's kinds need (needs: the registry's ARM
+// actions for it: list Key Vaults and change their access policies). The
+// rights are read as Azure's are (Checker.Rights); a checker that could
+// not be made (setupErr) is one failed result.
+func KeyVault(ctx context.Context, checker AzureChecker, setupErr error, self string, needs []string) []Result {
 	rights, failed := readRights(ctx, checker, setupErr, self, job.SourceKeyVault,
 		"assign the identity a role that may read its role assignments and change Key Vault access policies at the scope "+
 			"(Key Vault Contributor, with Reader or more; README, Authentication and permissions)")
@@ -105,14 +101,7 @@ func KeyVault(ctx context.Context, checker AzureChecker, setupErr error, self st
 	}
 	var out []Result
 	for _, rt := range rights {
-		var lacking []string
-		if !rt.ReadVaults {
-			lacking = append(lacking, arm.ActionReadVaults)
-		}
-		if !rt.WriteAccessPolicies {
-			lacking = append(lacking, arm.ActionWriteAccessPolicies)
-		}
-		out = append(out, judgeRights("keyvault-scope", rt, self, lacking, "Key Vault Contributor",
+		out = append(out, judgeRights("keyvault-scope", rt, self, needs, "Key Vault Contributor",
 			"it may list Key Vaults and change their access policies"))
 	}
 	return out

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/arm"
 	"github.com/offboard/offboard/job/graph"
@@ -97,14 +98,38 @@ type rights struct {
 func (f rights) Rights(context.Context, string) ([]arm.Rights, error) { return f.r, nil }
 func (f rights) Eligibility(_ context.Context, _, scope string) error { return f.eli[scope] }
 
+// block is a role definition's permission block.
+func block(actions, notActions []string) *armauthorization.Permission {
+	p := &armauthorization.Permission{}
+	for _, a := range actions {
+		p.Actions = append(p.Actions, &a)
+	}
+	for _, a := range notActions {
+		p.NotActions = append(p.NotActions, &a)
+	}
+	return p
+}
+
+// azureNeeds are what the azure source's kinds need, from the registry's
+// table.
+func azureNeeds() []string {
+	r, _ := job.NewRegistry(arm.Kinds())
+	return r.Permissions(job.SourceAzure)
+}
+
 func TestAzureJudgesEachScopeAndItsEligibility(t *testing.T) {
 	c := rights{r: []arm.Rights{
-		{Scope: "/subscriptions/a", Roles: []string{"Reader"}, DeleteAssignments: false, RequestEligibility: true},
-		{Scope: "/subscriptions/b", Roles: []string{"User Access Administrator"}, DeleteAssignments: true, RequestEligibility: true},
+		{Scope: "/subscriptions/a", Roles: []string{"Reader"}, Permissions: []*armauthorization.Permission{block([]string{"*/read"}, nil)}},
+		{Scope: "/subscriptions/b", Roles: []string{"User Access Administrator"},
+			Permissions: []*armauthorization.Permission{block([]string{"*/read", "Microsoft.Authorization/*"}, nil)}},
+		// Every action the kinds need but the PIM fallback's.
+		{Scope: "/subscriptions/c", Roles: []string{"Custom"},
+			Permissions: []*armauthorization.Permission{block([]string{"*/read", "Microsoft.Authorization/*"}, []string{arm.ActionRequestAssignment})}},
 	}, eli: map[string]error{"/subscriptions/b": errors.New("boom")}}
-	got := Azure(context.Background(), c, nil, "me")
+	got := Azure(context.Background(), c, nil, "me", azureNeeds())
 	want := []string{"azure-scope /subscriptions/a missing", "source azure-eligibility /subscriptions/a ok",
-		"azure-scope /subscriptions/b ok", "source azure-eligibility /subscriptions/b error"}
+		"azure-scope /subscriptions/b ok", "source azure-eligibility /subscriptions/b error",
+		"azure-scope /subscriptions/c missing", "source azure-eligibility /subscriptions/c ok"}
 	if len(got) != len(want) {
 		t.Fatalf("%d results, want %d: %+v", len(got), len(want), got)
 	}
@@ -113,10 +138,13 @@ func TestAzureJudgesEachScopeAndItsEligibility(t *testing.T) {
 			t.Errorf("result %d: %q, want %q", i, s, want[i])
 		}
 	}
-	if !strings.Contains(got[0].Fix, "--scope /subscriptions/a") {
-		t.Errorf("fix %q", got[0].Fix)
+	if !strings.Contains(got[0].Fix, "--scope /subscriptions/a") || !strings.Contains(got[0].Detail, arm.ActionDeleteAssignment) {
+		t.Errorf("missing at a: %q, fix %q", got[0].Detail, got[0].Fix)
 	}
-	if r := Azure(context.Background(), nil, errors.New("bad cloud"), "me"); len(r) != 1 || r[0].Status != Error {
+	if d := got[4].Detail; !strings.Contains(d, arm.ActionRequestAssignment) || strings.Contains(d, arm.ActionDeleteAssignment) {
+		t.Errorf("missing at c: %q, want the fallback's action alone", d)
+	}
+	if r := Azure(context.Background(), nil, errors.New("bad cloud"), "me", azureNeeds()); len(r) != 1 || r[0].Status != Error {
 		t.Errorf("a checker that could not be made: %+v", r)
 	}
 }

@@ -69,7 +69,13 @@ func NewCredentials(static string, endpoints []string, in cloud.Configuration) (
 	if err != nil {
 		return Credentials{}, fmt.Errorf("setting up DefaultAzureCredential: %w", err)
 	}
-	return Credentials{cred: cred, audiences: &audiences{byRoot: map[string]TokenSource{}}}, nil
+	return CredentialsOf(cred), nil
+}
+
+// CredentialsOf returns the credentials that ask cred for every token:
+// for a program that builds its own azcore credential (a test's fake).
+func CredentialsOf(cred azcore.TokenCredential) Credentials {
+	return Credentials{cred: cred, audiences: &audiences{byRoot: map[string]TokenSource{}}}
 }
 
 // ForTenant returns the credentials handing out only tokens of tenant

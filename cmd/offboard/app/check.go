@@ -78,7 +78,7 @@ func (j *jobRun) check(ctx context.Context, inputErr, reportErr error) []preflig
 	// check reads one principal, the job itself.
 	graphOnly := c
 	graphOnly.GraphBatchSize = 1
-	graphOnly.Sources = slices.DeleteFunc(slices.Clone(c.Sources), func(s string) bool { return s == job.SourceAzure || s == job.SourceKeyVault })
+	graphOnly.Sources = slices.DeleteFunc(slices.Clone(c.Sources), OnARM)
 	svc, err := j.deps.Services(graphOnly, j.creds, j.log, nil)
 	if err != nil {
 		return append(out, preflight.Result{Check: "setup", Name: "graph", Status: preflight.Error, Detail: err.Error()})
@@ -111,11 +111,11 @@ func (j *jobRun) check(ctx context.Context, inputErr, reportErr error) []preflig
 
 	if slices.Contains(c.Sources, job.SourceAzure) {
 		checker, err := j.deps.AzureChecker(c, j.creds, j.log)
-		out = append(out, preflight.Azure(ctx, checker, err, self)...)
+		out = append(out, preflight.Azure(ctx, checker, err, self, Kinds().Permissions(job.SourceAzure))...)
 	}
 	if slices.Contains(c.Sources, job.SourceKeyVault) {
 		checker, err := j.deps.AzureChecker(c, j.creds, j.log)
-		out = append(out, preflight.KeyVault(ctx, checker, err, self)...)
+		out = append(out, preflight.KeyVault(ctx, checker, err, self, Kinds().Permissions(job.SourceKeyVault))...)
 	}
 	return out
 }

@@ -6,7 +6,6 @@ import (
 
 	azcloud "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 
-	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/report/location"
 )
 
@@ -91,11 +90,8 @@ func (c Config) ARMOverride() string {
 // EndpointsInUse lists the service roots the run will call.
 func (c Config) EndpointsInUse() []string {
 	out := []string{c.GraphEndpoint}
-	for _, s := range c.Sources {
-		if s == job.SourceAzure || s == job.SourceKeyVault {
-			out = append(out, c.ARMEndpoint)
-			break
-		}
+	if UsesARM(c.Sources) {
+		out = append(out, c.ARMEndpoint)
 	}
 	return out
 }

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"slices"
+
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/arm"
 	"github.com/offboard/offboard/job/graph"
@@ -20,3 +22,11 @@ func Kinds() *job.Registry {
 // KnownSources are the sources of CONTRACT.md this build implements, in
 // the order a run lists them.
 func KnownSources() []string { return Kinds().Sources() }
+
+// OnARM reports whether a source lists and removes through Azure Resource
+// Manager (azure, keyvault): it needs --azure-scopes, an ARM token of the
+// job's tenant, and the ARM endpoint.
+func OnARM(source string) bool { return Kinds().Service(source) == job.ServiceARM }
+
+// UsesARM reports whether any of sources is on ARM.
+func UsesARM(sources []string) bool { return slices.ContainsFunc(sources, OnARM) }

@@ -42,23 +42,7 @@ func TestReadmePermissionsAreTheKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const start = "The identity needs these Microsoft Graph **application** permissions:"
-	text := string(readme)
-	at := strings.Index(text, start)
-	if at < 0 {
-		t.Fatalf("the README has no %q", start)
-	}
-	var table []string
-	for i, line := range strings.Split(text[at+len(start):], "\n") {
-		if i > 0 && line == "" && len(table) > 0 {
-			break
-		}
-		if !strings.HasPrefix(line, "| `") {
-			continue
-		}
-		perm, _, _ := strings.Cut(strings.TrimPrefix(line, "| `"), "`")
-		table = append(table, perm)
-	}
+	table := readmeTable(t, string(readme), "The identity needs these Microsoft Graph **application** permissions:")
 	want := []string{graph.PermUserKeys, graph.PermDirectoryRead}
 	for _, k := range graph.Kinds() {
 		want = append(want, k.Permissions...)
@@ -88,6 +72,64 @@ func TestReadmePermissionsAreTheKinds(t *testing.T) {
 		// GroupMember.Read.All comes with GroupMember.ReadWrite.All.
 		if p != "GroupMember.Read.All" && !slices.Contains(granted, p) {
 			t.Errorf("deploy/README.md does not grant %s", p)
+		}
+	}
+}
+
+// readmeTable returns the first cells (between backquotes) of the rows of
+// the table that follows start in the README.
+func readmeTable(t *testing.T, text, start string) []string {
+	t.Helper()
+	at := strings.Index(text, start)
+	if at < 0 {
+		t.Fatalf("the README has no %q", start)
+	}
+	var table []string
+	for i, line := range strings.Split(text[at+len(start):], "\n") {
+		if i > 0 && line == "" && len(table) > 0 {
+			break
+		}
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		cell, _, _ := strings.Cut(strings.TrimPrefix(line, "| `"), "`")
+		table = append(table, cell)
+	}
+	return table
+}
+
+// TestReadmeARMActionsAreTheKinds: the README's tables of ARM actions,
+// one per source on ARM, name exactly what the registry's kinds of the
+// source need (what offboard check judges at each scope), and for azure
+// the management group expansion, which check does not judge (it is no
+// action at a subscription).
+func TestReadmeARMActionsAreTheKinds(t *testing.T) {
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string]struct {
+		start string
+		extra []string
+	}{
+		job.SourceAzure:    {"these actions: `User Access Administrator` has them all", []string{"Microsoft.Management/managementGroups/descendants/read"}},
+		job.SourceKeyVault: {"For the `keyvault` source, at the same scopes", nil},
+	}
+	for _, source := range KnownSources() {
+		if !OnARM(source) {
+			continue
+		}
+		tb, ok := tables[source]
+		if !ok {
+			t.Errorf("source %s is on ARM and the README has no table of its actions", source)
+			continue
+		}
+		want := append(Kinds().Permissions(source), tb.extra...)
+		got := readmeTable(t, string(readme), tb.start)
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("the README's actions for %s are %v, the kinds need %v", source, got, want)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	azcloud "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -75,7 +74,7 @@ func (d Deps) credentials(c Config) (transport.Credentials, error) {
 }
 
 // tenantOf asks for the tokens of the services c uses (Graph's, and
-// ARM's when the azure source is selected), before any other request,
+// ARM's when a source on ARM is selected), before any other request,
 // and returns the tenant the command acts in: c.Tenant, or the tid of
 // the Graph token when it is not set ("" when that token is not a JWT).
 // A token of another tenant than c.Tenant's, or one that cannot be had,
@@ -83,7 +82,7 @@ func (d Deps) credentials(c Config) (transport.Credentials, error) {
 // else.
 func tenantOf(ctx context.Context, log *zap.Logger, c Config, creds transport.Credentials) (tenant string, ok bool) {
 	tok, err := creds.ForAudience(c.GraphEndpoint)(ctx)
-	if err == nil && slices.Contains(c.Sources, job.SourceAzure) {
+	if err == nil && UsesARM(c.Sources) {
 		audience := clouds[c.Cloud].Azcore.Services[azcloud.ResourceManager].Audience
 		_, err = creds.TokenCredential().GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{strings.TrimRight(audience, "/") + "/.default"}})
 	}

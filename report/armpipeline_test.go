@@ -1,4 +1,4 @@
-package arm
+package report_test
 
 import (
 	"context"
@@ -10,11 +10,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
 	"github.com/offboard/offboard/job"
+	"github.com/offboard/offboard/job/arm"
 	"github.com/offboard/offboard/job/transport"
 	"github.com/offboard/offboard/report"
 	"github.com/offboard/offboard/simtenant"
 )
+
+// staticToken hands the simulated tenant's token to azcore.
+type staticToken string
+
+func (s staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: string(s), ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
 
 // TestRunnerAgainstSimulatedARM is the job end to end below the command:
 // the runner's workers and lanes, the ARM paces and counters, the
@@ -22,7 +33,8 @@ import (
 // against the simulated tenant over HTTP with a tenth of its answers
 // server errors. It imports no Graph SDK, so make test runs it with the
 // race detector (cmd/offboard's end-to-end tests run without it; see
-// RACE_PKGS in the Makefile). Every assignment is removed, every row says
+// RACE_PKGS in the Makefile). It lives in report, which may import job
+// and its adapters, rather than in job/arm, which may not import report. Every assignment is removed, every row says
 // so, the journal holds every outcome, and a rerun into the same
 // directory sends nothing.
 func TestRunnerAgainstSimulatedARM(t *testing.T) {
@@ -56,10 +68,10 @@ func TestRunnerAgainstSimulatedARM(t *testing.T) {
 	const workers = 8
 	run := func(dir string) job.Result {
 		t.Helper()
-		paces := &Paces{DeleteRate: 10, DeleteBurst: 200}
-		src, err := New(Config{Endpoint: srv.URL(), Credential: staticToken(tn.Token()), InsecureHTTP: true,
+		paces := &arm.Paces{DeleteRate: 10, DeleteBurst: 200}
+		src, err := arm.New(arm.Config{Endpoint: srv.URL(), Credential: staticToken(tn.Token()), InsecureHTTP: true,
 			Scopes: []string{"all"}, Concurrency: workers,
-			Transport: &transport.Transport{Base: &Counters{Next: http.DefaultTransport, Paces: paces},
+			Transport: &transport.Transport{Base: &arm.Counters{Next: http.DefaultTransport, Paces: paces},
 				MaxAttempts: 6, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond, Pace: paces.Pace},
 			HeldUntil: func(scope string) time.Time {
 				return paces.Pace(&http.Request{Method: http.MethodDelete, URL: &url.URL{Path: scope}}).Gate().Until()
