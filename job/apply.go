@@ -199,6 +199,7 @@ func (a *applying) settle(it *Item, out Outcome, err error, resent bool, attempt
 	if ev == RelistedFoundAbsent || ev == RelistedFoundPresent {
 		// Listed again, found gone: the earlier row stands.
 		if it.StepBack(ev, earlierRow) == nil {
+			it.Raw = nil
 			return *it
 		}
 	}
@@ -206,7 +207,7 @@ func (a *applying) settle(it *Item, out Outcome, err error, resent bool, attempt
 	it.Attempts = attempts
 	it.UpdatedAt = a.runner.Now().UTC()
 	// The plan's record holds the assignment as listed, and nothing after
-	// its answer needs it: let it go (a fifth of a large run's heap).
+	// its answer needs it: let it go.
 	it.Raw = nil
 	return *it
 }

@@ -22,9 +22,8 @@ func (p *plan) find(ctx, reqCtx context.Context, principals []*principal) {
 	m := &merged{holds: map[string]int{}, interned: map[string]string{}, listedOK: map[[2]string]bool{}}
 	p.runner.list(ctx, reqCtx, listings, func(l *listing) {
 		p.merge(l, m)
-		// The items hold what they need of it: at 100,000 assignments,
-		// what every listing found and the items made of it would
-		// otherwise be held at once.
+		// The items hold what they need of it: what every listing found
+		// and the items made of it are not held at once.
 		l.found = nil
 	})
 	p.carry(principals, m)
@@ -88,13 +87,16 @@ func (r *Runner) list(ctx, reqCtx context.Context, listings []*listing, merge fu
 	var listed atomic.Int64
 	stopProgress := r.startProgress(ctx, "listing progress", len(listings), func() int { return int(listed.Load()) })
 	defer stopProgress()
-	inOrder := &inOrder{done: make([]bool, len(listings)), each: func(i int) { merge(listings[i]) }}
+	// A merge runs in the worker whose listing let it run (others that
+	// finish meanwhile wait for it, holding their slots): merging is
+	// quick beside a listing's round trips.
+	order := &inOrder{done: make([]bool, len(listings)), each: func(i int) { merge(listings[i]) }}
 	var g errgroup.Group
 	g.SetLimit(r.Concurrency)
 	for i, l := range listings {
 		if ctx.Err() != nil {
 			l.err = fmt.Errorf("interrupted before listing: %w", ctx.Err())
-			inOrder.finished(i)
+			order.finished(i)
 			continue
 		}
 		g.Go(func() error {
@@ -107,7 +109,7 @@ func (r *Runner) list(ctx, reqCtx context.Context, listings []*listing, merge fu
 			if errors.Is(l.err, ErrUnauthorized) && r.refused != nil {
 				r.refused(unauthorizedWhere(l.err))
 			}
-			inOrder.finished(i)
+			order.finished(i)
 			return nil
 		})
 	}

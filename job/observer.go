@@ -21,10 +21,10 @@ type Observer interface {
 	// Item tells of a row as it reaches a state of note: a failed or
 	// invalid row when the run finds it, and every removal's outcome when
 	// the journal holds it. A row is the work of the phase last begun
-	// (a phase's failed rows may come just after it ended: a failed
-	// resolution or listing is put once its phase is over, before the
-	// next begins); rows told before any phase (invalid input lines)
-	// are nobody's.
+	// (a failed resolution's row may come just after its phase ended,
+	// before the next begins; a failed listing's comes while the listing
+	// phase goes, as its listing is merged); rows told before any phase
+	// (invalid input lines) are nobody's.
 	Item(it Item)
 }
 

@@ -20,7 +20,7 @@ const (
 
 // rowLog remembers the rows (the plan's items) whose outcome line was
 // written, so that the lines written at the end leave them out. By
-// pointer: a Key is seven times the size, 9 MB at 100,000 removals.
+// pointer: a Key is seven times the size.
 type rowLog struct {
 	mu     sync.Mutex
 	logged map[*Item]struct{}

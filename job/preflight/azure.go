@@ -27,8 +27,8 @@ var _ AzureChecker = (*arm.Checker)(nil)
 // not be made (setupErr) is one failed result.
 func Azure(ctx context.Context, checker AzureChecker, setupErr error, self string, needs []string) []Result {
 	rights, failed := readRights(ctx, checker, setupErr, self, job.SourceAzure,
-		"assign the identity a role that may read and delete role assignments at the scope "+
-			"(User Access Administrator, or Role Based Access Control Administrator; README, Deploy: Permissions)")
+		"assign the identity a role that may read and delete role assignments and request their removal at the scope "+
+			"(User Access Administrator, or a custom role with the actions of README, Authentication and permissions)")
 	if failed != nil {
 		return failed
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"slices"
+	"sync"
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/arm"
@@ -11,13 +12,16 @@ import (
 // Kinds is the registry of every kind of access this build removes, from
 // the adapters' tables: --sources, check's permissions and the README's
 // table of kinds all come from it.
-func Kinds() *job.Registry {
+func Kinds() *job.Registry { return registry() }
+
+// registry is built once: the tables are the code's own.
+var registry = sync.OnceValue(func() *job.Registry {
 	r, err := job.NewRegistry(graph.Kinds(), arm.Kinds())
 	if err != nil {
-		panic(err) // the tables are the code's own: TestKindsRegistry holds them
+		panic(err) // TestKindsRegistry holds the tables
 	}
 	return r
-}
+})
 
 // KnownSources are the sources of CONTRACT.md this build implements, in
 // the order a run lists them.
