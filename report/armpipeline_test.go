@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 
 	"github.com/offboard/offboard/job"
 	"github.com/offboard/offboard/job/arm"
@@ -19,13 +18,6 @@ import (
 	"github.com/offboard/offboard/report"
 	"github.com/offboard/offboard/simtenant"
 )
-
-// staticToken hands the simulated tenant's token to azcore.
-type staticToken string
-
-func (s staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: string(s), ExpiresOn: time.Now().Add(time.Hour)}, nil
-}
 
 // TestRunnerAgainstSimulatedARM is the job end to end below the command:
 // the runner's workers and lanes, the ARM paces and counters, the
@@ -65,11 +57,16 @@ func TestRunnerAgainstSimulatedARM(t *testing.T) {
 		}
 	}
 
+	// The simulated tenant's token, as the job takes it (loopback only).
+	creds, err := transport.NewCredentials(tn.Token(), []string{srv.URL()}, cloud.AzurePublic)
+	if err != nil {
+		t.Fatal(err)
+	}
 	const workers = 8
 	run := func(dir string) job.Result {
 		t.Helper()
 		paces := &arm.Paces{DeleteRate: 10, DeleteBurst: 200}
-		src, err := arm.New(arm.Config{Endpoint: srv.URL(), Credential: staticToken(tn.Token()), InsecureHTTP: true,
+		src, err := arm.New(arm.Config{Endpoint: srv.URL(), Credential: creds.TokenCredential(), InsecureHTTP: true,
 			Scopes: []string{"all"}, Concurrency: workers,
 			Transport: &transport.Transport{Base: &arm.Counters{Next: http.DefaultTransport, Paces: paces},
 				MaxAttempts: 6, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond, Pace: paces.Pace},
