@@ -273,9 +273,9 @@ func (s *Source) list(ctx context.Context, at string, k listKind, filter string,
 // the values of each (values picks them out of a page). A maxPages above
 // zero stops it with errTooManyPages when more pages are left after that
 // many.
-func readPages[P, V any](ctx context.Context, pager *runtime.Pager[P], values func(P) []V,
-	keep func(V) (job.Assignment, bool), maxPages int) ([]job.Assignment, error) {
-	var out []job.Assignment
+func readPages[P, V, T any](ctx context.Context, pager *runtime.Pager[P], values func(P) []V,
+	keep func(V) (T, bool), maxPages int) ([]T, error) {
+	var out []T
 	pages := 0
 	for pager.More() {
 		pages++

@@ -139,65 +139,48 @@ func (k *KeyVaults) Find(ctx context.Context, principals []job.Principal) ([]job
 
 // list reads one target's vaults, every page (one listing:
 // transport.Listing), and keeps those in scope that use access policies.
-// A vault listed without its access policies is read on its own.
+// A vault listed without its access policies is then read on its own.
 func (k *KeyVaults) list(ctx context.Context, t listTarget, scopes []scope) ([]*armkeyvault.Vault, error) {
 	c, err := k.client(t.subscription)
 	if err != nil {
 		return nil, err
 	}
 	lctx := transport.Listing(ctx)
-	var out []*armkeyvault.Vault
-	keep := func(values []*armkeyvault.Vault) error {
-		for _, v := range values {
-			if v == nil || v.ID == nil {
-				continue
-			}
-			// One the listing should not hold is kept for CheckID, which
-			// refuses it: a failed row, never a request.
-			if t.holds(*v.ID) && !inScope(*v.ID, scopes) {
-				continue
-			}
-			if v.Properties == nil || v.Properties.AccessPolicies == nil && !usesRBAC(v) {
-				ref, err := parseVault(*v.ID)
-				if err != nil || !t.holds(*v.ID) {
-					continue
-				}
-				got, err := c.Get(ctx, ref.resourceGroup, ref.name, nil)
-				if err != nil {
-					return fmt.Errorf("reading vault %s: %w", ref.id, classify(err))
-				}
-				if got.ID == nil || !strings.EqualFold(*got.ID, *v.ID) {
-					continue
-				}
-				v = &got.Vault
-			}
-			if !usesRBAC(v) {
-				out = append(out, v)
-			}
-		}
-		return nil
-	}
+	listed := func(v *armkeyvault.Vault) (*armkeyvault.Vault, bool) { return v, v != nil && v.ID != nil }
+	var vaults []*armkeyvault.Vault
 	if t.resourceGroup == "" {
-		pager := c.NewListBySubscriptionPager(nil)
-		for pager.More() {
-			page, err := pager.NextPage(lctx)
-			if err != nil {
-				return nil, classify(err)
-			}
-			if err := keep(page.Value); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
+		vaults, err = readPages(lctx, c.NewListBySubscriptionPager(nil),
+			func(p armkeyvault.VaultsClientListBySubscriptionResponse) []*armkeyvault.Vault { return p.Value }, listed, 0)
+	} else {
+		vaults, err = readPages(lctx, c.NewListByResourceGroupPager(t.resourceGroup, nil),
+			func(p armkeyvault.VaultsClientListByResourceGroupResponse) []*armkeyvault.Vault { return p.Value }, listed, 0)
 	}
-	pager := c.NewListByResourceGroupPager(t.resourceGroup, nil)
-	for pager.More() {
-		page, err := pager.NextPage(lctx)
-		if err != nil {
-			return nil, classify(err)
+	if err != nil {
+		return nil, err
+	}
+	var out []*armkeyvault.Vault
+	for _, v := range vaults {
+		// One the listing should not hold is kept for CheckID, which
+		// refuses it: a failed row, never a request.
+		if t.holds(*v.ID) && !inScope(*v.ID, scopes) {
+			continue
 		}
-		if err := keep(page.Value); err != nil {
-			return nil, err
+		if v.Properties == nil || v.Properties.AccessPolicies == nil && !usesRBAC(v) {
+			ref, err := parseVault(*v.ID)
+			if err != nil || !t.holds(*v.ID) {
+				continue
+			}
+			got, err := c.Get(ctx, ref.resourceGroup, ref.name, nil)
+			if err != nil {
+				return nil, fmt.Errorf("reading vault %s: %w", ref.id, classify(err))
+			}
+			if got.ID == nil || !strings.EqualFold(*got.ID, *v.ID) {
+				continue
+			}
+			v = &got.Vault
+		}
+		if !usesRBAC(v) {
+			out = append(out, v)
 		}
 	}
 	return out, nil
