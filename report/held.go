@@ -34,24 +34,29 @@ var heldReasons = []struct {
 		"remove the principal in Exchange Online (the Exchange admin center, or Remove-DistributionGroupMember / Set-DistributionGroup -ManagedBy)"},
 }
 
+// heldReasonOf is the entry of heldReasons a skipped row's detail begins
+// with.
+func heldReasonOf(detail string) (left, toDo string, ok bool) {
+	for _, r := range heldReasons {
+		if strings.HasPrefix(detail, r.prefix) {
+			return r.left, r.toDo, true
+		}
+	}
+	return "", "", false
+}
+
 // leftInPlace says why a skipped row's access was left where it is, and
 // what to do about it, from its detail: "" for a reason no guard gives.
 func leftInPlace(detail string) string {
-	for _, r := range heldReasons {
-		if strings.HasPrefix(detail, r.prefix) {
-			return r.left
-		}
-	}
-	return ""
+	left, _, _ := heldReasonOf(detail)
+	return left
 }
 
 // HeldWhatToDo says what a person does about access the job deliberately
 // left, from the detail of its skipped row.
 func HeldWhatToDo(detail string) string {
-	for _, r := range heldReasons {
-		if strings.HasPrefix(detail, r.prefix) {
-			return r.toDo
-		}
+	if _, toDo, ok := heldReasonOf(detail); ok {
+		return toDo
 	}
 	return "remove the access by hand, or remove what keeps the job from removing it, then run the watch again"
 }
